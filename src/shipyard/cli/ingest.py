@@ -1,0 +1,76 @@
+"""``shipyard ingest``: the command shell over :func:`shipyard.lake.ingest`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shipyard.cli.console import console, report_table
+from shipyard.cli.options import Env, ProjectDir
+from shipyard.lake import ingest as run_ingest
+from shipyard.project import Project
+
+_STATUS_STYLE = {"landed": "green", "rejected": "red", "unchanged": "dim", "empty": "dim",
+                 "abandoned": "yellow"}
+
+
+def ingest(
+    tables: Annotated[list[str] | None, typer.Argument(help="Tables to ingest (default all).")]
+    = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a table another ingest holds.")]
+    = 0.0,
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Read new data from the sources, validate it, and land it in RAW, CLEAN and CURATED."""
+    project = Project.open(project_dir, env)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=None),
+        TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+        console=console, transient=True,
+    ) as progress:
+        tasks: dict[str, int] = {}
+
+        def task(name: str) -> int:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=None)
+            return tasks[name]
+
+        result = run_ingest(
+            project,
+            tables or None,
+            wait_s=wait,
+            on_rows=lambda name, n: progress.advance(task(name), n),
+            on_phase=lambda name, phase: progress.update(task(name),
+                                                         description=f"{name}: {phase}"),
+        )
+    summary = Table(title=f"ingest of {project.config.project} ({env})")
+    for column in ("table", "status", "rows", "batch", "raw v", "clean v"):
+        summary.add_column(column, justify="right" if column not in ("table", "status") else "left")
+    for o in result.outcomes:
+        style = _STATUS_STYLE.get(o.status, "")
+        b = o.batch
+        summary.add_row(o.table, f"[{style}]{o.status}[/]", f"{b.rows or 0:,}", str(b.id),
+                        "" if b.raw_version is None else str(b.raw_version),
+                        "" if b.clean_version is None else str(b.clean_version))
+    for build in result.curated:
+        status = "rebuilt" if build.version is not None else "up to date"
+        summary.add_row(f"curated.{build.name}", status,
+                        "" if build.rows is None else f"{build.rows:,}", "", "",
+                        "" if build.version is None else str(build.version))
+    console.print(summary)
+    if result.rejected:
+        for outcome in result.rejected:
+            assert outcome.report is not None
+            console.print(report_table(outcome.report, failures_only=True))
+            console.print(f"[red]Rejected[/] {outcome.table}: batch {outcome.batch.id} is in "
+                          f"quarantine ({outcome.batch.staged_path}); full report: "
+                          f"{outcome.batch.report_path}")
+        console.print("Nothing landed: the lake and the watermarks are unchanged. Review with "
+                      "'shipyard quarantine show ID', then fix the source or "
+                      "'shipyard quarantine accept ID --reason \"...\"'.")
+        raise typer.Exit(3)
+    console.print(f"Lake: {project.lake_root}  ·  reports: {project.state_dir / 'reports'}")

@@ -1,0 +1,83 @@
+"""The ``shipyard`` command: a thin shell over the library; errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipyard import __version__
+from shipyard.cli import lake, quarantine
+from shipyard.cli.console import console, err_console
+from shipyard.cli.ingest import ingest
+from shipyard.errors import ShipyardError
+
+app = typer.Typer(
+    name="shipyard",
+    help="Shipyard: validated, versioned data to monitored models in production.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(ingest)
+app.add_typer(lake.app, name="lake")
+app.add_typer(quarantine.app, name="quarantine")
+
+
+@app.command()
+def example(
+    name: Annotated[str, typer.Argument(help="recommender or titanic")],
+    directory: Annotated[Path, typer.Argument(help="New folder for the project.")],
+) -> None:
+    """Write a ready example project with its source database."""
+    from shipyard.examples import create_example
+
+    path = create_example(name, directory)
+    console.print(f"Example project {name!r} written to {path}")
+    console.print(f"Next: cd {path} && shipyard ingest && shipyard lake ls")
+
+
+@app.command()
+def init(directory: Annotated[Path, typer.Argument(help="New folder for the project.")]) -> None:
+    """Create an empty project: a commented shipyard.yaml to fill in."""
+    from shipyard.project_template import write_template
+
+    path = write_template(directory)
+    console.print(f"New project written to {path}; declare sources and tables in it, "
+                  f"then run 'shipyard ingest'.")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if version:
+        console.print(f"shipyard {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Entry point: run the app, turning a :class:`ShipyardError` into its exit code."""
+    try:
+        app(standalone_mode=False)
+    except ShipyardError as error:
+        err_console.print(f"[red]error:[/] {error}")
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as error:  # click usage errors and the like
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        raise

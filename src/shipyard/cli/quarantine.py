@@ -1,0 +1,70 @@
+"""``shipyard quarantine``: review rejected batches and accept them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shipyard.cli.console import console, report_table
+from shipyard.cli.options import Env, ProjectDir
+from shipyard.lake import quarantine as q
+from shipyard.project import Project
+
+app = typer.Typer(help="Batches rejected by validation, waiting for a person.",
+                  no_args_is_help=True)
+
+
+@app.command("ls")
+def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+    """Batches in quarantine."""
+    batches = q.quarantined(Project.open(project_dir, env))
+    if not batches:
+        console.print("Quarantine is empty.")
+        return
+    table = Table(title=f"{len(batches)} batches in quarantine")
+    for column in ("id", "table", "rows", "rejected at (UTC)", "why"):
+        table.add_column(column, overflow="fold")
+    for b in batches:
+        when = f"{b.finished_at:%Y-%m-%d %H:%M:%S}" if b.finished_at else ""
+        table.add_row(str(b.id), b.table_name, f"{b.rows or 0:,}", when, b.summary or "")
+    console.print(table)
+    console.print("Review one with 'shipyard quarantine show ID'; land it with "
+                  "'shipyard quarantine accept ID --reason \"...\"'.")
+
+
+@app.command("show")
+def show(batch_id: int, project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+    """A batch's validation report, its data file and source query."""
+    batch, report = q.show(Project.open(project_dir, env), batch_id)
+    console.print(f"batch {batch.id} of {batch.table_name}: {batch.status}, "
+                  f"{batch.rows or 0:,} rows")
+    console.print(f"  data:   {batch.staged_path or '-'}")
+    console.print(f"  report: {batch.report_path or '-'}")
+    console.print(f"  query:  {batch.source_query}")
+    if batch.accepted_by:
+        console.print(f"  accepted by {batch.accepted_by}: {batch.accept_reason}")
+    if report is not None:
+        console.print(report_table(report))
+
+
+@app.command("accept")
+def accept(
+    batch_id: int,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is accepted (audited).")],
+    wait: Annotated[float, typer.Option(help="Seconds to wait for a busy table.")] = 0.0,
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Land a quarantined batch as if it had passed validation."""
+    project = Project.open(project_dir, env)
+    done = q.accept(project, batch_id, reason=reason, wait_s=wait)
+    b = done.batch
+    console.print(f"[green]Accepted[/] batch {b.id} of {b.table_name} ({b.rows or 0:,} rows) "
+                  f"by {b.accepted_by}: raw version {b.raw_version}, clean version "
+                  f"{b.clean_version} in {project.lake_root}")
+    for build in done.curated:
+        if build.version is not None:
+            console.print(f"  curated.{build.name} → version {build.version} "
+                          f"({build.rows:,} rows)")

@@ -1,0 +1,89 @@
+"""Read ``shipyard.yaml``: interpolate ``${VAR}`` from the environment, then validate.
+
+Secrets never live in the file: ``${VAR}`` and ``${VAR:-default}`` are replaced from the process
+environment before parsing, and a missing variable without default is an error that names it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from shipyard.config.schema import ProjectConfig
+from shipyard.errors import ConfigError
+
+__all__ = ["CONFIG_FILE", "load_config", "parse_config"]
+
+CONFIG_FILE = "shipyard.yaml"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _interpolate(value: Any, path: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{path}: environment variable {name} is not set; "
+            f"export it or write ${{{name}:-default}} in {CONFIG_FILE}"
+        )
+
+    return _VAR.sub(replace, value)
+
+
+def _format_error(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"] if part not in ("function-after",))
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown key; check its spelling against the documented keys"
+        elif item["type"] == "literal_error":
+            what = "type" if "types" in item["loc"] else "value"
+            expected = item["ctx"]["expected"].replace("'", "").replace(" or ", ", ")
+            msg = f"unknown {what} {item['input']!r}; expected one of {expected}"
+        elif item["type"] == "missing":
+            msg = "required key is missing"
+        elif "input" in item and not isinstance(item["input"], dict | list):
+            msg = f"{msg} (got {item['input']!r})"
+        lines.append(f"{loc}: {msg}" if loc else msg)
+    return f"{CONFIG_FILE} is invalid:\n  " + "\n  ".join(lines)
+
+
+def parse_config(data: Any) -> ProjectConfig:
+    """Validate already-loaded YAML data into a :class:`ProjectConfig`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{CONFIG_FILE} must be a mapping of keys (project, environments, ...)")
+    try:
+        return ProjectConfig.model_validate(_interpolate(data, ""))
+    except ValidationError as error:
+        raise ConfigError(_format_error(error)) from None
+
+
+def load_config(project_dir: Path) -> ProjectConfig:
+    """Load and validate the project file of ``project_dir``."""
+    path = project_dir / CONFIG_FILE
+    if not path.is_file():
+        raise ConfigError(
+            f"no {CONFIG_FILE} in {project_dir}; run 'shipyard init {project_dir}' "
+            f"or pass -p/--project with the project folder"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    return parse_config(data)

@@ -1,0 +1,70 @@
+"""The one exception tree of Shipyard.
+
+Every error a user can meet carries the exit code the CLI returns and the HTTP status the
+server answers with, so both shells map errors the same way::
+
+    ShipyardError                 exit 1, HTTP 500
+    ├── ConfigError               exit 2, HTTP 400   shipyard.yaml is invalid
+    ├── SourceError               exit 1, HTTP 502   a source database cannot be read
+    ├── LakeError                 exit 1, HTTP 500   a Delta table is missing or unreadable
+    ├── PIIError                  exit 1, HTTP 400   a query names a column declared PII
+    ├── LockedError               exit 1, HTTP 409   another process holds the table's lock
+    ├── NotFoundError             exit 1, HTTP 404   unknown table, batch, version
+    └── DataRejected              exit 3, HTTP 422   a batch failed validation
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DataRejected",
+    "LakeError",
+    "LockedError",
+    "NotFoundError",
+    "PIIError",
+    "ShipyardError",
+    "SourceError",
+]
+
+
+class ShipyardError(Exception):
+    """Base of every error Shipyard raises on purpose; its message is meant for a person."""
+
+    exit_code: int = 1
+    http_status: int = 500
+
+
+class ConfigError(ShipyardError):
+    exit_code = 2
+    http_status = 400
+
+
+class SourceError(ShipyardError):
+    http_status = 502
+
+
+class LakeError(ShipyardError):
+    pass
+
+
+class PIIError(ShipyardError):
+    http_status = 400
+
+
+class LockedError(ShipyardError):
+    http_status = 409
+
+
+class NotFoundError(ShipyardError):
+    http_status = 404
+
+
+class DataRejected(ShipyardError):
+    """A batch failed validation; it is in quarantine and the lake is unchanged."""
+
+    exit_code = 3
+    http_status = 422
+
+    def __init__(self, message: str, *, batch_ids: list[str]) -> None:
+        super().__init__(message)
+        self.batch_ids = batch_ids

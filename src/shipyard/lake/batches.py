@@ -1,0 +1,124 @@
+"""The batch register in the metadata database: one row per batch, from staging to landed.
+
+The register is the source of truth for what reached the lake: a batch's status moves
+``staging → landing → landed`` (or ``rejected``, ``unchanged``, ``empty``), and an incremental
+table's watermark is the highest ``watermark_to`` among its landed batches, so it only moves
+when a batch is accepted. Quarantine is the set of ``rejected`` batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from shipyard.errors import NotFoundError
+
+__all__ = ["STATUSES", "Batch", "BatchRegister"]
+
+_metadata = sa.MetaData()
+_batches = sa.Table(
+    "shipyard_batches",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("table_name", sa.String(200), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("rows", sa.BigInteger),
+    sa.Column("source_query", sa.Text),
+    sa.Column("watermark_from", sa.Text),
+    sa.Column("watermark_to", sa.Text),
+    sa.Column("content_hash", sa.String(100)),
+    sa.Column("schema_json", sa.Text),
+    sa.Column("staged_path", sa.Text),
+    sa.Column("report_path", sa.Text),
+    sa.Column("summary", sa.Text),
+    sa.Column("raw_version", sa.Integer),
+    sa.Column("clean_version", sa.Integer),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("accepted_by", sa.String(200)),
+    sa.Column("accept_reason", sa.Text),
+)
+
+STATUSES = (
+    "staging", "landing", "landed", "rejected", "unchanged", "empty", "abandoned", "superseded"
+)
+_FINAL = ("landed", "rejected", "unchanged", "empty", "abandoned", "superseded")
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: int
+    table_name: str
+    status: str
+    rows: int | None
+    source_query: str | None
+    watermark_from: str | None
+    watermark_to: str | None
+    content_hash: str | None
+    schema_json: str | None
+    staged_path: str | None
+    report_path: str | None
+    summary: str | None
+    raw_version: int | None
+    clean_version: int | None
+    created_at: datetime
+    finished_at: datetime | None
+    accepted_by: str | None
+    accept_reason: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BatchRegister:
+    """Reads and writes batch records; every change is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        _metadata.create_all(engine)
+
+    def create(self, table_name: str, *, source_query: str, watermark_from: str | None) -> Batch:
+        """Register a new batch; ``watermark_from`` is JSON text, as ``watermark_to`` is."""
+        with self.engine.begin() as conn:
+            batch_id = conn.execute(
+                _batches.insert().values(
+                    table_name=table_name,
+                    status="staging",
+                    source_query=source_query,
+                    watermark_from=watermark_from,
+                    created_at=_now(),
+                )
+            ).inserted_primary_key[0]
+        return self.get(batch_id)
+
+    def update(self, batch_id: int, **values: Any) -> Batch:
+        if values.get("status") in _FINAL:
+            values.setdefault("finished_at", _now())
+        with self.engine.begin() as conn:
+            conn.execute(_batches.update().where(_batches.c.id == batch_id).values(**values))
+        return self.get(batch_id)
+
+    def get(self, batch_id: int) -> Batch:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_batches).where(_batches.c.id == batch_id)).first()
+        if row is None:
+            raise NotFoundError(f"no batch {batch_id}; see 'shipyard quarantine ls'")
+        return Batch(**row._mapping)
+
+    def find(self, *, table_name: str | None = None, status: str | None = None) -> list[Batch]:
+        query = sa.select(_batches).order_by(_batches.c.id)
+        if table_name is not None:
+            query = query.where(_batches.c.table_name == table_name)
+        if status is not None:
+            query = query.where(_batches.c.status == status)
+        with self.engine.connect() as conn:
+            return [Batch(**row._mapping) for row in conn.execute(query)]
+
+    def last_landed(self, table_name: str) -> Batch | None:
+        landed = self.find(table_name=table_name, status="landed")
+        return landed[-1] if landed else None

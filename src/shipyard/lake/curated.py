@@ -1,0 +1,105 @@
+"""CURATED tables: DuckDB SQL over the latest CLEAN tables, rebuilt when an input changes.
+
+Each CURATED version records the CLEAN versions it was built from (``inputs``), which both
+documents its lineage and tells the next ingest whether it is stale. PII cannot reach CURATED:
+it never exists in CLEAN, and a query that names a PII column fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+from shipyard.config.schema import ProjectConfig
+from shipyard.errors import ConfigError, PIIError
+from shipyard.lake.tables import DeltaStore
+
+__all__ = ["CuratedBuild", "build_all_curated", "build_curated", "curated_inputs"]
+
+_QUOTED = re.compile(r'"([^"]+)"')
+
+
+@dataclass(frozen=True)
+class CuratedBuild:
+    name: str
+    version: int | None  # None when the table was up to date
+    rows: int | None
+    inputs: str
+
+
+def curated_inputs(config: ProjectConfig, name: str) -> list[str]:
+    """The CLEAN tables a CURATED query reads, checked against the declared tables."""
+    sql = config.curated[name].sql
+    try:
+        referenced = sorted(duckdb.get_table_names(sql))
+    except duckdb.Error as error:
+        raise ConfigError(f"curated.{name}.sql is not valid SQL: {error}") from None
+    unknown = [t for t in referenced if t not in config.tables]
+    if unknown:
+        raise ConfigError(
+            f"curated.{name}.sql reads {unknown}, which are not tables of this project "
+            f"(tables: {', '.join(config.tables)})"
+        )
+    return referenced
+
+
+def _pii_error(config: ProjectConfig, name: str, error: duckdb.Error) -> PIIError | None:
+    pii = config.pii_columns
+    named = [col for col in _QUOTED.findall(str(error)) if col in pii]
+    if not named:
+        return None
+    col = named[0]
+    return PIIError(
+        f"curated.{name}.sql names column {col!r}, which tables.{pii[col]}.clean.pii declares "
+        f"personal data: PII never reaches CLEAN or CURATED. Remove it from the query."
+    )
+
+
+def build_curated(
+    config: ProjectConfig, store: DeltaStore, name: str, *, force: bool = False
+) -> CuratedBuild:
+    """Rebuild CURATED ``name`` if its inputs changed since its last version (or ``force``)."""
+    inputs = curated_inputs(config, name)
+    versions = {t: store.version("clean", t) for t in inputs}
+    missing = [t for t, v in versions.items() if v is None]
+    if missing:
+        raise ConfigError(
+            f"curated.{name} reads {missing}, which have no CLEAN version yet; ingest them first"
+        )
+    signature = ",".join(f"{t}@{v}" for t, v in versions.items())
+    if not force and store.last_metadata("curated", name).get("inputs") == signature:
+        return CuratedBuild(name=name, version=None, rows=None, inputs=signature)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for table in inputs:
+        con.register(table, store.open("clean", table).to_pyarrow_dataset())
+    try:
+        result = con.sql(config.curated[name].sql)
+    except duckdb.Error as error:
+        raise _pii_error(config, name, error) or ConfigError(
+            f"curated.{name}.sql failed: {error}"
+        ) from None
+    table = result.arrow()
+    version = store.write(
+        "curated", name, table, mode="overwrite",
+        metadata={"layer": "curated", "inputs": signature, "rows": table.num_rows},
+    )
+    return CuratedBuild(name=name, version=version, rows=table.num_rows, inputs=signature)
+
+
+def build_all_curated(
+    config: ProjectConfig,
+    store: DeltaStore,
+    *,
+    on_phase: Callable[[str, str], None] | None = None,
+) -> list[CuratedBuild]:
+    """Bring every CURATED table up to date with the CLEAN tables it reads."""
+    builds = []
+    for name in config.curated:
+        if on_phase is not None:
+            on_phase(name, "building curated")
+        builds.append(build_curated(config, store, name))
+    return builds

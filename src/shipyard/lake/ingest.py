@@ -1,0 +1,264 @@
+"""``shipyard ingest``: source → staging → validation → RAW → CLEAN → CURATED.
+
+An ingest lands all of its tables or none: every table's new batch is staged and validated
+first, and only if none is rejected do the batches land. A rejected batch goes to quarantine with
+its report and an alert; the lake, the watermarks and the other tables stay as they were, so
+related tables (orders and their lines) never land out of step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from shipyard.db import check_connection, create_engine_for
+from shipyard.errors import NotFoundError
+from shipyard.lake.batches import Batch, BatchRegister
+from shipyard.lake.curated import CuratedBuild, build_all_curated
+from shipyard.lake.events import batch_event
+from shipyard.lake.landing import BATCH_COLUMN, land_batch
+from shipyard.lake.locks import table_locks
+from shipyard.lake.sources import build_query, read_batches
+from shipyard.lake.staging import stage_batches
+from shipyard.lake.tables import DeltaStore
+from shipyard.lake.validation import NEW, REFERENCE, ValidationReport, content_hash, validate_batch
+from shipyard.notify import notify
+from shipyard.project import Project
+
+__all__ = ["IngestResult", "TableOutcome", "ingest", "lake_of", "register_of"]
+
+RowsCallback = Callable[[str, int], None]
+PhaseCallback = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class TableOutcome:
+    """What one ingest did with one table."""
+
+    table: str
+    status: str  # landed | rejected | unchanged | empty
+    batch: Batch
+    report: ValidationReport | None = None
+
+
+@dataclass
+class IngestResult:
+    outcomes: list[TableOutcome] = field(default_factory=list)
+    curated: list[CuratedBuild] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> list[TableOutcome]:
+        return [o for o in self.outcomes if o.status == "rejected"]
+
+
+def lake_of(project: Project) -> DeltaStore:
+    return DeltaStore(project.lake_root, storage_options=project.storage_options)
+
+
+def register_of(project: Project) -> BatchRegister:
+    return BatchRegister(project.metadata_engine)
+
+
+def _quote_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return json.dumps(value.isoformat())
+    if isinstance(value, Decimal):
+        return json.dumps(float(value))
+    return json.dumps(value)
+
+
+def _schema_json(schema: pa.Schema) -> str:
+    return json.dumps([[f.name, str(f.type)] for f in schema])
+
+
+class _Ingest:
+    def __init__(
+        self,
+        project: Project,
+        *,
+        on_rows: RowsCallback | None,
+        on_phase: PhaseCallback | None,
+    ) -> None:
+        self.project = project
+        self.config = project.config
+        self.store = lake_of(project)
+        self.register = register_of(project)
+        self.state = project.state_dir
+        self.on_rows = on_rows
+        self.on_phase = on_phase or (lambda table, phase: None)
+
+    # -- recovery ---------------------------------------------------------------------------
+    def recover(self, name: str) -> None:
+        """Finish what a killed ingest left: roll landing batches forward, drop partial ones."""
+        table = self.config.tables[name]
+        for batch in self.register.find(table_name=name, status="landing"):
+            self.on_phase(name, f"resuming batch {batch.id} left by an interrupted ingest")
+            land_batch(self.store, self.register, batch, name, table,
+                       staged=Path(batch.staged_path or ""))
+        for batch in self.register.find(table_name=name, status="staging"):
+            if batch.staged_path:
+                Path(batch.staged_path).unlink(missing_ok=True)
+            (self.state / "staging" / f"{batch.id}.partial").unlink(missing_ok=True)
+            self.register.update(batch.id, status="abandoned", summary="interrupted while staging")
+
+    # -- stage and validate -----------------------------------------------------------------
+    def stage(self, name: str) -> TableOutcome | tuple[Batch, ValidationReport]:
+        table = self.config.tables[name]
+        engine = create_engine_for(self.project.source_url(table.source),
+                                   purpose=f"sources.{table.source}")
+        check_connection(engine, purpose=f"sources.{table.source}")
+        last = self.register.last_landed(name)
+        watermark = None
+        if table.mode == "incremental" and last is not None and last.watermark_to is not None:
+            watermark = json.loads(last.watermark_to)
+        query = build_query(engine, table, watermark)
+        batch = self.register.create(
+            name, source_query=query.sql,
+            watermark_from=last.watermark_to if watermark is not None and last else None,
+        )
+        staged = self.state / "staging" / f"{batch.id}.parquet"
+        self.on_phase(name, "reading source")
+        rows, schema = stage_batches(
+            read_batches(engine, query, chunk_rows=self.config.sources[table.source].chunk_rows),
+            staged,
+            on_rows=(lambda n: self.on_rows(name, n)) if self.on_rows else None,
+        )
+        engine.dispose()
+        if schema is None:
+            return TableOutcome(name, "empty", self.register.update(batch.id, status="empty", rows=0))
+        self.on_phase(name, "validating")
+        con = duckdb.connect()
+        con.execute(f"CREATE VIEW {NEW} AS SELECT * FROM read_parquet({_quote_path(staged)})")
+        reference_label = "none (first batch)"
+        reference_columns = None
+        if last is not None and last.schema_json and self.store.exists("raw", name):
+            dataset = self.store.open("raw", name).to_pyarrow_dataset()
+            con.register("raw_table", dataset)
+            if table.mode == "incremental":
+                con.execute(f"CREATE VIEW {REFERENCE} AS SELECT * EXCLUDE ({BATCH_COLUMN}) "
+                            f"FROM raw_table WHERE {BATCH_COLUMN} = {last.id}")
+            else:
+                con.execute(f"CREATE VIEW {REFERENCE} AS SELECT * FROM raw_table")
+            reference_label = f"batch {last.id} (raw version {last.raw_version})"
+            reference_columns = [tuple(pair) for pair in json.loads(last.schema_json)]
+        new_hash = content_hash(con, NEW)
+        report = validate_batch(
+            con,
+            batch_id=batch.id,
+            table_name=name,
+            table=table,
+            schema=schema,
+            rows=rows,
+            reference_columns=reference_columns,
+            reference_label=reference_label,
+            new_hash=new_hash,
+            reference_hash=last.content_hash if last else None,
+        )
+        watermark_to = None
+        if table.mode == "incremental":
+            (high,) = con.sql(f'SELECT max("{table.watermark}") FROM {NEW}').fetchone()
+            watermark_to = _json_value(high)
+        report_path = report.save(self.state / "reports" / f"{batch.id}.json")
+        batch = self.register.update(
+            batch.id,
+            rows=rows,
+            content_hash=new_hash,
+            schema_json=_schema_json(schema),
+            watermark_to=watermark_to,
+            staged_path=str(staged),
+            report_path=str(report_path),
+            summary=report.summary(),
+        )
+        con.close()
+        return batch, report
+
+    # -- decisions --------------------------------------------------------------------------
+    def quarantine(self, batch: Batch, report: ValidationReport) -> TableOutcome:
+        folder = self.state / "quarantine"
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{batch.id}.parquet"
+        shutil.move(batch.staged_path or "", target)
+        batch = self.register.update(batch.id, status="rejected", staged_path=str(target))
+        notify(self.config.alerts.webhooks, batch_event(self.project, "batch_rejected", batch, report))
+        return TableOutcome(batch.table_name, "rejected", batch, report)
+
+    def run(self, names: list[str], wait_s: float) -> IngestResult:
+        result = IngestResult()
+        with table_locks(self.state / "locks", names, wait_s=wait_s):
+            for name in names:
+                self.recover(name)
+            staged: list[tuple[Batch, ValidationReport]] = []
+            for name in names:
+                outcome = self.stage(name)
+                if isinstance(outcome, TableOutcome):
+                    result.outcomes.append(outcome)
+                else:
+                    staged.append(outcome)
+            rejected = [(b, r) for b, r in staged if not r.passed and not _only_identical(r)]
+            for batch, report in staged:
+                if (batch, report) in rejected:
+                    result.outcomes.append(self.quarantine(batch, report))
+                elif rejected or _only_identical(report):
+                    Path(batch.staged_path or "").unlink(missing_ok=True)
+                    status = "unchanged" if _only_identical(report) else "abandoned"
+                    summary = (report.summary() if status == "unchanged" else
+                               "not landed: another table of the same ingest was rejected")
+                    batch = self.register.update(batch.id, status=status, staged_path=None,
+                                                 summary=summary)
+                    result.outcomes.append(TableOutcome(batch.table_name, status, batch, report))
+            if rejected:
+                return result
+            for batch, report in staged:
+                if _only_identical(report):
+                    continue
+                self.on_phase(batch.table_name, "landing")
+                table = self.config.tables[batch.table_name]
+                landed = land_batch(self.store, self.register, batch, batch.table_name, table,
+                                    staged=Path(batch.staged_path or ""))
+                notify(self.config.alerts.webhooks, batch_event(self.project, "batch_accepted", landed, report))
+                result.outcomes.append(TableOutcome(batch.table_name, "landed", landed, report))
+            result.curated = build_all_curated(self.config, self.store, on_phase=self.on_phase)
+        return result
+
+
+def _only_identical(report: ValidationReport) -> bool:
+    failures = report.failures
+    return len(failures) == 1 and failures[0].name == "not_identical"
+
+
+def ingest(
+    project: Project,
+    tables: list[str] | None = None,
+    *,
+    wait_s: float = 0.0,
+    on_rows: RowsCallback | None = None,
+    on_phase: PhaseCallback | None = None,
+) -> IngestResult:
+    """Ingest ``tables`` (default: all) of ``project``; see the module docstring.
+
+    Example:
+        >>> result = ingest(Project.open("/tmp/shop"))          # doctest: +SKIP
+        >>> [(o.table, o.status) for o in result.outcomes]      # doctest: +SKIP
+        [('customers', 'landed'), ('order_lines', 'landed'), ...]
+    """
+    names = tables or list(project.config.tables)
+    unknown = [n for n in names if n not in project.config.tables]
+    if unknown:
+        raise NotFoundError(
+            f"unknown table(s) {unknown}; shipyard.yaml declares: "
+            f"{', '.join(project.config.tables)}"
+        )
+    return _Ingest(project, on_rows=on_rows, on_phase=on_phase).run(names, wait_s)

@@ -1,0 +1,93 @@
+"""Land a validated batch: RAW, then CLEAN, then mark it landed in the register.
+
+Each Delta commit carries the batch id, and landing skips a layer whose newest version already
+holds the batch. So landing is idempotent: a process killed anywhere in it leaves every table at
+a complete version (Delta commits are atomic), and the next ingest rolls the batch forward from
+its staged file instead of reading it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from shipyard.config.schema import TableConfig
+from shipyard.lake.batches import Batch, BatchRegister
+from shipyard.lake.clean import clean_select
+from shipyard.lake.staging import read_staged
+from shipyard.lake.tables import DeltaStore
+
+__all__ = ["BATCH_COLUMN", "land_batch"]
+
+BATCH_COLUMN = "_batch_id"
+"""Column added to RAW rows of incremental tables: which batch brought the row (a partition)."""
+
+_ROWS_PER_BATCH = 1 << 17
+
+
+def _with_batch_column(reader: pa.RecordBatchReader, batch_id: int) -> pa.RecordBatchReader:
+    schema = reader.schema.append(pa.field(BATCH_COLUMN, pa.int64()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            ids = pa.array([batch_id] * batch.num_rows, type=pa.int64())
+            yield pa.RecordBatch.from_arrays([*batch.columns, ids], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def land_batch(
+    store: DeltaStore,
+    register: BatchRegister,
+    batch: Batch,
+    name: str,
+    table: TableConfig,
+    *,
+    staged: Path,
+    accepted_by: str | None = None,
+) -> Batch:
+    """Write ``batch`` (staged at ``staged``) to RAW and CLEAN; return its landed record."""
+    register.update(batch.id, status="landing")
+    incremental = table.mode == "incremental"
+    mode = "append" if incremental else "overwrite"
+    metadata = {
+        "batch_id": batch.id,
+        "rows": batch.rows,
+        "source_query": batch.source_query,
+        "report": batch.report_path,
+        "accepted_by": accepted_by,
+    }
+    raw_version = store.version("raw", name)
+    if store.last_metadata("raw", name).get("batch_id") != str(batch.id):
+        raw = read_staged(staged)
+        raw_version = store.write(
+            "raw", name,
+            _with_batch_column(raw, batch.id) if incremental else raw,
+            mode=mode,
+            metadata={**metadata, "layer": "raw"},
+            partition_by=[BATCH_COLUMN] if incremental else None,
+        )
+    clean_version = store.version("clean", name)
+    if store.last_metadata("clean", name).get("batch_id") != str(batch.id):
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        source = f"read_parquet('{str(staged).replace(chr(39), chr(39) * 2)}')"
+        schema = read_staged(staged).schema
+        reader = con.sql(clean_select(schema, table.clean, name, source)).fetch_record_batch(
+            _ROWS_PER_BATCH
+        )
+        clean_version = store.write(
+            "clean", name, reader, mode=mode, metadata={**metadata, "layer": "clean"}
+        )
+    landed = register.update(
+        batch.id,
+        status="landed",
+        raw_version=raw_version,
+        clean_version=clean_version,
+        staged_path=None,
+    )
+    staged.unlink(missing_ok=True)
+    return landed

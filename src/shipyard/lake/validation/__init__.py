@@ -1,0 +1,69 @@
+"""Validation of a new batch against the last accepted one, before it may land.
+
+A batch passes when it is not identical to the last accepted batch, has the same columns and
+types, shows no large distribution shift in any tested column, and meets the declared
+expectations. Every check's outcome goes into a :class:`ValidationReport` kept for the batch.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from shipyard.config.schema import TableConfig
+from shipyard.lake.clean import check_casts
+from shipyard.lake.validation.distribution import check_distributions
+from shipyard.lake.validation.expectations import check_expectations, check_primary_key
+from shipyard.lake.validation.report import Check, ValidationReport
+from shipyard.lake.validation.schema import Columns, check_schema
+
+__all__ = ["NEW", "REFERENCE", "Check", "ValidationReport", "content_hash", "validate_batch"]
+
+NEW = "new_batch"
+REFERENCE = "reference_batch"
+
+
+def content_hash(con: duckdb.DuckDBPyConnection, source: str) -> str:
+    """An order-independent fingerprint of a batch's rows (DuckDB's row hash, summed)."""
+    count, total = con.sql(f"SELECT count(*), sum(hash(t)) FROM {source} t").fetchone()
+    return f"{count}:{total}"
+
+
+def validate_batch(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    batch_id: int,
+    table_name: str,
+    table: TableConfig,
+    schema: pa.Schema,
+    rows: int,
+    reference_columns: Columns | None,
+    reference_label: str,
+    new_hash: str,
+    reference_hash: str | None,
+) -> ValidationReport:
+    """Run every check of ``new_batch`` (and ``reference_batch``, if any) registered in ``con``."""
+    checks: list[Check] = []
+    if reference_columns is not None:
+        same = reference_hash is not None and reference_hash == new_hash
+        checks.append(
+            Check(
+                name="not_identical",
+                passed=not same,
+                message="identical to the last accepted batch" if same else "ok",
+            )
+        )
+        checks.append(check_schema([(f.name, str(f.type)) for f in schema], reference_columns))
+    if table.primary_key:
+        checks.append(check_primary_key(con, NEW, table.primary_key))
+    checks += check_expectations(con, NEW, schema.names, table.validation.expectations)
+    if reference_columns is not None and checks[1].passed:
+        exclude = [*table.primary_key, *([table.watermark] if table.watermark else [])]
+        exclude += [c for c, e in table.validation.expectations.items() if e.unique]
+        checks += check_distributions(
+            con, NEW, REFERENCE, schema, table.validation.distribution, exclude
+        )
+    checks += check_casts(con, schema, table.clean, table_name, NEW)
+    return ValidationReport(
+        batch_id=batch_id, table=table_name, rows=rows, reference=reference_label, checks=checks
+    )

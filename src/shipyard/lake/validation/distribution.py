@@ -1,0 +1,154 @@
+"""Per-column distribution tests of a new batch against the last accepted one.
+
+Numbers get the two-sample Kolmogorov–Smirnov test, categories the chi-square test of
+homogeneity. With tens of thousands of rows these tests find *some* difference between any two
+real months, so a column fails only when the difference is both significant (p < alpha) and
+large enough to matter: a KS statistic, or a Cramér's V, of at least ``min_effect`` (0.1 by
+default, a "small" effect in Cohen's terms). Both sides are seeded random samples of at most
+``sample_rows`` rows, which keeps the cost flat on huge batches and the result repeatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy import stats
+
+from shipyard.config.schema import DistributionSettings
+from shipyard.lake.validation.report import Check
+
+__all__ = ["check_distributions", "select_columns"]
+
+_SEED = 42
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+
+
+def _is_categorical(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t)
+
+
+def select_columns(
+    schema: pa.Schema, settings: DistributionSettings, exclude: Sequence[str]
+) -> tuple[list[str], list[Check]]:
+    """Columns to test, and a skipped check for each column left out (with the reason)."""
+    skipped: list[Check] = []
+    chosen: list[str] = []
+    names = settings.columns if settings.columns is not None else schema.names
+    for name in names:
+        if name not in schema.names:
+            skipped.append(
+                Check(name="distribution", column=name, passed=False,
+                      message=f"column {name!r} listed in validation.distribution.columns "
+                              f"is not in the batch")
+            )
+            continue
+        t = schema.field(name).type
+        if settings.columns is None and (name in exclude or name in settings.ignore):
+            reason = "key, watermark or ignored column"
+        elif _is_numeric(t) or _is_categorical(t):
+            chosen.append(name)
+            continue
+        else:
+            reason = f"type {t} has no distribution test"
+        skipped.append(Check(name="distribution", column=name, passed=None, message=reason))
+    return chosen, skipped
+
+
+def _sample(con: duckdb.DuckDBPyConnection, source: str, columns: list[str], n: int) -> pa.Table:
+    cols = ", ".join(_q(c) for c in columns)
+    return con.sql(
+        f"SELECT {cols} FROM {source} USING SAMPLE reservoir({n} ROWS) REPEATABLE ({_SEED})"
+    ).arrow()
+
+
+def _ks(column: str, new: pa.ChunkedArray, ref: pa.ChunkedArray, s: DistributionSettings) -> Check:
+    a = np.asarray(new.drop_null().to_numpy(), dtype=float)
+    b = np.asarray(ref.drop_null().to_numpy(), dtype=float)
+    if len(a) == 0 or len(b) == 0:
+        return Check(name="distribution", column=column, passed=None, test="ks",
+                     message="no non-null values on one side")
+    result = stats.ks_2samp(a, b)
+    d, p = float(result.statistic), float(result.pvalue)
+    failed = p < s.alpha and d >= s.min_effect
+    return Check(
+        name="distribution", column=column, test="ks", passed=not failed,
+        statistic=d, p_value=p, effect=d, threshold=s.min_effect,
+        message=(f"distribution shifted: KS D={d:.3f} ≥ {s.min_effect} (p={p:.2g}); "
+                 f"mean {b.mean():.4g} → {a.mean():.4g}") if failed
+        else f"KS D={d:.3f} (p={p:.2g})",
+    )
+
+
+def _chi2(column: str, new: pa.ChunkedArray, ref: pa.ChunkedArray, s: DistributionSettings,
+          ref_categories: int) -> Check:
+    if ref_categories > s.max_categories:
+        return Check(name="distribution", column=column, passed=None, test="chi2",
+                     message=f"{ref_categories} categories > max_categories {s.max_categories}")
+    counts_new = {str(k): v for k, v in _value_counts(new).items()}
+    counts_ref = {str(k): v for k, v in _value_counts(ref).items()}
+    categories = sorted(set(counts_new) | set(counts_ref))
+    if len(categories) < 2:
+        return Check(name="distribution", column=column, passed=True, test="chi2",
+                     message="a single category on both sides")
+    table = np.array([[counts_new.get(c, 0) for c in categories],
+                      [counts_ref.get(c, 0) for c in categories]], dtype=float)
+    chi2, p, _, _ = stats.chi2_contingency(table)
+    v = float(np.sqrt(chi2 / table.sum()))  # Cramér's V for a 2×k table
+    failed = p < s.alpha and v >= s.min_effect
+    shares_new = table[0] / table[0].sum()
+    shares_ref = table[1] / table[1].sum()
+    moved = categories[int(np.argmax(np.abs(shares_new - shares_ref)))]
+    return Check(
+        name="distribution", column=column, test="chi2", passed=not failed,
+        statistic=float(chi2), p_value=float(p), effect=v, threshold=s.min_effect,
+        message=(f"category mix shifted: Cramér's V={v:.3f} ≥ {s.min_effect} (p={p:.2g}); "
+                 f"largest change {moved!r}") if failed
+        else f"chi-square V={v:.3f} (p={p:.2g})",
+    )
+
+
+def _value_counts(values: pa.ChunkedArray) -> dict[object, int]:
+    counts = values.value_counts()
+    result: dict[object, int] = {}
+    for item in counts.to_pylist():
+        key = "<null>" if item["values"] is None else item["values"]
+        result[key] = result.get(key, 0) + int(item["counts"])
+    return result
+
+
+def check_distributions(
+    con: duckdb.DuckDBPyConnection,
+    new_source: str,
+    ref_source: str,
+    schema: pa.Schema,
+    settings: DistributionSettings,
+    exclude: Sequence[str],
+) -> list[Check]:
+    """Test each chosen column of ``new_source`` against ``ref_source`` (DuckDB relations)."""
+    if not settings.enabled:
+        return []
+    columns, checks = select_columns(schema, settings, exclude)
+    if not columns:
+        return checks
+    new = _sample(con, new_source, columns, settings.sample_rows)
+    ref = _sample(con, ref_source, columns, settings.sample_rows)
+    for column in columns:
+        t = schema.field(column).type
+        if _is_numeric(t):
+            checks.append(_ks(column, new[column], ref[column], settings))
+        else:
+            distinct = con.sql(
+                f"SELECT count(DISTINCT {_q(column)}) FROM {ref_source}"
+            ).fetchone()[0]
+            checks.append(_chi2(column, new[column], ref[column], settings, int(distinct)))
+    return checks

@@ -1,0 +1,108 @@
+"""The one entry point: a project folder, its ``shipyard.yaml`` and the chosen environment.
+
+Every command starts by building a :class:`Project`; it resolves the environment's store URLs
+and paths once, so no other module needs to know where the project lives.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shipyard.config import load_config
+from shipyard.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from shipyard.config.schema import Environment, ProjectConfig
+
+__all__ = ["Project"]
+
+_URL_SCHEMES = ("s3://", "s3a://", "az://", "abfs://", "abfss://", "gs://", "gcs://", "file://")
+
+
+def _is_url(location: str) -> bool:
+    return location.startswith(_URL_SCHEMES)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project folder opened for one environment."""
+
+    root: Path
+    config: ProjectConfig
+    env_name: str
+
+    @classmethod
+    def open(cls, root: Path | str = ".", env: str = "dev") -> Project:
+        root = Path(root).resolve()
+        config = load_config(root)
+        if env not in config.environments:
+            known = ", ".join(sorted(config.environments))
+            raise ConfigError(f"unknown environment {env!r}; {root / 'shipyard.yaml'} declares: {known}")
+        return cls(root=root, config=config, env_name=env)
+
+    @property
+    def env(self) -> Environment:
+        return self.config.environments[self.env_name]
+
+    def _resolve(self, location: str) -> str:
+        location = location.replace("{env}", self.env_name)
+        if _is_url(location):
+            return location
+        path = Path(location)
+        return str(path if path.is_absolute() else self.root / path)
+
+    def _resolve_db_url(self, url: str) -> str:
+        """Make ``sqlite:///relative.db`` relative to the project, not to the working folder."""
+        url = url.replace("{env}", self.env_name)
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+            path = self.root / url[len(prefix):]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return prefix + str(path)
+        return url
+
+    @property
+    def lake_root(self) -> str:
+        return self._resolve(self.env.lake)
+
+    @cached_property
+    def state_dir(self) -> Path:
+        path = Path(self._resolve(self.env.state))
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def metadata_url(self) -> str:
+        return self._resolve_db_url(self.env.metadata_db)
+
+    @property
+    def results_url(self) -> str:
+        return self._resolve_db_url(self.env.results_db)
+
+    @property
+    def tracking_uri(self) -> str:
+        return self._resolve_db_url(self.env.tracking_uri)
+
+    def source_url(self, source: str) -> str:
+        return self._resolve_db_url(self.config.sources[source].url)
+
+    @cached_property
+    def metadata_engine(self) -> Engine:
+        from shipyard.db import create_engine_for
+
+        return create_engine_for(self.metadata_url, purpose="metadata database")
+
+    @property
+    def storage_options(self) -> dict[str, str] | None:
+        return dict(self.env.storage_options) or None
+
+    @property
+    def user(self) -> str:
+        """Who acts, for audit records: SHIPYARD_USER, else the login name."""
+        return os.environ.get("SHIPYARD_USER") or os.environ.get("USER") or "unknown"
