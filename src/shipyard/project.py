@@ -105,4 +105,6 @@ class Project:
     @property
     def user(self) -> str:
         """Who acts, for audit records: SHIPYARD_USER, else the login name."""
-        return os.environ.get("SHIPYARD_USER") or os.environ.get("USER") or "unknown"
+        import getpass
+
+        return os.environ.get("SHIPYARD_USER") or getpass.getuser()

@@ -24,8 +24,9 @@ def report_table(report: ValidationReport, *, failures_only: bool = False) -> Ta
         title=f"{report.table} · batch {report.batch_id} · {report.rows:,} rows · {verdict}",
         caption=f"compared with {report.reference}",
     )
-    for column in ("check", "column", "test", "statistic", "effect", "p", "result"):
-        table.add_column(column)
+    for column in ("check", "column", "test", "effect", "p"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("result", ratio=1)
     checks = sorted(report.checks, key=lambda c: {False: 0, None: 2}.get(c.passed, 1))
     for check in checks:
         if failures_only and check.passed is not False:
@@ -35,7 +36,7 @@ def report_table(report: ValidationReport, *, failures_only: bool = False) -> Ta
         if check.examples:
             message += f" e.g. {', '.join(map(str, check.examples))}"
         table.add_row(
-            check.name, check.column or "", check.test or "", _fmt(check.statistic),
+            check.name, check.column or "", check.test or "",
             _fmt(check.effect), _fmt(check.p_value, ".2g"), f"{mark} {message}",
         )
     return table

@@ -65,7 +65,7 @@ def _root(
 def main() -> None:
     """Entry point: run the app, turning a :class:`ShipyardError` into its exit code."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns a typer.Exit's code in this mode
     except ShipyardError as error:
         err_console.print(f"[red]error:[/] {error}")
         sys.exit(error.exit_code)
@@ -81,3 +81,4 @@ def main() -> None:
             error.show()
             sys.exit(error.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)

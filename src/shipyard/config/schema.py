@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "CLEAN_TYPES",
-    "CleanType",
     "EVENTS",
     "AlertsConfig",
     "CleanRules",
+    "CleanType",
     "ColumnExpectations",
     "CuratedTable",
     "DistributionSettings",

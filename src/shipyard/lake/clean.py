@@ -12,6 +12,8 @@ import pyarrow as pa
 
 from shipyard.config.schema import CleanRules
 from shipyard.errors import ConfigError
+from shipyard.lake.duck import one, values
+from shipyard.lake.duck import quote as _q
 from shipyard.lake.validation.report import Check
 
 __all__ = ["DUCKDB_TYPES", "check_casts", "clean_select"]
@@ -28,10 +30,6 @@ DUCKDB_TYPES: dict[str, str] = {
     "date": "DATE",
     "timestamp": "TIMESTAMPTZ",
 }
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _check_names(raw: pa.Schema, rules: CleanRules, table: str) -> None:
@@ -79,10 +77,10 @@ def check_casts(
     for column, target in rules.types.items():
         expr = _cast_expr(column, raw.field(column).type, target, try_=True)
         bad = f"{_q(column)} IS NOT NULL AND {expr} IS NULL"
-        count = con.sql(f"SELECT count(*) FROM {source} WHERE {bad}").fetchone()[0]
+        (count,) = one(con, f"SELECT count(*) FROM {source} WHERE {bad}")
         examples = (
-            [r[0] for r in con.sql(f"SELECT DISTINCT {_q(column)} FROM {source} WHERE {bad} LIMIT 5")
-             .fetchall()] if count else []
+            values(con, f"SELECT DISTINCT {_q(column)} FROM {source} WHERE {bad} LIMIT 5")
+            if count else []
         )
         checks.append(
             Check(

@@ -15,6 +15,7 @@ import duckdb
 
 from shipyard.config.schema import ProjectConfig
 from shipyard.errors import ConfigError, PIIError
+from shipyard.lake import duck
 from shipyard.lake.tables import DeltaStore
 
 __all__ = ["CuratedBuild", "build_all_curated", "build_curated", "curated_inputs"]
@@ -72,17 +73,15 @@ def build_curated(
     signature = ",".join(f"{t}@{v}" for t, v in versions.items())
     if not force and store.last_metadata("curated", name).get("inputs") == signature:
         return CuratedBuild(name=name, version=None, rows=None, inputs=signature)
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con = duck.connect()
     for table in inputs:
         con.register(table, store.open("clean", table).to_pyarrow_dataset())
     try:
-        result = con.sql(config.curated[name].sql)
+        table = con.sql(config.curated[name].sql).to_arrow_table()
     except duckdb.Error as error:
         raise _pii_error(config, name, error) or ConfigError(
             f"curated.{name}.sql failed: {error}"
         ) from None
-    table = result.arrow()
     version = store.write(
         "curated", name, table, mode="overwrite",
         metadata={"layer": "curated", "inputs": signature, "rows": table.num_rows},

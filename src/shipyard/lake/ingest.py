@@ -17,13 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from shipyard.db import check_connection, create_engine_for
 from shipyard.errors import NotFoundError
+from shipyard.lake import duck
 from shipyard.lake.batches import Batch, BatchRegister
 from shipyard.lake.curated import CuratedBuild, build_all_curated
+from shipyard.lake.duck import one, parquet, quote
 from shipyard.lake.events import batch_event
 from shipyard.lake.landing import BATCH_COLUMN, land_batch
 from shipyard.lake.locks import table_locks
@@ -66,10 +67,6 @@ def lake_of(project: Project) -> DeltaStore:
 
 def register_of(project: Project) -> BatchRegister:
     return BatchRegister(project.metadata_engine)
-
-
-def _quote_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _json_value(value: Any) -> str:
@@ -140,8 +137,8 @@ class _Ingest:
         if schema is None:
             return TableOutcome(name, "empty", self.register.update(batch.id, status="empty", rows=0))
         self.on_phase(name, "validating")
-        con = duckdb.connect()
-        con.execute(f"CREATE VIEW {NEW} AS SELECT * FROM read_parquet({_quote_path(staged)})")
+        con = duck.connect()
+        con.execute(f"CREATE VIEW {NEW} AS SELECT * FROM {parquet(staged)}")
         reference_label = "none (first batch)"
         reference_columns = None
         if last is not None and last.schema_json and self.store.exists("raw", name):
@@ -169,7 +166,7 @@ class _Ingest:
         )
         watermark_to = None
         if table.mode == "incremental":
-            (high,) = con.sql(f'SELECT max("{table.watermark}") FROM {NEW}').fetchone()
+            (high,) = one(con, f"SELECT max({quote(table.watermark or '')}) FROM {NEW}")
             watermark_to = _json_value(high)
         report_path = report.save(self.state / "reports" / f"{batch.id}.json")
         batch = self.register.update(

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from shipyard.config.schema import TableConfig
+from shipyard.lake import duck
 from shipyard.lake.batches import Batch, BatchRegister
 from shipyard.lake.clean import clean_select
 from shipyard.lake.staging import read_staged
@@ -72,11 +72,10 @@ def land_batch(
         )
     clean_version = store.version("clean", name)
     if store.last_metadata("clean", name).get("batch_id") != str(batch.id):
-        con = duckdb.connect()
-        con.execute("SET TimeZone = 'UTC'")
-        source = f"read_parquet('{str(staged).replace(chr(39), chr(39) * 2)}')"
+        con = duck.connect()
+        source = duck.parquet(staged)
         schema = read_staged(staged).schema
-        reader = con.sql(clean_select(schema, table.clean, name, source)).fetch_record_batch(
+        reader = con.sql(clean_select(schema, table.clean, name, source)).to_arrow_reader(
             _ROWS_PER_BATCH
         )
         clean_version = store.write(

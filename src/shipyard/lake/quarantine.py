@@ -12,8 +12,7 @@ from pathlib import Path
 
 from shipyard.errors import NotFoundError, ShipyardError
 from shipyard.lake.batches import Batch
-from shipyard.lake.curated import CuratedBuild
-from shipyard.lake.curated import build_all_curated
+from shipyard.lake.curated import CuratedBuild, build_all_curated
 from shipyard.lake.events import batch_event
 from shipyard.lake.ingest import lake_of, register_of
 from shipyard.lake.landing import land_batch

@@ -17,7 +17,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from shipyard.errors import NotFoundError
 
-__all__ = ["LAYERS", "Layer", "TableVersion", "DeltaStore"]
+__all__ = ["LAYERS", "DeltaStore", "Layer", "TableVersion"]
 
 Layer = Literal["raw", "clean", "curated"]
 LAYERS: tuple[Layer, ...] = ("raw", "clean", "curated")

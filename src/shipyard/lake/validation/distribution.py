@@ -18,15 +18,13 @@ import pyarrow as pa
 from scipy import stats
 
 from shipyard.config.schema import DistributionSettings
+from shipyard.lake.duck import one
+from shipyard.lake.duck import quote as _q
 from shipyard.lake.validation.report import Check
 
 __all__ = ["check_distributions", "select_columns"]
 
 _SEED = 42
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _is_numeric(t: pa.DataType) -> bool:
@@ -68,7 +66,7 @@ def _sample(con: duckdb.DuckDBPyConnection, source: str, columns: list[str], n: 
     cols = ", ".join(_q(c) for c in columns)
     return con.sql(
         f"SELECT {cols} FROM {source} USING SAMPLE reservoir({n} ROWS) REPEATABLE ({_SEED})"
-    ).arrow()
+    ).to_arrow_table()
 
 
 def _ks(column: str, new: pa.ChunkedArray, ref: pa.ChunkedArray, s: DistributionSettings) -> Check:
@@ -147,8 +145,6 @@ def check_distributions(
         if _is_numeric(t):
             checks.append(_ks(column, new[column], ref[column], settings))
         else:
-            distinct = con.sql(
-                f"SELECT count(DISTINCT {_q(column)}) FROM {ref_source}"
-            ).fetchone()[0]
+            (distinct,) = one(con, f"SELECT count(DISTINCT {_q(column)}) FROM {ref_source}")
             checks.append(_chi2(column, new[column], ref[column], settings, int(distinct)))
     return checks

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import duckdb
 
 from shipyard.config.schema import ColumnExpectations
+from shipyard.lake.duck import one, values
+from shipyard.lake.duck import quote as _q
 from shipyard.lake.validation.report import Check
 
 __all__ = ["check_expectations", "check_primary_key"]
@@ -18,15 +20,10 @@ __all__ = ["check_expectations", "check_primary_key"]
 _EXAMPLES = 5
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _examples(con: duckdb.DuckDBPyConnection, source: str, column: str, where: str) -> list:
-    rows = con.sql(
-        f"SELECT DISTINCT {_q(column)} FROM {source} WHERE {where} LIMIT {_EXAMPLES}"
-    ).fetchall()
-    return [row[0] for row in rows]
+    return values(
+        con, f"SELECT DISTINCT {_q(column)} FROM {source} WHERE {where} LIMIT {_EXAMPLES}"
+    )
 
 
 def check_primary_key(
@@ -34,11 +31,12 @@ def check_primary_key(
 ) -> Check:
     keys = ", ".join(_q(c) for c in columns)
     nulls = " OR ".join(f"{_q(c)} IS NULL" for c in columns)
-    duplicates, null_rows = con.sql(
+    duplicates, null_rows = one(
+        con,
         f"SELECT (SELECT count(*) FROM {source}) - (SELECT count(*) FROM "
         f"(SELECT DISTINCT {keys} FROM {source})), "
-        f"(SELECT count(*) FROM {source} WHERE {nulls})"
-    ).fetchone()
+        f"(SELECT count(*) FROM {source} WHERE {nulls})",
+    )
     name = ", ".join(columns)
     if duplicates or null_rows:
         return Check(
@@ -84,7 +82,7 @@ def check_expectations(
             )
             rules.append(("allowed", f"{col} NOT IN ({allowed})", "values not allowed"))
         for name, bad, text in rules:
-            count = con.sql(f"SELECT count(*) FROM {source} WHERE {bad}").fetchone()[0]
+            (count,) = one(con, f"SELECT count(*) FROM {source} WHERE {bad}")
             checks.append(
                 Check(
                     name=name,
@@ -95,9 +93,7 @@ def check_expectations(
                 )
             )
         if expect.unique:
-            duplicates = con.sql(
-                f"SELECT count({col}) - count(DISTINCT {col}) FROM {source}"
-            ).fetchone()[0]
+            (duplicates,) = one(con, f"SELECT count({col}) - count(DISTINCT {col}) FROM {source}")
             checks.append(
                 Check(
                     name="unique",

@@ -1,0 +1,41 @@
+"""Small DuckDB helpers shared by validation, CLEAN and CURATED.
+
+DuckDB 2 refuses a new query while an ``execute()`` result is unread, so scalar queries go
+through relations (``con.sql(...).fetchall()``), which always run to completion.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+__all__ = ["connect", "one", "parquet", "quote", "values"]
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with UTC as its time zone, so timestamps never shift."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def quote(name: str) -> str:
+    """A column or table name as a DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def parquet(path: Path) -> str:
+    """A ``read_parquet`` table expression for ``path``."""
+    return "read_parquet('" + str(path).replace("'", "''") + "')"
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    """The first row of a query."""
+    return con.sql(sql).fetchall()[0]
+
+
+def values(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
+    """The first column of every row of a query."""
+    return [row[0] for row in con.sql(sql).fetchall()]

@@ -1,0 +1,42 @@
+"""Assertions about a project's lake, read with the same libraries a user would use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+
+LAYERS = ("raw", "clean", "curated")
+
+
+def versions(lake: Path) -> dict[str, int]:
+    """Newest version of every Delta table, keyed ``layer.table``."""
+    found = {}
+    for layer in LAYERS:
+        folder = lake / layer
+        if folder.is_dir():
+            for table in sorted(folder.iterdir()):
+                found[f"{layer}.{table.name}"] = DeltaTable(str(table)).version()
+    return found
+
+
+def strings_in_files(folder: Path) -> tuple[bytes, set[str]]:
+    """All bytes of every file under ``folder``, and every string value of its Parquet files.
+
+    Parquet pages are compressed, so a value can hide from a byte scan; decoding every string
+    column closes that gap, while the byte scan covers the Delta log's JSON (column statistics).
+    """
+    raw = b""
+    values: set[str] = set()
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        raw += path.read_bytes()
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            values.update(table.column_names)
+            for column in table.columns:
+                if str(column.type) in ("string", "large_string", "string_view"):
+                    values.update(v for v in column.to_pylist() if v is not None)
+    return raw, values
