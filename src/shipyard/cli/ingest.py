@@ -10,7 +10,7 @@ from rich.table import Table
 
 from shipyard.cli.console import console, report_table
 from shipyard.cli.options import Env, ProjectDir
-from shipyard.lake import ingest as run_ingest
+from shipyard.lake.ingest import ingest as run_ingest
 from shipyard.project import Project
 
 _STATUS_STYLE = {"landed": "green", "rejected": "red", "unchanged": "dim", "empty": "dim",

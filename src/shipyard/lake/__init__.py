@@ -1,6 +1,5 @@
-"""The lake: sources → validation → RAW → CLEAN → CURATED, as versioned Delta tables."""
+"""The lake: sources → validation → RAW → CLEAN → CURATED, as versioned Delta tables.
 
-from shipyard.lake.ingest import IngestResult, TableOutcome, ingest
-from shipyard.lake.tables import LAYERS, DeltaStore, TableVersion
-
-__all__ = ["LAYERS", "DeltaStore", "IngestResult", "TableOutcome", "TableVersion", "ingest"]
+Entry points: :func:`shipyard.lake.ingest.ingest`, :class:`shipyard.lake.tables.DeltaStore` and
+:mod:`shipyard.lake.quarantine`.
+"""

@@ -9,6 +9,7 @@ a server-side cursor in chunks of ``chunk_rows``.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -57,8 +58,10 @@ def read_batches(engine: Engine, query: SourceQuery, *, chunk_rows: int) -> Iter
             yield from _postgres_copy(engine, query.sql)
         else:
             yield from _cursor_chunks(engine, query.sql, chunk_rows)
-    except DBAPIError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    except (DBAPIError, engine.dialect.loaded_dbapi.Error) as error:
+        # SQLAlchemy wraps driver errors; the raw cursor of the COPY path raises them bare.
+        orig = getattr(error, "orig", None) or error
+        reason = str(orig).strip().splitlines()[0]
         raise SourceError(
             f"source {redact(str(engine.url))}: query failed: {reason}\n  query: {query.sql}"
         ) from None
@@ -140,7 +143,13 @@ def _postgres_copy(engine: Engine, sql: str) -> Iterator[pa.RecordBatch]:
             names = [col.name for col in description]
             types = {col.name: _PG_TYPES.get(col.type_code, pa.string()) for col in description}
             with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-                stream = io.BufferedReader(_CopyStream(iter(copy)), buffer_size=1 << 20)
+                blocks = iter(copy)
+                first = next(blocks, None)
+                if first is None:  # no rows: Arrow's CSV reader refuses an empty stream
+                    return
+                stream = io.BufferedReader(
+                    _CopyStream(itertools.chain([first], blocks)), buffer_size=1 << 20
+                )
                 reader = pacsv.open_csv(
                     stream,
                     read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),

@@ -105,12 +105,13 @@ def _chi2(column: str, new: pa.ChunkedArray, ref: pa.ChunkedArray, s: Distributi
     failed = p < s.alpha and v >= s.min_effect
     shares_new = table[0] / table[0].sum()
     shares_ref = table[1] / table[1].sum()
-    moved = categories[int(np.argmax(np.abs(shares_new - shares_ref)))]
+    i = int(np.argmax(np.abs(shares_new - shares_ref)))
     return Check(
         name="distribution", column=column, test="chi2", passed=not failed,
         statistic=float(chi2), p_value=float(p), effect=v, threshold=s.min_effect,
         message=(f"category mix shifted: Cramér's V={v:.3f} ≥ {s.min_effect} (p={p:.2g}); "
-                 f"largest change {moved!r}") if failed
+                 f"largest change {categories[i]!r}: {shares_ref[i]:.0%} → {shares_new[i]:.0%}")
+        if failed
         else f"chi-square V={v:.3f} (p={p:.2g})",
     )
 

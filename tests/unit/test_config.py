@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shipyard.config import load_config, parse_config
+from shipyard.errors import ConfigError
+from shipyard.project import Project
+
+
+def minimal(**tables: dict) -> dict:
+    return {
+        "project": "shop",
+        "environments": {"dev": {"lake": "lake"}},
+        "sources": {"erp": {"url": "sqlite:///erp.db"}},
+        "tables": tables,
+    }
+
+
+def test_unknown_type_names_key_path_value_and_choices() -> None:
+    data = minimal(orders={"source": "erp", "table": "orders",
+                           "clean": {"types": {"qty": "integr"}}})
+    with pytest.raises(ConfigError) as error:
+        parse_config(data)
+    assert ("tables.orders.clean.types.qty: unknown type 'integr'; expected one of "
+            "bool, int8, int16, int32, int64") in str(error.value)
+
+
+def test_unknown_key_and_unknown_source_are_named() -> None:
+    with pytest.raises(ConfigError, match=r"tables\.orders\.tabel: unknown key"):
+        parse_config(minimal(orders={"source": "erp", "tabel": "orders"}))
+    with pytest.raises(ConfigError, match=r"unknown source 'crm'; declared sources: erp"):
+        parse_config(minimal(orders={"source": "crm", "table": "orders"}))
+
+
+def test_incremental_needs_a_watermark_and_one_origin() -> None:
+    with pytest.raises(ConfigError, match="needs 'watermark'"):
+        parse_config(minimal(o={"source": "erp", "table": "o", "mode": "incremental"}))
+    with pytest.raises(ConfigError, match="exactly one of 'table'"):
+        parse_config(minimal(o={"source": "erp", "table": "o", "query": "select 1"}))
+
+
+def test_variables_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = minimal()
+    data["sources"]["erp"]["url"] = "${ERP_URL}"
+    data["environments"]["dev"]["lake"] = "${LAKE:-default-lake}"
+    monkeypatch.setenv("ERP_URL", "postgresql+psycopg://u@h/db")
+    config = parse_config(data)
+    assert config.sources["erp"].url == "postgresql+psycopg://u@h/db"
+    assert config.environments["dev"].lake == "default-lake"
+    monkeypatch.delenv("ERP_URL")
+    with pytest.raises(ConfigError, match=r"sources\.erp\.url: environment variable ERP_URL"):
+        parse_config(data)
+
+
+def test_missing_file_and_bad_yaml_and_unknown_env(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no shipyard.yaml"):
+        load_config(tmp_path)
+    (tmp_path / "shipyard.yaml").write_text("project: [unclosed")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(tmp_path)
+    (tmp_path / "shipyard.yaml").write_text("project: p\nenvironments: {dev: {lake: lake}}\n")
+    with pytest.raises(ConfigError, match="unknown environment 'prod'.*declares: dev"):
+        Project.open(tmp_path, "prod")
+
+
+def test_relative_stores_resolve_inside_the_project(tmp_path: Path) -> None:
+    (tmp_path / "shipyard.yaml").write_text("project: p\nenvironments: {dev: {lake: lake}}\n")
+    project = Project.open(tmp_path)
+    assert project.lake_root == str(tmp_path / "lake")
+    assert project.metadata_url == f"sqlite:///{tmp_path}/.shipyard/dev/metadata.db"
