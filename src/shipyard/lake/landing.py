@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from shipyard.config.schema import TableConfig
+from shipyard.faults import crash_point
 from shipyard.lake import duck
 from shipyard.lake.batches import Batch, BatchRegister
 from shipyard.lake.clean import clean_select
@@ -70,6 +71,7 @@ def land_batch(
             metadata={**metadata, "layer": "raw"},
             partition_by=[BATCH_COLUMN] if incremental else None,
         )
+    crash_point("after-raw")
     clean_version = store.version("clean", name)
     if store.last_metadata("clean", name).get("batch_id") != str(batch.id):
         con = duck.connect()
@@ -81,6 +83,7 @@ def land_batch(
         clean_version = store.write(
             "clean", name, reader, mode=mode, metadata={**metadata, "layer": "clean"}
         )
+    crash_point("after-clean")
     landed = register.update(
         batch.id,
         status="landed",

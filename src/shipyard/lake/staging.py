@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from shipyard.faults import crash_point
+
 __all__ = ["read_staged", "stage_batches"]
 
 
@@ -36,6 +38,7 @@ def stage_batches(
                 writer = pq.ParquetWriter(partial, batch.schema, compression="zstd")
             writer.write_batch(batch, row_group_size=1 << 20)
             rows += batch.num_rows
+            crash_point("staging")
             if on_rows is not None:
                 on_rows(batch.num_rows)
     finally:
