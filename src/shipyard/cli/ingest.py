@@ -48,19 +48,18 @@ def ingest(
                                                          description=f"{name}: {phase}"),
         )
     summary = Table(title=f"ingest of {project.config.project} ({env})")
-    for column in ("table", "status", "rows", "batch", "raw v", "clean v"):
-        summary.add_column(column, justify="right" if column not in ("table", "status") else "left")
+    for column in ("table", "status", "rows", "batch", "new versions"):
+        summary.add_column(column, justify="right" if column in ("rows", "batch") else "left")
     for o in result.outcomes:
         style = _STATUS_STYLE.get(o.status, "")
         b = o.batch
-        summary.add_row(o.table, f"[{style}]{o.status}[/]", f"{b.rows or 0:,}", str(b.id),
-                        "" if b.raw_version is None else str(b.raw_version),
-                        "" if b.clean_version is None else str(b.clean_version))
+        landed = f"raw {b.raw_version} · clean {b.clean_version}" if o.status == "landed" else ""
+        summary.add_row(o.table, f"[{style}]{o.status}[/]", f"{b.rows or 0:,}", str(b.id), landed)
     for build in result.curated:
-        status = "rebuilt" if build.version is not None else "up to date"
-        summary.add_row(f"curated.{build.name}", status,
-                        "" if build.rows is None else f"{build.rows:,}", "", "",
-                        "" if build.version is None else str(build.version))
+        rebuilt = build.version is not None
+        summary.add_row(f"curated.{build.name}", "rebuilt" if rebuilt else "up to date",
+                        f"{build.rows:,}" if rebuilt else "", "",
+                        f"curated {build.version}" if rebuilt else "")
     console.print(summary)
     if result.rejected:
         for outcome in result.rejected:

@@ -6,9 +6,10 @@ typed values; a bad file fails here, naming the key path, the bad value and what
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+import re
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "CLEAN_TYPES",
@@ -20,9 +21,13 @@ __all__ = [
     "CuratedTable",
     "DistributionSettings",
     "Environment",
+    "ModelConfig",
+    "ParamRange",
+    "PipelineConfig",
     "ProjectConfig",
     "SourceConfig",
     "TableConfig",
+    "TuningConfig",
     "ValidationSettings",
     "WebhookConfig",
 ]
@@ -37,10 +42,16 @@ EVENTS: tuple[str, ...] = (
     "batch_accepted",
     "batch_rejected",
     "quarantine_accepted",
+    "run_failed",
+    "model_rejected",
+    "model_staged",
+    "model_promoted",
+    "model_rolled_back",
 )
 """Events that can be sent to webhooks; later parts of the lifecycle add their own."""
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_GATE_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*-?[0-9]*\.?[0-9]+\s*$")
 
 
 class _Model(BaseModel):
@@ -141,6 +152,76 @@ class CuratedTable(_Model):
     description: str = ""
 
 
+class ParamRange(_Model):
+    """One dimension of an Optuna search space: either ``choices`` or ``low``/``high``."""
+
+    choices: list[str | int | float | bool] | None = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    when: dict[str, str | int | float | bool] = Field(
+        default_factory=dict,
+        description="Only sample this parameter when the given parameters have these values.",
+    )
+
+    @model_validator(mode="after")
+    def _choices_or_range(self) -> ParamRange:
+        if (self.choices is None) == (self.low is None or self.high is None):
+            raise ValueError("give either 'choices' or both 'low' and 'high'")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(f"low ({self.low}) is greater than high ({self.high})")
+        return self
+
+
+class TuningConfig(_Model):
+    trials: Annotated[int, Field(ge=1)] = 20
+    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    storage: str | None = Field(
+        default=None, description="Optuna RDB storage URL (e.g. PostgreSQL) for parallel workers."
+    )
+    metric: str = Field(description="Validation metric to optimise, e.g. roc_auc.")
+    direction: Literal["maximize", "minimize"] = "maximize"
+    space: dict[str, ParamRange] = Field(default_factory=dict)
+
+
+class PipelineConfig(_Model):
+    function: Annotated[str, Field(pattern=r"^[\w.]+:[\w]+$")] = Field(
+        description="module:function in the project folder that returns the Pipeline."
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+    executor: Literal["local", "dask"] = "local"
+    dask_address: str | None = Field(
+        default=None, description="Dask scheduler address; none starts a local cluster."
+    )
+    schedule: str | None = Field(default=None, description="Cron expression (UTC).")
+    on_new_data: bool = Field(
+        default=False, description="Run after an ingest lands a new version of a table it reads."
+    )
+    tuning: TuningConfig | None = None
+
+
+class ModelConfig(_Model):
+    pipeline: str
+    primary_metric: str
+    greater_is_better: bool = True
+    gate: dict[str, str] = Field(
+        default_factory=dict, description='Thresholds, e.g. {accuracy: ">= 0.75"}.'
+    )
+    promote: Literal["manual", "auto"] = "manual"
+
+    @field_validator("gate")
+    @classmethod
+    def _thresholds(cls, gate: dict[str, str]) -> dict[str, str]:
+        for metric, rule in gate.items():
+            if not _GATE_RULE.match(str(rule)):
+                raise ValueError(
+                    f"{metric}: {rule!r} is not a threshold; write e.g. \">= 0.75\" "
+                    f"(operators >=, <=, >, <, ==)"
+                )
+        return gate
+
+
 class WebhookConfig(_Model):
     name: str
     kind: Literal["teams", "slack", "json"]
@@ -163,6 +244,10 @@ class ProjectConfig(_Model):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     tables: dict[Annotated[str, Field(pattern=_NAME)], TableConfig] = Field(default_factory=dict)
     curated: dict[Annotated[str, Field(pattern=_NAME)], CuratedTable] = Field(default_factory=dict)
+    pipelines: dict[Annotated[str, Field(pattern=_NAME)], PipelineConfig] = Field(
+        default_factory=dict
+    )
+    models: dict[Annotated[str, Field(pattern=_NAME)], ModelConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @model_validator(mode="after")
@@ -175,6 +260,13 @@ class ProjectConfig(_Model):
                 raise ValueError(
                     f"tables.{name}.source: unknown source {table.source!r}; "
                     f"declared sources: {known}"
+                )
+        for name, model in self.models.items():
+            if model.pipeline not in self.pipelines:
+                known = ", ".join(sorted(self.pipelines)) or "none declared"
+                raise ValueError(
+                    f"models.{name}.pipeline: unknown pipeline {model.pipeline!r}; "
+                    f"declared pipelines: {known}"
                 )
         overlap = set(self.tables) & set(self.curated)
         if overlap:
