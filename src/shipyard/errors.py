@@ -10,7 +10,10 @@ server answers with, so both shells map errors the same way::
     ├── PIIError                  exit 1, HTTP 400   a query names a column declared PII
     ├── LockedError               exit 1, HTTP 409   another process holds the table's lock
     ├── NotFoundError             exit 1, HTTP 404   unknown table, batch, version
-    └── DataRejected              exit 3, HTTP 422   a batch failed validation
+    ├── PipelineError             exit 1, HTTP 400   unknown pipeline/step, bad graph or parameter
+    ├── StepFailed                exit 1, HTTP 500   a step raised; the run is recorded as failed
+    ├── DataRejected              exit 3, HTTP 422   a batch failed validation
+    └── ModelRejected             exit 4, HTTP 422   a model failed its gate
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ __all__ = [
     "DataRejected",
     "LakeError",
     "LockedError",
+    "ModelRejected",
     "NotFoundError",
     "PIIError",
+    "PipelineError",
     "ShipyardError",
     "SourceError",
+    "StepFailed",
 ]
 
 
@@ -68,3 +74,18 @@ class DataRejected(ShipyardError):
     def __init__(self, message: str, *, batch_ids: list[str]) -> None:
         super().__init__(message)
         self.batch_ids = batch_ids
+
+
+class PipelineError(ShipyardError):
+    http_status = 400
+
+
+class StepFailed(ShipyardError):
+    """A step raised; the message names the step and the run, the traceback is in the record."""
+
+
+class ModelRejected(ShipyardError):
+    """A trained model failed its gate; the version is registered and tagged rejected."""
+
+    exit_code = 4
+    http_status = 422
