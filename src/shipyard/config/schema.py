@@ -254,20 +254,17 @@ class ProjectConfig(_Model):
     def _references_resolve(self) -> ProjectConfig:
         if not self.environments:
             raise ValueError("environments: declare at least one environment, e.g. 'dev'")
-        for name, table in self.tables.items():
-            if table.source not in self.sources:
-                known = ", ".join(sorted(self.sources)) or "none declared"
-                raise ValueError(
-                    f"tables.{name}.source: unknown source {table.source!r}; "
-                    f"declared sources: {known}"
-                )
-        for name, model in self.models.items():
-            if model.pipeline not in self.pipelines:
-                known = ", ".join(sorted(self.pipelines)) or "none declared"
-                raise ValueError(
-                    f"models.{name}.pipeline: unknown pipeline {model.pipeline!r}; "
-                    f"declared pipelines: {known}"
-                )
+        references = [
+            (f"tables.{name}.source", "source", table.source, self.sources)
+            for name, table in self.tables.items()
+        ] + [
+            (f"models.{name}.pipeline", "pipeline", model.pipeline, self.pipelines)
+            for name, model in self.models.items()
+        ]
+        for key, kind, value, declared in references:
+            if value not in declared:
+                known = ", ".join(sorted(declared)) or "none declared"
+                raise ValueError(f"{key}: unknown {kind} {value!r}; declared {kind}s: {known}")
         overlap = set(self.tables) & set(self.curated)
         if overlap:
             raise ValueError(f"curated: names {sorted(overlap)} are already CLEAN table names")
