@@ -135,7 +135,8 @@ class _Ingest:
         )
         engine.dispose()
         if schema is None:
-            return TableOutcome(name, "empty", self.register.update(batch.id, status="empty", rows=0))
+            batch = self.register.update(batch.id, status="empty", rows=0)
+            return TableOutcome(name, "empty", batch)
         self.on_phase(name, "validating")
         con = duck.connect()
         con.execute(f"CREATE VIEW {NEW} AS SELECT * FROM {parquet(staged)}")
@@ -189,8 +190,24 @@ class _Ingest:
         target = folder / f"{batch.id}.parquet"
         shutil.move(batch.staged_path or "", target)
         batch = self.register.update(batch.id, status="rejected", staged_path=str(target))
-        notify(self.config.alerts.webhooks, batch_event(self.project, "batch_rejected", batch, report))
+        event = batch_event(self.project, "batch_rejected", batch, report)
+        notify(self.config.alerts.webhooks, event)
         return TableOutcome(batch.table_name, "rejected", batch, report)
+
+    def discard(self, batch: Batch, report: ValidationReport, status: str,
+                summary: str) -> TableOutcome:
+        Path(batch.staged_path or "").unlink(missing_ok=True)
+        batch = self.register.update(batch.id, status=status, staged_path=None, summary=summary)
+        return TableOutcome(batch.table_name, status, batch, report)
+
+    def land(self, batch: Batch, report: ValidationReport) -> TableOutcome:
+        self.on_phase(batch.table_name, "landing")
+        table = self.config.tables[batch.table_name]
+        landed = land_batch(self.store, self.register, batch, batch.table_name, table,
+                            staged=Path(batch.staged_path or ""))
+        event = batch_event(self.project, "batch_accepted", landed, report)
+        notify(self.config.alerts.webhooks, event)
+        return TableOutcome(batch.table_name, "landed", landed, report)
 
     def run(self, names: list[str], wait_s: float) -> IngestResult:
         result = IngestResult()
@@ -204,36 +221,28 @@ class _Ingest:
                     result.outcomes.append(outcome)
                 else:
                     staged.append(outcome)
-            rejected = [(b, r) for b, r in staged if not r.passed and not _only_identical(r)]
+            any_rejected = any(_rejected(report) for _, report in staged)
             for batch, report in staged:
-                if (batch, report) in rejected:
+                if _rejected(report):
                     result.outcomes.append(self.quarantine(batch, report))
-                elif rejected or _only_identical(report):
-                    Path(batch.staged_path or "").unlink(missing_ok=True)
-                    status = "unchanged" if _only_identical(report) else "abandoned"
-                    summary = (report.summary() if status == "unchanged" else
-                               "not landed: another table of the same ingest was rejected")
-                    batch = self.register.update(batch.id, status=status, staged_path=None,
-                                                 summary=summary)
-                    result.outcomes.append(TableOutcome(batch.table_name, status, batch, report))
-            if rejected:
-                return result
-            for batch, report in staged:
-                if _only_identical(report):
-                    continue
-                self.on_phase(batch.table_name, "landing")
-                table = self.config.tables[batch.table_name]
-                landed = land_batch(self.store, self.register, batch, batch.table_name, table,
-                                    staged=Path(batch.staged_path or ""))
-                notify(self.config.alerts.webhooks, batch_event(self.project, "batch_accepted", landed, report))
-                result.outcomes.append(TableOutcome(batch.table_name, "landed", landed, report))
-            result.curated = build_all_curated(self.config, self.store, on_phase=self.on_phase)
+                elif not report.passed:  # identical to the last accepted batch
+                    result.outcomes.append(self.discard(batch, report, "unchanged",
+                                                        report.summary()))
+                elif any_rejected:
+                    result.outcomes.append(self.discard(
+                        batch, report, "abandoned",
+                        "not landed: another table of the same ingest was rejected"))
+                else:
+                    result.outcomes.append(self.land(batch, report))
+            if not any_rejected:
+                result.curated = build_all_curated(self.config, self.store,
+                                                   on_phase=self.on_phase)
         return result
 
 
-def _only_identical(report: ValidationReport) -> bool:
-    failures = report.failures
-    return len(failures) == 1 and failures[0].name == "not_identical"
+def _rejected(report: ValidationReport) -> bool:
+    """Failed validation for a reason other than being identical to the last batch."""
+    return any(check.name != "not_identical" for check in report.failures)
 
 
 def ingest(
