@@ -10,7 +10,7 @@ from shipyard.errors import ConfigError
 __all__ = ["TEMPLATE", "write_template"]
 
 TEMPLATE = """\
-# Shipyard project file. Secrets come from the environment: ${VAR} or ${VAR:-default}.
+# Shipyard project file. Secrets come from the environment: ${{VAR}} or ${{VAR:-default}}.
 project: {name}
 
 environments:          # named sets of stores; every command takes --env (default dev)

@@ -63,22 +63,12 @@ def _root(
 
 
 def main() -> None:
-    """Entry point: run the app, turning a :class:`ShipyardError` into its exit code."""
+    """Entry point: run the app, turning a :class:`ShipyardError` into its exit code.
+
+    Usage errors (exit 2) and ``typer.Exit`` codes are handled by Typer's standalone mode.
+    """
     try:
-        code = app(standalone_mode=False)  # click returns a typer.Exit's code in this mode
+        app()
     except ShipyardError as error:
         err_console.print(f"[red]error:[/] {error}")
         sys.exit(error.exit_code)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        sys.exit(1)
-    except Exception as error:  # click usage errors and the like
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        raise
-    sys.exit(code if isinstance(code, int) else 0)
