@@ -1,10 +1,52 @@
-"""Shipyard: validated, versioned data to monitored models in production."""
+"""Shipyard: validated, versioned data to monitored models in production.
 
-from importlib.metadata import PackageNotFoundError, version
+The public API is what this module exports; everything else is internal and may change.
+
+Example:
+    >>> from shipyard import Project, ingest          # doctest: +SKIP
+    >>> result = ingest(Project.open("/tmp/shop"))    # doctest: +SKIP
+"""
+
+from importlib import metadata as _metadata
 
 try:
-    __version__ = version("shipyard")
-except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = _metadata.version("shipyard")
+except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+from shipyard.errors import (  # noqa: E402  (the version must exist before lake imports it)
+    ConfigError,
+    DataRejected,
+    LakeError,
+    LockedError,
+    ModelRejected,
+    NotFoundError,
+    PIIError,
+    PipelineError,
+    ShipyardError,
+    SourceError,
+    StepFailed,
+)
+from shipyard.lake.ingest import IngestResult, TableOutcome, ingest  # noqa: E402
+from shipyard.lake.tables import DeltaStore  # noqa: E402
+from shipyard.project import Project  # noqa: E402
+
+__all__ = [
+    "ConfigError",
+    "DataRejected",
+    "DeltaStore",
+    "IngestResult",
+    "LakeError",
+    "LockedError",
+    "ModelRejected",
+    "NotFoundError",
+    "PIIError",
+    "PipelineError",
+    "Project",
+    "ShipyardError",
+    "SourceError",
+    "StepFailed",
+    "TableOutcome",
+    "__version__",
+    "ingest",
+]
