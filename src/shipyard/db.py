@@ -10,11 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
 from shipyard.errors import ConfigError, SourceError
 
-__all__ = ["check_connection", "create_engine_for", "redact"]
+__all__ = ["check_connection", "create_engine_for", "create_tables", "redact"]
 
 
 def redact(url: str) -> str:
@@ -64,3 +64,18 @@ def check_connection(engine: Engine, *, purpose: str) -> None:
             f"{purpose}: cannot connect to {redact(str(engine.url))}: {reason}. "
             f"Check that the server is running and the URL in shipyard.yaml is right."
         ) from None
+
+
+def create_tables(engine: Engine, metadata: sa.MetaData) -> None:
+    """Create Shipyard's tables if missing, safely when several processes start at once.
+
+    Two processes can both see a table missing and both create it; the loser's error is
+    harmless, so the creation is simply checked again.
+    """
+    for attempt in range(3):
+        try:
+            metadata.create_all(engine)
+            return
+        except DBAPIError:
+            if attempt == 2:
+                raise

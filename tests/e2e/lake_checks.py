@@ -21,22 +21,24 @@ def versions(lake: Path) -> dict[str, int]:
     return found
 
 
-def strings_in_files(folder: Path) -> tuple[bytes, set[str]]:
-    """All bytes of every file under ``folder``, and every string value of its Parquet files.
+def strings_in_files(folder: Path) -> tuple[bytes, set[str], set[str]]:
+    """All bytes of every file under ``folder``, every string value and column name of its
+    Parquet files.
 
     Parquet pages are compressed, so a value can hide from a byte scan; decoding every string
     column closes that gap, while the byte scan covers the Delta log's JSON (column statistics).
     """
     raw = b""
     values: set[str] = set()
+    columns: set[str] = set()
     for path in folder.rglob("*"):
         if not path.is_file():
             continue
         raw += path.read_bytes()
         if path.suffix == ".parquet":
             table = pq.read_table(path)
-            values.update(table.column_names)
+            columns.update(table.column_names)
             for column in table.columns:
                 if str(column.type) in ("string", "large_string", "string_view"):
                     values.update(v for v in column.to_pylist() if v is not None)
-    return raw, values
+    return raw, values, columns

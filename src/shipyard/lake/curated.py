@@ -7,9 +7,11 @@ it never exists in CLEAN, and a query that names a PII column fails with a messa
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -31,13 +33,35 @@ class CuratedBuild:
     inputs: str
 
 
+def _table_names(node: Any, names: set[str], ctes: set[str]) -> None:
+    """Collect base-table and CTE names from DuckDB's parse tree (no binding needed)."""
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE":
+            names.add(node["table_name"])
+        for entry in node.get("cte_map", {}).get("map", []) if "cte_map" in node else []:
+            ctes.add(entry["key"])
+        for value in node.values():
+            _table_names(value, names, ctes)
+    elif isinstance(node, list):
+        for value in node:
+            _table_names(value, names, ctes)
+
+
 def curated_inputs(config: ProjectConfig, name: str) -> list[str]:
-    """The CLEAN tables a CURATED query reads, checked against the declared tables."""
+    """The CLEAN tables a CURATED query reads, checked against the declared tables.
+
+    The query is parsed, not bound, so it can be checked before any table exists.
+    """
     sql = config.curated[name].sql
-    try:
-        referenced = sorted(duckdb.get_table_names(sql))
-    except duckdb.Error as error:
-        raise ConfigError(f"curated.{name}.sql is not valid SQL: {error}") from None
+    con = duck.connect()
+    (tree,) = duck.one(con, "SELECT json_serialize_sql(" + duck.literal(sql) + ")")
+    parsed = json.loads(tree)
+    if parsed.get("error"):
+        raise ConfigError(f"curated.{name}.sql is not valid SQL: {parsed.get('error_message')}")
+    names: set[str] = set()
+    ctes: set[str] = set()
+    _table_names(parsed, names, ctes)
+    referenced = sorted(names - ctes)
     unknown = [t for t in referenced if t not in config.tables]
     if unknown:
         raise ConfigError(

@@ -11,7 +11,7 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["connect", "one", "parquet", "quote", "values"]
+__all__ = ["connect", "literal", "one", "parquet", "quote", "values"]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
@@ -28,7 +28,12 @@ def quote(name: str) -> str:
 
 def parquet(path: Path) -> str:
     """A ``read_parquet`` table expression for ``path``."""
-    return "read_parquet('" + str(path).replace("'", "''") + "')"
+    return f"read_parquet({literal(str(path))})"
+
+
+def literal(text: str) -> str:
+    """A string as a DuckDB SQL literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:

@@ -6,6 +6,9 @@ real months, so a column fails only when the difference is both significant (p <
 large enough to matter: a KS statistic, or a Cramér's V, of at least ``min_effect`` (0.1 by
 default, a "small" effect in Cohen's terms). Both sides are seeded random samples of at most
 ``sample_rows`` rows, which keeps the cost flat on huge batches and the result repeatable.
+
+Identifiers (columns named ``id`` or ``*_id``), keys, watermarks and date columns are not tested
+unless listed in ``columns``: they change with every batch by nature.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ def _is_categorical(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_boolean(t)
 
 
+def _is_identifier(name: str) -> bool:
+    lowered = name.lower()
+    return lowered == "id" or lowered.endswith("_id")
+
+
 def select_columns(
     schema: pa.Schema, settings: DistributionSettings, exclude: Sequence[str]
 ) -> tuple[list[str], list[Check]]:
@@ -52,7 +60,9 @@ def select_columns(
             continue
         t = schema.field(name).type
         if settings.columns is None and (name in exclude or name in settings.ignore):
-            reason = "key, watermark or ignored column"
+            reason = "key, watermark, date or ignored column"
+        elif settings.columns is None and _is_identifier(name):
+            reason = "identifier (named id or *_id); list it in columns to test it"
         elif _is_numeric(t) or _is_categorical(t):
             chosen.append(name)
             continue
