@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -45,6 +46,19 @@ def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
     console.print(table)
 
 
+def _selection(query: str) -> str:
+    """The part of a batch query that says which rows were read (the full query is in
+    the batch's report and in 'shipyard quarantine show')."""
+    if not query:
+        return ""
+    upper = query.upper()
+    if " WHERE " not in upper:
+        return "all"
+    start = upper.rindex(" WHERE ") + 7
+    end = upper.rfind(" ORDER BY ")
+    return query[start:end if end > start else None]
+
+
 @app.command("history")
 def history(
     name: str, layer: LayerOpt = "raw", project_dir: ProjectDir = ".", env: Env = "dev"
@@ -52,16 +66,26 @@ def history(
     """Versions of a table: time, rows, batch, validation report, source query."""
     project = Project.open(project_dir, env)
     versions = lake_of(project).history(_layer(layer), name)
-    table = Table(title=f"{layer}.{name}: {len(versions)} versions")
-    for column in ("version", "time (UTC)", "operation", "rows", "batch", "report / inputs",
-                   "source query"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"{layer}.{name}: {len(versions)} versions", caption=(
+        f"validation reports: {project.state_dir / 'reports'}"))
+    table.add_column("version", justify="right")
+    table.add_column("time (UTC)")
+    table.add_column("rows", justify="right")
+    table.add_column("batch", justify="right")
+    table.add_column("validation" if layer != "curated" else "inputs")
+    table.add_column("source rows")
     for v in versions:
+        meta = v.metadata
+        if layer == "curated":
+            check = meta.get("inputs", "")
+        elif meta.get("accepted_by"):
+            check = f"accepted by {meta['accepted_by']}"
+        else:
+            check = f"passed ({Path(meta['report']).name})" if meta.get("report") else ""
         table.add_row(
-            str(v.version), f"{v.time:%Y-%m-%d %H:%M:%S}", v.operation,
-            "" if v.rows is None else f"{v.rows:,}", v.metadata.get("batch_id", ""),
-            v.metadata.get("report") or v.metadata.get("inputs", ""),
-            v.metadata.get("source_query", ""),
+            str(v.version), f"{v.time:%Y-%m-%d %H:%M}",
+            "" if v.rows is None else f"{v.rows:,}", meta.get("batch_id", ""), check,
+            _selection(meta.get("source_query", "")),
         )
     console.print(table)
 
