@@ -14,7 +14,7 @@ try:
 except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-from shipyard.errors import (  # noqa: E402  (the version must exist before lake imports it)
+from shipyard.errors import (
     ConfigError,
     DataRejected,
     LakeError,
@@ -27,9 +27,9 @@ from shipyard.errors import (  # noqa: E402  (the version must exist before lake
     SourceError,
     StepFailed,
 )
-from shipyard.lake.ingest import IngestResult, TableOutcome, ingest  # noqa: E402
-from shipyard.lake.tables import DeltaStore  # noqa: E402
-from shipyard.project import Project  # noqa: E402
+from shipyard.lake.ingest import IngestResult, TableOutcome, ingest
+from shipyard.lake.tables import DeltaStore
+from shipyard.project import Project
 
 __all__ = [
     "ConfigError",

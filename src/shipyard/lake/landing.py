@@ -1,4 +1,4 @@
-"""Land a validated batch: RAW, then CLEAN, then mark it landed in the register.
+"""Land a validated batch: RAW and CLEAN (concurrently), then mark it landed in the register.
 
 Each Delta commit carries the batch id, and landing skips a layer whose newest version already
 holds the batch. So landing is idempotent: a process killed anywhere in it leaves every table at
@@ -9,6 +9,7 @@ its staged file instead of reading it again.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -40,6 +41,36 @@ def _with_batch_column(reader: pa.RecordBatchReader, batch_id: int) -> pa.Record
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
+def _land_raw(store: DeltaStore, batch: Batch, name: str, incremental: bool, staged: Path,
+              metadata: dict[str, object]) -> int | None:
+    if store.last_metadata("raw", name).get("batch_id") == str(batch.id):
+        return store.version("raw", name)  # landed by an ingest that was killed afterwards
+    raw = read_staged(staged)
+    version = store.write(
+        "raw", name,
+        _with_batch_column(raw, batch.id) if incremental else raw,
+        mode="append" if incremental else "overwrite",
+        metadata={**metadata, "layer": "raw"},
+        partition_by=[BATCH_COLUMN] if incremental else None,
+    )
+    crash_point("after-raw")
+    return version
+
+
+def _land_clean(store: DeltaStore, batch: Batch, name: str, table: TableConfig, staged: Path,
+                metadata: dict[str, object]) -> int | None:
+    if store.last_metadata("clean", name).get("batch_id") == str(batch.id):
+        return store.version("clean", name)
+    con = duck.connect()
+    schema = read_staged(staged).schema
+    reader = con.sql(clean_select(schema, table.clean, name, duck.parquet(staged))).to_arrow_reader(
+        _ROWS_PER_BATCH
+    )
+    return store.write("clean", name, reader,
+                       mode="append" if table.mode == "incremental" else "overwrite",
+                       metadata={**metadata, "layer": "clean"})
+
+
 def land_batch(
     store: DeltaStore,
     register: BatchRegister,
@@ -53,36 +84,18 @@ def land_batch(
     """Write ``batch`` (staged at ``staged``) to RAW and CLEAN; return its landed record."""
     register.update(batch.id, status="landing")
     incremental = table.mode == "incremental"
-    mode = "append" if incremental else "overwrite"
-    metadata = {
+    metadata: dict[str, object] = {
         "batch_id": batch.id,
         "rows": batch.rows,
         "source_query": batch.source_query,
         "report": batch.report_path,
         "accepted_by": accepted_by,
     }
-    raw_version = store.version("raw", name)
-    if store.last_metadata("raw", name).get("batch_id") != str(batch.id):
-        raw = read_staged(staged)
-        raw_version = store.write(
-            "raw", name,
-            _with_batch_column(raw, batch.id) if incremental else raw,
-            mode=mode,
-            metadata={**metadata, "layer": "raw"},
-            partition_by=[BATCH_COLUMN] if incremental else None,
-        )
-    crash_point("after-raw")
-    clean_version = store.version("clean", name)
-    if store.last_metadata("clean", name).get("batch_id") != str(batch.id):
-        con = duck.connect()
-        source = duck.parquet(staged)
-        schema = read_staged(staged).schema
-        reader = con.sql(clean_select(schema, table.clean, name, source)).to_arrow_reader(
-            _ROWS_PER_BATCH
-        )
-        clean_version = store.write(
-            "clean", name, reader, mode=mode, metadata={**metadata, "layer": "clean"}
-        )
+    # RAW and CLEAN are independent tables: write them at once (both writers release the GIL).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shipyard-land") as pool:
+        raw = pool.submit(_land_raw, store, batch, name, incremental, staged, metadata)
+        clean = pool.submit(_land_clean, store, batch, name, table, staged, metadata)
+        raw_version, clean_version = raw.result(), clean.result()
     crash_point("after-clean")
     landed = register.update(
         batch.id,

@@ -1,21 +1,19 @@
 """Read a source table or query from any SQLAlchemy database as a stream of Arrow batches.
 
 Memory stays bounded by the chunk size whatever the table's size. PostgreSQL takes a fast path:
-``COPY (query) TO STDOUT`` in CSV, parsed by Arrow's multi-threaded CSV reader while it streams,
-which is several times faster than fetching Python row tuples. Every other database goes through
-a server-side cursor in chunks of ``chunk_rows``.
+Apache Arrow's ADBC driver streams the query as Arrow record batches (binary COPY decoded in
+C++), about twice as fast as fetching Python row tuples. Every other database goes through a
+server-side cursor in chunks of ``chunk_rows``.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import adbc_driver_manager
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -55,11 +53,11 @@ def read_batches(engine: Engine, query: SourceQuery, *, chunk_rows: int) -> Iter
     """Stream the query's rows as Arrow record batches of about ``chunk_rows`` rows."""
     try:
         if engine.dialect.name == "postgresql":
-            yield from _postgres_copy(engine, query.sql)
+            yield from _postgres_arrow(engine, query.sql)
         else:
             yield from _cursor_chunks(engine, query.sql, chunk_rows)
-    except (DBAPIError, engine.dialect.loaded_dbapi.Error) as error:
-        # SQLAlchemy wraps driver errors; the raw cursor of the COPY path raises them bare.
+    except (DBAPIError, adbc_driver_manager.Error) as error:
+        # SQLAlchemy wraps driver errors; the ADBC path raises its own.
         orig = getattr(error, "orig", None) or error
         reason = str(orig).strip().splitlines()[0]
         raise SourceError(
@@ -96,70 +94,15 @@ def _to_type(values: tuple[Any, ...], field: pa.Field) -> pa.Array:
         ) from None
 
 
-# PostgreSQL type OIDs → Arrow types for the CSV parser; anything else is read as text.
-_PG_TYPES: dict[int, pa.DataType] = {
-    16: pa.bool_(),
-    20: pa.int64(),
-    21: pa.int16(),
-    23: pa.int32(),
-    700: pa.float32(),
-    701: pa.float64(),
-    1700: pa.float64(),
-    1082: pa.date32(),
-    1114: pa.timestamp("us"),
-    1184: pa.timestamp("us", tz="UTC"),
-}
+def _postgres_arrow(engine: Engine, sql: str) -> Iterator[pa.RecordBatch]:
+    """Stream a PostgreSQL query as Arrow through the ADBC driver (binary COPY, in C++)."""
+    import adbc_driver_postgresql.dbapi as adbc_pg
 
-
-class _CopyStream(io.RawIOBase):
-    """A readable file over psycopg's COPY blocks, for Arrow's streaming CSV reader."""
-
-    def __init__(self, blocks: Iterator[bytes]) -> None:
-        self._blocks = blocks
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = bytes(next(self._blocks))
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
-
-
-def _postgres_copy(engine: Engine, sql: str) -> Iterator[pa.RecordBatch]:
-    with engine.connect() as conn:
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        with raw.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0")
-            description = cursor.description or []
-            names = [col.name for col in description]
-            types = {col.name: _PG_TYPES.get(col.type_code, pa.string()) for col in description}
-            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
-                blocks = iter(copy)
-                first = next(blocks, None)
-                if first is None:  # no rows: Arrow's CSV reader refuses an empty stream
-                    return
-                stream = io.BufferedReader(
-                    _CopyStream(itertools.chain([first], blocks)), buffer_size=1 << 20
-                )
-                reader = pacsv.open_csv(
-                    stream,
-                    read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
-                    convert_options=pacsv.ConvertOptions(
-                        column_types=types,
-                        null_values=[""],
-                        strings_can_be_null=True,
-                        quoted_strings_can_be_null=False,
-                        true_values=["t"],
-                        false_values=["f"],
-                    ),
-                )
-                yield from reader
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc_pg.connect(uri) as conn, conn.cursor() as cursor:
+        cursor.execute(sql)
+        reader = cursor.fetch_record_batch()
+        # Drop the driver's per-field metadata so schemas compare equal across sources.
+        schema = pa.schema([pa.field(f.name, f.type, f.nullable) for f in reader.schema])
+        for batch in reader:
+            yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)

@@ -7,8 +7,11 @@ streams it into Delta; a rejected batch moves, file and all, to quarantine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from queue import Empty, Queue
 
 import pyarrow as pa
 import pyarrow.dataset as pads
@@ -17,6 +20,37 @@ import pyarrow.parquet as pq
 from shipyard.faults import crash_point
 
 __all__ = ["read_staged", "stage_batches"]
+
+
+def _prefetch(batches: Iterable[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """Read ``batches`` in a thread, at most ``depth`` ahead, so reading the source overlaps
+    with writing the staging file (both release the GIL) while memory stays bounded."""
+    queue: Queue[pa.RecordBatch | Exception | None] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                queue.put(batch)
+            queue.put(None)
+        except Exception as error:  # noqa: BLE001 (handed to the consumer, raised there)
+            queue.put(error)
+
+    thread = threading.Thread(target=produce, name="shipyard-source-reader", daemon=True)
+    thread.start()
+    try:
+        while (item := queue.get()) is not None:
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(Empty):
+                queue.get_nowait()
+            thread.join(timeout=0.05)
 
 
 def stage_batches(
@@ -31,11 +65,11 @@ def stage_batches(
     writer: pq.ParquetWriter | None = None
     rows = 0
     try:
-        for batch in batches:
+        for batch in _prefetch(batches):
             if batch.num_rows == 0:
                 continue
             if writer is None:
-                writer = pq.ParquetWriter(partial, batch.schema, compression="zstd")
+                writer = pq.ParquetWriter(partial, batch.schema, compression="lz4")
             writer.write_batch(batch, row_group_size=1 << 20)
             rows += batch.num_rows
             crash_point("staging")

@@ -35,8 +35,8 @@ def build(url: str = "sqlite:///source.db") -> int:
     )
     meta.drop_all(engine)
     meta.create_all(engine)
-    rows = [{k: (None if v != v else v) for k, v in row.items()}  # NaN → NULL
-            for row in frame.to_dict(orient="records")]
+    frame = frame.astype(object).where(frame.notna(), None)  # NaN → NULL
+    rows = frame.to_dict(orient="records")
     with engine.begin() as conn:
         conn.execute(table.insert(), rows)
     engine.dispose()
