@@ -11,12 +11,15 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["connect", "literal", "one", "parquet", "quote", "values"]
+MEMORY_LIMIT = "512MB"
+"""DuckDB spills to disk past this, so validating a huge batch keeps a bounded footprint."""
+
+__all__ = ["MEMORY_LIMIT", "connect", "literal", "one", "parquet", "quote", "values"]
 
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory connection with UTC as its time zone, so timestamps never shift."""
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False})
     con.execute("SET TimeZone = 'UTC'")
     return con
 

@@ -87,4 +87,6 @@ def stage_batches(
 def read_staged(path: Path) -> pa.RecordBatchReader:
     """Stream a staged batch back, without loading it whole."""
     dataset = pads.dataset(path, format="parquet")
-    return pa.RecordBatchReader.from_batches(dataset.schema, dataset.to_batches())
+    # Arrow's default readahead holds many batches in memory; the writer consumes in order.
+    batches = dataset.to_batches(batch_size=1 << 17, batch_readahead=2, fragment_readahead=1)
+    return pa.RecordBatchReader.from_batches(dataset.schema, batches)

@@ -22,6 +22,9 @@ __all__ = ["LAYERS", "DeltaStore", "Layer", "TableVersion"]
 Layer = Literal["raw", "clean", "curated"]
 LAYERS: tuple[Layer, ...] = ("raw", "clean", "curated")
 META_PREFIX = "shipyard."
+TARGET_FILE_SIZE = 64 << 20
+"""Data files of about 64 MiB: the writer buffers up to a file's worth of rows, so this bounds
+the memory of a write (and stays a good size for readers)."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,7 @@ class DeltaStore:
             schema_mode="overwrite" if mode == "overwrite" else "merge",
             storage_options=self.storage_options,
             commit_properties=CommitProperties(custom_metadata=custom),
+            target_file_size=TARGET_FILE_SIZE,
         )
         return self.open(layer, name).version()
 
