@@ -27,7 +27,7 @@ __all__ = ["BATCH_COLUMN", "land_batch"]
 BATCH_COLUMN = "_batch_id"
 """Column added to RAW rows of incremental tables: which batch brought the row (a partition)."""
 
-_ROWS_PER_BATCH = 1 << 17
+_ROWS_PER_BATCH = 1 << 16
 
 
 def _with_batch_column(reader: pa.RecordBatchReader, batch_id: int) -> pa.RecordBatchReader:

@@ -87,6 +87,7 @@ def stage_batches(
 def read_staged(path: Path) -> pa.RecordBatchReader:
     """Stream a staged batch back, without loading it whole."""
     dataset = pads.dataset(path, format="parquet")
-    # Arrow's default readahead holds many batches in memory; the writer consumes in order.
-    batches = dataset.to_batches(batch_size=1 << 17, batch_readahead=2, fragment_readahead=1)
+    # Small batches and little readahead: the Delta writer queues what it is handed, so the
+    # batch size bounds the memory of a write that falls behind its reader.
+    batches = dataset.to_batches(batch_size=1 << 16, batch_readahead=2, fragment_readahead=1)
     return pa.RecordBatchReader.from_batches(dataset.schema, batches)
