@@ -15,6 +15,7 @@ from shipyard.project import Project
 
 _STATUS_STYLE = {"landed": "green", "rejected": "red", "unchanged": "dim", "empty": "dim",
                  "abandoned": "yellow"}
+_STATUS_LABEL = {"abandoned": "held back", "empty": "no new rows"}
 
 
 def ingest(
@@ -54,7 +55,8 @@ def ingest(
         style = _STATUS_STYLE.get(o.status, "")
         b = o.batch
         landed = f"raw {b.raw_version} · clean {b.clean_version}" if o.status == "landed" else ""
-        summary.add_row(o.table, f"[{style}]{o.status}[/]", f"{b.rows or 0:,}", str(b.id), landed)
+        label = _STATUS_LABEL.get(o.status, o.status)
+        summary.add_row(o.table, f"[{style}]{label}[/]", f"{b.rows or 0:,}", str(b.id), landed)
     for build in result.curated:
         rebuilt = build.version is not None
         summary.add_row(f"curated.{build.name}", "rebuilt" if rebuilt else "up to date",
