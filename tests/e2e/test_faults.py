@@ -55,7 +55,7 @@ def test_a_second_ingest_of_a_busy_table_fails_clearly_or_waits(events_project: 
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.0)
         assert waiting.poll() is None  # still waiting for the lock
-    out, err = waiting.communicate(timeout=120)
+    _out, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
     assert ids(events_project / "lake", "raw") == list(range(100_000))
 

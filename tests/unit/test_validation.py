@@ -51,7 +51,7 @@ def test_a_drifted_month_fails_on_the_shifted_columns_only() -> None:
     assert set(failed) == {"qty", "channel"}
     assert failed["qty"].test == "ks" and failed["qty"].effect >= 0.1
     assert failed["channel"].test == "chi2" and re.search(r"largest change 'phone': 5\d% → 1\d%", failed["channel"].message)
-    assert [c for c in checks if c.column == "id"][0].passed is None  # skipped: key
+    assert next(c for c in checks if c.column == "id").passed is None  # skipped: key
 
 
 def test_expectations_report_counts_and_examples() -> None:

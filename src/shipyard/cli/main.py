@@ -13,6 +13,9 @@ from shipyard import __version__
 from shipyard.cli import lake, quarantine
 from shipyard.cli.console import console, err_console
 from shipyard.cli.ingest import ingest
+from shipyard.cli.run import run
+from shipyard.cli.runs import app as runs_app
+from shipyard.cli.scheduler import scheduler
 from shipyard.errors import ShipyardError
 
 app = typer.Typer(
@@ -25,6 +28,9 @@ app = typer.Typer(
 app.command()(ingest)
 app.add_typer(lake.app, name="lake")
 app.add_typer(quarantine.app, name="quarantine")
+app.command()(scheduler)
+app.command("run")(run)
+app.add_typer(runs_app, name="runs")
 
 
 @app.command()

@@ -1,0 +1,137 @@
+"""``shipyard runs``: list pipeline runs and show one in full (steps, lineage, metrics, errors)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shipyard.cli.console import console
+from shipyard.cli.options import Env, ProjectDir
+from shipyard.cli.run import STATUS_STYLE, shown_url, step_table
+from shipyard.errors import NotFoundError
+from shipyard.pipeline.records import RunRecord, RunStore
+from shipyard.pipeline.runner import StepResult
+from shipyard.project import Project
+
+app = typer.Typer(help="Pipeline runs: what ran, on which data and code, and why.",
+                  no_args_is_help=True)
+logger = logging.getLogger(__name__)
+
+
+def _status(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, '')}]{status}[/]"
+
+
+def _when(run: RunRecord) -> str:
+    return f"{run.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+@app.command("ls")
+def ls(
+    pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
+    limit: Annotated[int, typer.Option(help="How many runs to show.", min=1)] = 20,
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Recent runs, newest first."""
+    project = Project.open(project_dir, env)
+    runs = RunStore(project.metadata_engine).recent(limit=limit, pipeline=pipeline)
+    if not runs:
+        console.print(f"No runs yet in {env}; start one with 'shipyard run PIPELINE'.")
+        return
+    table = Table(title=f"runs of {project.config.project} ({env})")
+    table.add_column("run", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("started UTC", no_wrap=True)
+    table.add_column("took", justify="right", no_wrap=True)
+    table.add_column("commit", no_wrap=True)
+    table.add_column("flags")
+    for run in runs:
+        commit = (run.git_commit or "-")[:8] + ("+dirty" if run.git_dirty else "")
+        flags = [f for f, on in (("smoke", run.smoke), (f"sample {run.sample}", run.sample),
+                                 ("no-cache", run.no_cache),
+                                 (f"resumes {run.resumed_from}", run.resumed_from)) if on]
+        duration = f"{run.duration_s:.1f} s" if run.duration_s is not None else ""
+        table.add_row(run.id, _status(run.status), f"{run.started_at:%m-%d %H:%M}", duration,
+                      commit, ", ".join(flags))
+    console.print(table)
+    console.print("Details of one run: 'shipyard runs show RUN'.")
+
+
+def _metrics(run: RunRecord) -> dict[str, dict[str, float]]:
+    """Metrics of the run's MLflow parent run and of each step's nested run."""
+    if not run.tracking_uri or not run.mlflow_run_id:
+        return {}
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=run.tracking_uri)
+    found: dict[str, dict[str, float]] = {}
+    ids = [("run", run.mlflow_run_id)] + [(s.step, s.mlflow_run_id) for s in run.steps
+                                           if s.mlflow_run_id]
+    for label, mlflow_id in ids:
+        try:
+            metrics = dict(client.get_run(mlflow_id).data.metrics)
+        except Exception as error:  # noqa: BLE001 - show the record even if MLflow is down
+            logger.warning("MLflow run %s unreadable: %s", mlflow_id, error)
+            continue
+        if metrics:
+            found[label] = metrics
+    return found
+
+
+@app.command("show")
+def show(
+    run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id, or 'latest'.")],
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """One run: steps and why each ran, params, metrics, data versions, code and errors."""
+    project = Project.open(project_dir, env)
+    store = RunStore(project.metadata_engine)
+    if run_id == "latest":
+        latest = store.latest()
+        if latest is None:
+            raise NotFoundError("no runs yet; start one with 'shipyard run PIPELINE'")
+        run = latest
+    else:
+        run = store.get(run_id)
+    duration = f"{run.duration_s:.2f} s" if run.duration_s is not None else "still running?"
+    console.print(f"run {run.id} of {run.pipeline} ({run.env}): {_status(run.status)} · "
+                  f"started {_when(run)} UTC · {duration} · executor {run.executor}"
+                  + (f" · resumes {run.resumed_from}" if run.resumed_from else ""))
+    dirty = {None: "", True: " (dirty: uncommitted changes)", False: " (clean)"}[run.git_dirty]
+    console.print(f"  commit:   {run.git_commit or 'not a git repository'}{dirty}")
+    console.print(f"  snapshot: {run.snapshot_path or '-'}")
+    versions = ", ".join(f"{t}@{v}" for t, v in sorted(run.data_versions.items())) or "none"
+    console.print(f"  data:     {versions}")
+    params = ", ".join(f"{k}={v!r}" for k, v in sorted(run.params.items())) or "none"
+    console.print(f"  params:   {params}")
+    mode = [f for f, on in (("smoke", run.smoke), (f"sample {run.sample}", run.sample),
+                            ("--no-cache", run.no_cache)) if on]
+    if mode:
+        console.print(f"  mode:     {', '.join(mode)}")
+    console.print(f"  MLflow:   run {run.mlflow_run_id} at {shown_url(run.tracking_uri or '')}")
+    steps = [StepResult(name=s.step, status=s.status, duration_s=s.duration_s or 0.0,
+                        reason=s.reason or "", fingerprint=s.fingerprint or "",
+                        reused_from=s.reused_from, error=s.error) for s in run.steps]
+    console.print(step_table(f"steps of {run.id}", steps))
+    metrics = _metrics(run)
+    if metrics:
+        table = Table(title="metrics (MLflow)")
+        for column in ("run", "metric", "value"):
+            table.add_column(column, justify="right" if column == "value" else "left")
+        for label, values in metrics.items():
+            for name, value in sorted(values.items()):
+                table.add_row(label, name, f"{value:.6g}")
+        console.print(table)
+    if run.error:
+        console.print(f"[red]error:[/] {run.error}")
+        for s in run.steps:
+            if s.traceback:
+                console.print(f"[red]traceback of step {s.step}:[/]")
+                console.print(s.traceback.rstrip(), markup=False, highlight=False)
+        if run.status == "failed":
+            console.print(f"Resume after a fix: 'shipyard run {run.pipeline} --resume {run.id}'")

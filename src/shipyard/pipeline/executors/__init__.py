@@ -1,0 +1,34 @@
+"""Where steps run: ``local`` (in-process, the default) or ``dask`` (a Dask cluster).
+
+Both implement the small :class:`Executor` ABC and pass the same contract tests, so a pipeline
+gives the same outputs, fingerprints and records whichever runs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shipyard.errors import PipelineError
+from shipyard.pipeline.executors.base import Executor, StepTask, TaskResult, execute_task
+
+if TYPE_CHECKING:
+    from shipyard.config.schema import PipelineConfig
+    from shipyard.project import Project
+
+__all__ = ["EXECUTORS", "Executor", "StepTask", "TaskResult", "create_executor", "execute_task"]
+
+EXECUTORS = ("local", "dask")
+
+
+def create_executor(name: str, project: Project, pipeline: str,
+                    config: PipelineConfig) -> Executor:
+    """The executor called ``name``, set up from the pipeline's declaration."""
+    if name == "local":
+        from shipyard.pipeline.executors.local import LocalExecutor
+
+        return LocalExecutor(project)
+    if name == "dask":
+        from shipyard.pipeline.executors.dask import DaskExecutor
+
+        return DaskExecutor(config.dask_address, where=f"pipelines.{pipeline}.dask_address")
+    raise PipelineError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")

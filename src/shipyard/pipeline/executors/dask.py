@@ -1,0 +1,127 @@
+"""Steps on a Dask cluster: ``pipelines.<name>.dask_address``, or a local cluster for the run.
+
+Workers get a :class:`StepTask` (paths and plain values), import the step from the project
+folder, read their inputs from the artifact store and the lake, and write their outputs back;
+only the small :class:`TaskResult` returns to the runner. The project folder, the lake and the
+state folder must therefore be reachable from the workers at the same paths (a shared disk or
+object store), which a local cluster always satisfies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from shipyard.errors import PipelineError
+from shipyard.pipeline.executors.base import Executor, StepTask, TaskResult, execute_task
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+__all__ = ["DaskExecutor", "run_on_worker"]
+
+LOCAL_WORKERS = 2
+
+
+def _mlflow_for(task: StepTask) -> None:
+    """Point the worker's fluent MLflow API at the run's store, for steps that log there.
+
+    Environment variables rather than ``mlflow.set_experiment``: that would open the store
+    on every worker (seconds with SQLite) even for steps that never log.
+    """
+    spec = task.context
+    if spec is None or spec.tracking_uri is None:
+        return
+    os.environ["MLFLOW_TRACKING_URI"] = spec.tracking_uri
+    if spec.experiment_id is not None:
+        os.environ["MLFLOW_EXPERIMENT_ID"] = spec.experiment_id
+
+
+def run_on_worker(task: StepTask) -> TaskResult:
+    """The function Dask runs: import the step fresh for this run, then execute it."""
+    from shipyard.pipeline.loader import import_function, prepare_imports
+
+    started = time.time()
+    try:
+        root = Path(task.root)
+        if task.pickled is not None:  # a lambda or local function: not importable by name
+            import cloudpickle
+
+            prepare_imports(root, task.run_id, task.module)
+            func = cloudpickle.loads(task.pickled)
+        else:
+            func = import_function(root, task.module, task.qualname, token=task.run_id,
+                                   where=f"step {task.step!r}")
+        _mlflow_for(task)
+    except Exception as error:  # noqa: BLE001 - returned as the step's failure
+        import traceback
+
+        return TaskResult(step=task.step, ok=False, started_at=started, finished_at=time.time(),
+                          error=f"{type(error).__name__}: {error}",
+                          traceback=traceback.format_exc())
+    return execute_task(task, func)
+
+
+class DaskExecutor(Executor):
+    """Submits tasks to a ``dask.distributed`` cluster and waits for the first to finish."""
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, *, where: str = "dask_address") -> None:
+        self.address = address
+        self.where = where
+        self._client: Client | None = None
+        self._cluster: LocalCluster | None = None
+        self.slots = 1_000  # the scheduler queues; the DAG alone limits what is ready
+
+    def start(self) -> None:
+        from distributed import Client, LocalCluster
+
+        if self.address:
+            try:
+                self._client = Client(self.address, timeout="10s")
+            except OSError as error:
+                raise PipelineError(
+                    f"cannot reach the Dask scheduler at {self.address} ({error}); check "
+                    f"{self.where} in shipyard.yaml, or remove it to start a local cluster"
+                ) from None
+            return
+        self._cluster = LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1,
+                                     processes=True, dashboard_address=None,
+                                     silence_logs=logging.ERROR)
+        self._client = Client(self._cluster)
+
+    def submit(self, task: StepTask) -> Any:
+        if self._client is None:
+            raise RuntimeError("DaskExecutor.submit before start()")
+        remote = StepTask(**{**task.__dict__, "func": None})
+        return self._client.submit(run_on_worker, remote, key=f"{task.run_id}-{task.step}",
+                                   pure=False, retries=0)
+
+    def wait(self, handles: list[Any]) -> list[tuple[Any, TaskResult]]:
+        from distributed import wait
+
+        done, _ = wait(handles, return_when="FIRST_COMPLETED")
+        results = []
+        for future in done:
+            try:
+                results.append((future, future.result()))
+            except Exception as error:  # noqa: BLE001 - the worker died or the task could not be sent
+                step = str(future.key).rsplit("-", 1)[-1]
+                now = time.time()
+                results.append((future, TaskResult(
+                    step=step, ok=False, started_at=now, finished_at=now,
+                    error=f"{type(error).__name__} on the Dask cluster: {error}",
+                    traceback=None)))
+        return results
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None

@@ -1,0 +1,393 @@
+"""Run records in the metadata database (one row per run, one per step) and in MLflow.
+
+They answer "what ran, when, on which data and code, and why" long after the terminal is gone,
+on SQLite for one machine and PostgreSQL for a team (plain SQLAlchemy Core, JSON kept as text so
+both behave the same). A record is written when a run starts and updated as each step starts and
+ends, so a run killed with SIGKILL still shows how far it got, and can be resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import weakref
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from shipyard.db import create_tables
+from shipyard.errors import NotFoundError
+
+__all__ = [
+    "RUN_STATUSES",
+    "STEP_STATUSES",
+    "RunInfo",
+    "RunRecord",
+    "RunStore",
+    "RunTracker",
+    "StepRecord",
+]
+
+logger = logging.getLogger(__name__)
+
+RUN_STATUSES = ("running", "succeeded", "failed")
+STEP_STATUSES = ("pending", "running", "succeeded", "reused", "failed", "skipped")
+
+_metadata = sa.MetaData()
+_runs = sa.Table(
+    "shipyard_runs",
+    _metadata,
+    sa.Column("id", sa.String(120), primary_key=True),
+    sa.Column("pipeline", sa.String(200), nullable=False, index=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("params", sa.Text, nullable=False),
+    sa.Column("executor", sa.String(20), nullable=False),
+    sa.Column("env", sa.String(100), nullable=False),
+    sa.Column("git_commit", sa.String(64)),
+    sa.Column("git_dirty", sa.Boolean),
+    sa.Column("data_versions", sa.Text, nullable=False),
+    sa.Column("smoke", sa.Boolean, nullable=False),
+    sa.Column("sample", sa.Float),
+    sa.Column("no_cache", sa.Boolean, nullable=False),
+    sa.Column("resumed_from", sa.String(120)),
+    sa.Column("error", sa.Text),
+    sa.Column("traceback", sa.Text),
+    sa.Column("mlflow_run_id", sa.String(64)),
+    sa.Column("tracking_uri", sa.Text),
+    sa.Column("snapshot_path", sa.Text),
+    sa.Column("environment", sa.Text),
+    sa.Column("host", sa.String(200)),
+    sa.Column("pid", sa.Integer),
+    sa.Column("run_by", sa.String(200)),
+)
+_steps = sa.Table(
+    "shipyard_step_runs",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(120), nullable=False, index=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("step", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("duration_s", sa.Float),
+    sa.Column("fingerprint", sa.String(64), index=True),
+    sa.Column("cache_key", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("reused_from", sa.String(120)),
+    sa.Column("outputs", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("traceback", sa.Text),
+    sa.Column("mlflow_run_id", sa.String(64)),
+    sa.UniqueConstraint("run_id", "step", name="uq_shipyard_step_runs_run_step"),
+)
+_JSON_RUN = ("params", "data_versions", "environment")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the registry needs to know about the run that trained a model (its lineage)."""
+
+    run_id: str
+    pipeline: str
+    mlflow_run_id: str | None
+    git_commit: str | None
+    git_dirty: bool | None
+    data_versions: dict[str, int]
+    params: dict[str, Any]
+    smoke: bool
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    run_id: str
+    position: int
+    step: str
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+    fingerprint: str | None
+    cache_key: str | None
+    reason: str | None
+    reused_from: str | None
+    outputs: dict[str, str]
+    error: str | None
+    traceback: str | None
+    mlflow_run_id: str | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    pipeline: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    params: dict[str, Any]
+    executor: str
+    env: str
+    git_commit: str | None
+    git_dirty: bool | None
+    data_versions: dict[str, int]
+    smoke: bool
+    sample: float | None
+    no_cache: bool
+    resumed_from: str | None
+    error: str | None
+    traceback: str | None
+    mlflow_run_id: str | None
+    tracking_uri: str | None
+    snapshot_path: str | None
+    environment: dict[str, Any]
+    host: str | None
+    pid: int | None
+    run_by: str | None
+    steps: tuple[StepRecord, ...] = field(default=())
+
+    def info(self) -> RunInfo:
+        return RunInfo(run_id=self.id, pipeline=self.pipeline, mlflow_run_id=self.mlflow_run_id,
+                       git_commit=self.git_commit, git_dirty=self.git_dirty,
+                       data_versions=dict(self.data_versions), params=dict(self.params),
+                       smoke=self.smoke)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+_ready: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+class RunStore:
+    """Reads and writes run records; each change is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        if engine not in _ready:  # create the tables once per engine, not once per call
+            create_tables(engine, _metadata)
+            _ready.add(engine)
+
+    def new_run_id(self, pipeline: str, when: datetime | None = None) -> str:
+        """A short, readable, sortable id: ``<pipeline>-YYYYMMDD-HHMM-<4 hex>``."""
+        when = when or _now()
+        return f"{pipeline}-{when:%Y%m%d-%H%M}-{secrets.token_hex(2)}"
+
+    def start(self, **values: Any) -> str:
+        """Insert a running run; on an id collision draw another suffix. Returns the id."""
+        for key in _JSON_RUN:
+            values[key] = json.dumps(values.get(key) or {}, default=str)
+        for _ in range(5):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(_runs.insert().values(status="running", **values))
+                return str(values["id"])
+            except IntegrityError:
+                values["id"] = self.new_run_id(values["pipeline"])
+        raise RuntimeError("could not draw a free run id")  # pragma: no cover
+
+    def update(self, run_id: str, **values: Any) -> None:
+        for key in _JSON_RUN:
+            if key in values:
+                values[key] = json.dumps(values[key], default=str)
+        with self.engine.begin() as conn:
+            conn.execute(_runs.update().where(_runs.c.id == run_id).values(**values))
+
+    def finish(self, run_id: str, status: str, started_at: datetime, *,
+               error: str | None = None, traceback: str | None = None) -> None:
+        end = _now()
+        self.update(run_id, status=status, finished_at=end,
+                    duration_s=(end - started_at).total_seconds(), error=error,
+                    traceback=traceback)
+
+    def add_steps(self, run_id: str, steps: list[dict[str, Any]]) -> None:
+        """Insert the plan of a run: one row per step, with its key and why it runs."""
+        rows = [{"run_id": run_id, "error": None, "traceback": None, "started_at": None,
+                 "finished_at": None, "duration_s": None, "reused_from": None,
+                 "outputs": None, "mlflow_run_id": None, **row} for row in steps]
+        for row in rows:
+            if isinstance(row["outputs"], dict):
+                row["outputs"] = json.dumps(row["outputs"])
+        with self.engine.begin() as conn:
+            conn.execute(_steps.insert(), rows)
+
+    def update_step(self, run_id: str, step: str, **values: Any) -> None:
+        if isinstance(values.get("outputs"), dict):
+            values["outputs"] = json.dumps(values["outputs"])
+        with self.engine.begin() as conn:
+            conn.execute(_steps.update()
+                         .where(_steps.c.run_id == run_id, _steps.c.step == step)
+                         .values(**values))
+
+    def get(self, run_id: str) -> RunRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_runs).where(_runs.c.id == run_id)).first()
+            if row is None:
+                recent = conn.execute(sa.select(_runs.c.id)
+                                      .order_by(_runs.c.started_at.desc()).limit(3)).scalars()
+                hint = ", ".join(recent) or "none yet"
+                raise NotFoundError(f"no run {run_id!r}; recent runs: {hint} "
+                                    f"(see 'shipyard runs ls')")
+            steps = conn.execute(sa.select(_steps).where(_steps.c.run_id == run_id)
+                                 .order_by(_steps.c.position)).all()
+        return _run(row._mapping, tuple(_step(s._mapping) for s in steps))
+
+    def latest(self, pipeline: str | None = None) -> RunRecord | None:
+        runs = self.recent(limit=1, pipeline=pipeline)
+        return self.get(runs[0].id) if runs else None
+
+    def recent(self, *, limit: int = 20, pipeline: str | None = None) -> list[RunRecord]:
+        """Most recent runs first, without their steps."""
+        query = sa.select(_runs).order_by(_runs.c.started_at.desc(), _runs.c.id.desc())
+        if pipeline is not None:
+            query = query.where(_runs.c.pipeline == pipeline)
+        with self.engine.connect() as conn:
+            return [_run(r._mapping, ()) for r in conn.execute(query.limit(limit))]
+
+    def succeeded_with(self, fingerprint: str, *, besides: str) -> bool:
+        """Whether a succeeded, non-smoke run other than ``besides`` made or reused this result.
+
+        Such a run has handed its models to the registry already.
+        """
+        query = (sa.select(sa.func.count())
+                 .select_from(_steps.join(_runs, _runs.c.id == _steps.c.run_id))
+                 .where(_steps.c.fingerprint == fingerprint, _runs.c.id != besides,
+                        _runs.c.status == "succeeded", _runs.c.smoke.is_(False)))
+        with self.engine.connect() as conn:
+            return bool(conn.execute(query).scalar())
+
+    def previous_keys(self, pipeline: str, steps: list[str]) -> dict[str, str]:
+        """Step → cache key of its latest attempt in this pipeline, to explain why it re-runs."""
+        latest = (sa.select(sa.func.max(_steps.c.id))
+                  .select_from(_steps.join(_runs, _runs.c.id == _steps.c.run_id))
+                  .where(_runs.c.pipeline == pipeline, _steps.c.step.in_(steps),
+                         _steps.c.cache_key.is_not(None))
+                  .group_by(_steps.c.step))
+        query = sa.select(_steps.c.step, _steps.c.cache_key).where(_steps.c.id.in_(latest))
+        with self.engine.connect() as conn:
+            return {step: key for step, key in conn.execute(query)}
+
+
+def _run(row: Any, steps: tuple[StepRecord, ...]) -> RunRecord:
+    values = dict(row)
+    for key in _JSON_RUN:
+        values[key] = json.loads(values[key]) if values[key] else {}
+    values["started_at"] = _utc(values["started_at"])
+    values["finished_at"] = _utc(values["finished_at"])
+    return RunRecord(**values, steps=steps)
+
+
+def _step(row: Any) -> StepRecord:
+    values = dict(row)
+    values.pop("id")
+    values["outputs"] = json.loads(values["outputs"]) if values["outputs"] else {}
+    values["started_at"] = _utc(values["started_at"])
+    values["finished_at"] = _utc(values["finished_at"])
+    return StepRecord(**values)
+
+
+_BATCH = 100  # MLflow accepts at most 100 params or tags, 1000 metrics, per batch call
+
+
+class RunTracker:
+    """The MLflow side of a run: a parent run, one nested run per executed step.
+
+    Every write is a batch (``log_batch``) so a step costs three small calls (create, batch,
+    terminate) whatever it logged. Logging problems are warned about, not raised: a run's work
+    must not be lost because the tracking server hiccuped.
+    """
+
+    def __init__(self, project: Any) -> None:
+        from mlflow.tracking import MlflowClient
+
+        from shipyard.tracking import use_project
+
+        self.tracking_uri: str = project.tracking_uri
+        self.env: str = project.env_name
+        self.experiment_id: str = use_project(project)
+        self.client = MlflowClient(tracking_uri=self.tracking_uri)
+        self.run_id: str | None = None
+
+    def start_run(self, run_id: str, *, pipeline: str, params: dict[str, Any],
+                  data_versions: dict[str, int], git: Any, smoke: bool, sample: float | None,
+                  executor: str, resumed_from: str | None) -> str:
+        """Open the parent run, tagged for lineage, with the run's params; returns its id."""
+        from mlflow.entities import Param
+
+        tags = {"shipyard.run_id": run_id, "shipyard.pipeline": pipeline,
+                "shipyard.env": self.env, "shipyard.executor": executor,
+                "shipyard.smoke": str(smoke).lower(),
+                "shipyard.git_commit": git.commit or "none",
+                "shipyard.git_dirty": "unknown" if git.dirty is None else str(git.dirty).lower()}
+        if git.commit:
+            tags["mlflow.source.git.commit"] = git.commit
+        if sample is not None:
+            tags["shipyard.sample"] = str(sample)
+        if resumed_from:
+            tags["shipyard.resumed_from"] = resumed_from
+        tags.update({f"shipyard.data.{table}": str(v) for table, v in data_versions.items()})
+        run = self.client.create_run(self.experiment_id, run_name=run_id, tags=tags)
+        self.run_id = run.info.run_id
+        values = [Param(k, v if isinstance(v, str) else json.dumps(v, default=str)[:6000])
+                  for k, v in sorted(params.items())]
+        for i in range(0, len(values), _BATCH):
+            self.client.log_batch(self.run_id, params=values[i:i + _BATCH])
+        return self.run_id
+
+    def log_snapshot(self, path: Any) -> None:
+        try:
+            self.client.log_artifact(self.run_id, str(path), "shipyard")
+        except Exception as error:  # noqa: BLE001 - the snapshot is also kept on disk
+            logger.warning("could not log the code snapshot to MLflow: %s", error)
+
+    def log_step(self, step: str, outcome: Any, *, fingerprint: str) -> str | None:
+        """A nested run for an executed step, with its duration and the metrics it logged."""
+        from mlflow.entities import Metric
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+        try:
+            run = self.client.create_run(
+                self.experiment_id, start_time=int(outcome.started_at * 1000), run_name=step,
+                tags={MLFLOW_PARENT_RUN_ID: self.run_id, "shipyard.step": step,
+                      "shipyard.fingerprint": fingerprint})
+            end = int(outcome.finished_at * 1000)
+            metrics = [Metric("duration_s", outcome.duration_s, end, 0)]
+            metrics += [Metric(k, v, ts, n) for k, v, ts, n in outcome.metrics]
+            for i in range(0, len(metrics), 1000):
+                self.client.log_batch(run.info.run_id, metrics=metrics[i:i + 1000])
+            self.client.set_terminated(run.info.run_id, "FINISHED" if outcome.ok else "FAILED",
+                                       end_time=end)
+            return str(run.info.run_id)
+        except Exception as error:  # noqa: BLE001 - see the class docstring
+            logger.warning("could not log step %s to MLflow: %s", step, error)
+            return None
+
+    def end_run(self, status: str) -> None:
+        try:
+            self.client.set_terminated(self.run_id, status)
+        except Exception as error:  # noqa: BLE001 - see the class docstring
+            logger.warning("could not close MLflow run %s: %s", self.run_id, error)
+
+    @staticmethod
+    def mark_killed(tracking_uri: str, mlflow_run_id: str) -> None:
+        """Close the MLflow run of a run whose process died."""
+        from mlflow.tracking import MlflowClient
+
+        try:
+            MlflowClient(tracking_uri=tracking_uri).set_terminated(mlflow_run_id, "KILLED")
+        except Exception as error:  # noqa: BLE001 - see the class docstring
+            logger.warning("could not close MLflow run %s: %s", mlflow_run_id, error)

@@ -1,0 +1,64 @@
+"""Claimed slots in the metadata database: a due slot is run by exactly one scheduler, once.
+
+A slot is claimed by inserting its row; the primary key makes a second claim fail, whether it
+comes from a scheduler restarted after a crash or from a second scheduler running at once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from shipyard.db import create_tables
+
+__all__ = ["SlotStore"]
+
+_metadata = sa.MetaData()
+_slots = sa.Table(
+    "shipyard_schedule_slots",
+    _metadata,
+    sa.Column("pipeline", sa.String(200), primary_key=True),
+    sa.Column("trigger", sa.String(20), primary_key=True),  # cron | new_data
+    sa.Column("slot", sa.String(500), primary_key=True),
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # running | succeeded | failed | rejected
+    sa.Column("run_id", sa.String(100)),
+    sa.Column("message", sa.Text),
+)
+
+
+class SlotStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        create_tables(engine, _metadata)
+
+    def claim(self, pipeline: str, trigger: str, slot: str) -> bool:
+        """Claim a slot; False when it was claimed before (by anyone, ever)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(_slots.insert().values(
+                    pipeline=pipeline, trigger=trigger, slot=slot,
+                    claimed_at=datetime.now(UTC), status="running"))
+        except IntegrityError:
+            return False
+        return True
+
+    def finish(self, pipeline: str, trigger: str, slot: str, *, status: str,
+               run_id: str | None, message: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                _slots.update()
+                .where(_slots.c.pipeline == pipeline, _slots.c.trigger == trigger,
+                       _slots.c.slot == slot)
+                .values(status=status, run_id=run_id, message=message)
+            )
+
+    def history(self, pipeline: str | None = None) -> list[dict[str, object]]:
+        query = sa.select(_slots).order_by(_slots.c.claimed_at)
+        if pipeline is not None:
+            query = query.where(_slots.c.pipeline == pipeline)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,101 @@
+"""One scheduler tick: find what is due, claim it, run it.
+
+A cron schedule is due at its most recent slot (``croniter``'s previous fire time, UTC); slots
+missed while no scheduler ran are not replayed one by one, only the latest is run. A pipeline
+with ``on_new_data: true`` is due whenever the set of lake versions it reads has not been
+claimed before, which happens after an ingest lands a new version of one of its tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from croniter import croniter
+
+from shipyard.errors import ConfigError, ShipyardError
+from shipyard.project import Project
+from shipyard.scheduler.slots import SlotStore
+
+__all__ = ["Started", "due_cron_slot", "new_data_slot", "tick"]
+
+log = logging.getLogger("shipyard.scheduler")
+
+
+@dataclass(frozen=True)
+class Started:
+    """A run the scheduler started, and how it ended."""
+
+    pipeline: str
+    trigger: str
+    slot: str
+    status: str
+    run_id: str | None
+    message: str | None
+
+
+def due_cron_slot(expression: str, now: datetime, *, pipeline: str) -> datetime:
+    """The most recent time ``expression`` fired at or before ``now``."""
+    if not croniter.is_valid(expression):
+        raise ConfigError(
+            f"pipelines.{pipeline}.schedule: {expression!r} is not a cron expression; "
+            f"write e.g. '0 3 * * *' (03:00 UTC every day)"
+        )
+    return croniter(expression, now).get_prev(datetime)
+
+
+def new_data_slot(project: Project, pipeline: str) -> str | None:
+    """``layer.table@version`` of every lake table the pipeline reads, or None if none exist."""
+    from shipyard.lake.ingest import lake_of
+    from shipyard.pipeline.loader import load_pipeline
+
+    built = load_pipeline(project, pipeline, token=uuid.uuid4().hex)
+    store = lake_of(project)
+    tables = sorted({src.name for step in built.steps for src in step.inputs.values()
+                     if src.kind == "lake"})
+    versions = []
+    for name in tables:
+        layer, table = name.split(".", 1)
+        version = store.version(layer, table)  # type: ignore[arg-type]
+        if version is None:
+            return None
+        versions.append(f"{name}@{version}")
+    return ",".join(versions) or None
+
+
+def _run(project: Project, slots: SlotStore, pipeline: str, trigger: str, slot: str) -> Started:
+    from shipyard.pipeline import run_pipeline
+
+    log.info("starting %s (%s slot %s)", pipeline, trigger, slot)
+    status, run_id, message = "succeeded", None, None
+    try:
+        result = run_pipeline(project, pipeline)
+        run_id = result.run_id
+    except ShipyardError as error:
+        status = "rejected" if error.exit_code == 4 else "failed"
+        run_id = getattr(error, "run_id", None)
+        message = str(error).splitlines()[0]
+        log.warning("%s (%s slot %s) %s: %s", pipeline, trigger, slot, status, message)
+    slots.finish(pipeline, trigger, slot, status=status, run_id=run_id, message=message)
+    return Started(pipeline, trigger, slot, status, run_id, message)
+
+
+def tick(project: Project, now: datetime | None = None) -> list[Started]:
+    """Run every due, unclaimed slot of every pipeline once; return what was started."""
+    now = now or datetime.now(UTC)
+    slots = SlotStore(project.metadata_engine)
+    started = []
+    for name, config in project.config.pipelines.items():
+        due: list[tuple[str, str]] = []
+        if config.schedule:
+            due.append(("cron", due_cron_slot(config.schedule, now, pipeline=name).isoformat()))
+        if config.on_new_data:
+            versions = new_data_slot(project, name)
+            if versions is not None:
+                due.append(("new_data", versions))
+        for trigger, slot in due:
+            if slots.claim(name, trigger, slot):
+                started.append(_run(project, slots, name, trigger, slot))
+    return started
