@@ -13,7 +13,8 @@ server answers with, so both shells map errors the same way::
     ├── PipelineError             exit 1, HTTP 400   unknown pipeline/step, bad graph or parameter
     ├── StepFailed                exit 1, HTTP 500   a step raised; the run is recorded as failed
     ├── DataRejected              exit 3, HTTP 422   a batch failed validation
-    └── ModelRejected             exit 4, HTTP 422   a model failed its gate
+    ├── ModelRejected             exit 4, HTTP 422   a model failed its gate
+    └── PromotionRefused          exit 1, HTTP 409   e.g. promoting a rejected version
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "NotFoundError",
     "PIIError",
     "PipelineError",
+    "PromotionRefused",
     "ShipyardError",
     "SourceError",
     "StepFailed",
@@ -89,3 +91,9 @@ class ModelRejected(ShipyardError):
 
     exit_code = 4
     http_status = 422
+
+
+class PromotionRefused(ShipyardError):
+    """A registry move that breaks its rules: a rejected version, nothing to roll back to."""
+
+    http_status = 409

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from shipyard import __version__
-from shipyard.cli import lake, quarantine
+from shipyard.cli import lake, models, quarantine
 from shipyard.cli.console import console, err_console
 from shipyard.cli.ingest import ingest
 from shipyard.cli.run import run
@@ -31,6 +33,7 @@ app.add_typer(quarantine.app, name="quarantine")
 app.command()(scheduler)
 app.command("run")(run)
 app.add_typer(runs_app, name="runs")
+app.add_typer(models.app, name="models")
 
 
 @app.command()
@@ -63,6 +66,10 @@ def _root(
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # MLflow's own INFO lines and progress bars would bury what Shipyard says
+        logging.getLogger("mlflow").setLevel(logging.WARNING)
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
     if version:
         console.print(f"shipyard {__version__}")
         raise typer.Exit()

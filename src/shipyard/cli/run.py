@@ -9,6 +9,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shipyard.cli.console import console
+from shipyard.cli.models import print_registered
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.db import redact
 from shipyard.pipeline.runner import RunObserver, StepResult, run_pipeline
@@ -131,3 +132,5 @@ def run(
     console.print(f"  run record: {shown_url(project.metadata_url)}")
     console.print(f"  MLflow run: {result.mlflow_run_id} at {shown_url(result.tracking_uri)}")
     console.print(f"  details: shipyard runs show {result.run_id}")
+    for outcome in result.registered:
+        print_registered(outcome)

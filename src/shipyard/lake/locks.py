@@ -17,11 +17,15 @@ from pathlib import Path
 
 from shipyard.errors import LockedError
 
-__all__ = ["table_locks"]
+__all__ = ["file_lock", "table_locks"]
 
 
 @contextmanager
-def _lock(path: Path, name: str, wait_s: float) -> Iterator[None]:
+def file_lock(path: Path, busy: str, wait_s: float) -> Iterator[None]:
+    """Hold an exclusive lock on ``path``; after ``wait_s`` raise ``LockedError`` with ``busy``.
+
+    ``busy`` says what is going on and what to do, with ``{holder}`` where the holder goes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     deadline = time.monotonic() + wait_s
@@ -34,10 +38,7 @@ def _lock(path: Path, name: str, wait_s: float) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     handle.seek(0)
                     holder = handle.read().strip() or "another process"
-                    raise LockedError(
-                        f"table {name!r} is being ingested by {holder}; wait for it to finish, "
-                        f"or pass --wait SECONDS to wait for the lock"
-                    ) from None
+                    raise LockedError(busy.format(holder=holder)) from None
                 time.sleep(0.1)
         handle.seek(0)
         handle.truncate()
@@ -53,5 +54,7 @@ def table_locks(folder: Path, names: list[str], *, wait_s: float = 0.0) -> Itera
     """Hold the locks of ``names``, taken in sorted order so that two runs cannot deadlock."""
     with ExitStack() as stack:
         for name in sorted(set(names)):
-            stack.enter_context(_lock(folder / f"{name}.lock", name, wait_s))
+            busy = (f"table {name!r} is being ingested by {{holder}}; wait for it to finish, "
+                    f"or pass --wait SECONDS to wait for the lock")
+            stack.enter_context(file_lock(folder / f"{name}.lock", busy, wait_s))
         yield

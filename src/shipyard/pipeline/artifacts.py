@@ -21,16 +21,13 @@ from typing import Any
 
 from shipyard.errors import PipelineError
 
-__all__ = ["SUPPORTED", "TRUSTED_SKOPS_PREFIXES", "load_value", "save_value"]
+__all__ = ["SUPPORTED", "load_value", "save_value"]
 
 SUPPORTED = (
     "pyarrow.Table, pandas.DataFrame, pandas.Series, numpy.ndarray, JSON values (dict, list, "
     "str, int, float, bool, None), scikit-learn estimators, shipyard TrainedModel, and "
     "dicts, tuples or lists of these"
 )
-TRUSTED_SKOPS_PREFIXES = ("sklearn.", "numpy.", "scipy.")
-"""Types a stored estimator may contain; skops refuses anything else unless trusted."""
-
 _TUPLE = "__tuple__"
 _NOT_JSON = object()
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -167,23 +164,10 @@ def _write_parquet(table: Any, path: Path) -> None:
 
 
 def _save_estimator(value: Any, path: Path, where: str) -> dict[str, Any]:
-    import skops.io as sio
+    from shipyard.train.persist import dump_estimator
 
-    sio.dump(value, path)
-    untrusted = _refused_types(sio.get_untrusted_types(file=path))
-    if untrusted:
-        path.unlink()
-        raise PipelineError(
-            f"{where}: the estimator contains types that cannot be loaded back safely: "
-            f"{', '.join(untrusted)}. Only scikit-learn, NumPy and SciPy types are trusted; "
-            f"replace them (e.g. a FunctionTransformer of your own function by a scikit-learn "
-            f"transformer) or return a TrainedModel."
-        )
+    dump_estimator(value, path, where=where)
     return {"kind": "sklearn", "path": path.name}
-
-
-def _refused_types(types: list[str]) -> list[str]:
-    return [t for t in types if not t.startswith(TRUSTED_SKOPS_PREFIXES)]
 
 
 def _save_container(value: dict[Any, Any] | tuple[Any, ...] | list[Any], folder: Path,
@@ -230,25 +214,12 @@ def load_value(entry: dict[str, Any], folder: Path) -> Any:
 
         return TrainedModel.load(path)
     if kind == "sklearn":
-        return _load_estimator(path)
+        from shipyard.train.persist import load_estimator
+
+        return load_estimator(path)
     if kind in ("dict", "tuple", "list"):
         values = [(item["key"], load_value(item, path)) for item in entry["items"]]
         if kind == "dict":
             return dict(values)
         return tuple(v for _, v in values) if kind == "tuple" else [v for _, v in values]
     raise PipelineError(f"{path}: unknown artifact kind {kind!r}; re-run with --no-cache")
-
-
-def _load_estimator(path: Path) -> Any:
-    import skops.io as sio
-
-    untrusted = sio.get_untrusted_types(file=path)
-    refused = _refused_types(untrusted)
-    if refused:
-        raise PipelineError(
-            f"{path}: refusing to load an estimator holding {', '.join(refused)}; only "
-            f"scikit-learn, NumPy and SciPy types are trusted. Re-run the step with --no-cache "
-            f"after removing those types from the estimator."
-        )
-    return sio.load(path, trusted=untrusted)
-

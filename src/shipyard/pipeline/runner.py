@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from shipyard.config.schema import TuningConfig
     from shipyard.lake.tables import DeltaStore
     from shipyard.project import Project
+    from shipyard.registry.flow import Registered
 
 __all__ = ["RunObserver", "RunResult", "StepResult", "run_pipeline"]
 
@@ -100,6 +101,8 @@ class RunResult:
     snapshot_path: str
     smoke: bool
     sample: float | None
+    registered: list[Registered] = field(default_factory=list)
+    """Models handed to the registry by this run, filled in after the run succeeded."""
 
     def step(self, name: str) -> StepResult:
         for s in self.steps:
@@ -585,5 +588,5 @@ def _register_models(project: Project, runs: RunStore, plan: list[_Planned],
                    git_dirty=result.git_dirty, data_versions=dict(result.data_versions),
                    params=dict(result.params), smoke=result.smoke)
     for model in found:
-        register_trained(project, model, info)
+        result.registered.append(register_trained(project, model, info))
 

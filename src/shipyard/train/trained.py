@@ -7,6 +7,7 @@ and after a successful, non-smoke run hands every ``TrainedModel`` output to the
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -45,9 +46,33 @@ class TrainedModel:
     flavor: Literal["sklearn"] = "sklearn"
     tags: dict[str, str] = field(default_factory=dict)
 
-    def save(self, path: Path) -> None:  # implemented by the registry/training work
-        raise NotImplementedError
+    def predict_scores(self, X: pd.DataFrame) -> Any:
+        """Positive-class probabilities: what every classification metric is computed from."""
+        return self.model.predict_proba(X)[:, 1]
+
+    def save(self, path: Path) -> None:
+        """Write to the folder ``path``: the model with skops, tables as Parquet, the rest JSON."""
+        from shipyard.train.persist import dump_estimator
+
+        path.mkdir(parents=True, exist_ok=True)
+        dump_estimator(self.model, path / "model.skops", where=f"model {self.name!r}")
+        self.input_example.to_parquet(path / "input_example.parquet")
+        self.test_X.to_parquet(path / "test_X.parquet")
+        self.test_y.rename("label").to_frame().to_parquet(path / "test_y.parquet")
+        meta = {"name": self.name, "metrics": self.metrics, "params": self.params,
+                "task": self.task, "flavor": self.flavor, "tags": self.tags,
+                "label": self.test_y.name}
+        (path / "trained.json").write_text(json.dumps(meta, indent=2, default=str))
 
     @classmethod
     def load(cls, path: Path) -> TrainedModel:
-        raise NotImplementedError
+        """Read back what :meth:`save` wrote."""
+        from shipyard.train.persist import load_estimator
+
+        meta = json.loads((path / "trained.json").read_text())
+        test_y = pd.read_parquet(path / "test_y.parquet")["label"].rename(meta["label"])
+        return cls(name=meta["name"], model=load_estimator(path / "model.skops"),
+                   metrics=meta["metrics"], params=meta["params"],
+                   input_example=pd.read_parquet(path / "input_example.parquet"),
+                   test_X=pd.read_parquet(path / "test_X.parquet"), test_y=test_y,
+                   task=meta["task"], flavor=meta["flavor"], tags=meta["tags"])

@@ -1,0 +1,173 @@
+"""``shipyard models``: registered versions, their comparison, promotion and rollback."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from shipyard.cli.console import console
+from shipyard.cli.options import Env, ProjectDir
+from shipyard.errors import NotFoundError
+from shipyard.project import Project
+from shipyard.registry import (
+    AuditTrail,
+    Comparison,
+    Registered,
+    Registry,
+    compare_versions,
+    promote,
+    reports_dir,
+    rollback,
+)
+from shipyard.registry.client import STATUS
+
+__all__ = ["app", "comparison_table", "print_registered"]
+
+app = typer.Typer(help="Registered models: list, show, compare, promote, roll back.",
+                  no_args_is_help=True)
+
+STATUS_STYLE = {"production": "bold green", "staging": "cyan", "rejected": "red",
+                "archived": "dim", "rolled_back": "yellow"}
+
+
+def comparison_table(c: Comparison) -> Table:
+    """Metrics side by side; positive improvement is better for every metric."""
+    table = Table(title=f"{c.model}: v{c.challenger} (challenger) vs v{c.champion} (champion), "
+                        f"{c.rows} test rows", caption=f"95% CI: {c.resamples} paired bootstrap "
+                        f"resamples; gain > 0 is better for every metric")
+    for column in ("metric", f"v{c.challenger}", f"v{c.champion}", "gain", "95% CI",
+                   "verdict"):
+        table.add_column(column, justify="left" if column in ("metric", "verdict") else "right",
+                         no_wrap=True)
+    for m in c.metrics:
+        style = {"better": "green", "worse": "red"}.get(m.verdict, "default")
+        name = f"{m.metric} (primary)" if m.metric == c.primary_metric else m.metric
+        table.add_row(name, f"{m.challenger:.3f}", f"{m.champion:.3f}", f"{m.improvement:+.3f}",
+                      f"[{m.ci_low:+.3f}, {m.ci_high:+.3f}]", f"[{style}]{m.verdict}[/]")
+    return table
+
+
+def print_registered(outcome: Registered) -> None:
+    """What the registry did with a model a run trained."""
+    gate = "; ".join(map(str, outcome.gate)) or "no gate declared"
+    console.print(f"[green]Model {outcome.name} version {outcome.version}[/] registered; "
+                  f"gate passed ({gate}) → alias [cyan]staging[/]")
+    if outcome.comparison is not None:
+        console.print(comparison_table(outcome.comparison))
+        console.print(f"  comparison report: {outcome.report}")
+    for note in outcome.notes:
+        console.print(f"  {note}")
+    if outcome.promotion is not None:
+        console.print("  [bold green]promoted to production[/] by policy (promote: auto)")
+    else:
+        console.print(f"  next: shipyard models promote {outcome.name} {outcome.version} "
+                      f"--reason \"...\"")
+
+
+@app.command("ls")
+def list_models(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+    """Registered models with their production and staging versions."""
+    project = Project.open(project_dir, env)
+    registry = Registry(project)
+    table = Table(title=f"models of {project.config.project} ({env})")
+    for column in ("model", "versions", "production", "staging", "latest"):
+        table.add_column(column)
+    for name in registry.names():
+        versions = registry.versions(name)
+        latest = versions[0]
+        production, staging = registry.alias(name, "production"), registry.alias(name, "staging")
+        table.add_row(name, str(len(versions)), f"v{production}" if production else "-",
+                      f"v{staging}" if staging else "-",
+                      f"v{latest.version} ({latest.tags.get(STATUS, 'registered')})")
+    console.print(table if table.row_count else
+                  "No registered models yet; 'shipyard run PIPELINE' trains and registers them.")
+
+
+@app.command()
+def show(name: Annotated[str, typer.Argument(help="Registered model name.")],
+         project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+    """Every version (status, aliases, metrics, lineage) and the audit trail."""
+    project = Project.open(project_dir, env)
+    registry = Registry(project)
+    versions = registry.versions(name)
+    config = project.config.models.get(name)
+    metrics = sorted({k.removeprefix("metric.") for v in versions for k in v.tags
+                      if k.startswith("metric.")})
+    table = Table(title=f"{name}" + (f" (primary metric {config.primary_metric})"
+                                     if config else ""))
+    for column in ("version", "status", *metrics):
+        table.add_column(column, no_wrap=True)
+    table.add_column("run", overflow="fold")
+    for v in versions:
+        status = v.tags.get(STATUS, "registered")
+        table.add_row(str(v.version), f"[{STATUS_STYLE.get(status, 'default')}]{status}[/]",
+                      *(f"{float(v.tags[f'metric.{m}']):.3f}" if f"metric.{m}" in v.tags else ""
+                        for m in metrics),
+                      v.tags.get("shipyard.run_id", ""))
+    console.print(table)
+    trail = Table(title="audit trail (newest first)")
+    for column in ("when (UTC)", "version", "action", "by", "why"):
+        trail.add_column(column)
+    for e in AuditTrail(project.metadata_engine).history(name, limit=20):
+        trail.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", str(e.version), e.action, e.actor, e.reason)
+    console.print(trail)
+
+
+@app.command()
+def compare(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    challenger: Annotated[int | None, typer.Option(
+        help="Version to judge (default: the staging version).")] = None,
+    champion: Annotated[int | None, typer.Option(
+        help="Version to judge it against (default: the production version).")] = None,
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Challenger vs champion on the challenger's test rows, with bootstrap 95% intervals."""
+    project = Project.open(project_dir, env)
+    registry = Registry(project)
+    registry.versions(name)
+    challenger = challenger or registry.alias(name, "staging")
+    champion = champion or registry.alias(name, "production")
+    if challenger is None or champion is None:
+        missing = "staging" if challenger is None else "production"
+        raise NotFoundError(f"model {name!r} has no {missing} version; name both with "
+                            f"--challenger V --champion V")
+    comparison = compare_versions(project, name, challenger, champion)
+    console.print(comparison_table(comparison))
+    verdict = ("better" if comparison.challenger_wins else "not clearly better")
+    console.print(f"v{challenger} is {verdict} on {comparison.primary_metric} than v{champion} "
+                  f"(the rule of promote: auto)")
+    console.print(f"Report: {reports_dir(project, name)}/compare-v{challenger}-vs-v{champion}.json")
+
+
+@app.command("promote")
+def promote_command(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    version: Annotated[int, typer.Argument(help="Version to put in production.")],
+    reason: Annotated[str, typer.Option(help="Why; kept in the audit trail.")],
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Point the alias `production` at VERSION (audited, alerted)."""
+    project = Project.open(project_dir, env)
+    moved = promote(project, name, version, reason=reason)
+    before = f" (was v{moved.previous}, now archived)" if moved.previous else ""
+    console.print(f"[green]{name} version {version} is production[/]{before}; "
+                  f"audit: shipyard models show {name}")
+
+
+@app.command("rollback")
+def rollback_command(
+    name: Annotated[str, typer.Argument(help="Registered model name.")],
+    reason: Annotated[str, typer.Option(help="Why; kept in the audit trail.")] = "rollback",
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Point `production` back at the version it held before the current one."""
+    project = Project.open(project_dir, env)
+    moved = rollback(project, name, reason=reason)
+    console.print(f"[yellow]{name}: production rolled back[/] from v{moved.previous} to "
+                  f"v{moved.version}; audit: shipyard models show {name}")

@@ -1,0 +1,71 @@
+"""The audit trail of model transitions in the metadata database: who did what, when and why."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from shipyard.db import create_tables
+
+__all__ = ["AuditEntry", "AuditTrail"]
+
+_metadata = sa.MetaData()
+_audit = sa.Table(
+    "shipyard_model_audit",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model", sa.String(200), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One transition: ``registered``, ``rejected``, ``staged``, ``archived``, ``promoted``,
+    ``rolled_back``."""
+
+    model: str
+    version: int
+    action: str
+    actor: str
+    reason: str
+    at: datetime
+    details: dict[str, Any]
+
+
+class AuditTrail:
+    """Append-only list of transitions; nothing in Shipyard updates or deletes a row."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        create_tables(engine, _metadata)
+
+    def record(self, model: str, version: int, action: str, *, actor: str, reason: str,
+               details: dict[str, Any] | None = None) -> AuditEntry:
+        entry = AuditEntry(model, version, action, actor, reason, datetime.now(UTC),
+                           details or {})
+        with self.engine.begin() as conn:
+            conn.execute(_audit.insert().values(
+                model=model, version=version, action=action, actor=actor, reason=reason,
+                at=entry.at, details=json.dumps(entry.details, default=str)))
+        return entry
+
+    def history(self, model: str, *, limit: int = 50) -> list[AuditEntry]:
+        """Newest first."""
+        query = (sa.select(_audit).where(_audit.c.model == model)
+                 .order_by(_audit.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [AuditEntry(r.model, r.version, r.action, r.actor, r.reason,
+                           r.at if r.at.tzinfo else r.at.replace(tzinfo=UTC),
+                           json.loads(r.details)) for r in rows]

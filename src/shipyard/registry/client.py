@@ -1,0 +1,102 @@
+"""The MLflow Model Registry as Shipyard uses it: aliases for stages, tags for status.
+
+MLflow 3 has no stages; ``staging`` and ``production`` are aliases (one version each, moved
+atomically by the registry), and a version's life is recorded in the tag ``shipyard.status``
+(``registered``, ``rejected``, ``staging``, ``production``, ``archived``, ``rolled_back``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from shipyard.errors import NotFoundError
+from shipyard.project import Project
+
+__all__ = ["STATUS", "Registry"]
+
+STATUS = "shipyard.status"
+PREVIOUS = "shipyard.previous_production"
+EVALUATION = ("test_X.parquet", "test_y.parquet")
+"""Files logged with every model: the test rows its metrics came from, reused to compare it."""
+
+
+class Registry:
+    """Read and move the registered versions of one project's models."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.client = MlflowClient(tracking_uri=project.tracking_uri,
+                                   registry_uri=project.tracking_uri)
+
+    def names(self) -> list[str]:
+        return sorted(m.name for m in self.client.search_registered_models())
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """All versions of ``name``, newest first; an unknown model is a clear error."""
+        found = self.client.search_model_versions(f"name = '{name}'")
+        if not found:
+            known = ", ".join(self.names()) or "none yet; 'shipyard run PIPELINE' registers them"
+            raise NotFoundError(f"no registered model {name!r}; registered models: {known}")
+        return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+    def get(self, name: str, version: int) -> ModelVersion:
+        try:
+            return self.client.get_model_version(name, str(version))
+        except MlflowException:
+            versions = ", ".join(str(v.version) for v in self.versions(name))
+            raise NotFoundError(f"model {name!r} has no version {version}; "
+                                f"its versions are {versions}") from None
+
+    def alias(self, name: str, alias: str) -> int | None:
+        """The version an alias points to, or None."""
+        try:
+            return int(self.client.get_model_version_by_alias(name, alias).version)
+        except MlflowException:
+            return None
+
+    def set_alias(self, name: str, alias: str, version: int) -> None:
+        self.client.set_registered_model_alias(name, alias, str(version))
+
+    def tag(self, name: str, version: int, key: str, value: str) -> None:
+        self.client.set_model_version_tag(name, str(version), key, value)
+
+    def status(self, name: str, version: int) -> str:
+        return self.get(name, version).tags.get(STATUS, "registered")
+
+    def set_status(self, name: str, version: int, status: str) -> None:
+        self.tag(name, version, STATUS, status)
+
+    def download(self, name: str, version: int, into: Path) -> Path:
+        """The version's model folder (MLmodel, model.skops, evaluation files) under ``into``."""
+        import mlflow.artifacts
+
+        source = self.client.get_model_version_download_uri(name, str(version))
+        return Path(mlflow.artifacts.download_artifacts(
+            artifact_uri=source, dst_path=str(into), tracking_uri=self.project.tracking_uri))
+
+    def load(self, name: str, version: int) -> tuple[Any, pd.DataFrame, pd.Series]:
+        """The fitted estimator and the test rows it was evaluated on.
+
+        The estimator is read with Shipyard's own trust rule (scikit-learn, NumPy, SciPy
+        types only), not the list of trusted types stored in the model's MLmodel file.
+        """
+        from shipyard.train.persist import load_estimator
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.download(name, version, Path(tmp))
+            files = {p.name: p for p in folder.rglob("*") if p.is_file()}
+            missing = [f for f in ("model.skops", *EVALUATION) if f not in files]
+            if missing:
+                raise NotFoundError(f"model {name!r} version {version} was not registered by "
+                                    f"Shipyard: its artifacts lack {', '.join(missing)}")
+            estimator = load_estimator(files["model.skops"])
+            test_X = pd.read_parquet(files["test_X.parquet"])
+            test_y = pd.read_parquet(files["test_y.parquet"])["label"]
+        return estimator, test_X, test_y

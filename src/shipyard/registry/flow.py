@@ -1,0 +1,177 @@
+"""What happens to a trained model after a successful run: log, register, gate, stage, compare.
+
+1. Logged with ``mlflow.sklearn`` under the pipeline's MLflow run (skops format, Shipyard's
+   trusted types, signature, input example, the test rows) and registered as a new version
+   with lineage tags: pipeline run, git commit, lake table versions.
+2. Gated: a threshold it fails tags it ``rejected`` and raises :class:`ModelRejected` (exit 4).
+3. Staged: alias ``staging`` moves to it; the version it leaves is archived.
+4. Compared with ``production`` on its test rows; the report is saved next to the state.
+5. With ``promote: auto``, promoted when the primary metric's 95% interval lies above zero (or
+   when nothing is in production yet).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard.errors import ModelRejected, PipelineError
+from shipyard.pipeline.records import RunInfo
+from shipyard.project import Project
+from shipyard.registry.client import EVALUATION, Registry
+from shipyard.registry.compare import Comparison, compare_scores
+from shipyard.registry.gates import GateCheck, check_gate
+from shipyard.registry.promote import PRODUCTION, Transition, promote
+from shipyard.registry.transitions import announce, model_lock
+from shipyard.train.trained import TrainedModel
+
+__all__ = ["Registered", "compare_versions", "register_trained", "reports_dir"]
+
+STAGING = "staging"
+AUTO = "shipyard (promote: auto)"
+
+
+@dataclass
+class Registered:
+    """The outcome of registering one model, for the command to print."""
+
+    name: str
+    version: int
+    gate: list[GateCheck]
+    comparison: Comparison | None = None
+    report: Path | None = None
+    promotion: Transition | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def reports_dir(project: Project, name: str) -> Path:
+    return project.state_dir / "reports" / "models" / name
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
+
+
+def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> int:
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from shipyard.tracking.setup import use_project
+    from shipyard.train.persist import trusted_types
+
+    use_project(project)
+    trusted = trusted_types(model.model, where=f"model {model.name!r}")
+    lineage = {"shipyard.pipeline": info.pipeline, "shipyard.run_id": info.run_id,
+               "shipyard.git_commit": info.git_commit or "unknown",
+               "shipyard.git_dirty": "unknown" if info.git_dirty is None else str(info.git_dirty).lower(),
+               **{f"shipyard.data.{table}": str(v) for table, v in info.data_versions.items()},
+               **model.tags}
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [Path(tmp) / f for f in EVALUATION]
+        model.test_X.to_parquet(files[0])
+        model.test_y.rename("label").to_frame().to_parquet(files[1])
+        with mlflow.start_run(run_id=info.mlflow_run_id):
+            signature = infer_signature(model.input_example,
+                                        model.model.predict(model.input_example))
+            logged = mlflow.sklearn.log_model(
+                model.model, name=model.name, signature=signature,
+                input_example=model.input_example, skops_trusted_types=trusted,
+                pip_requirements=_requirements(), extra_files=[str(f) for f in files],
+                params={k: str(v) for k, v in model.params.items()}, tags=lineage)
+            mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
+    tags = {**lineage, **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
+            "shipyard.status": "registered"}
+    version = mlflow.register_model(logged.model_uri, model.name, tags=tags)
+    return int(version.version)
+
+
+def compare_versions(project: Project, name: str, challenger: int, champion: int) -> Comparison:
+    """Score both versions on the challenger's test rows and compare them."""
+    config = project.config.models.get(name)
+    registry = Registry(project)
+    new_model, X, y = registry.load(name, challenger)
+    old_model, _, _ = registry.load(name, champion)
+    try:
+        old_scores = old_model.predict_proba(X)[:, 1]
+    except (KeyError, ValueError) as error:
+        raise PipelineError(f"model {name!r} version {champion} cannot score version "
+                            f"{challenger}'s test rows (the features changed?): {error}") from None
+    primary = config.primary_metric if config else "accuracy"
+    comparison = compare_scores(name, challenger, champion, y.to_numpy(),
+                                new_model.predict_proba(X)[:, 1], old_scores,
+                                primary_metric=primary)
+    comparison.save(reports_dir(project, name))
+    return comparison
+
+
+def register_trained(project: Project, model: TrainedModel, info: RunInfo) -> Registered:
+    """Register ``model`` and take it through gate, staging, comparison and policy.
+
+    Raises:
+        PipelineError: the model's name is not declared under ``models:``.
+        ModelRejected: it failed its gate; the version stays registered, tagged rejected.
+    """
+    config = project.config.models.get(model.name)
+    if config is None:
+        raise PipelineError(
+            f"pipeline {info.pipeline!r} returned a model named {model.name!r}, which is not "
+            f"declared in shipyard.yaml; add models: {{{model.name}: {{pipeline: "
+            f"{info.pipeline}, primary_metric: roc_auc}}}}")
+    name = model.name
+    version = _log_and_register(project, model, info)
+    registry = Registry(project)
+    announce(project, name, version, "registered", reason=f"trained by run {info.run_id}",
+             details={"metrics": model.metrics, "run_id": info.run_id})
+    checks = check_gate(config.gate, model.metrics)
+    outcome = Registered(name, version, checks)
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        registry.set_status(name, version, "rejected")
+        reason = "failed its gate: " + "; ".join(map(str, failed))
+        announce(project, name, version, "rejected", reason=reason, event="model_rejected",
+                 title=f"{name} version {version} rejected by its gate",
+                 details={"gate": [str(c) for c in checks]})
+        error = ModelRejected(f"model {name!r} version {version} {reason}. It is registered "
+                              f"and tagged rejected; it was not staged.")
+        error.outcome = outcome  # type: ignore[attr-defined]
+        raise error
+    with model_lock(project, name):
+        previous = registry.alias(name, STAGING)
+        if previous is not None and previous != registry.alias(name, PRODUCTION):
+            registry.set_status(name, previous, "archived")
+            announce(project, name, previous, "archived", reason=f"staging moved to v{version}")
+        registry.set_alias(name, STAGING, version)
+        registry.set_status(name, version, "staging")
+    announce(project, name, version, "staged", reason="passed its gate: "
+             + ("; ".join(map(str, checks)) or "no thresholds declared"),
+             event="model_staged", title=f"{name} version {version} staged")
+    champion = registry.alias(name, PRODUCTION)
+    if champion is not None:
+        outcome.comparison = compare_versions(project, name, version, champion)
+        outcome.report = reports_dir(project, name) / (
+            f"compare-v{version}-vs-v{champion}.json")
+    if config.promote == "auto":
+        _auto_promote(project, outcome)
+    return outcome
+
+
+def _auto_promote(project: Project, outcome: Registered) -> None:
+    comparison = outcome.comparison
+    if comparison is None:
+        reason = "promote: auto; no production version yet"
+    elif comparison.challenger_wins:
+        p = comparison.primary
+        reason = (f"promote: auto; {p.metric} better by {p.improvement:+.4f} "
+                  f"(95% CI {p.ci_low:+.4f} to {p.ci_high:+.4f})")
+    else:
+        p = comparison.primary
+        outcome.notes.append(
+            f"not promoted (promote: auto): {p.metric} difference {p.improvement:+.4f}, 95% CI "
+            f"{p.ci_low:+.4f} to {p.ci_high:+.4f} does not lie above zero")
+        return
+    outcome.promotion = promote(project, outcome.name, outcome.version, reason=reason,
+                                actor=AUTO)

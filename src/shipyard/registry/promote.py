@@ -1,0 +1,83 @@
+"""Moving ``production``: promotion by a person or by policy, and rollback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shipyard.errors import PromotionRefused
+from shipyard.project import Project
+from shipyard.registry.client import PREVIOUS, Registry
+from shipyard.registry.transitions import announce, model_lock
+
+__all__ = ["Transition", "promote", "rollback"]
+
+PRODUCTION = "production"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """``production`` moved from ``previous`` (None: there was none) to ``version``."""
+
+    name: str
+    version: int
+    previous: int | None
+    action: str
+
+
+def promote(project: Project, name: str, version: int, *, reason: str,
+            actor: str | None = None) -> Transition:
+    """Point ``production`` at ``version``; the version it leaves is archived.
+
+    Raises:
+        NotFoundError: no such model or version.
+        PromotionRefused: the version failed its gate, or is production already.
+    """
+    registry = Registry(project)
+    with model_lock(project, name):
+        status = registry.status(name, version)
+        if status == "rejected":
+            raise PromotionRefused(
+                f"model {name!r} version {version} failed its gate and cannot be promoted; "
+                f"see 'shipyard models show {name}'")
+        previous = registry.alias(name, PRODUCTION)
+        if previous == version:
+            raise PromotionRefused(f"model {name!r} version {version} is production already")
+        registry.set_alias(name, PRODUCTION, version)
+        registry.set_status(name, version, "production")
+        if previous is not None:
+            registry.tag(name, version, PREVIOUS, str(previous))
+            registry.set_status(name, previous, "archived")
+        announce(project, name, version, "promoted", reason=reason, actor=actor,
+                 event="model_promoted",
+                 title=f"{name} version {version} promoted to production",
+                 details={"previous": previous})
+    return Transition(name, version, previous, "promoted")
+
+
+def rollback(project: Project, name: str, *, reason: str,
+             actor: str | None = None) -> Transition:
+    """Point ``production`` back at the version it held before the current one.
+
+    Raises:
+        PromotionRefused: nothing is in production, or it has no previous version.
+    """
+    registry = Registry(project)
+    with model_lock(project, name):
+        registry.versions(name)  # an unknown model is a NotFoundError naming the known ones
+        current = registry.alias(name, PRODUCTION)
+        if current is None:
+            raise PromotionRefused(f"model {name!r} has no production version to roll back")
+        previous = registry.get(name, current).tags.get(PREVIOUS)
+        if previous is None:
+            raise PromotionRefused(
+                f"model {name!r} version {current} was the first production version; there is "
+                f"nothing to roll back to. Promote another version instead.")
+        target = int(previous)
+        registry.set_alias(name, PRODUCTION, target)
+        registry.set_status(name, target, "production")
+        registry.set_status(name, current, "rolled_back")
+        announce(project, name, target, "rolled_back", reason=reason, actor=actor,
+                 event="model_rolled_back",
+                 title=f"{name}: production rolled back from version {current} to {target}",
+                 details={"from": current})
+    return Transition(name, target, current, "rolled_back")

@@ -1,0 +1,43 @@
+"""Tune, refit the best configuration, evaluate once on the test split: a ``TrainedModel``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shipyard.train.metrics import classification_metrics
+from shipyard.train.split import Split
+from shipyard.train.trained import TrainedModel
+from shipyard.train.tune import Build, tune
+
+if TYPE_CHECKING:
+    from shipyard.pipeline.step import RunContext
+
+__all__ = ["train_classifier"]
+
+
+def train_classifier(name: str, build: Build, data: Split, ctx: RunContext, *,
+                     seed: int = 0) -> TrainedModel:
+    """Train the binary classifier ``name`` the way the registry expects it.
+
+    Args:
+        name: Registered model name (declared under ``models:``).
+        build: ``params → unfitted estimator`` with ``predict_proba``; the search space comes
+            from the pipeline's ``tuning`` section.
+        data: The split; the best configuration is refit on train + validation.
+        ctx: The step's run context (tuning settings, MLflow parent run).
+        seed: Seed of the search.
+
+    Returns:
+        The fitted model with its test metrics (accuracy, roc_auc, f1, log_loss) and the test
+        rows, which a later comparison with the production model reuses.
+    """
+    tuned = tune(build, data, ctx, seed=seed)
+    model = build(tuned.params).fit(data.X_fit, data.y_fit)
+    metrics = classification_metrics(data.y_test.to_numpy(),
+                                      model.predict_proba(data.X_test)[:, 1])
+    ctx.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+    if tuned.trials:
+        ctx.log_metrics({f"best_val_{ctx.tuning.metric}": tuned.score, "trials": tuned.trials})
+    return TrainedModel(name=name, model=model, metrics=metrics, params=tuned.params,
+                        input_example=data.X_test.head(5), test_X=data.X_test,
+                        test_y=data.y_test)

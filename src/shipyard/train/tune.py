@@ -1,0 +1,118 @@
+"""Hyper-parameter search with Optuna over the space declared in ``shipyard.yaml``.
+
+Each trial fits on the train split and is scored on the validation split; each becomes a nested
+MLflow run under the pipeline run, so the UI shows what was tried. The sampler is seeded, so a
+resumed or repeated run tries the same configurations and refits the same model. With a
+``storage`` URL (PostgreSQL) several workers can share one study by running the same pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import optuna
+
+from shipyard.config.schema import ParamRange, TuningConfig
+from shipyard.errors import PipelineError
+from shipyard.train.metrics import metric_value
+from shipyard.train.split import Split
+
+if TYPE_CHECKING:
+    from shipyard.pipeline.step import RunContext
+
+__all__ = ["Tuned", "sample_params", "tune"]
+
+Build = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """The best configuration found and its validation score."""
+
+    params: dict[str, Any]
+    score: float
+    trials: int
+
+
+def sample_params(trial: optuna.Trial, space: Mapping[str, ParamRange]) -> dict[str, Any]:
+    """Draw one configuration; a parameter with ``when`` is drawn only if its condition holds."""
+    params: dict[str, Any] = {}
+    for name, dim in space.items():
+        if any(params.get(key) != value for key, value in dim.when.items()):
+            continue
+        if dim.choices is not None:
+            params[name] = trial.suggest_categorical(name, dim.choices)
+        elif dim.integer:
+            params[name] = trial.suggest_int(name, int(dim.low), int(dim.high), log=dim.log)
+        else:
+            params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+    return params
+
+
+class _TrialLog:
+    """Nested MLflow runs for trials, written with the client so nothing global changes."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.parent = ctx.mlflow_run_id
+        if self.parent is None:
+            return
+        from mlflow.tracking import MlflowClient
+
+        self.client = MlflowClient(tracking_uri=ctx.project.tracking_uri)
+        self.experiment_id = self.client.get_run(self.parent).info.experiment_id
+        self.step = ctx.step
+
+    def log(self, number: int, params: dict[str, Any], metric: str, score: float) -> None:
+        if self.parent is None:
+            return
+        from mlflow.entities import Metric, Param
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+        run = self.client.create_run(
+            self.experiment_id, run_name=f"{self.step} trial {number}",
+            tags={MLFLOW_PARENT_RUN_ID: self.parent, "shipyard.trial": str(number)})
+        self.client.log_batch(run.info.run_id,
+                              metrics=[Metric(f"val_{metric}", score, 0, 0)],
+                              params=[Param(k, str(v)) for k, v in params.items()])
+        self.client.set_terminated(run.info.run_id)
+
+
+def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0) -> Tuned:
+    """Search the declared space; ``build(params)`` returns an unfitted estimator.
+
+    Without a ``tuning`` section the estimator is built once with no parameters.
+
+    Raises:
+        PipelineError: the tuning metric is unknown, or every trial failed.
+    """
+    tuning: TuningConfig | None = ctx.tuning
+    if tuning is None:
+        return Tuned(params={}, score=float("nan"), trials=0)
+    log = _TrialLog(ctx)
+    y_val = data.y_val.to_numpy()
+    try:
+        metric_value(tuning.metric, y_val[:2], y_val[:2].astype(float))
+    except ValueError as error:
+        raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.metric: {error}") from None
+
+    def objective(trial: optuna.Trial) -> float:
+        params = sample_params(trial, tuning.space)
+        model = build(params).fit(data.X_train, data.y_train)
+        score = metric_value(tuning.metric, y_val, model.predict_proba(data.X_val)[:, 1])
+        log.log(trial.number, params, tuning.metric, score)
+        return score
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=f"{ctx.project.config.project}.{ctx.pipeline}.{ctx.run_id}",
+        storage=tuning.storage, load_if_exists=True, direction=tuning.direction,
+        sampler=optuna.samplers.TPESampler(seed=seed))
+    study.optimize(objective, n_trials=tuning.trials, timeout=tuning.timeout_s)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done:
+        raise PipelineError(f"pipeline {ctx.pipeline!r}: no tuning trial completed")
+    best = study.best_trial
+    return Tuned(params=sample_params(optuna.trial.FixedTrial(best.params), tuning.space),
+                 score=float(best.value), trials=len(done))
