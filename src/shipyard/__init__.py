@@ -2,9 +2,14 @@
 
 The public API is what this module exports; everything else is internal and may change.
 
+Training helpers are in :mod:`shipyard.train`, the registry flow in :mod:`shipyard.registry`
+(imported on demand: they pull in scikit-learn, Optuna and MLflow).
+
 Example:
-    >>> from shipyard import Project, ingest          # doctest: +SKIP
-    >>> result = ingest(Project.open("/tmp/shop"))    # doctest: +SKIP
+    >>> from shipyard import Project, ingest, run_pipeline   # doctest: +SKIP
+    >>> project = Project.open("/tmp/titanic")               # doctest: +SKIP
+    >>> ingest(project)                                      # doctest: +SKIP
+    >>> run_pipeline(project, "train").registered            # doctest: +SKIP
 """
 
 from importlib import metadata as _metadata
@@ -23,12 +28,14 @@ from shipyard.errors import (
     NotFoundError,
     PIIError,
     PipelineError,
+    PromotionRefused,
     ShipyardError,
     SourceError,
     StepFailed,
 )
 from shipyard.lake.ingest import IngestResult, TableOutcome, ingest
 from shipyard.lake.tables import DeltaStore
+from shipyard.pipeline import Pipeline, RunContext, run_pipeline, step
 from shipyard.project import Project
 
 __all__ = [
@@ -41,12 +48,17 @@ __all__ = [
     "ModelRejected",
     "NotFoundError",
     "PIIError",
+    "Pipeline",
     "PipelineError",
     "Project",
+    "PromotionRefused",
+    "RunContext",
     "ShipyardError",
     "SourceError",
     "StepFailed",
     "TableOutcome",
     "__version__",
     "ingest",
+    "run_pipeline",
+    "step",
 ]

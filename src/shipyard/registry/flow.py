@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlflow.exceptions import MlflowException
+
 from shipyard.errors import ModelRejected, PipelineError
 from shipyard.pipeline.records import RunInfo
 from shipyard.project import Project
@@ -85,7 +87,15 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> i
             mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
     tags = {**lineage, **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
             "shipyard.status": "registered"}
-    version = mlflow.register_model(logged.model_uri, model.name, tags=tags)
+    client = Registry(project).client
+    try:
+        client.create_registered_model(model.name)
+    except MlflowException as error:  # registered by an earlier run (or a racing one)
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    version = client.create_model_version(model.name, logged.model_uri, run_id=logged.run_id
+                                          or info.mlflow_run_id, tags=tags,
+                                          model_id=logged.model_id)
     return int(version.version)
 
 

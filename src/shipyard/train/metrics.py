@@ -41,7 +41,8 @@ def _roc_auc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    p = np.clip(p, 1e-15, 1 - 1e-15)
+    eps = np.finfo(float).eps  # scikit-learn's clip, so a score of 0 or 1 costs the same
+    p = np.clip(p, eps, 1 - eps)
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
