@@ -36,6 +36,7 @@ e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/ingest.py
+	$(PY) benchmarks/pipeline.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -318,8 +318,8 @@ class RunTracker:
 
         self.tracking_uri: str = project.tracking_uri
         self.env: str = project.env_name
-        self.experiment_id: str = use_project(project)
         self.client = MlflowClient(tracking_uri=self.tracking_uri)
+        self.experiment_id: str = use_project(project, client=self.client)
         self.run_id: str | None = None
 
     def start_run(self, run_id: str, *, pipeline: str, params: dict[str, Any],

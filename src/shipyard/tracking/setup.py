@@ -21,9 +21,10 @@ def _artifact_root(project: Project) -> str:
     return path.as_uri()
 
 
-def experiment_for(project: Project, name: str | None = None) -> str:
+def experiment_for(project: Project, name: str | None = None, *,
+                   client: MlflowClient | None = None) -> str:
     """The id of the project's experiment (``<project>`` or ``<project>/<name>``), created once."""
-    client = MlflowClient(tracking_uri=project.tracking_uri)
+    client = client or MlflowClient(tracking_uri=project.tracking_uri)
     experiment_name = project.config.project if name is None else f"{project.config.project}/{name}"
     found = client.get_experiment_by_name(experiment_name)
     if found is not None:
@@ -36,10 +37,11 @@ def experiment_for(project: Project, name: str | None = None) -> str:
         return found.experiment_id
 
 
-def use_project(project: Project, name: str | None = None) -> str:
+def use_project(project: Project, name: str | None = None, *,
+                client: MlflowClient | None = None) -> str:
     """Make the fluent ``mlflow`` API log to this project; returns the experiment id."""
     mlflow.set_tracking_uri(project.tracking_uri)
     mlflow.set_registry_uri(project.tracking_uri)
-    experiment_id = experiment_for(project, name)
+    experiment_id = experiment_for(project, name, client=client)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id

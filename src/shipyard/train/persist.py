@@ -33,7 +33,10 @@ def trusted_types(estimator: Any, *, where: str) -> list[str]:
     """
     import skops.io as sio
 
-    found = sio.get_untrusted_types(data=sio.dumps(estimator))
+    return _checked(sio.get_untrusted_types(data=sio.dumps(estimator)), where)
+
+
+def _checked(found: list[str], where: str) -> list[str]:
     refused = _refused(found)
     if refused:
         raise PipelineError(
@@ -49,8 +52,12 @@ def dump_estimator(estimator: Any, path: Path, *, where: str) -> None:
     """Write ``estimator`` to ``path`` with skops after checking that it can be loaded back."""
     import skops.io as sio
 
-    trusted_types(estimator, where=where)
     sio.dump(estimator, path)
+    try:
+        _checked(sio.get_untrusted_types(file=path), where)
+    except PipelineError:
+        path.unlink()
+        raise
 
 
 def load_estimator(path: Path) -> Any:
