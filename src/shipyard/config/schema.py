@@ -180,9 +180,20 @@ class TuningConfig(_Model):
     storage: str | None = Field(
         default=None, description="Optuna RDB storage URL (e.g. PostgreSQL) for parallel workers."
     )
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1, description="Trials run at once; more than 1 needs a storage URL and gives "
+        "up the exact repeatability of a seeded sequential search."
+    )
     metric: str = Field(description="Validation metric to optimise, e.g. roc_auc.")
     direction: Literal["maximize", "minimize"] = "maximize"
     space: dict[str, ParamRange] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _workers_share_a_storage(self) -> TuningConfig:
+        if self.workers > 1 and self.storage is None:
+            raise ValueError("workers > 1 needs a storage URL (e.g. postgresql+psycopg://...) "
+                             "where the workers share the study")
+        return self
 
 
 class PipelineConfig(_Model):

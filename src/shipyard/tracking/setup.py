@@ -7,6 +7,8 @@ folder instead, so runs are found again from anywhere.
 
 from __future__ import annotations
 
+import os
+
 import mlflow
 from mlflow.tracking import MlflowClient
 
@@ -39,8 +41,15 @@ def experiment_for(project: Project, name: str | None = None, *,
 
 def use_project(project: Project, name: str | None = None, *,
                 client: MlflowClient | None = None) -> str:
-    """Make the fluent ``mlflow`` API log to this project; returns the experiment id."""
-    mlflow.set_tracking_uri(project.tracking_uri)
+    """Make the fluent ``mlflow`` API log to this project; returns the experiment id.
+
+    The URI goes to ``MLFLOW_TRACKING_URI``, which the fluent API reads when nothing was set
+    in-process; ``set_tracking_uri`` (which also rebuilds MLflow's tracing provider, a fifth
+    of a cached run) is called only when another URI was set explicitly before.
+    """
+    os.environ["MLFLOW_TRACKING_URI"] = project.tracking_uri
+    if mlflow.get_tracking_uri() != project.tracking_uri:
+        mlflow.set_tracking_uri(project.tracking_uri)
     mlflow.set_registry_uri(project.tracking_uri)
     experiment_id = experiment_for(project, name, client=client)
     mlflow.set_experiment(experiment_id=experiment_id)

@@ -3,7 +3,8 @@
 Each trial fits on the train split and is scored on the validation split; each becomes a nested
 MLflow run under the pipeline run, so the UI shows what was tried. The sampler is seeded, so a
 resumed or repeated run tries the same configurations and refits the same model. With a
-``storage`` URL (PostgreSQL) several workers can share one study by running the same pipeline.
+``storage`` URL (PostgreSQL) the study lives in that database, named after the project, pipeline
+and run, so ``workers`` threads (and any other process that loads the study) share its trials.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0) -> Tuned:
         study_name=f"{ctx.project.config.project}.{ctx.pipeline}.{ctx.run_id}",
         storage=tuning.storage, load_if_exists=True, direction=tuning.direction,
         sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=tuning.trials, timeout=tuning.timeout_s)
+    study.optimize(objective, n_trials=tuning.trials, timeout=tuning.timeout_s,
+                   n_jobs=tuning.workers)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:
         raise PipelineError(f"pipeline {ctx.pipeline!r}: no tuning trial completed")
