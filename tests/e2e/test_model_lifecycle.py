@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
+from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from shipyard.registry import AuditTrail
 from tests.e2e.cli import SHIPYARD, run
@@ -167,19 +169,47 @@ def test_a_smoke_run_registers_nothing(titanic: Path) -> None:
     assert versions(titanic).keys() == before.keys()
 
 
+def metrics_of(root: Path, version: int) -> dict[str, str]:
+    return {k: v for k, v in versions(root)[version].items() if k.startswith("metric.")}
+
+
+def test_a_run_killed_mid_step_resumes_to_the_model_of_an_uninterrupted_run(
+        titanic: Path) -> None:
+    # seed 3 is new to this project, so the resumed run has to fit for real
+    killed = run("run", "train", "--params", "seed=3", cwd=titanic,
+                 env={"SHIPYARD_KILL_AT": "step:fit"}, check=None)
+    assert killed.returncode == -signal.SIGKILL
+    record = RunStore(Project.open(titanic, "dev").metadata_engine).latest()
+    assert record.status == "running"  # the killed process could not say otherwise
+    resumed = run("run", "train", "--resume", record.id, cwd=titanic, check=None)
+    done = text(resumed)
+    assert resumed.returncode in (0, 4), done  # 4: this split's model misses the gate
+    assert f"split_passengers reused reused from run {record.id}" in done.replace("0 ms ", "")
+    assert "fit succeeded" in done
+    assert versions(titanic)[max(versions(titanic))]["shipyard.run_id"] != record.id
+
+
+def test_the_dask_executor_trains_the_model_the_resumed_run_made(titanic: Path) -> None:
+    resumed = max(versions(titanic))
+    done = run("run", "train", "--executor", "dask", "--no-cache", "--params", "seed=3",
+               cwd=titanic, check=None)
+    assert done.returncode in (0, 4) and "3 step(s) ran" in text(done), text(done)
+    assert metrics_of(titanic, max(versions(titanic))) == metrics_of(titanic, resumed)
+
+
 def test_a_model_below_its_gate_exits_4_and_is_tagged_rejected(titanic: Path,
                                                                receiver: Receiver) -> None:
     config = titanic / "shipyard.yaml"
     config.write_text(config.read_text().replace('accuracy: ">= 0.75"', 'accuracy: ">= 0.99"'))
-    staging = alias(titanic, "staging")
+    staging, new = alias(titanic, "staging"), max(versions(titanic)) + 1
     done = run("run", "train", "--no-cache", "--params", "seed=9", cwd=titanic,
                env=env(receiver), check=4)
     message = text(done)
-    assert re.search(r"model 'titanic' version 4 failed its gate: accuracy 0\.\d+ fails >= 0\.99",
-                     message), message
-    assert versions(titanic)[4]["shipyard.status"] == "rejected"
+    assert re.search(rf"model 'titanic' version {new} failed its gate: accuracy 0\.\d+ fails "
+                     r">= 0\.99", message), message
+    assert versions(titanic)[new]["shipyard.status"] == "rejected"
     assert alias(titanic, "staging") == staging
     assert "model_rejected" in events(receiver)
-    refused = text(run("models", "promote", "titanic", "4", "--reason", "try", cwd=titanic,
+    refused = text(run("models", "promote", "titanic", str(new), "--reason", "try", cwd=titanic,
                        check=1))
     assert "failed its gate and cannot be promoted" in refused

@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from shipyard.errors import PipelineError
+from shipyard.faults import crash_point
 from shipyard.pipeline.artifacts import load_value, save_value
 from shipyard.pipeline.cache import ResultStore
 from shipyard.pipeline.fingerprint import digest
@@ -215,6 +216,7 @@ def execute_task(task: StepTask, func: Callable[..., Any], project: Project | No
     try:
         kwargs = {arg: _argument(task, source, project, context, memory)
                   for arg, source in task.arguments.items()}
+        crash_point(f"step:{task.step}")
         values = _split(task, func(**kwargs))
         staging = store.staging(task.fingerprint)
         entries = {name: save_value(value, staging, name,
