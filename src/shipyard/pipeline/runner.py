@@ -273,7 +273,7 @@ def run_pipeline(
         error.result = result  # type: ignore[attr-defined]
         raise error
     if not settings.smoke:
-        _register_models(project, runs, plan, result)
+        _register_models(project, plan, result)
     return result
 
 
@@ -559,14 +559,16 @@ def _alert_failure(project: Project, result: RunResult, failed: StepResult) -> N
         project=project.config.project, environment=project.env_name))
 
 
-def _register_models(project: Project, runs: RunStore, plan: list[_Planned],
+def _register_models(project: Project, plan: list[_Planned],
                      result: RunResult) -> None:
     """Hand every TrainedModel output to the registry flow, once per model.
 
-    A model reused from the cache was registered already if a succeeded, non-smoke run made
-    or reused it; otherwise (the run that made it failed later, or was a smoke run) this run
-    registers it.
+    A model is registered unless a registered version already carries its step's fingerprint
+    (a reused step whose model was registered before), so a registration that failed once
+    (the run itself succeeded) is retried by the next run rather than lost.
     """
+    from shipyard.registry.flow import is_registered, register_trained
+
     found = []
     for p in plan:
         store = ResultStore(_artifacts_root(project))
@@ -574,19 +576,17 @@ def _register_models(project: Project, runs: RunStore, plan: list[_Planned],
         if stored is None:
             continue
         trained = [o for o, entry in stored.outputs.items() if entry["kind"] == "trained"]
-        if not trained:
-            continue
-        if p.cached is not None and runs.succeeded_with(p.fingerprint, besides=result.run_id):
-            continue
-        found.extend(load_value(stored.outputs[o], stored.folder) for o in trained)
+        for output in trained:
+            model = load_value(stored.outputs[output], stored.folder)
+            fingerprint = f"{p.fingerprint}:{output}"
+            if not is_registered(project, model.name, fingerprint):
+                model.tags["shipyard.fingerprint"] = fingerprint
+                found.append(model)
     if not found:
         return
-    from shipyard.registry.flow import register_trained
-
     info = RunInfo(run_id=result.run_id, pipeline=result.pipeline,
                    mlflow_run_id=result.mlflow_run_id, git_commit=result.git_commit,
                    git_dirty=result.git_dirty, data_versions=dict(result.data_versions),
                    params=dict(result.params), smoke=result.smoke)
     for model in found:
         result.registered.append(register_trained(project, model, info))
-

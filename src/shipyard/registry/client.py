@@ -24,7 +24,8 @@ __all__ = ["STATUS", "Registry"]
 STATUS = "shipyard.status"
 PREVIOUS = "shipyard.previous_production"
 EVALUATION = ("test_X.parquet", "test_y.parquet")
-"""Files logged with every model: the test rows its metrics came from, reused to compare it."""
+"""Files logged with every model: the test rows its metrics came from, reused to compare it
+(a recommender has no labels file: its test rows are the held-out interactions)."""
 
 
 class Registry:
@@ -81,22 +82,28 @@ class Registry:
         return Path(mlflow.artifacts.download_artifacts(
             artifact_uri=source, dst_path=str(into), tracking_uri=self.project.tracking_uri))
 
-    def load(self, name: str, version: int) -> tuple[Any, pd.DataFrame, pd.Series]:
-        """The fitted estimator and the test rows it was evaluated on.
+    def load(self, name: str, version: int) -> tuple[Any, pd.DataFrame, pd.Series | None]:
+        """The fitted model and the test rows it was evaluated on (labels, if it has any).
 
-        The estimator is read with Shipyard's own trust rule (scikit-learn, NumPy, SciPy
-        types only), not the list of trusted types stored in the model's MLmodel file.
+        A scikit-learn model is read with Shipyard's own trust rule (scikit-learn, NumPy, SciPy
+        types only), not the list of trusted types stored in the model's MLmodel file; a
+        recommender is NumPy arrays.
         """
-        from shipyard.train.persist import load_estimator
-
         with tempfile.TemporaryDirectory() as tmp:
             folder = self.download(name, version, Path(tmp))
             files = {p.name: p for p in folder.rglob("*") if p.is_file()}
-            missing = [f for f in ("model.skops", *EVALUATION) if f not in files]
-            if missing:
+            if "test_X.parquet" not in files or not {"model.skops", "recommender.json"} & set(files):
                 raise NotFoundError(f"model {name!r} version {version} was not registered by "
-                                    f"Shipyard: its artifacts lack {', '.join(missing)}")
-            estimator = load_estimator(files["model.skops"])
+                                    f"Shipyard: its artifacts lack the model or its test rows")
+            if "recommender.json" in files:
+                from shipyard.recsys.model import RecModel
+
+                model = RecModel.load(files["recommender.json"].parent)
+            else:
+                from shipyard.train.persist import load_estimator
+
+                model = load_estimator(files["model.skops"])
             test_X = pd.read_parquet(files["test_X.parquet"])
-            test_y = pd.read_parquet(files["test_y.parquet"])["label"]
-        return estimator, test_X, test_y
+            test_y = (pd.read_parquet(files["test_y.parquet"])["label"]
+                      if "test_y.parquet" in files else None)
+        return model, test_X, test_y

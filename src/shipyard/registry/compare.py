@@ -18,7 +18,7 @@ import numpy as np
 
 from shipyard.train.metrics import CLASSIFICATION, GREATER_IS_BETTER
 
-__all__ = ["Comparison", "MetricDiff", "compare_scores"]
+__all__ = ["Comparison", "MetricDiff", "compare_means", "compare_scores"]
 
 RESAMPLES = 1000
 
@@ -91,5 +91,30 @@ def compare_scores(model: str, challenger: int, champion: int, y: np.ndarray,
         ca, cb = fn(y, a), fn(y, b)
         diffs.append(MetricDiff(name, ca, cb, sign * (ca - cb), float(low), float(high)))
     return Comparison(model=model, challenger=challenger, champion=champion, rows=len(y),
+                      primary_metric=primary_metric, metrics=diffs, resamples=resamples,
+                      created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+
+
+def compare_means(model: str, challenger: int, champion: int,
+                  challenger_values: dict[str, np.ndarray], champion_values: dict[str, np.ndarray],
+                  *, primary_metric: str, seed: int = 0,
+                  resamples: int = RESAMPLES) -> Comparison:
+    """Compare metrics that are means over units (a recommender's per-user MAP@K, NDCG@K…).
+
+    Both dicts hold one value per unit, aligned (the same users in the same order); units are
+    resampled in pairs and every metric is higher-is-better.
+    """
+    rng = np.random.default_rng(seed)
+    units = len(next(iter(challenger_values.values())))
+    draws = rng.integers(0, units, size=(resamples, units))
+    diffs = []
+    for name, a in challenger_values.items():
+        b = champion_values[name]
+        gain = np.where(np.isnan(a - b), 0.0, a - b)
+        boot = gain[draws].mean(axis=1)
+        low, high = np.percentile(boot, [2.5, 97.5])
+        diffs.append(MetricDiff(name, float(np.nanmean(a)), float(np.nanmean(b)),
+                                float(gain.mean()), float(low), float(high)))
+    return Comparison(model=model, challenger=challenger, champion=champion, rows=units,
                       primary_metric=primary_metric, metrics=diffs, resamples=resamples,
                       created_at=datetime.now(UTC).isoformat(timespec="seconds"))

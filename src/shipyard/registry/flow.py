@@ -15,6 +15,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlflow.exceptions import MlflowException
 
@@ -22,13 +23,13 @@ from shipyard.errors import ModelRejected, PipelineError
 from shipyard.pipeline.records import RunInfo
 from shipyard.project import Project
 from shipyard.registry.client import EVALUATION, Registry
-from shipyard.registry.compare import Comparison, compare_scores
+from shipyard.registry.compare import Comparison, compare_means, compare_scores
 from shipyard.registry.gates import GateCheck, check_gate
 from shipyard.registry.promote import PRODUCTION, Transition, promote
 from shipyard.registry.transitions import announce, model_lock
 from shipyard.train.trained import TrainedModel
 
-__all__ = ["Registered", "compare_versions", "register_trained", "reports_dir"]
+__all__ = ["Registered", "compare_versions", "is_registered", "register_trained", "reports_dir"]
 
 STAGING = "staging"
 AUTO = "shipyard (promote: auto)"
@@ -47,45 +48,78 @@ class Registered:
     notes: list[str] = field(default_factory=list)
 
 
+def is_registered(project: Project, name: str, fingerprint: str) -> bool:
+    """Whether a version of ``name`` was registered from the step result ``fingerprint``."""
+    found = Registry(project).client.search_model_versions(
+        f"name = '{name}' and tags.`shipyard.fingerprint` = '{fingerprint}'")
+    return bool(found)
+
+
 def reports_dir(project: Project, name: str) -> Path:
     return project.state_dir / "reports" / "models" / name
 
 
-def _requirements() -> list[str]:
+def _requirements(flavor: str) -> list[str]:
     from importlib.metadata import version
 
-    return [f"{p}=={version(p)}" for p in ("scikit-learn", "skops", "pandas", "numpy", "scipy")]
+    packages = (("scikit-learn", "skops") if flavor == "sklearn" else ("shipyard",)) + (
+        "pandas", "numpy", "scipy")
+    return [f"{p}=={version(p)}" for p in packages]
+
+
+def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str]) -> Any:
+    """Log with the flavour that fits: ``mlflow.sklearn`` (skops) or a pyfunc from code."""
+    import mlflow
+
+    params = {k: str(v) for k, v in model.params.items()}
+    if model.flavor == "recommender":
+        import mlflow.pyfunc
+
+        from shipyard.recsys import pyfunc_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "recommender"
+            model.model.save(folder)
+            return mlflow.pyfunc.log_model(
+                name=model.name, python_model=pyfunc_model.__file__,
+                artifacts={"recommender": str(folder), **{f.stem: str(f) for f in files}},
+                input_example=model.input_example, pip_requirements=_requirements(model.flavor),
+                params=params, tags=lineage)
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    from shipyard.train.persist import trusted_types
+
+    signature = infer_signature(model.input_example, model.model.predict(model.input_example))
+    return mlflow.sklearn.log_model(
+        model.model, name=model.name, signature=signature, input_example=model.input_example,
+        skops_trusted_types=trusted_types(model.model, where=f"model {model.name!r}"),
+        pip_requirements=_requirements(model.flavor), extra_files=[str(f) for f in files],
+        params=params, tags=lineage)
 
 
 def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> int:
     import mlflow
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
 
     from shipyard.tracking.setup import use_project
-    from shipyard.train.persist import trusted_types
 
     use_project(project)
-    trusted = trusted_types(model.model, where=f"model {model.name!r}")
     lineage = {"shipyard.pipeline": info.pipeline, "shipyard.run_id": info.run_id,
                "shipyard.git_commit": info.git_commit or "unknown",
                "shipyard.git_dirty": "unknown" if info.git_dirty is None else str(info.git_dirty).lower(),
                **{f"shipyard.data.{table}": str(v) for table, v in info.data_versions.items()},
                **model.tags}
     with tempfile.TemporaryDirectory() as tmp:
-        files = [Path(tmp) / f for f in EVALUATION]
+        files = [Path(tmp) / EVALUATION[0]]
         model.test_X.to_parquet(files[0])
-        model.test_y.rename("label").to_frame().to_parquet(files[1])
+        if model.test_y is not None:
+            files.append(Path(tmp) / EVALUATION[1])
+            model.test_y.rename("label").to_frame().to_parquet(files[1])
         with mlflow.start_run(run_id=info.mlflow_run_id):
-            signature = infer_signature(model.input_example,
-                                        model.model.predict(model.input_example))
-            logged = mlflow.sklearn.log_model(
-                model.model, name=model.name, signature=signature,
-                input_example=model.input_example, skops_trusted_types=trusted,
-                pip_requirements=_requirements(), extra_files=[str(f) for f in files],
-                params={k: str(v) for k, v in model.params.items()}, tags=lineage)
+            logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor})
             mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
-    tags = {**lineage, **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
+    tags = {**lineage, "shipyard.flavor": model.flavor, "shipyard.task": model.task,
+            **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
             "shipyard.status": "registered"}
     client = Registry(project).client
     try:
@@ -100,22 +134,43 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> i
 
 
 def compare_versions(project: Project, name: str, challenger: int, champion: int) -> Comparison:
-    """Score both versions on the challenger's test rows and compare them."""
+    """Score both versions on the challenger's test rows and compare them; save the report."""
     config = project.config.models.get(name)
     registry = Registry(project)
     new_model, X, y = registry.load(name, challenger)
     old_model, _, _ = registry.load(name, champion)
-    try:
-        old_scores = old_model.predict_proba(X)[:, 1]
-    except (KeyError, ValueError) as error:
-        raise PipelineError(f"model {name!r} version {champion} cannot score version "
-                            f"{challenger}'s test rows (the features changed?): {error}") from None
-    primary = config.primary_metric if config else "accuracy"
-    comparison = compare_scores(name, challenger, champion, y.to_numpy(),
-                                new_model.predict_proba(X)[:, 1], old_scores,
-                                primary_metric=primary)
+    if y is None:
+        comparison = _compare_recommenders(name, challenger, champion, new_model, old_model, X,
+                                           config.primary_metric if config else "map_at_10")
+    else:
+        try:
+            old_scores = old_model.predict_proba(X)[:, 1]
+        except (KeyError, ValueError, AttributeError) as error:
+            raise PipelineError(f"model {name!r} version {champion} cannot score version "
+                                f"{challenger}'s test rows (the features changed?): "
+                                f"{error}") from None
+        comparison = compare_scores(name, challenger, champion, y.to_numpy(),
+                                    new_model.predict_proba(X)[:, 1], old_scores,
+                                    primary_metric=config.primary_metric if config else "roc_auc")
     comparison.save(reports_dir(project, name))
     return comparison
+
+
+def _compare_recommenders(name: str, challenger: int, champion: int, new: Any, old: Any,
+                          test: Any, primary: str) -> Comparison:
+    """Per-user metrics of both on the challenger's held-out rows, paired on the users both
+    could be scored for."""
+    from shipyard.recsys.fit import evaluate
+
+    user, item = test.columns[:2]
+    k = int(new.params.get("k", 10))
+    ours, theirs = (evaluate(m, test, user, item, k) for m in (new, old))
+    ours, theirs = ours.align(theirs, join="inner", axis=0)
+    named = {f"{c.replace('_k', f'_{k}')}": c for c in ours.columns}
+    return compare_means(name, challenger, champion,
+                         {n: ours[c].to_numpy() for n, c in named.items()},
+                         {n: theirs[c].to_numpy() for n, c in named.items()},
+                         primary_metric=primary)
 
 
 def register_trained(project: Project, model: TrainedModel, info: RunInfo) -> Registered:

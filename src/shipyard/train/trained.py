@@ -29,10 +29,11 @@ class TrainedModel:
         params: The chosen hyper-parameters.
         input_example: A few rows of model input (for the signature and the docs).
         test_X: The test split's features, kept so a later comparison with the production model
-            runs on the same rows.
-        test_y: The test split's labels.
+            runs on the same rows; for a recommender, the held-out (user, item) interactions.
+        test_y: The test split's labels (None for a recommender).
         task: What kind of model this is; decides which metrics a comparison computes.
-        flavor: The MLflow flavour it is logged with.
+        flavor: How it is stored and logged: ``sklearn`` (skops, ``mlflow.sklearn``) or
+            ``recommender`` (NumPy arrays, an MLflow pyfunc wrapper).
     """
 
     name: str
@@ -41,9 +42,9 @@ class TrainedModel:
     params: dict[str, Any]
     input_example: pd.DataFrame
     test_X: pd.DataFrame
-    test_y: pd.Series
-    task: Literal["classification"] = "classification"
-    flavor: Literal["sklearn"] = "sklearn"
+    test_y: pd.Series | None
+    task: Literal["classification", "ranking"] = "classification"
+    flavor: Literal["sklearn", "recommender"] = "sklearn"
     tags: dict[str, str] = field(default_factory=dict)
 
     def predict_scores(self, X: pd.DataFrame) -> Any:
@@ -55,13 +56,17 @@ class TrainedModel:
         from shipyard.train.persist import dump_estimator
 
         path.mkdir(parents=True, exist_ok=True)
-        dump_estimator(self.model, path / "model.skops", where=f"model {self.name!r}")
+        if self.flavor == "recommender":
+            self.model.save(path / "recommender")
+        else:
+            dump_estimator(self.model, path / "model.skops", where=f"model {self.name!r}")
         self.input_example.to_parquet(path / "input_example.parquet")
         self.test_X.to_parquet(path / "test_X.parquet")
-        self.test_y.rename("label").to_frame().to_parquet(path / "test_y.parquet")
+        if self.test_y is not None:
+            self.test_y.rename("label").to_frame().to_parquet(path / "test_y.parquet")
         meta = {"name": self.name, "metrics": self.metrics, "params": self.params,
                 "task": self.task, "flavor": self.flavor, "tags": self.tags,
-                "label": self.test_y.name}
+                "label": None if self.test_y is None else self.test_y.name}
         (path / "trained.json").write_text(json.dumps(meta, indent=2, default=str))
 
     @classmethod
@@ -70,8 +75,16 @@ class TrainedModel:
         from shipyard.train.persist import load_estimator
 
         meta = json.loads((path / "trained.json").read_text())
-        test_y = pd.read_parquet(path / "test_y.parquet")["label"].rename(meta["label"])
-        return cls(name=meta["name"], model=load_estimator(path / "model.skops"),
+        test_y = None
+        if (path / "test_y.parquet").exists():
+            test_y = pd.read_parquet(path / "test_y.parquet")["label"].rename(meta["label"])
+        if meta["flavor"] == "recommender":
+            from shipyard.recsys.model import RecModel
+
+            model = RecModel.load(path / "recommender")
+        else:
+            model = load_estimator(path / "model.skops")
+        return cls(name=meta["name"], model=model,
                    metrics=meta["metrics"], params=meta["params"],
                    input_example=pd.read_parquet(path / "input_example.parquet"),
                    test_X=pd.read_parquet(path / "test_X.parquet"), test_y=test_y,

@@ -23,7 +23,7 @@ from shipyard.train.split import Split
 if TYPE_CHECKING:
     from shipyard.pipeline.step import RunContext
 
-__all__ = ["Tuned", "sample_params", "tune"]
+__all__ = ["Tuned", "sample_params", "search", "tune"]
 
 Build = Callable[[dict[str, Any]], Any]
 
@@ -80,30 +80,26 @@ class _TrialLog:
         self.client.set_terminated(run.info.run_id)
 
 
-def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0) -> Tuned:
-    """Search the declared space; ``build(params)`` returns an unfitted estimator.
+def search(score: Callable[[dict[str, Any]], float], ctx: RunContext, *,
+           seed: int = 0) -> Tuned:
+    """Search the declared space for the parameters that ``score`` rates best.
 
-    Without a ``tuning`` section the estimator is built once with no parameters.
+    ``score(params)`` fits a candidate and returns its validation metric (``tuning.metric``).
+    Without a ``tuning`` section nothing is searched: the parameters are empty.
 
     Raises:
-        PipelineError: the tuning metric is unknown, or every trial failed.
+        PipelineError: every trial failed.
     """
     tuning: TuningConfig | None = ctx.tuning
     if tuning is None:
         return Tuned(params={}, score=float("nan"), trials=0)
     log = _TrialLog(ctx)
-    y_val = data.y_val.to_numpy()
-    try:
-        metric_value(tuning.metric, y_val[:2], y_val[:2].astype(float))
-    except ValueError as error:
-        raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.metric: {error}") from None
 
     def objective(trial: optuna.Trial) -> float:
         params = sample_params(trial, tuning.space)
-        model = build(params).fit(data.X_train, data.y_train)
-        score = metric_value(tuning.metric, y_val, model.predict_proba(data.X_val)[:, 1])
-        log.log(trial.number, params, tuning.metric, score)
-        return score
+        value = score(params)
+        log.log(trial.number, params, tuning.metric, value)
+        return value
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -118,3 +114,25 @@ def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0) -> Tuned:
     best = study.best_trial
     return Tuned(params=sample_params(optuna.trial.FixedTrial(best.params), tuning.space),
                  score=float(best.value), trials=len(done))
+
+
+def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0) -> Tuned:
+    """Search for the classifier ``build(params)`` (unfitted) that scores best on validation.
+
+    Raises:
+        PipelineError: the tuning metric is unknown, or every trial failed.
+    """
+    if ctx.tuning is None:
+        return search(lambda params: float("nan"), ctx, seed=seed)
+    metric = ctx.tuning.metric
+    y_val = data.y_val.to_numpy()
+    try:
+        metric_value(metric, y_val[:2], y_val[:2].astype(float))
+    except ValueError as error:
+        raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.metric: {error}") from None
+
+    def score(params: dict[str, Any]) -> float:
+        model = build(params).fit(data.X_train, data.y_train)
+        return metric_value(metric, y_val, model.predict_proba(data.X_val)[:, 1])
+
+    return search(score, ctx, seed=seed)

@@ -1,0 +1,171 @@
+"""Recommender models as plain arrays: popularity, ALS, BPR and item-item cosine.
+
+Every kind scores items for a batch of users with one matrix product, so top-K for all
+customers is a loop of BLAS calls plus ``argpartition``. The fitted state is arrays and sparse
+matrices, saved as ``.npy``/``.npz`` (no pickle): the model loads anywhere NumPy does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from shipyard.errors import PipelineError
+from shipyard.recsys.data import Interactions
+
+__all__ = ["KINDS", "RecModel", "fit_recommender"]
+
+KINDS = ("popularity", "als", "bpr", "cosine")
+Kind = Literal["popularity", "als", "bpr", "cosine"]
+BATCH = 2048
+
+
+@dataclass
+class RecModel:
+    """A fitted recommender and the training interactions it excludes from its answers."""
+
+    kind: Kind
+    users: np.ndarray
+    items: np.ndarray
+    seen: sp.csr_matrix
+    params: dict[str, Any] = field(default_factory=dict)
+    user_factors: np.ndarray | None = None
+    item_factors: np.ndarray | None = None
+    similarity: sp.csr_matrix | None = None
+    popularity: np.ndarray | None = None
+
+    def user_index(self, ids: list[str] | np.ndarray) -> np.ndarray:
+        """Positions of user ids; -1 for a user the model has never seen."""
+        import pandas as pd
+
+        return pd.Index(self.users).get_indexer(np.asarray(ids, dtype=str))
+
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """Dense scores (len(rows) × items) of the users at positions ``rows``."""
+        if self.kind == "popularity":
+            return np.broadcast_to(self.popularity, (len(rows), len(self.items))).copy()
+        if self.kind == "cosine":
+            return np.asarray((self.seen[rows] @ self.similarity).todense(), dtype=np.float32)
+        return self.user_factors[rows] @ self.item_factors.T
+
+    def top_k(self, rows: np.ndarray, k: int, *, exclude_seen: bool = True,
+              batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
+        """Item positions and scores of the ``k`` best items per user, best first."""
+        k = min(k, len(self.items))
+        out_items = np.empty((len(rows), k), dtype=np.int64)
+        out_scores = np.empty((len(rows), k), dtype=np.float32)
+        for start in range(0, len(rows), batch):
+            part = rows[start:start + batch]
+            scores = self.scores(part)
+            if exclude_seen:
+                seen = self.seen[part]
+                scores[np.repeat(np.arange(len(part)), np.diff(seen.indptr)), seen.indices] = -np.inf
+            best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            best_scores = np.take_along_axis(scores, best, axis=1)
+            order = np.argsort(-best_scores, axis=1, kind="stable")
+            out_items[start:start + len(part)] = np.take_along_axis(best, order, axis=1)
+            out_scores[start:start + len(part)] = np.take_along_axis(best_scores, order, axis=1)
+        return out_items, out_scores
+
+    def recommend(self, user_ids: list[str], k: int = 10, *,
+                  exclude_seen: bool = True) -> list[list[tuple[str, float]]]:
+        """(item id, score) lists for user ids; an unknown user gets the most popular items."""
+        rows = self.user_index(user_ids)
+        known = rows >= 0
+        answer: list[list[tuple[str, float]]] = [[] for _ in user_ids]
+        if known.any():
+            items, scores = self.top_k(rows[known], k, exclude_seen=exclude_seen)
+            for slot, its, scs in zip(np.flatnonzero(known), items, scores, strict=True):
+                answer[slot] = [(str(self.items[i]), float(s)) for i, s in zip(its, scs, strict=True)
+                                if np.isfinite(s)]
+        if (~known).any():
+            fallback = self.most_popular(k)
+            for slot in np.flatnonzero(~known):
+                answer[slot] = fallback
+        return answer
+
+    def most_popular(self, k: int) -> list[tuple[str, float]]:
+        counts = np.asarray(self.seen.sum(axis=0)).ravel()
+        best = np.argsort(-counts, kind="stable")[:k]
+        return [(str(self.items[i]), float(counts[i])) for i in best]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "users.npy", self.users)
+        np.save(folder / "items.npy", self.items)
+        sp.save_npz(folder / "seen.npz", self.seen)
+        for name in ("user_factors", "item_factors", "popularity"):
+            value = getattr(self, name)
+            if value is not None:
+                np.save(folder / f"{name}.npy", value)
+        if self.similarity is not None:
+            sp.save_npz(folder / "similarity.npz", self.similarity)
+        (folder / "recommender.json").write_text(json.dumps(
+            {"kind": self.kind, "params": self.params}, default=str))
+
+    @classmethod
+    def load(cls, folder: Path) -> RecModel:
+        meta = json.loads((folder / "recommender.json").read_text())
+
+        def array(name: str) -> np.ndarray | None:
+            path = folder / f"{name}.npy"
+            return np.load(path, allow_pickle=False) if path.exists() else None
+
+        similarity = folder / "similarity.npz"
+        return cls(kind=meta["kind"], params=meta["params"], users=array("users"),
+                   items=array("items"), seen=sp.load_npz(folder / "seen.npz").tocsr(),
+                   user_factors=array("user_factors"), item_factors=array("item_factors"),
+                   popularity=array("popularity"),
+                   similarity=sp.load_npz(similarity).tocsr() if similarity.exists() else None)
+
+
+def fit_recommender(kind: str, params: dict[str, Any], data: Interactions, *,
+                    seed: int = 0) -> RecModel:
+    """Fit one kind with its parameters (``factors``, ``iterations``, ``regularization``,
+    ``alpha``, ``learning_rate``, ``neighbours``)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit's advice for its own loops
+    model = RecModel(kind=kind, users=data.users, items=data.items, seen=data.matrix,
+                     params=dict(params))
+    if kind == "popularity":
+        model.popularity = np.asarray((data.matrix > 0).sum(axis=0), dtype=np.float32).ravel()
+        return model
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # implicit's BLAS-thread and input-format hints
+        if kind == "cosine":
+            from implicit.nearest_neighbours import CosineRecommender
+
+            fitted = CosineRecommender(K=int(params.get("neighbours", 50)))
+            fitted.fit(data.matrix, show_progress=False)
+            model.similarity = fitted.similarity.tocsr().astype(np.float32)
+            return model
+        if kind == "als":
+            from implicit.cpu.als import AlternatingLeastSquares
+
+            fitted = AlternatingLeastSquares(
+                factors=int(params.get("factors", 64)),
+                regularization=float(params.get("regularization", 0.01)),
+                alpha=float(params.get("alpha", 1.0)),
+                iterations=int(params.get("iterations", 15)), random_state=seed)
+        elif kind == "bpr":
+            from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+            fitted = BayesianPersonalizedRanking(
+                factors=int(params.get("factors", 64)),
+                learning_rate=float(params.get("learning_rate", 0.01)),
+                regularization=float(params.get("regularization", 0.01)),
+                iterations=int(params.get("iterations", 100)), random_state=seed)
+        else:
+            raise PipelineError(f"unknown recommender kind {kind!r}; expected one of "
+                                f"{', '.join(KINDS)}")
+        fitted.fit(data.matrix, show_progress=False)
+    model.user_factors = np.ascontiguousarray(fitted.user_factors, dtype=np.float32)
+    model.item_factors = np.ascontiguousarray(fitted.item_factors, dtype=np.float32)
+    return model
