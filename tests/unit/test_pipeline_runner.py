@@ -249,10 +249,12 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, RunInfo]]:
     from shipyard.train.trained import TrainedModel
 
     calls: list[tuple[str, RunInfo]] = []
+    registered: set[str] = set()
     flow = types.ModuleType("shipyard.registry.flow")
 
     def register_trained(project: Project, trained: TrainedModel, run_info: RunInfo) -> None:
         calls.append((trained.name, run_info))
+        registered.add(trained.tags["shipyard.fingerprint"])
         if trained.name == "demo_reject":
             raise ModelRejected("demo_reject: accuracy 0.1 < 0.75")
 
@@ -262,9 +264,11 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, RunInfo]]:
     def load(cls: type[TrainedModel], path: Path) -> TrainedModel:
         trained = cls.__new__(cls)
         trained.name = (path / "name.txt").read_text()
+        trained.tags = {}
         return trained
 
     flow.register_trained = register_trained  # type: ignore[attr-defined]
+    flow.is_registered = lambda project, name, fingerprint: fingerprint in registered  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "shipyard.registry.flow", flow)
     monkeypatch.setattr(TrainedModel, "save", save)
     monkeypatch.setattr(TrainedModel, "load", classmethod(load))
