@@ -14,6 +14,7 @@ import typer
 from shipyard import __version__
 from shipyard.cli import lake, models, quarantine
 from shipyard.cli.console import console, err_console
+from shipyard.cli.batch import predict, recommend
 from shipyard.cli.ingest import ingest
 from shipyard.cli.run import run
 from shipyard.cli.runs import app as runs_app
@@ -34,6 +35,8 @@ app.command()(scheduler)
 app.command("run")(run)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models.app, name="models")
+app.command()(recommend)
+app.command()(predict)
 
 
 @app.command()

@@ -1,0 +1,67 @@
+"""``shipyard predict``: score a CSV or Parquet file with a registered model version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from shipyard.errors import NotFoundError, PipelineError
+from shipyard.project import Project
+
+__all__ = ["Scored", "predict_file", "read_table", "score_frame"]
+
+
+@dataclass(frozen=True)
+class Scored:
+    rows: int
+    version: int
+    output: Path
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise NotFoundError(f"input file {path} does not exist")
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    raise PipelineError(f"{path}: expected a .csv or .parquet file")
+
+
+def score_frame(model: object, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame:
+    """Predictions next to the input: class and probability, or a customer's top ``k``."""
+    from shipyard.recsys.model import RecModel
+
+    if isinstance(model, RecModel):
+        answers = model.recommend(frame.iloc[:, 0].astype(str).tolist(), k,
+                                  exclude_seen=bool(model.params.get("exclude_seen", False)))
+        return frame.assign(products=[[p for p, _ in a] for a in answers],
+                            scores=[[s for _, s in a] for a in answers])
+    expected = list(getattr(model, "feature_names_in_", frame.columns))
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise PipelineError(f"input lacks column(s) {', '.join(missing)}; the model expects "
+                            f"{', '.join(expected)}")
+    probability = model.predict_proba(frame[expected])[:, 1]
+    return frame.assign(prediction=(probability >= 0.5).astype(int), probability=probability)
+
+
+def predict_file(project: Project, model: str, source: Path, output: Path, *,
+                 alias: str = "production", version: int | None = None) -> Scored:
+    from shipyard.registry import Registry
+
+    registry = Registry(project)
+    chosen = version or registry.alias(model, alias)
+    if chosen is None:
+        registry.versions(model)
+        raise NotFoundError(f"model {model!r} has no {alias} version; pass --version V")
+    fitted, _, _ = registry.load(model, chosen)
+    scored = score_frame(fitted, read_table(source))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix == ".csv":
+        scored.to_csv(output, index=False)
+    else:
+        scored.to_parquet(output)
+    return Scored(len(scored), chosen, output)

@@ -1,0 +1,71 @@
+"""Top-K for every customer from the production recommender, into the results database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from shipyard.batch.results import CHUNK, RecommendationSet, ResultsStore
+from shipyard.db import create_engine_for
+from shipyard.errors import NotFoundError, PipelineError
+from shipyard.project import Project
+
+__all__ = ["Published", "publish_recommendations"]
+
+
+@dataclass(frozen=True)
+class Published:
+    set: RecommendationSet
+    results_url: str
+    seconds: float
+
+
+def _rows(model: object, k: int, batch: int) -> Iterator[list[tuple[str, int, str, float]]]:
+    users = np.arange(len(model.users))
+    exclude = bool(model.params.get("exclude_seen", False))
+    pending: list[tuple[str, int, str, float]] = []
+    ranks = np.arange(1, k + 1)
+    for start in range(0, len(users), batch):
+        rows = users[start:start + batch]
+        items, scores = model.top_k(rows, k, exclude_seen=exclude)
+        customers = np.repeat(model.users[rows], items.shape[1])
+        products = model.items[items.ravel()]
+        pending.extend(zip(customers.tolist(), np.tile(ranks[:items.shape[1]], len(rows)).tolist(),
+                           products.tolist(), scores.ravel().astype(float).tolist(), strict=True))
+        if len(pending) >= CHUNK:
+            yield pending
+            pending = []
+    if pending:
+        yield pending
+
+
+def publish_recommendations(project: Project, *, model: str = "recommender", k: int = 10,
+                            alias: str = "production", batch: int = 2048) -> Published:
+    """Compute every known customer's top ``k`` with the ``alias`` version of ``model`` and
+    make them the current set in this environment's results database.
+
+    Raises:
+        NotFoundError: no such model, or no version holds the alias.
+        PipelineError: the model is not a recommender.
+    """
+    import time
+
+    from shipyard.registry import Registry
+    from shipyard.recsys.model import RecModel
+
+    started = time.perf_counter()
+    registry = Registry(project)
+    version = registry.alias(model, alias)
+    if version is None:
+        registry.versions(model)  # an unknown model names the known ones
+        raise NotFoundError(f"model {model!r} has no {alias} version; promote one with "
+                            f"'shipyard models promote {model} VERSION --reason ...'")
+    fitted, _, _ = registry.load(model, version)
+    if not isinstance(fitted, RecModel):
+        raise PipelineError(f"model {model!r} is not a recommender; 'shipyard recommend' needs "
+                            f"one (see 'shipyard predict' for other models)")
+    store = ResultsStore(create_engine_for(project.results_url, purpose="results database"))
+    made = store.write(model, version, k, _rows(fitted, k, batch))
+    return Published(made, project.results_url, time.perf_counter() - started)

@@ -1,0 +1,51 @@
+"""``shipyard recommend`` and ``shipyard predict``: batch inference with production models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipyard.cli.console import console
+from shipyard.cli.options import Env, ProjectDir
+from shipyard.db import redact
+from shipyard.project import Project
+
+__all__ = ["predict", "recommend"]
+
+
+def recommend(
+    top: Annotated[int, typer.Option("--top", help="Products per customer.", min=1)] = 10,
+    model: Annotated[str, typer.Option(help="Registered recommender.")] = "recommender",
+    alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Top-N for every customer → the environment's results DB, swapped in atomically."""
+    from shipyard.batch import publish_recommendations
+
+    with console.status(f"scoring every customer with {model}@{alias}…"):
+        done = publish_recommendations(Project.open(project_dir, env), model=model, k=top,
+                                       alias=alias)
+    made = done.set
+    console.print(f"[green]{made.customers:,} customers × top {made.k}[/] from {model} "
+                  f"v{made.version} in {done.seconds:.2f} s → {redact(done.results_url)} "
+                  f"(set {made.id}, now current; the previous set is gone)")
+
+
+def predict(
+    model: Annotated[str, typer.Argument(help="Registered model name.")],
+    input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet rows to score.")],
+    output: Annotated[Path, typer.Option(help="Where the scored rows go (.csv or .parquet).")],
+    alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
+    version: Annotated[int | None, typer.Option(help="A version number instead.")] = None,
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Score a file with a registered model version."""
+    from shipyard.batch.predict import predict_file
+
+    done = predict_file(Project.open(project_dir, env), model, input_path, output, alias=alias,
+                        version=version)
+    console.print(f"[green]{done.rows:,} rows scored[/] by {model} v{done.version} → {done.output}")
