@@ -52,8 +52,8 @@ def publish_recommendations(project: Project, *, model: str = "recommender", k: 
     """
     import time
 
-    from shipyard.registry import Registry
     from shipyard.recsys.model import RecModel
+    from shipyard.registry import Registry
 
     started = time.perf_counter()
     registry = Registry(project)

@@ -13,12 +13,13 @@ import typer
 
 from shipyard import __version__
 from shipyard.cli import lake, models, quarantine
-from shipyard.cli.console import console, err_console
 from shipyard.cli.batch import predict, recommend
+from shipyard.cli.console import console, err_console
 from shipyard.cli.ingest import ingest
 from shipyard.cli.run import run
 from shipyard.cli.runs import app as runs_app
 from shipyard.cli.scheduler import scheduler
+from shipyard.cli.serve import serve
 from shipyard.errors import ShipyardError
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(models.app, name="models")
 app.command()(recommend)
 app.command()(predict)
+app.command()(serve)
 
 
 @app.command()

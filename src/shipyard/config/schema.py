@@ -25,6 +25,7 @@ __all__ = [
     "ParamRange",
     "PipelineConfig",
     "ProjectConfig",
+    "ServingConfig",
     "SourceConfig",
     "TableConfig",
     "TuningConfig",
@@ -249,6 +250,26 @@ class AlertsConfig(_Model):
     webhooks: list[WebhookConfig] = Field(default_factory=list)
 
 
+class ServingConfig(_Model):
+    """``shipyard serve``: which models, and the limits that keep the server up under load."""
+
+    models: list[str] | None = Field(
+        default=None, description="Models to serve (their production version); default all.")
+    recommender: str | None = Field(
+        default="recommender", description="Model whose results back /v1/recommendations.")
+    popularity_fallback: bool = Field(
+        default=True, description="Unknown customers get the most popular products, not 404.")
+    max_body_bytes: Annotated[int, Field(gt=0)] = 1_048_576
+    max_rows: Annotated[int, Field(gt=0)] = 1000
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    max_concurrency: Annotated[int, Field(gt=0)] = 64
+    max_queue: Annotated[int, Field(ge=0)] = 256
+    batch_max_size: Annotated[int, Field(gt=0)] = 64
+    batch_max_wait_ms: Annotated[float, Field(ge=0)] = 2.0
+    poll_s: Annotated[float, Field(gt=0)] = 2.0
+    prediction_log: bool = True
+
+
 class ProjectConfig(_Model):
     project: Annotated[str, Field(pattern=_NAME)]
     environments: dict[str, Environment]
@@ -260,6 +281,7 @@ class ProjectConfig(_Model):
     )
     models: dict[Annotated[str, Field(pattern=_NAME)], ModelConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    serving: ServingConfig = Field(default_factory=ServingConfig)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectConfig:

@@ -8,6 +8,7 @@ atomically by the registry), and a version's life is recorded in the tag ``shipy
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
 
-__all__ = ["STATUS", "Registry"]
+__all__ = ["STATUS", "Fetched", "Registry"]
 
 STATUS = "shipyard.status"
 PREVIOUS = "shipyard.previous_production"
@@ -83,7 +84,12 @@ class Registry:
             artifact_uri=source, dst_path=str(into), tracking_uri=self.project.tracking_uri))
 
     def load(self, name: str, version: int) -> tuple[Any, pd.DataFrame, pd.Series | None]:
-        """The fitted model and the test rows it was evaluated on (labels, if it has any).
+        """The fitted model and the test rows it was evaluated on (labels, if it has any)."""
+        fetched = self.fetch(name, version)
+        return fetched.model, fetched.test_X, fetched.test_y
+
+    def fetch(self, name: str, version: int) -> Fetched:
+        """Everything a version carries: model, test rows, and its input signature.
 
         A scikit-learn model is read with Shipyard's own trust rule (scikit-learn, NumPy, SciPy
         types only), not the list of trusted types stored in the model's MLmodel file; a
@@ -103,7 +109,32 @@ class Registry:
                 from shipyard.train.persist import load_estimator
 
                 model = load_estimator(files["model.skops"])
-            test_X = pd.read_parquet(files["test_X.parquet"])
             test_y = (pd.read_parquet(files["test_y.parquet"])["label"]
                       if "test_y.parquet" in files else None)
-        return model, test_X, test_y
+            return Fetched(name, version, model, pd.read_parquet(files["test_X.parquet"]),
+                           test_y, _signature(files.get("MLmodel")))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A registered version, loaded."""
+
+    name: str
+    version: int
+    model: Any
+    test_X: pd.DataFrame
+    test_y: pd.Series | None
+    inputs: list[tuple[str, str, bool]]
+    """(column, MLflow type, required) of the model's input signature; empty if none."""
+
+
+def _signature(mlmodel: Path | None) -> list[tuple[str, str, bool]]:
+    if mlmodel is None:
+        return []
+    from mlflow.models import Model
+
+    signature = Model.load(str(mlmodel)).signature
+    if signature is None:
+        return []
+    return [(c["name"], c["type"], c.get("required", True))
+            for c in signature.inputs.to_dict()]

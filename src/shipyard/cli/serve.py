@@ -1,0 +1,40 @@
+"""``shipyard serve``: the production models and recommendations over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipyard.cli.console import console
+from shipyard.cli.options import Env, ProjectDir
+from shipyard.project import Project
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    api_keys_file: Annotated[Path | None, typer.Option(
+        help="File with one API key per line (default: SHIPYARD_API_KEYS, comma-separated).")
+    ] = None,
+    project_dir: ProjectDir = ".",
+    env: Env = "dev",
+) -> None:
+    """Serve predictions, recommendations and pipeline triggers (FastAPI on uvicorn)."""
+    import uvicorn
+
+    from shipyard.serving import ApiKeys, create_app
+
+    keys = ApiKeys.load(api_keys_file)
+    project = Project.open(project_dir, env)
+    with console.status("loading the production models…"):
+        app = create_app(project, keys)
+    loaded = ", ".join(f"{n} v{s.version}" for n, s in app.app.app.state.slots.current.items())
+    base = f"http://{host}:{port}"
+    console.print(f"[green]Serving[/] {loaded or 'no production models yet'} at {base}  "
+                  f"(docs: {base}/docs, metrics: {base}/metrics)")
+    console.print(f"  try: curl -H 'Authorization: Bearer $KEY' {base}/v1/recommendations/C00042")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

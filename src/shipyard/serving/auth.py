@@ -1,0 +1,58 @@
+"""API keys: read from the environment or a file, kept only as SHA-256 digests.
+
+A presented key is hashed and compared with every stored digest with ``hmac.compare_digest``,
+so the time a check takes says nothing about how close a guess was, and the process never
+holds a key in clear after start-up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+from shipyard.errors import ConfigError
+
+__all__ = ["ApiKeys"]
+
+ENV = "SHIPYARD_API_KEYS"
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+class ApiKeys:
+    """The keys a server accepts."""
+
+    def __init__(self, keys: list[str]) -> None:
+        cleaned = [k.strip() for k in keys if k.strip()]
+        if not cleaned:
+            raise ConfigError(f"no API keys: set {ENV}=key1,key2 or pass --api-keys-file FILE "
+                              f"(one key per line); every route but /health needs one")
+        short = [k for k in cleaned if len(k) < 16]
+        if short:
+            raise ConfigError(f"{len(short)} API key(s) shorter than 16 characters; use long "
+                              f"random keys, e.g. python -c 'import secrets; "
+                              f"print(secrets.token_urlsafe(32))'")
+        self._digests = [_digest(k) for k in cleaned]
+
+    @classmethod
+    def load(cls, file: Path | None = None) -> ApiKeys:
+        """Keys from ``file`` (one per line, # comments) or else from ``SHIPYARD_API_KEYS``."""
+        if file is not None:
+            if not file.exists():
+                raise ConfigError(f"API keys file {file} does not exist")
+            lines = [line.split("#", 1)[0] for line in file.read_text().splitlines()]
+            return cls(lines)
+        return cls(os.environ.get(ENV, "").split(","))
+
+    def accepts(self, presented: str | None) -> bool:
+        if not presented:
+            return False
+        digest = _digest(presented)
+        found = False
+        for known in self._digests:  # every digest is compared: no early exit to time
+            found |= hmac.compare_digest(digest, known)
+        return found

@@ -1,0 +1,83 @@
+"""The models a server answers with, and the watcher that swaps in a newly promoted version.
+
+Each served model sits in a slot; a request takes the slot's current ``Served`` once and uses
+that object to the end, so a swap (one reference assignment) never mixes versions within a
+request and never fails one. Loading the new version happens in a background thread, while
+the old one keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from shipyard.project import Project
+from shipyard.registry import Registry
+
+__all__ = ["ModelSlots", "Served"]
+
+logger = logging.getLogger(__name__)
+ALIAS = "production"
+
+
+@dataclass(frozen=True)
+class Served:
+    name: str
+    version: int
+    model: Any
+    inputs: list[tuple[str, str, bool]]
+
+    @property
+    def is_recommender(self) -> bool:
+        from shipyard.recsys.model import RecModel
+
+        return isinstance(self.model, RecModel)
+
+
+class ModelSlots:
+    """Current production version of each served model, kept fresh by :meth:`watch`."""
+
+    def __init__(self, project: Project, names: list[str]) -> None:
+        self.project = project
+        self.names = names
+        self.current: dict[str, Served] = {}
+        self.swaps = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def refresh(self) -> list[str]:
+        """Load every model whose production alias moved; returns what changed."""
+        registry = Registry(self.project)
+        changed = []
+        for name in self.names:
+            version = registry.alias(name, ALIAS)
+            held = self.current.get(name)
+            if version is None or (held is not None and held.version == version):
+                continue
+            fetched = registry.fetch(name, version)
+            self.current[name] = Served(name, version, fetched.model, fetched.inputs)
+            self.swaps += held is not None
+            changed.append(f"{name} v{version}")
+            logger.info("serving %s version %s", name, version)
+        return changed
+
+    def ready(self) -> bool:
+        return bool(self.names) and all(n in self.current for n in self.names)
+
+    def watch(self, every_s: float) -> None:
+        def loop() -> None:
+            while not self._stop.wait(every_s):
+                try:
+                    self.refresh()
+                except Exception as error:  # noqa: BLE001 - keep serving the loaded version
+                    logger.warning("could not refresh models from the registry: %s", error)
+
+        self._thread = threading.Thread(target=loop, name="shipyard-model-watch", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,32 @@
+"""Prometheus metrics of the server, in a registry of its own (one per app, tests included)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+__all__ = ["Telemetry"]
+
+
+class Telemetry:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("shipyard_requests_total", "Requests by route and status.",
+                                ["route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "shipyard_request_seconds", "Request latency by route.", ["route"],
+            buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10),
+            registry=self.registry)
+        self.batch_rows = Histogram("shipyard_batch_rows", "Rows per model call.", ["model"],
+                                    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024),
+                                    registry=self.registry)
+        self.version = Gauge("shipyard_model_version", "Version being served.", ["model"],
+                             registry=self.registry)
+        self.rejected = Counter("shipyard_rejected_total", "Requests refused by a limit.",
+                                ["reason"], registry=self.registry)
+        self.dropped_logs = Counter("shipyard_prediction_log_dropped_total",
+                                    "Prediction records dropped because the log queue was full.",
+                                    registry=self.registry)
+
+    def batch(self, model: str, version: int, rows: int) -> None:
+        self.batch_rows.labels(model).observe(rows)
+        self.version.labels(model).set(version)
