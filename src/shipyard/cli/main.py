@@ -16,6 +16,7 @@ from shipyard.cli import lake, models, quarantine
 from shipyard.cli.batch import predict, recommend
 from shipyard.cli.console import console, err_console
 from shipyard.cli.ingest import ingest
+from shipyard.cli.loadtest import loadtest
 from shipyard.cli.run import run
 from shipyard.cli.runs import app as runs_app
 from shipyard.cli.scheduler import scheduler
@@ -39,6 +40,7 @@ app.add_typer(models.app, name="models")
 app.command()(recommend)
 app.command()(predict)
 app.command()(serve)
+app.command()(loadtest)
 
 
 @app.command()

@@ -20,6 +20,14 @@ def serve(
     api_keys_file: Annotated[Path | None, typer.Option(
         help="File with one API key per line (default: SHIPYARD_API_KEYS, comma-separated).")
     ] = None,
+    max_concurrency: Annotated[int | None, typer.Option(
+        help="Requests in progress at once (default: serving.max_concurrency).")] = None,
+    max_queue: Annotated[int | None, typer.Option(
+        help="Requests that may wait beyond that; more get 503 (default: serving.max_queue).")
+    ] = None,
+    poll: Annotated[float | None, typer.Option(
+        help="Seconds between checks of the production alias (default: serving.poll_s).")
+    ] = None,
     project_dir: ProjectDir = ".",
     env: Env = "dev",
 ) -> None:
@@ -30,8 +38,11 @@ def serve(
 
     keys = ApiKeys.load(api_keys_file)
     project = Project.open(project_dir, env)
+    overrides = {k: v for k, v in {"max_concurrency": max_concurrency, "max_queue": max_queue,
+                                   "poll_s": poll}.items() if v is not None}
+    config = project.config.serving.model_copy(update=overrides)
     with console.status("loading the production models…"):
-        app = create_app(project, keys)
+        app = create_app(project, keys, config)
     loaded = ", ".join(f"{n} v{s.version}" for n, s in app.app.app.state.slots.current.items())
     base = f"http://{host}:{port}"
     console.print(f"[green]Serving[/] {loaded or 'no production models yet'} at {base}  "

@@ -167,6 +167,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                                       on_batch=telemetry.batch)
         _add_predict_route(app, name, _row_model(name, served.inputs), batchers[name],
                            config.max_rows, log, secured)
+        _add_example_route(app, name, slots, secured)
 
     @app.post("/v1/models/{name}/predict", tags=["models"], dependencies=secured,
               include_in_schema=False)
@@ -219,6 +220,17 @@ def _results(project: Project) -> Any:
     from shipyard.db import create_engine_for
 
     return ResultsStore(create_engine_for(project.results_url, purpose="results database"))
+
+
+def _add_example_route(app: FastAPI, name: str, slots: ModelSlots, secured: list[Any]) -> None:
+    """``GET /v1/models/{name}/example``: a valid request body, from the model's test rows."""
+    example = slots.example(name)
+
+    def show() -> dict[str, Any]:
+        return {"rows": example}
+
+    app.add_api_route(f"/v1/models/{name}/example", show, methods=["GET"], tags=["models"],
+                      dependencies=secured, summary=f"A valid predict request body for {name}")
 
 
 def _add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: MicroBatcher,

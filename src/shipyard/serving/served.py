@@ -28,6 +28,7 @@ class Served:
     version: int
     model: Any
     inputs: list[tuple[str, str, bool]]
+    example: list[dict[str, Any]]
 
     @property
     def is_recommender(self) -> bool:
@@ -57,11 +58,16 @@ class ModelSlots:
             if version is None or (held is not None and held.version == version):
                 continue
             fetched = registry.fetch(name, version)
-            self.current[name] = Served(name, version, fetched.model, fetched.inputs)
+            rows = fetched.test_X.head(1).astype(object)
+            example = rows.where(rows.notna(), None).to_dict(orient="records")
+            self.current[name] = Served(name, version, fetched.model, fetched.inputs, example)
             self.swaps += held is not None
             changed.append(f"{name} v{version}")
             logger.info("serving %s version %s", name, version)
         return changed
+
+    def example(self, name: str) -> list[dict[str, Any]]:
+        return self.current[name].example
 
     def ready(self) -> bool:
         return bool(self.names) and all(n in self.current for n in self.names)
