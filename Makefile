@@ -4,8 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO   ?= /tmp/shipyard-demo
+DEMO_PORT ?= 8000
+SHIPYARD := $(CURDIR)/$(VENV)/bin/shipyard
 
-.PHONY: install demo test unit e2e bench lint clean
+.PHONY: install demo serve-demo test unit e2e bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,15 +17,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The recommender example end to end on the embedded stores.
+# The recommender example end to end on the embedded stores, left serving on localhost.
 demo: $(STAMP)
 	rm -rf $(DEMO)
-	$(VENV)/bin/shipyard example recommender $(DEMO)
-	cd $(DEMO) && $(CURDIR)/$(VENV)/bin/shipyard ingest
-	cd $(DEMO) && $(CURDIR)/$(VENV)/bin/shipyard lake ls
-	cd $(DEMO) && $(CURDIR)/$(PY) erp.py next-month && $(CURDIR)/$(VENV)/bin/shipyard ingest
-	cd $(DEMO) && $(CURDIR)/$(VENV)/bin/shipyard lake history order_lines --layer raw
-	@echo "Demo project: $(DEMO)  (cd there and try 'python erp.py next-month --drift' then 'shipyard ingest')"
+	$(SHIPYARD) example recommender $(DEMO)
+	cd $(DEMO) && $(SHIPYARD) ingest
+	cd $(DEMO) && $(CURDIR)/$(PY) erp.py next-month && $(SHIPYARD) ingest
+	cd $(DEMO) && $(SHIPYARD) lake history order_lines --layer raw
+	cd $(DEMO) && $(SHIPYARD) run train
+	cd $(DEMO) && $(SHIPYARD) models promote recommender 1 --reason "make demo"
+	cd $(DEMO) && $(SHIPYARD) recommend --top 10
+	@$(MAKE) --no-print-directory serve-demo
+
+# (Re)start the API for the demo project in the background; its key is in $(DEMO)/.api-key.
+serve-demo: $(STAMP)
+	@if [ -f $(DEMO)/.serve.pid ]; then kill $$(cat $(DEMO)/.serve.pid) 2>/dev/null || true; fi
+	@[ -f $(DEMO)/.api-key ] || $(PY) -c "import secrets; print(secrets.token_urlsafe(24))" > $(DEMO)/.api-key
+	@cd $(DEMO) && SHIPYARD_API_KEYS=$$(cat .api-key) nohup $(SHIPYARD) serve --port $(DEMO_PORT) > serve.log 2>&1 & echo $$! > $(DEMO)/.serve.pid
+	@for i in $$(seq 1 60); do curl -sf http://127.0.0.1:$(DEMO_PORT)/health > /dev/null && break; sleep 0.5; done
+	@curl -sf http://127.0.0.1:$(DEMO_PORT)/health > /dev/null || (cat $(DEMO)/serve.log; exit 1)
+	@echo "API serving at http://127.0.0.1:$(DEMO_PORT) (docs: /docs; log: $(DEMO)/serve.log; stop: kill $$(cat $(DEMO)/.serve.pid))"
+	@echo "Try: curl -H 'Authorization: Bearer $$(cat $(DEMO)/.api-key)' http://127.0.0.1:$(DEMO_PORT)/v1/recommendations/$$(cd $(DEMO) && $(CURDIR)/$(PY) -c "import sqlite3; print(sqlite3.connect('.shipyard/dev/results.db').execute('select customer_id from shipyard_recommendations limit 1').fetchone()[0])")"
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -q
@@ -35,8 +49,11 @@ e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP)
+	command -v wrk > /dev/null || (apt-get update -q && apt-get install -y -q wrk) || (sudo apt-get update -q && sudo apt-get install -y -q wrk)
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/pipeline.py
+	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/recsys.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
