@@ -8,6 +8,7 @@ the old one keeps answering.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from dataclasses import dataclass
@@ -64,6 +65,9 @@ class ModelSlots:
             self.swaps += held is not None
             changed.append(f"{name} v{version}")
             logger.info("serving %s version %s", name, version)
+        if changed:  # keep the new model's objects out of full collections too (see app.py)
+            gc.collect()
+            gc.freeze()
         return changed
 
     def example(self, name: str) -> list[dict[str, Any]]:

@@ -1,0 +1,185 @@
+"""Benchmark: the Titanic production model behind ``shipyard serve`` vs ``mlflow models serve``.
+
+    python benchmarks/serving.py [--runs 3] [--seconds 15] [--out benchmarks/results/serving.json]
+
+One Titanic project is built, ingested, trained and its version 1 promoted. Both servers then
+serve that same registered version, one worker each, on 127.0.0.1: Shipyard's
+``/v1/models/titanic/predict`` (micro-batching on) and MLflow's ``/invocations`` (MLflow 3
+refuses to deserialise any model, skops included, unless ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION``
+is true; it is set for MLflow's server only). The same load generator, ``wrk`` from Debian's
+packages, sends one-row requests at 1 and at 16 connections, 15 s per measurement after a
+warm-up, alternating servers; the medians of ``--runs`` rounds are reported with
+``ratio_vs_mlflow_c1`` and ``ratio_vs_mlflow_c16`` (Shipyard requests/s ÷ MLflow's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+RESULTS = Path(__file__).parent / "results" / "serving.json"
+ROW = {"pclass": "3rd", "sex": "male", "age": 29.0, "sibsp": 0, "parch": 0}
+LEVELS = (1, 16)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _shipyard(*args: str, cwd: Path) -> None:
+    subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=cwd, check=True,
+                   capture_output=True)
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server for {url} exited; see its log next to the project")
+        try:
+            if httpx.get(url, headers=headers, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"{url} not up after 120 s")
+
+
+def _script(folder: Path, name: str, body: dict, headers: dict[str, str]) -> Path:
+    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
+             'wrk.headers["Content-Type"] = "application/json"']
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    path = folder / f"{name}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
+    threads = min(connections, 2)
+    done = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s",
+                           "--latency", "-s", str(script), url],
+                          capture_output=True, text=True, check=True)
+    out = done.stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                              r"timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
+            "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+            "errors": (int(non2xx.group(1)) if non2xx else 0)
+            + (sum(map(int, socket_errors.groups())) if socket_errors else 0)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: 'make bench' installs it (apt-get install wrk)")
+    key = secrets.token_urlsafe(24)
+    auth = {"Authorization": f"Bearer {key}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "titanic"
+        print("building the Titanic project and its production model…", flush=True)
+        _shipyard("example", "titanic", str(root), cwd=Path(tmp))
+        _shipyard("ingest", cwd=root)
+        _shipyard("run", "train", cwd=root)
+        _shipyard("models", "promote", "titanic", "1", "--reason", "benchmark", cwd=root)
+        ports = {"shipyard": _port(), "mlflow": _port()}
+        tracking = f"sqlite:///{root / '.shipyard' / 'dev' / 'mlflow.db'}"
+        servers = {
+            "shipyard": subprocess.Popen(
+                [sys.executable, "-m", "shipyard", "serve", "--port", str(ports["shipyard"])],
+                cwd=root, env={**os.environ, "SHIPYARD_API_KEYS": key},
+                stdout=(Path(tmp) / "shipyard.log").open("wb"), stderr=subprocess.STDOUT),
+            "mlflow": subprocess.Popen(
+                [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m",
+                 "models:/titanic@production", "-p", str(ports["mlflow"]), "-h", "127.0.0.1",
+                 "--env-manager", "local", "--workers", "1"], cwd=root,
+                env={**os.environ, "MLFLOW_TRACKING_URI": tracking,
+                     "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
+                     "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+                stdout=(Path(tmp) / "mlflow.log").open("wb"), stderr=subprocess.STDOUT),
+        }
+        urls = {"shipyard": f"http://127.0.0.1:{ports['shipyard']}/v1/models/titanic/predict",
+                "mlflow": f"http://127.0.0.1:{ports['mlflow']}/invocations"}
+        try:
+            _wait(f"http://127.0.0.1:{ports['shipyard']}/ready", servers["shipyard"], auth)
+            _wait(f"http://127.0.0.1:{ports['mlflow']}/health", servers["mlflow"], {})
+            bodies = {"shipyard": {"rows": [ROW]}, "mlflow": {"dataframe_records": [ROW]}}
+            headers = {"shipyard": auth, "mlflow": {}}
+            scripts = {n: _script(Path(tmp), n, bodies[n], headers[n]) for n in servers}
+            for name in servers:  # a request each must succeed before anything is timed
+                check = httpx.post(urls[name], json=bodies[name], headers=headers[name])
+                if check.status_code != 200:
+                    raise SystemExit(f"{name} answered {check.status_code}: {check.text}")
+                wrk(urls[name], scripts[name], 16, 3)  # warm-up
+            samples: dict[str, dict[int, list[dict[str, float]]]] = {
+                n: {c: [] for c in LEVELS} for n in servers}
+            for i in range(args.runs):
+                for connections in LEVELS:
+                    for name in servers:
+                        figures = wrk(urls[name], scripts[name], connections, args.seconds)
+                        samples[name][connections].append(figures)
+                        print(f"run {i + 1}/{args.runs} {name:8s} c{connections:<2d} "
+                              f"{figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.1f} ms  "
+                              f"p99 {figures['p99_ms']:6.1f} ms  errors {figures['errors']}",
+                              flush=True)
+        finally:
+            for process in servers.values():  # logs go to files: a full pipe would stall them
+                process.terminate()
+                process.wait(timeout=30)
+
+    def median(name: str, connections: int) -> dict[str, float]:
+        runs = samples[name][connections]
+        return {key: round(statistics.median(r[key] for r in runs), 2)
+                for key in ("rps", "p50_ms", "p99_ms")} | {
+                    "errors": sum(r["errors"] for r in runs)}
+
+    figures = {name: {f"c{c}": median(name, c) for c in LEVELS} for name in servers}
+    result = {
+        "benchmark": "serving",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0))},
+        "load_generator": "wrk", "seconds": args.seconds, "runs": args.runs,
+        **figures,
+        "ratio_vs_mlflow_c1": round(figures["shipyard"]["c1"]["rps"]
+                                    / figures["mlflow"]["c1"]["rps"], 3),
+        "ratio_vs_mlflow_c16": round(figures["shipyard"]["c16"]["rps"]
+                                     / figures["mlflow"]["c16"]["rps"], 3),
+        "targets": {"ratio_vs_mlflow_c16": ">= 5, zero non-2xx, p99 <= 100 ms",
+                    "ratio_vs_mlflow_c1": ">= 1.2"},
+        "samples": samples,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
+    print(f"Figures written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
