@@ -56,9 +56,9 @@ class _MlflowClock:
                 continue
             setattr(MlflowClient, name, self._timed(getattr(MlflowClient, name)))
 
-    def _timed(self, method):  # noqa: ANN001, ANN202 - a generic wrapper
+    def _timed(self, method):
         @functools.wraps(method)
-        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def wrapper(*args, **kwargs):
             self.depth += 1
             start = time.perf_counter()
             try:
@@ -96,8 +96,7 @@ def _plain(root: Path) -> dict[str, float]:
 
 
 def _shipyard(root: Path, *, no_cache: bool) -> dict[str, float]:
-    import shipyard.pipeline.runner as runner
-    from shipyard.pipeline import run_pipeline
+    from shipyard.pipeline import run_pipeline, runner
     from shipyard.project import Project
 
     clock = _MlflowClock()
@@ -105,7 +104,7 @@ def _shipyard(root: Path, *, no_cache: bool) -> dict[str, float]:
     registering = {"seconds": 0.0, "mlflow_s": 0.0}
     register = runner._register_models
 
-    def timed_register(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def timed_register(*args, **kwargs):
         start, in_mlflow = time.perf_counter(), clock.seconds
         try:
             return register(*args, **kwargs)
@@ -128,12 +127,12 @@ def _import_libraries() -> None:
     Importing MLflow's SQL store, skops, Optuna and scikit-learn costs about two seconds once
     per process; a scheduler or a notebook pays it once, not per run, so it is not counted.
     """
-    import mlflow.store.model_registry.sqlalchemy_store  # noqa: F401
+    import mlflow.store.model_registry.sqlalchemy_store
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
     import optuna  # noqa: F401
-    import skops.io  # noqa: F401
-    import sklearn.ensemble  # noqa: F401
+    import sklearn.ensemble
     import sklearn.linear_model  # noqa: F401
+    import skops.io  # noqa: F401
 
 
 def worker(mode: str, root: Path) -> None:

@@ -78,7 +78,10 @@ class MicroBatcher:
             served = self.slots.current[self.name]  # one version for the whole batch
             frame = pd.DataFrame([row for rows, _ in batch for row in rows])
             try:
-                scores = await asyncio.to_thread(_score, served.model, frame, served.inputs)
+                if self.in_flight == len(batch) == 1:  # alone: a thread hop only adds latency
+                    scores = _score(served.model, frame, served.inputs)
+                else:  # others are arriving: let the loop take them in while the model runs
+                    scores = await asyncio.to_thread(_score, served.model, frame, served.inputs)
             except Exception as error:  # noqa: BLE001 - every waiting request gets the error
                 for _, future in batch:
                     if not future.done():
