@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from deltalake import DeltaTable
 
 from shipyard.batch.results import ResultsStore
 from shipyard.project import Project
@@ -88,6 +89,11 @@ def test_predict_uses_production_and_names_a_bad_field(titanic: Path) -> None:
         metrics = httpx.get(f"{base}/metrics", headers=AUTH).text
         assert 'shipyard_model_version{model="titanic"} 1.0' in metrics
         assert "shipyard_request_seconds_bucket" in metrics
+    # the server flushed its prediction log on the way out: every scored row is in the lake
+    logged = DeltaTable(str(titanic / "lake" / "monitoring" / "predictions")).to_pandas()
+    assert len(logged) >= 3 and set(logged["model"]) == {"titanic"}
+    assert set(logged["version"]) == {1} and logged["latency_ms"].gt(0).all()
+    assert '"sex": "male"' in " ".join(logged["input"])
 
 
 def test_every_route_but_health_needs_the_key(titanic: Path) -> None:
@@ -191,3 +197,35 @@ def test_a_killed_recommend_never_shows_a_half_written_set(shop: Path) -> None:
     assert after.id != before.id and after.k == 20
     assert len(store.snapshot("recommender")) == after.customers * 20
     assert set(seen) <= {len(rows_before), after.customers * 20}
+
+
+def test_recommend_for_prod_writes_prod_results_never_devs(shop: Path, pg_url: str) -> None:
+    config = shop / "shipyard.yaml"
+    original = config.read_text()
+    prod = ("environments:\n  prod:\n    lake: lake\n    state: .shipyard/dev\n"
+            "    tracking_uri: sqlite:///.shipyard/dev/mlflow.db\n"
+            "    metadata_db: sqlite:///.shipyard/dev/metadata.db\n"
+            f"    results_db: {pg_url}\n")
+    config.write_text(original.replace("environments:\n", prod, 1))
+    try:
+        dev = ResultsStore(sa.create_engine(Project.open(shop, "dev").results_url))
+        before = dev.current("recommender")
+        done = run("recommend", "--top", "5", "--env", "prod", cwd=shop)
+        assert "postgresql" in done.stdout
+        prod_store = ResultsStore(sa.create_engine(pg_url))
+        made = prod_store.current("recommender")
+        assert made is not None and made.k == 5
+        assert len(prod_store.snapshot("recommender")) == made.customers * 5
+        assert dev.current("recommender") == before
+    finally:
+        config.write_text(original)
+
+
+def test_the_nightly_pipeline_publishes_every_time_it_runs(shop: Path) -> None:
+    store = ResultsStore(sa.create_engine(Project.open(shop, "dev").results_url))
+    ids = []
+    for _ in range(2):
+        done = run("run", "nightly", cwd=shop)
+        assert "runs every time (cache=False)" in " ".join(done.stdout.split())
+        ids.append(store.current("recommender").id)
+    assert ids[0] != ids[1]

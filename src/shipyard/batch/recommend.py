@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,7 +13,10 @@ from shipyard.db import create_engine_for
 from shipyard.errors import NotFoundError, PipelineError
 from shipyard.project import Project
 
-__all__ = ["Published", "publish_recommendations"]
+if TYPE_CHECKING:
+    from shipyard.pipeline.step import RunContext
+
+__all__ = ["Published", "publish_recommendations", "publish_step"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,12 @@ def publish_recommendations(project: Project, *, model: str = "recommender", k: 
     store = ResultsStore(create_engine_for(project.results_url, purpose="results database"))
     made = store.write(model, version, k, _rows(fitted, k, batch))
     return Published(made, project.results_url, time.perf_counter() - started)
+
+
+def publish_step(ctx: RunContext, top: int = 10, model: str = "recommender") -> dict[str, Any]:
+    """A pipeline step (``step(publish_step, inputs={"ctx": "context"}, cache=False)``) that
+    publishes the production recommender's top ``top`` for every customer; its summary is the
+    step's output."""
+    done = publish_recommendations(ctx.project, model=model, k=top)
+    return {"set": done.set.id, "version": done.set.version, "customers": done.set.customers,
+            "k": done.set.k, "seconds": round(done.seconds, 3)}

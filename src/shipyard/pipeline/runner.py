@@ -212,7 +212,7 @@ def run_pipeline(
     if tuning is not None and settings.smoke:
         tuning = tuning.model_copy(update={"trials": 1})
     results = ResultStore(_artifacts_root(project))
-    plan = _plan(project, built, settings, tuning, runs, results, pipeline, no_cache)
+    plan = _plan(project, built, settings, tuning, runs, results, pipeline, no_cache, run_id)
     git = git_state(project.root)
     tracker = _open_tracker(project)
     resumed_from = settings.resumed.id if settings.resumed else None
@@ -376,7 +376,8 @@ def _version_of(source_name: str, pinned: int | None, versions: dict[str, int]) 
 
 
 def _plan(project: Project, built: Pipeline, settings: _Settings, tuning: TuningConfig | None,
-          runs: RunStore, results: ResultStore, pipeline: str, no_cache: bool) -> list[_Planned]:
+          runs: RunStore, results: ResultStore, pipeline: str, no_cache: bool,
+          run_id: str) -> list[_Planned]:
     hasher = CodeHasher(project.root)
     previous = runs.previous_keys(pipeline, [s.name for s in built.steps])
     fingerprints: dict[str, str] = {}
@@ -402,14 +403,18 @@ def _plan(project: Project, built: Pipeline, settings: _Settings, tuning: Tuning
                 version = _version_of(source.name, source.version, settings.data_versions)
                 data[_table_key(source.name, version, settings.data_versions)] = (
                     f"{version}{sampled}")
+        if not s.cache:  # a key of its own each run: never reused, nor is what it feeds
+            run = {**run, "uncached_run": run_id}
         key = CacheKey(step=s.name, code=hasher.manifest(s.func), params=params, inputs=inputs,
                        data=data, run=run, outputs=s.outputs)
         fingerprint = fingerprints[s.name] = key.fingerprint
-        cached = None if no_cache else results.lookup(fingerprint)
+        cached = None if no_cache or not s.cache else results.lookup(fingerprint)
         if cached is not None:
             reason = f"reused from run {cached.run_id}"
         elif no_cache:
             reason = "--no-cache"
+        elif not s.cache:
+            reason = "runs every time (cache=False)"
         else:
             before = previous.get(s.name)
             reason = explain(key, decode_key(before) if before else None)

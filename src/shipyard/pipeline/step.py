@@ -108,6 +108,8 @@ class Step:
         outputs: Names of what it returns, in order.
         name: Unique name in the pipeline (default: the function's name).
         unpack: True when ``outputs`` was given as a list: the function returns a tuple.
+        cache: False for a step with an effect outside the run (publishing results): it runs
+            every time, and so does everything downstream of it.
     """
 
     func: Callable[..., Any]
@@ -115,6 +117,7 @@ class Step:
     outputs: tuple[str, ...]
     name: str
     unpack: bool = False
+    cache: bool = True
 
     @property
     def upstream_outputs(self) -> list[str]:
@@ -166,6 +169,7 @@ def step(
     outputs: str | Sequence[str] | None = None,
     *,
     name: str | None = None,
+    cache: bool = True,
 ) -> Step:
     """Declare a pipeline step: a plain function, where its arguments come from, what it returns.
 
@@ -178,6 +182,8 @@ def step(
         outputs: The name of the returned value, or a list of names when it returns a tuple,
             or None when the step returns nothing worth keeping.
         name: Unique step name; defaults to the function's name.
+        cache: False when the step acts on the world (e.g. publishes recommendations): it is
+            never reused from an earlier run.
 
     Returns:
         The :class:`Step`, to be put in a :class:`~shipyard.pipeline.Pipeline`.
@@ -208,7 +214,7 @@ def step(
     if len(set(names)) != len(names):
         raise _step_error(step_name, f"outputs {list(names)} repeat a name")
     return Step(func=func, inputs=_bind(func, step_name, inputs), outputs=names,
-                name=step_name, unpack=unpack)
+                name=step_name, unpack=unpack, cache=cache)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from shipyard.batch.recommend import publish_step
 from shipyard.pipeline import Pipeline, RunContext, step
 from shipyard.recsys.fit import train_recommender
 from shipyard.train import TrainedModel
@@ -37,6 +38,14 @@ def train() -> Pipeline:
         step(fit, inputs={"bought": "bought", "seed": "params:seed",
                           "exclude_bought": "params:exclude_bought", "ctx": "context"},
              outputs="model"),
+    ])
+
+
+def nightly() -> Pipeline:
+    """Fresh recommendations from whatever is in production, every night (see its schedule)."""
+    return Pipeline([
+        step(publish_step, inputs={"ctx": "context", "top": "params:top"}, outputs="published",
+             cache=False),
     ])
 
 
