@@ -121,7 +121,7 @@ def speed(frame: pd.DataFrame, folder: Path, runs: int) -> dict:
     import sqlalchemy as sa
     from implicit.cpu import als
 
-    from shipyard.batch.recommend import _rows
+    from shipyard.batch.recommend import BATCH, _rows
     from shipyard.batch.results import ResultsStore
     from shipyard.recsys.data import Interactions
     from shipyard.recsys.model import fit_recommender
@@ -142,7 +142,7 @@ def speed(frame: pd.DataFrame, folder: Path, runs: int) -> dict:
         fitted.recommend(users, data.matrix, N=10, filter_already_liked_items=True)
 
     def shipyard() -> None:
-        store.write("bench", 1, 10, _rows(model, 10, 2048))
+        store.write("bench", 1, 10, _rows(model, 10, BATCH))
 
     timings = {}
     for label, fn in (("floor_s", floor), ("implicit_s", implicit_all), ("shipyard_s", shipyard)):

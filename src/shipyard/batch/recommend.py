@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from shipyard.batch.results import CHUNK, RecommendationSet, ResultsStore
+from shipyard.batch.results import RecommendationSet, ResultsStore
 from shipyard.db import create_engine_for
 from shipyard.errors import NotFoundError, PipelineError
 from shipyard.project import Project
@@ -16,7 +16,10 @@ from shipyard.project import Project
 if TYPE_CHECKING:
     from shipyard.pipeline.step import RunContext
 
-__all__ = ["Published", "publish_recommendations", "publish_step"]
+__all__ = ["BATCH", "Published", "publish_recommendations", "publish_step"]
+
+BATCH = 1024
+"""Customers scored per model call; their rows are written while the next batch is scored."""
 
 
 @dataclass(frozen=True)
@@ -26,27 +29,21 @@ class Published:
     seconds: float
 
 
-def _rows(model: object, k: int, batch: int) -> Iterator[list[tuple[str, int, str, float]]]:
+def _rows(model: object, k: int, batch: int) -> Iterator[list[tuple[str, list[str], list[float]]]]:
+    """(customer, products, scores) per customer, one list per batch of customers."""
     users = np.arange(len(model.users))
     exclude = bool(model.params.get("exclude_seen", False))
-    pending: list[tuple[str, int, str, float]] = []
-    ranks = np.arange(1, k + 1)
     for start in range(0, len(users), batch):
         rows = users[start:start + batch]
         items, scores = model.top_k(rows, k, exclude_seen=exclude)
-        customers = np.repeat(model.users[rows], items.shape[1])
-        products = model.items[items.ravel()]
-        pending.extend(zip(customers.tolist(), np.tile(ranks[:items.shape[1]], len(rows)).tolist(),
-                           products.tolist(), scores.ravel().astype(float).tolist(), strict=True))
-        if len(pending) >= CHUNK:
-            yield pending
-            pending = []
-    if pending:
-        yield pending
+        finite = np.isfinite(scores)  # fewer than k unseen items: the rest are -inf
+        yield [(customer, products[keep].tolist(), values[keep].astype(float).tolist())
+               for customer, products, values, keep in zip(
+                   model.users[rows].tolist(), model.items[items], scores, finite, strict=True)]
 
 
 def publish_recommendations(project: Project, *, model: str = "recommender", k: int = 10,
-                            alias: str = "production", batch: int = 2048) -> Published:
+                            alias: str = "production", batch: int = BATCH) -> Published:
     """Compute every known customer's top ``k`` with the ``alias`` version of ``model`` and
     make them the current set in this environment's results database.
 

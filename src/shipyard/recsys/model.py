@@ -66,7 +66,7 @@ class RecModel:
             if exclude_seen:
                 seen = self.seen[part]
                 scores[np.repeat(np.arange(len(part)), np.diff(seen.indptr)), seen.indices] = -np.inf
-            best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            best = np.argpartition(scores, -k, axis=1)[:, -k:]  # no negated copy of the scores
             best_scores = np.take_along_axis(scores, best, axis=1)
             order = np.argsort(-best_scores, axis=1, kind="stable")
             out_items[start:start + len(part)] = np.take_along_axis(best, order, axis=1)
