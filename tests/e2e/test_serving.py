@@ -200,25 +200,21 @@ def test_a_killed_recommend_never_shows_a_half_written_set(shop: Path) -> None:
 
 
 def test_recommend_for_prod_writes_prod_results_never_devs(shop: Path, pg_url: str) -> None:
-    config = shop / "shipyard.yaml"
-    original = config.read_text()
-    prod = ("environments:\n  prod:\n    lake: lake\n    state: .shipyard/dev\n"
-            "    tracking_uri: sqlite:///.shipyard/dev/mlflow.db\n"
-            "    metadata_db: sqlite:///.shipyard/dev/metadata.db\n"
-            f"    results_db: {pg_url}\n")
-    config.write_text(original.replace("environments:\n", prod, 1))
-    try:
-        dev = ResultsStore(sa.create_engine(Project.open(shop, "dev").results_url))
-        before = dev.current("recommender")
-        done = run("recommend", "--top", "5", "--env", "prod", cwd=shop)
-        assert "postgresql" in done.stdout
-        prod_store = ResultsStore(sa.create_engine(pg_url))
-        made = prod_store.current("recommender")
-        assert made is not None and made.k == 5
-        assert len(prod_store.snapshot("recommender")) == made.customers * 5
-        assert dev.current("recommender") == before
-    finally:
-        config.write_text(original)
+    # the example's prod environment keeps everything apart: lake, registry, metadata, results
+    prod = {"SHIPYARD_PROD_DB": pg_url}
+    dev = ResultsStore(sa.create_engine(Project.open(shop, "dev").results_url))
+    before = dev.current("recommender")
+    run("ingest", "--env", "prod", cwd=shop, env=prod)
+    run("run", "train", "--env", "prod", cwd=shop, env=prod)
+    run("models", "promote", "recommender", "1", "--reason", "prod", "--env", "prod", cwd=shop,
+        env=prod)
+    done = run("recommend", "--top", "5", "--env", "prod", cwd=shop, env=prod)
+    assert "postgresql" in done.stdout
+    prod_store = ResultsStore(sa.create_engine(pg_url))
+    made = prod_store.current("recommender")
+    assert made is not None and made.k == 5
+    assert len(prod_store.snapshot("recommender")) == made.customers * 5
+    assert dev.current("recommender") == before
 
 
 def test_the_nightly_pipeline_publishes_every_time_it_runs(shop: Path) -> None:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -72,8 +73,14 @@ class ResultsStore:
         """Write chunks of (customer, products, scores) as a new set, then make it current."""
         made = RecommendationSet(f"{model}-v{version}-{secrets.token_hex(6)}", model, version, k,
                                  None, datetime.now(UTC))
-        insert = str(_rows.insert().compile(self.engine, column_keys=[
-            "set_id", "customer_id", "products", "scores"]))
+        columns = ["set_id", "customer_id", "products", "scores"]
+        insert = str(_rows.insert().compile(self.engine, column_keys=columns))
+        if self.engine.dialect.positional:  # SQLite's qmark: tuples
+            def shape(*values: str) -> Any:
+                return values
+        else:  # psycopg's pyformat: mappings
+            def shape(*values: str) -> Any:
+                return dict(zip(columns, values, strict=True))
         customers: set[str] = set()
         pending: queue.Queue[list[tuple[str, str, str]] | None] = queue.Queue(2)
         failed: list[BaseException] = []
@@ -92,7 +99,7 @@ class ResultsStore:
                             first = False
                         # the driver's executemany on plain tuples: a third of the time of
                         # SQLAlchemy's per-row dictionaries
-                        conn.exec_driver_sql(insert, [(made.id, *row) for row in chunk])
+                        conn.exec_driver_sql(insert, [shape(made.id, *row) for row in chunk])
                     crash_point("recommend:chunk-written")
                 except BaseException as error:  # noqa: BLE001 - re-raised by the caller
                     failed.append(error)

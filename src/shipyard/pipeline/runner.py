@@ -566,11 +566,11 @@ def _alert_failure(project: Project, result: RunResult, failed: StepResult) -> N
 
 def _register_models(project: Project, plan: list[_Planned],
                      result: RunResult) -> None:
-    """Hand every TrainedModel output to the registry flow, once per model.
+    """Hand every TrainedModel output to the registry flow.
 
-    A model is registered unless a registered version already carries its step's fingerprint
-    (a reused step whose model was registered before), so a registration that failed once
-    (the run itself succeeded) is retried by the next run rather than lost.
+    A model trained by this run is registered. A model reused from the cache is registered
+    unless a version already carries its step's fingerprint, so a registration that failed
+    once (the run itself succeeded) is retried by the next run rather than lost.
     """
     from shipyard.registry.flow import is_registered, register_trained
 
@@ -584,7 +584,7 @@ def _register_models(project: Project, plan: list[_Planned],
         for output in trained:
             model = load_value(stored.outputs[output], stored.folder)
             fingerprint = f"{p.fingerprint}:{output}"
-            if not is_registered(project, model.name, fingerprint):
+            if p.cached is None or not is_registered(project, model.name, fingerprint):
                 model.tags["shipyard.fingerprint"] = fingerprint
                 found.append(model)
     if not found:
