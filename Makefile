@@ -34,8 +34,8 @@ serve-demo: $(STAMP)
 	@if [ -f $(DEMO)/.serve.pid ]; then kill $$(cat $(DEMO)/.serve.pid) 2>/dev/null || true; fi
 	@[ -f $(DEMO)/.api-key ] || $(PY) -c "import secrets; print(secrets.token_urlsafe(24))" > $(DEMO)/.api-key
 	@cd $(DEMO) && SHIPYARD_API_KEYS=$$(cat .api-key) nohup $(SHIPYARD) serve --port $(DEMO_PORT) > serve.log 2>&1 & echo $$! > $(DEMO)/.serve.pid
-	@for i in $$(seq 1 60); do curl -sf http://127.0.0.1:$(DEMO_PORT)/health > /dev/null && break; sleep 0.5; done
-	@curl -sf http://127.0.0.1:$(DEMO_PORT)/health > /dev/null || (cat $(DEMO)/serve.log; exit 1)
+	@for i in $$(seq 1 120); do curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null && break; sleep 0.5; done
+	@curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null || (cat $(DEMO)/serve.log; exit 1)
 	@echo "API serving at http://127.0.0.1:$(DEMO_PORT) (docs: /docs; log: $(DEMO)/serve.log; stop: kill $$(cat $(DEMO)/.serve.pid))"
 	@echo "Try: curl -H 'Authorization: Bearer $$(cat $(DEMO)/.api-key)' http://127.0.0.1:$(DEMO_PORT)/v1/recommendations/$$(cd $(DEMO) && $(CURDIR)/$(PY) -c "import sqlite3; print(sqlite3.connect('.shipyard/dev/results.db').execute('select customer_id from shipyard_recommendations limit 1').fetchone()[0])")"
 

@@ -26,7 +26,7 @@ def free_port() -> int:
 
 @contextmanager
 def serving(root: Path, *args: str) -> Iterator[str]:
-    """The base URL of a server for the project at ``root``, ready to answer."""
+    """The base URL of a server for the project at ``root``, its models loaded (/ready)."""
     port = free_port()
     env = {**os.environ, "SHIPYARD_API_KEYS": KEY}
     process = subprocess.Popen([*SHIPYARD, "serve", "--port", str(port), *args], cwd=root,
@@ -39,12 +39,12 @@ def serving(root: Path, *args: str) -> Iterator[str]:
             if process.poll() is not None:
                 raise AssertionError(f"shipyard serve exited: {process.stdout.read()}")
             try:
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/ready", headers=AUTH, timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError("shipyard serve did not start within 60 s")
+                raise AssertionError("shipyard serve was not ready within 60 s")
             time.sleep(0.2)
         yield base
     finally:

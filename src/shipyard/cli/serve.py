@@ -41,11 +41,13 @@ def serve(
     overrides = {k: v for k, v in {"max_concurrency": max_concurrency, "max_queue": max_queue,
                                    "poll_s": poll}.items() if v is not None}
     config = project.config.serving.model_copy(update=overrides)
-    with console.status("loading the production models…"):
+    with console.status("reading the production models' signatures…"):
         app = create_app(project, keys, config)
-    loaded = ", ".join(f"{n} v{s.version}" for n, s in app.app.app.state.slots.current.items())
+    planned = app.app.app.state.slots.planned
+    models = ", ".join(f"{n} v{version}" for n, (version, _, _) in planned.items())
     base = f"http://{host}:{port}"
-    console.print(f"[green]Serving[/] {loaded or 'no production models yet'} at {base}  "
+    console.print(f"[green]Serving[/] {models or 'no production models yet'} at {base}, "
+                  f"loading in the background (/ready says when)  "
                   f"(docs: {base}/docs, metrics: {base}/metrics)")
     console.print(f"  try: curl -H 'Authorization: Bearer $KEY' {base}/v1/recommendations/C00042")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

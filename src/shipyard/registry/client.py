@@ -88,6 +88,18 @@ class Registry:
         fetched = self.fetch(name, version)
         return fetched.model, fetched.test_X, fetched.test_y
 
+    def inputs(self, name: str, version: int) -> tuple[str, list[tuple[str, str, bool]]]:
+        """(flavour, input signature) of a version, from its tags and MLmodel file alone."""
+        import mlflow.artifacts
+
+        flavor = self.get(name, version).tags.get("shipyard.flavor", "sklearn")
+        source = self.client.get_model_version_download_uri(name, str(version))
+        with tempfile.TemporaryDirectory() as tmp:
+            mlmodel = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{source.rstrip('/')}/MLmodel", dst_path=tmp,
+                tracking_uri=self.project.tracking_uri)
+            return flavor, _signature(Path(mlmodel))
+
     def fetch(self, name: str, version: int) -> Fetched:
         """Everything a version carries: model, test rows, and its input signature.
 

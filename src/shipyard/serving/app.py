@@ -110,11 +110,11 @@ class _Observed:
 
 
 def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = None) -> Any:
-    """The ASGI app for ``project``'s production models (loaded before this returns)."""
+    """The ASGI app for ``project``'s production models (they load once it starts)."""
     config = config or project.config.serving
     names = config.models if config.models is not None else list(project.config.models)
     slots = ModelSlots(project, names)
-    slots.refresh()
+    planned = slots.plan()
     telemetry = Telemetry()
     batchers: dict[str, MicroBatcher] = {}
     log = PredictionLog(project.lake_root, project.storage_options,
@@ -122,9 +122,10 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
-        # Everything loaded so far (MLflow, scikit-learn, the models: millions of objects) is
-        # moved out of the collector's sight; otherwise each full collection walks them all
-        # and stalls every request in flight for a fifth of a second.
+        # Everything loaded so far (MLflow, scikit-learn: millions of objects) is moved out of
+        # the collector's sight, and the models too once loaded (ModelSlots.refresh);
+        # otherwise each full collection walks them all and stalls every request in flight
+        # for a fifth of a second.
         gc.collect()
         gc.freeze()
         for batcher in batchers.values():
@@ -165,14 +166,13 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
 
         return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
-    for name in names:
-        served = slots.current.get(name)
-        if served is None or served.is_recommender:
+    for name, (_, flavor, inputs) in planned.items():
+        if flavor == "recommender":
             continue
         batchers[name] = MicroBatcher(slots, name, max_size=config.batch_max_size,
                                       max_wait_ms=config.batch_max_wait_ms,
                                       on_batch=telemetry.batch)
-        _add_predict_route(app, name, _row_model(name, served.inputs), batchers[name],
+        _add_predict_route(app, name, _row_model(name, inputs), batchers[name],
                            config.max_rows, log, secured)
         _add_example_route(app, name, slots, secured)
 
@@ -231,10 +231,13 @@ def _results(project: Project) -> Any:
 
 def _add_example_route(app: FastAPI, name: str, slots: ModelSlots, secured: list[Any]) -> None:
     """``GET /v1/models/{name}/example``: a valid request body, from the model's test rows."""
-    example = slots.example(name)
 
     def show() -> dict[str, Any]:
-        return {"rows": example}
+        served = slots.current.get(name)
+        if served is None:
+            raise HTTPException(503, f"model {name!r} is still loading; see /ready",
+                                headers={"Retry-After": "1"})
+        return {"rows": served.example}
 
     app.add_api_route(f"/v1/models/{name}/example", show, methods=["GET"], tags=["models"],
                       dependencies=secured, summary=f"A valid predict request body for {name}")
@@ -247,6 +250,9 @@ def _add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: M
 
     async def predict(request: body) -> Response:  # type: ignore[valid-type]
         started = time.perf_counter()
+        if name not in batcher.slots.current:
+            raise HTTPException(503, f"model {name!r} is still loading; see /ready",
+                                headers={"Retry-After": "1"})
         rows = [r.model_dump() for r in request.rows]
         done = await batcher.predict(rows)
         probabilities = done.probabilities.tolist()

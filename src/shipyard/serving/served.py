@@ -1,5 +1,8 @@
 """The models a server answers with, and the watcher that swaps in a newly promoted version.
 
+The server plans its routes from each model's signature (a small file) and starts listening;
+the models themselves load in the background, and ``/ready`` says when they are all in.
+
 Each served model sits in a slot; a request takes the slot's current ``Served`` once and uses
 that object to the end, so a swap (one reference assignment) never mixes versions within a
 request and never fails one. Loading the new version happens in a background thread, while
@@ -45,9 +48,20 @@ class ModelSlots:
         self.project = project
         self.names = names
         self.current: dict[str, Served] = {}
+        self.planned: dict[str, tuple[int, str, list[tuple[str, str, bool]]]] = {}
         self.swaps = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def plan(self) -> dict[str, tuple[int, str, list[tuple[str, str, bool]]]]:
+        """Version, flavour and input signature of each model's production version, without
+        loading any model: what the routes are built from."""
+        registry = Registry(self.project)
+        for name in self.names:
+            version = registry.alias(name, ALIAS)
+            if version is not None:
+                self.planned[name] = (version, *registry.inputs(name, version))
+        return self.planned
 
     def refresh(self) -> list[str]:
         """Load every model whose production alias moved; returns what changed."""
@@ -70,19 +84,20 @@ class ModelSlots:
             gc.freeze()
         return changed
 
-    def example(self, name: str) -> list[dict[str, Any]]:
-        return self.current[name].example
-
     def ready(self) -> bool:
-        return bool(self.names) and all(n in self.current for n in self.names)
+        """Every model that had a production version at start-up is loaded."""
+        return all(n in self.current for n in self.planned)
 
     def watch(self, every_s: float) -> None:
+        """Load the models now, then look for newly promoted versions every ``every_s``."""
         def loop() -> None:
-            while not self._stop.wait(every_s):
+            while True:
                 try:
                     self.refresh()
                 except Exception as error:  # noqa: BLE001 - keep serving the loaded version
                     logger.warning("could not refresh models from the registry: %s", error)
+                if self._stop.wait(every_s):
+                    return
 
         self._thread = threading.Thread(target=loop, name="shipyard-model-watch", daemon=True)
         self._thread.start()
