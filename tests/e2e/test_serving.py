@@ -225,3 +225,25 @@ def test_the_nightly_pipeline_publishes_every_time_it_runs(shop: Path) -> None:
         assert "runs every time (cache=False)" in " ".join(done.stdout.split())
         ids.append(store.current("recommender").id)
     assert ids[0] != ids[1]
+
+
+def test_predict_scores_a_file_and_works_as_a_step(titanic: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    from shipyard.batch.predict import predict_step
+    from shipyard.pipeline import RunContext
+
+    rows = pd.DataFrame([ROW, {**ROW, "sex": "male", "pclass": "3rd"}])
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    done = run("predict", "titanic", "--input", str(tmp_path / "rows.csv"), "--output",
+               str(tmp_path / "scored.parquet"), cwd=titanic)
+    assert "2 rows scored by titanic v" in done.stdout
+    scored = pd.read_parquet(tmp_path / "scored.parquet")
+    assert list(scored["prediction"]) == [1, 0] and scored["probability"].between(0, 1).all()
+    project = Project.open(titanic, "dev")
+    ctx = RunContext(run_id="r", pipeline="p", step="s", project=project, env="dev", params={},
+                     smoke=False, sample=None, tuning=None, mlflow_run_id=None,
+                     data_versions={})
+    stepped = predict_step(ctx, rows, "titanic")
+    assert stepped["probability"].tolist() == pytest.approx(scored["probability"].tolist())
+    assert stepped["model_version"].nunique() == 1

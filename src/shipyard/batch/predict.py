@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from shipyard.errors import NotFoundError, PipelineError
 from shipyard.project import Project
 
-__all__ = ["Scored", "predict_file", "read_table", "score_frame"]
+if TYPE_CHECKING:
+    from shipyard.pipeline.step import RunContext
+
+__all__ = ["Scored", "predict_file", "predict_step", "read_table", "score_frame"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +69,21 @@ def predict_file(project: Project, model: str, source: Path, output: Path, *,
     else:
         scored.to_parquet(output)
     return Scored(len(scored), chosen, output)
+
+
+def predict_step(ctx: RunContext, rows: pd.DataFrame, model: str,
+                 alias: str = "production") -> pd.DataFrame:
+    """A pipeline step that scores ``rows`` with the ``alias`` version of ``model``, e.g.
+    ``step(predict_step, inputs={"ctx": "context", "rows": "curated.new_passengers",
+    "model": "params:model"}, outputs="scored", cache=False)`` (uncached: the version behind
+    the alias can change between runs while the rows do not)."""
+    from shipyard.registry import Registry
+
+    registry = Registry(ctx.project)
+    version = registry.alias(model, alias)
+    if version is None:
+        registry.versions(model)
+        raise NotFoundError(f"model {model!r} has no {alias} version")
+    frame = rows.to_pandas() if hasattr(rows, "to_pandas") else rows
+    fitted, _, _ = registry.load(model, version)
+    return score_frame(fitted, frame).assign(model_version=version)
