@@ -57,10 +57,7 @@ def predict_file(project: Project, model: str, source: Path, output: Path, *,
     from shipyard.registry import Registry
 
     registry = Registry(project)
-    chosen = version or registry.alias(model, alias)
-    if chosen is None:
-        registry.versions(model)
-        raise NotFoundError(f"model {model!r} has no {alias} version; pass --version V")
+    chosen = version or registry.version_at(model, alias)
     fitted, _, _ = registry.load(model, chosen)
     scored = score_frame(fitted, read_table(source))
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -80,10 +77,7 @@ def predict_step(ctx: RunContext, rows: pd.DataFrame, model: str,
     from shipyard.registry import Registry
 
     registry = Registry(ctx.project)
-    version = registry.alias(model, alias)
-    if version is None:
-        registry.versions(model)
-        raise NotFoundError(f"model {model!r} has no {alias} version")
+    version = registry.version_at(model, alias)
     frame = rows.to_pandas() if hasattr(rows, "to_pandas") else rows
     fitted, _, _ = registry.load(model, version)
     return score_frame(fitted, frame).assign(model_version=version)

@@ -10,7 +10,7 @@ import numpy as np
 
 from shipyard.batch.results import RecommendationSet, ResultsStore
 from shipyard.db import create_engine_for
-from shipyard.errors import NotFoundError, PipelineError
+from shipyard.errors import PipelineError
 from shipyard.project import Project
 
 if TYPE_CHECKING:
@@ -58,11 +58,7 @@ def publish_recommendations(project: Project, *, model: str = "recommender", k: 
 
     started = time.perf_counter()
     registry = Registry(project)
-    version = registry.alias(model, alias)
-    if version is None:
-        registry.versions(model)  # an unknown model names the known ones
-        raise NotFoundError(f"model {model!r} has no {alias} version; promote one with "
-                            f"'shipyard models promote {model} VERSION --reason ...'")
+    version = registry.version_at(model, alias)
     fitted, _, _ = registry.load(model, version)
     if not isinstance(fitted, RecModel):
         raise PipelineError(f"model {model!r} is not a recommender; 'shipyard recommend' needs "

@@ -43,7 +43,7 @@ def serve(
     config = project.config.serving.model_copy(update=overrides)
     with console.status("reading the production models' signatures…"):
         app = create_app(project, keys, config)
-    planned = app.app.app.state.slots.planned
+    planned = app.state.slots.planned
     models = ", ".join(f"{n} v{version}" for n, (version, _, _) in planned.items())
     base = f"http://{host}:{port}"
     console.print(f"[green]Serving[/] {models or 'no production models yet'} at {base}, "

@@ -575,8 +575,8 @@ def _register_models(project: Project, plan: list[_Planned],
     from shipyard.registry.flow import is_registered, register_trained
 
     found = []
+    store = ResultStore(_artifacts_root(project))
     for p in plan:
-        store = ResultStore(_artifacts_root(project))
         stored = p.cached or store.lookup(p.fingerprint)
         if stored is None:
             continue

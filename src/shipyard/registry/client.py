@@ -63,6 +63,15 @@ class Registry:
         except MlflowException:
             return None
 
+    def version_at(self, name: str, alias: str) -> int:
+        """The version ``alias`` points to; an error naming the fix when there is none."""
+        version = self.alias(name, alias)
+        if version is None:
+            self.versions(name)  # an unknown model is a NotFoundError naming the known ones
+            raise NotFoundError(f"model {name!r} has no {alias} version; promote one with "
+                                f"'shipyard models promote {name} VERSION --reason ...'")
+        return version
+
     def set_alias(self, name: str, alias: str, version: int) -> None:
         self.client.set_registered_model_alias(name, alias, str(version))
 

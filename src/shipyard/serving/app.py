@@ -109,7 +109,7 @@ class _Observed:
             self.telemetry.latency.labels(route).observe(time.perf_counter() - started)
 
 
-def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = None) -> Any:
+def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = None) -> FastAPI:
     """The ASGI app for ``project``'s production models (they load once it starts)."""
     config = config or project.config.serving
     names = config.models if config.models is not None else list(project.config.models)
@@ -216,10 +216,13 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
         return {"pipeline": name, "status": "started", "pid": process.pid,
                 "see": "shipyard runs ls"}
 
-    return Limits(_Observed(app, telemetry), max_body_bytes=config.max_body_bytes,
-                  max_concurrency=config.max_concurrency, max_queue=config.max_queue,
-                  timeout_s=config.timeout_s,
-                  on_reject=lambda reason: telemetry.rejected.labels(reason).inc())
+    # The last added is the outermost: limits refuse before anything is counted or routed.
+    app.add_middleware(_Observed, telemetry=telemetry)
+    app.add_middleware(Limits, max_body_bytes=config.max_body_bytes,
+                       max_concurrency=config.max_concurrency, max_queue=config.max_queue,
+                       timeout_s=config.timeout_s,
+                       on_reject=lambda reason: telemetry.rejected.labels(reason).inc())
+    return app
 
 
 def _results(project: Project) -> Any:
