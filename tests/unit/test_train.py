@@ -76,6 +76,7 @@ def gradient_boosting() -> object:
 def test_mlflow_refuses_a_tree_model_unless_its_types_are_trusted(tmp_path: Path) -> None:
     model = gradient_boosting()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.create_experiment("trust", artifact_location=(tmp_path / "artifacts").as_uri())
     mlflow.set_experiment("trust")
     try:
         with mlflow.start_run():
