@@ -1,4 +1,9 @@
-"""Start ``shipyard serve`` as a user would, on a free port, and stop it afterwards."""
+"""Start ``shipyard serve`` as a user would, on a free port, and stop it afterwards.
+
+Nothing here assumes a fast machine: start-up, requests and shutdown get bounds of minutes
+(the suite also runs pinned to one busy core), and :func:`wait_for` polls for a condition
+instead of sleeping for a time that happens to suffice.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,12 +21,24 @@ from tests.e2e.cli import SHIPYARD
 
 KEY = "e2e-key-" + "x" * 24
 AUTH = {"Authorization": f"Bearer {KEY}"}
+PATIENCE_S = 300.0  # bound of every wait: far beyond what a slow, shared machine needs
+# One client for the tests' own requests: the default 5 s timeout is a fast machine's.
+http = httpx.Client(timeout=PATIENCE_S)
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], bool], what: str, bound_s: float = PATIENCE_S) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``bound_s``."""
+    deadline = time.monotonic() + bound_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not so within {bound_s:.0f} s")
+        time.sleep(0.1)
 
 
 @contextmanager
@@ -33,23 +50,22 @@ def serving(root: Path, *args: str) -> Iterator[str]:
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     base = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"shipyard serve exited: {process.stdout.read()}")
+        try:
+            return http.get(f"{base}/ready", headers=AUTH).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"shipyard serve exited: {process.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/ready", headers=AUTH, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("shipyard serve was not ready within 60 s")
-            time.sleep(0.2)
+        wait_for(ready, "shipyard serve ready")
         yield base
     finally:
-        process.terminate()
+        process.terminate()  # the server flushes its prediction log on the way out
         try:
-            process.wait(timeout=15)
+            process.wait(timeout=PATIENCE_S)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()

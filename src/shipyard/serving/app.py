@@ -4,43 +4,134 @@ Routes are built from what the registry says when the app is made: each served c
 gets ``POST /v1/models/{name}/predict`` whose body schema comes from the model's MLflow
 signature, so a wrong or missing field is a 422 that names it, and the OpenAPI document shows
 the real columns.
+
+Fields are strict: an integer column takes JSON integers within its type's range only (not
+``true``, ``"3"`` or ``3.5``), a number column finite numbers only (not ``NaN``, ``Infinity``
+or ``1e309``), a text column valid Unicode only (not a lone surrogate such as ``"\ud800"``,
+which no table, log or model can hold). Whatever a request holds, the answer is a status the
+OpenAPI document lists for its route, and the 422 body is plain JSON even when it quotes a
+non-finite number or a broken string back.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the annotations of the route
 # functions built below (a body model made at run time) and needs them as objects.
+import asyncio
 import gc
 import json
+import math
 import subprocess
 import sys
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from shipyard.config.schema import ServingConfig
 from shipyard.project import Project
 from shipyard.serving.auth import ApiKeys
-from shipyard.serving.batching import MicroBatcher
-from shipyard.serving.limits import Limits
+from shipyard.serving.batching import BatcherStopped, MicroBatcher
+from shipyard.serving.limits import REFUSED, Limits
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.served import ModelSlots
 from shipyard.serving.telemetry import Telemetry
 
 __all__ = ["create_app"]
 
-_TYPES: dict[str, Any] = {"double": float, "float": float, "long": int, "integer": int,
-                          "string": str, "boolean": bool}
+def _unicode(text: str) -> str:
+    """Refuse what cannot be written as UTF-8 (lone surrogates): pandas, Arrow and the
+    prediction log all fail on it, far from the request that brought it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"text must be valid Unicode; character {error.start} is a lone "
+                         f"surrogate") from None
+    return text
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: ``3.0`` is the integer 3 (as in JSON Schema), while
+    ``true``, ``"3"`` and ``3.5`` are no integers at all (refused by the strict field)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_FINITE = Field(strict=True, allow_inf_nan=False)
+# MLflow column types → strict request field types. A 64-bit column takes the integers JSON
+# carries exactly (|n| < 2**53): the OpenAPI document states bounds as floats, and a wider
+# bound would read as 2**63, one more than the column holds.
+_TYPES: dict[str, Any] = {
+    "double": Annotated[float, _FINITE], "float": Annotated[float, _FINITE],
+    "long": Annotated[int, Field(strict=True, ge=-(2**53 - 1), le=2**53 - 1),
+                      BeforeValidator(_integral)],
+    "integer": Annotated[int, Field(strict=True, ge=-2**31, le=2**31 - 1),
+                         BeforeValidator(_integral)],
+    "string": Annotated[str, Field(strict=True), AfterValidator(_unicode)],
+    "boolean": Annotated[bool, Field(strict=True)],
+}
 
 
 def _row_model(name: str, inputs: list[tuple[str, str, bool]]) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for column, kind, required in inputs:
-        python = _TYPES.get(kind, str)
+        python = _TYPES.get(kind, _TYPES["string"])
         fields[column] = (python, ...) if required else (python | None, None)
     return create_model(f"{name.title()}Row", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+class Error(BaseModel):
+    detail: str
+
+
+_WHY = {400: "Body not parseable (nested too deep, or a number of over 4,300 digits).",
+        401: "Missing or wrong API key.", 404: "Not found (the detail says what).",
+        413: "Request body over serving.max_body_bytes.",
+        503: "Overloaded (retry after Retry-After seconds), or the model is not loaded or "
+             "cannot answer (see /ready).",
+        504: "No answer within serving.timeout_s, waiting included."}
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route can answer."""
+    return {code: {"model": Error, "description": _WHY[code]} for code in codes}
+
+
+# Every route but /health is behind the key and the limits (a body-less route cannot be 413).
+_SECURED = (401, 503, 504)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with what JSON (or UTF-8) cannot carry spelt out: the 422 body quotes the
+    input back, and a NaN or a lone surrogate there would turn the 422 into a 500."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):  # beyond ~4,300 digits Python will not even print it
+        return value if value.bit_length() <= 1024 else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return _json_safe(str(value))
+
+
+async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+    errors = [{k: v for k, v in e.items() if k in ("loc", "msg", "type", "input", "ctx")}
+              for e in error.errors()]
+    for e in errors:  # ctx may hold the exception a validator raised: keep its message
+        if "ctx" in e:
+            e["ctx"] = {k: v if isinstance(v, int | float | str | bool) else str(v)
+                        for k, v in e["ctx"].items()}
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(errors))}, status_code=422)
 
 
 class Recommendation(BaseModel):
@@ -54,6 +145,12 @@ class Recommendations(BaseModel):
     version: int | None
     source: str = Field(description="results (the batch set) or popularity (fallback)")
     items: list[Recommendation]
+
+
+class Ready(BaseModel):
+    ready: bool
+    models: dict[str, int] = Field(description="Version loaded for each served model.")
+    detail: str | None = Field(default=None, description="Why not ready, when not.")
 
 
 class PredictionOut(BaseModel):
@@ -93,7 +190,7 @@ class _Observed:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
+        status = 500  # what ServerErrorMiddleware answers when the app raises
 
         async def sending(message: dict[str, Any]) -> None:
             nonlocal status
@@ -103,19 +200,28 @@ class _Observed:
 
         try:
             await self.app(scope, receive, sending)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.telemetry.requests.labels(route, str(status)).inc()
-            self.telemetry.latency.labels(route).observe(time.perf_counter() - started)
+        except asyncio.CancelledError:
+            raise  # timed out (the limits answer and count it) or the server is stopping
+        except Exception:
+            self._count(scope, status, started)
+            raise
+        self._count(scope, status, started)
+
+    def _count(self, scope: dict[str, Any], status: int, started: float) -> None:
+        if scope.get(REFUSED):  # the limits answered, not the route (see telemetry.py)
+            return
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.telemetry.requests.labels(route, str(status)).inc()
+        self.telemetry.latency.labels(route).observe(time.perf_counter() - started)
 
 
 def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = None) -> FastAPI:
     """The ASGI app for ``project``'s production models (they load once it starts)."""
     config = config or project.config.serving
     names = config.models if config.models is not None else list(project.config.models)
-    slots = ModelSlots(project, names)
-    planned = slots.plan()
     telemetry = Telemetry()
+    slots = ModelSlots(project, names, on_load=telemetry.loaded)
+    planned = slots.plan()
     batchers: dict[str, MicroBatcher] = {}
     log = PredictionLog(project.lake_root, project.storage_options,
                         on_drop=telemetry.dropped_logs.inc) if config.prediction_log else None
@@ -141,9 +247,11 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
             log.close()
 
     app = FastAPI(title=f"Shipyard · {project.config.project}", lifespan=lifespan,
-                  description="Predictions and recommendations of the production models.")
+                  description="Predictions and recommendations of the production models.",
+                  exception_handlers={RequestValidationError: _invalid})
     app.state.slots = slots
     app.state.telemetry = telemetry
+    app.state.batchers = batchers
     secured = [Depends(_auth(keys))]
 
     @app.get("/health", tags=["operations"])
@@ -151,17 +259,29 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
         """The process is up (no key needed)."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["operations"], dependencies=secured)
-    def ready(response: Response) -> dict[str, Any]:
-        """Every served model is loaded."""
+    @app.get("/ready", tags=["operations"], dependencies=secured, response_model=Ready,
+             response_model_exclude_none=True,
+             responses={**_errors(*_SECURED), 503: {
+                 "model": Ready | Error,
+                 "description": "A model is not loaded or cannot answer, or overloaded."}})
+    def ready(response: Response) -> Ready:
+        """Every served model is loaded and can answer."""
         loaded = {n: s.version for n, s in slots.current.items()}
-        if not slots.ready():
+        waiting = sorted(set(slots.planned) - set(loaded))
+        stopped = sorted(n for n, b in batchers.items() if not b.alive)
+        problems = ([f"loading: {', '.join(waiting)}"] if waiting else []) + (
+            [f"not answering (restart the server): {', '.join(stopped)}"] if stopped else [])
+        if problems:
             response.status_code = 503
-        return {"ready": slots.ready(), "models": loaded}
+        return Ready(ready=not problems, models=loaded, detail="; ".join(problems) or None)
 
-    @app.get("/metrics", tags=["operations"], dependencies=secured)
+    @app.get("/metrics", tags=["operations"], dependencies=secured,
+             response_class=PlainTextResponse, responses={
+                 200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                       "description": "Prometheus text exposition format."},
+                 **_errors(*_SECURED)})
     def metrics() -> Response:
-        """Prometheus metrics: requests, latency, batch sizes, model versions."""
+        """Prometheus metrics: requests, latency, batch sizes, model versions, refusals."""
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
@@ -185,11 +305,12 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     results = _results(project)
 
     @app.get("/v1/recommendations/{customer_id}", tags=["recommendations"],
-             dependencies=secured, response_model=Recommendations)
-    def recommendations(customer_id: str, k: int = 10) -> Recommendations:
+             dependencies=secured, response_model=Recommendations,
+             responses=_errors(*_SECURED, 404))
+    def recommendations(customer_id: str,
+                        k: Annotated[int, Query(ge=1, le=100)] = 10
+                        ) -> Recommendations:
         """The customer's current top-K from the latest `shipyard recommend`."""
-        if not 1 <= k <= 100:
-            raise HTTPException(422, "k must be between 1 and 100")
         model = config.recommender or "recommender"
         version, items = results.for_customer(model, customer_id)
         source = "results"
@@ -243,7 +364,8 @@ def _add_example_route(app: FastAPI, name: str, slots: ModelSlots, secured: list
         return {"rows": served.example}
 
     app.add_api_route(f"/v1/models/{name}/example", show, methods=["GET"], tags=["models"],
-                      dependencies=secured, summary=f"A valid predict request body for {name}")
+                      dependencies=secured, responses=_errors(*_SECURED),
+                      summary=f"A valid predict request body for {name}")
 
 
 def _add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: MicroBatcher,
@@ -257,7 +379,11 @@ def _add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: M
             raise HTTPException(503, f"model {name!r} is still loading; see /ready",
                                 headers={"Retry-After": "1"})
         rows = [r.model_dump() for r in request.rows]
-        done = await batcher.predict(rows)
+        try:
+            done = await batcher.predict(rows)
+        except BatcherStopped as error:
+            raise HTTPException(503, f"model {name!r} cannot answer ({error}); restart the "
+                                     f"server") from error
         probabilities = done.probabilities.tolist()
         if log is not None:
             log.record(name, done.version, rows, probabilities,
@@ -270,4 +396,5 @@ def _add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: M
 
     app.add_api_route(f"/v1/models/{name}/predict", predict, methods=["POST"],
                       response_model=Predictions, dependencies=secured, tags=["models"],
+                      responses=_errors(*_SECURED, 400, 413),
                       summary=f"Predict with the production version of {name}")

@@ -2,7 +2,13 @@
 
 Beyond ``max_concurrency`` requests in progress, up to ``max_queue`` more wait their turn; any
 further request gets 503 with ``Retry-After`` at once, so overload degrades into fast refusals
-instead of a growing queue, timeouts and a dead server. ``/health`` bypasses every limit.
+instead of a growing queue, timeouts and a dead server. ``timeout_s`` runs from the request's
+arrival, so it bounds what a client waits for, queueing included: a request still waiting or
+still in progress at the deadline gets 504. A body over ``max_body_bytes`` gets 413 whether its
+length is declared or it streams in chunks. ``/health`` bypasses every limit.
+
+What the limits answer themselves is reported through ``on_reject(reason)`` and marked in the
+scope (``REFUSED``), so the app's own request counting can leave it out.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ import asyncio
 import json
 from typing import Any
 
-__all__ = ["Limits"]
+__all__ = ["REFUSED", "Limits"]
 
 EXEMPT = ("/health",)
+REFUSED = "shipyard.refused"  # scope key set when the limits answered the request themselves
 
 
 async def _reply(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
@@ -22,10 +29,6 @@ async def _reply(send: Any, status: int, detail: str, headers: list[tuple[bytes,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class Limits:
@@ -39,57 +42,82 @@ class Limits:
         self.on_reject = on_reject or (lambda reason: None)
         self.active = 0
         self.waiting = 0
-        self._slots: asyncio.Semaphore | None = None
+        self.slots = asyncio.Semaphore(max_concurrency)  # one held per request in progress
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT:
             await self.app(scope, receive, send)
             return
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            self.on_reject("body_too_large")
-            await _reply(send, 413, f"request body over {self.max_body} bytes")
+            await self._refuse(scope, send, "body_too_large", 413)
             return
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_concurrency)
-        if self._slots.locked() and self.waiting >= self.max_queue:
-            self.on_reject("overloaded")
-            await _reply(send, 503, "server busy; retry shortly", [(b"retry-after", b"1")])
+        if self.slots.locked() and self.waiting >= self.max_queue:
+            await self._refuse(scope, send, "overloaded", 503, [(b"retry-after", b"1")])
             return
         self.waiting += 1
         try:
-            await self._slots.acquire()
+            async with asyncio.timeout_at(deadline):
+                await self.slots.acquire()
+        except TimeoutError:
+            await self._refuse(scope, send, "timeout", 504)
+            return
         finally:
             self.waiting -= 1
+        self.active += 1
         try:
-            await self._guarded(scope, receive, send)
+            await self._guarded(scope, receive, send, deadline)
         finally:
-            self._slots.release()
+            self.active -= 1
+            self.slots.release()
 
-    async def _guarded(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def _refuse(self, scope: dict[str, Any], send: Any, reason: str, status: int,
+                      headers: list[tuple[bytes, bytes]] = ()) -> None:
+        scope[REFUSED] = status
+        self.on_reject(reason)
+        detail = {413: f"request body over {self.max_body} bytes",
+                  503: "server busy; retry shortly",
+                  504: f"no answer within {self.timeout_s} s (waiting and processing)"}[status]
+        await _reply(send, status, detail, headers)
+
+    async def _guarded(self, scope: dict[str, Any], receive: Any, send: Any,
+                       deadline: float) -> None:
         seen = 0
-        started = False
+        started = False  # a response has begun to reach the client
 
         async def counted_receive() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, started
+            if scope.get(REFUSED):
+                return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body:
-                raise _TooLarge
+                # Answered here, not by raising: the app would turn an error while reading
+                # its body into a 400. It reads a disconnect instead and its answer is dropped.
+                if not started:
+                    started = True
+                    await self._refuse(scope, send, "body_too_large", 413)
+                return {"type": "http.disconnect"}
             return message
 
-        async def tracked_send(message: dict[str, Any]) -> None:
+        async def app_send(message: dict[str, Any]) -> None:
             nonlocal started
+            if scope.get(REFUSED):
+                return  # the limits answered already; the app's late answer goes nowhere
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await asyncio.wait_for(self.app(scope, counted_receive, tracked_send), self.timeout_s)
-        except _TooLarge:
-            self.on_reject("body_too_large")
-            if not started:
-                await _reply(send, 413, f"request body over {self.max_body} bytes")
+            async with asyncio.timeout_at(deadline):
+                await self.app(scope, counted_receive, app_send)
         except TimeoutError:
-            self.on_reject("timeout")
-            if not started:
-                await _reply(send, 504, f"request took over {self.timeout_s} s")
+            if started:  # too late to answer 504: the client sees the answer cut short
+                scope[REFUSED] = 504
+                self.on_reject("timeout")
+            else:
+                await self._refuse(scope, send, "timeout", 504)
+        except Exception:
+            if not scope.get(REFUSED):
+                raise
+            # the app failed on the disconnect it was handed after the 413: nothing to add

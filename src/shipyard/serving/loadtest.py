@@ -1,5 +1,9 @@
 """A bounded HTTP load generator: N connections for a duration or a request count.
 
+A caller that loads a server *while* something else happens (a promotion, say) passes
+``until``: the load stops as soon as ``until(report_so_far)`` is true, so it lasts as long as
+the event takes on this machine, while the duration and count stay bounds, not the plan.
+
 Latencies are measured per request from send to last byte; the report gives requests/s,
 p50/p95/p99 and the count of every status code (and of connection errors), which is what a
 reliability check needs: "only 2xx", or "only 429/503 under overload".
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +59,8 @@ class LoadReport:
 
 
 async def _load(url: str, *, concurrency: int, duration_s: float | None, requests: int | None,
-                payload: Any, headers: dict[str, str], keep_bodies: bool) -> LoadReport:
+                payload: Any, headers: dict[str, str], keep_bodies: bool,
+                until: Callable[[LoadReport], bool] | None) -> LoadReport:
     report = LoadReport(url, concurrency, 0.0)
     budget = requests
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -65,6 +71,8 @@ async def _load(url: str, *, concurrency: int, duration_s: float | None, request
         async def worker() -> None:
             nonlocal budget
             while time.perf_counter() < deadline:
+                if until is not None and until(report):
+                    return
                 if budget is not None:
                     if budget <= 0:
                         return
@@ -90,9 +98,12 @@ async def _load(url: str, *, concurrency: int, duration_s: float | None, request
 
 def run_load(url: str, *, concurrency: int = 8, duration_s: float | None = None,
              requests: int | None = None, payload: Any = None,
-             headers: dict[str, str] | None = None, keep_bodies: bool = False) -> LoadReport:
+             headers: dict[str, str] | None = None, keep_bodies: bool = False,
+             until: Callable[[LoadReport], bool] | None = None) -> LoadReport:
     """Send traffic until ``duration_s`` passes or ``requests`` were sent (at least one bound;
-    never longer than ten minutes). POST ``payload`` as JSON when given, else GET."""
+    never longer than ten minutes), or, sooner, until ``until(report)`` is true (asked before
+    each request). POST ``payload``
+    as JSON when given, else GET."""
     if duration_s is None and requests is None:
         raise ValueError("give a duration or a request count: a load test must be bounded")
     if duration_s is not None and not 0 < duration_s <= MAX_DURATION_S:
@@ -101,4 +112,4 @@ def run_load(url: str, *, concurrency: int = 8, duration_s: float | None = None,
         raise ValueError("concurrency must be at least 1")
     return asyncio.run(_load(url, concurrency=concurrency, duration_s=duration_s,
                              requests=requests, payload=payload, headers=headers or {},
-                             keep_bodies=keep_bodies))
+                             keep_bodies=keep_bodies, until=until))

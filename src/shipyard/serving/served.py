@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +45,14 @@ class Served:
 class ModelSlots:
     """Current production version of each served model, kept fresh by :meth:`watch`."""
 
-    def __init__(self, project: Project, names: list[str]) -> None:
+    def __init__(self, project: Project, names: list[str],
+                 on_load: Callable[[str, int], None] | None = None) -> None:
+        """``on_load(name, version)`` is called each time a slot takes a version (at start,
+        on promotion and on rollback), so what reports the served versions never waits for
+        traffic to learn of a swap."""
         self.project = project
         self.names = names
+        self.on_load = on_load
         self.current: dict[str, Served] = {}
         self.planned: dict[str, tuple[int, str, list[tuple[str, str, bool]]]] = {}
         self.swaps = 0
@@ -77,6 +83,8 @@ class ModelSlots:
             example = rows.where(rows.notna(), None).to_dict(orient="records")
             self.current[name] = Served(name, version, fetched.model, fetched.inputs, example)
             self.swaps += held is not None
+            if self.on_load is not None:
+                self.on_load(name, version)
             changed.append(f"{name} v{version}")
             logger.info("serving %s version %s", name, version)
         if changed:  # keep the new model's objects out of full collections too (see app.py)

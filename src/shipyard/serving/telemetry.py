@@ -1,4 +1,10 @@
-"""Prometheus metrics of the server, in a registry of its own (one per app, tests included)."""
+"""Prometheus metrics of the server, in a registry of its own (one per app, tests included).
+
+Who answered decides where a request is counted: ``shipyard_requests_total`` counts the answers
+of the routes (by route template and status); a request the limits answer themselves (413 body
+too large, 503 overloaded, 504 timed out, waiting or in progress) never got a route's answer and
+is counted only in ``shipyard_rejected_total`` by reason. A request is never counted in both.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,8 @@ __all__ = ["Telemetry"]
 class Telemetry:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("shipyard_requests_total", "Requests by route and status.",
+        self.requests = Counter("shipyard_requests_total", "Requests answered by a route, by route and status (refusals by the limits: "
+                                "shipyard_rejected_total).",
                                 ["route", "status"], registry=self.registry)
         self.latency = Histogram(
             "shipyard_request_seconds", "Request latency by route.", ["route"],
@@ -21,7 +28,8 @@ class Telemetry:
                                     registry=self.registry)
         self.version = Gauge("shipyard_model_version", "Version being served.", ["model"],
                              registry=self.registry)
-        self.rejected = Counter("shipyard_rejected_total", "Requests refused by a limit.",
+        self.rejected = Counter("shipyard_rejected_total", "Requests answered by a limit: body_too_large (413), "
+                                "overloaded (503), timeout (504).",
                                 ["reason"], registry=self.registry)
         self.dropped_logs = Counter("shipyard_prediction_log_dropped_total",
                                     "Prediction records dropped because the log queue was full.",
@@ -29,4 +37,7 @@ class Telemetry:
 
     def batch(self, model: str, version: int, rows: int) -> None:
         self.batch_rows.labels(model).observe(rows)
+
+    def loaded(self, model: str, version: int) -> None:
+        """A slot now serves ``version``: set at the swap, not at the next request."""
         self.version.labels(model).set(version)
