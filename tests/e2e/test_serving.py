@@ -2,29 +2,43 @@
 
 Reliability is checked the way an operator would see it: ten promotions during a load test
 fail no request, overload only ever answers 503 (and the server is fine after), every route
-but /health needs a key, schemathesis finds no 5xx, and a killed ``recommend`` never leaves a
-half-written set visible.
+but /health needs a key, schemathesis with every check finds nothing on either example server,
+and a killed ``recommend`` never leaves a half-written set visible.
+
+Hostile requests (lone surrogates, non-finite and huge numbers, wrong types, anything at all
+in any field) are sent to the app in process, over ASGI, where the process itself is not
+what is tested: it keeps the suite fast. Every wait polls for its condition with a bound of
+minutes; nothing assumes a fast machine.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import re
 import signal
 import subprocess
 import threading
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from deltalake import DeltaTable
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from shipyard.batch.results import ResultsStore
 from shipyard.project import Project
-from shipyard.serving.loadtest import run_load
+from shipyard.serving import ApiKeys, create_app
+from shipyard.serving.loadtest import LoadReport, run_load
 from tests.e2e.cli import run
-from tests.e2e.server import AUTH, KEY, serving
+from tests.e2e.server import AUTH, KEY, PATIENCE_S, http, serving, wait_for
 
 ROW = {"pclass": "1st", "sex": "female", "age": 29.0, "sibsp": 0, "parch": 0}
 
@@ -67,7 +81,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_predict_uses_production_and_names_a_bad_field(titanic: Path) -> None:
     with serving(titanic) as base:
         url = f"{base}/v1/models/titanic/predict"
-        good = httpx.post(url, json={"rows": [ROW, {**ROW, "sex": "male", "age": None}]},
+        good = http.post(url, json={"rows": [ROW, {**ROW, "sex": "male", "age": None}]},
                           headers=AUTH)
         assert good.status_code == 200, good.text
         body = good.json()
@@ -75,18 +89,18 @@ def test_predict_uses_production_and_names_a_bad_field(titanic: Path) -> None:
         assert 0 <= body["predictions"][0]["probability"] <= 1
         for row, field in (({k: v for k, v in ROW.items() if k != "sex"}, "sex"),
                            ({**ROW, "agee": 3}, "agee"), ({**ROW, "age": "old"}, "age")):
-            bad = httpx.post(url, json={"rows": [row]}, headers=AUTH)
+            bad = http.post(url, json={"rows": [row]}, headers=AUTH)
             assert bad.status_code == 422 and field in str(bad.json()["detail"][0]["loc"])
-        assert httpx.post(url, json={"rows": []}, headers=AUTH).status_code == 422
-        assert httpx.post(url, content=b"{not json", headers=AUTH).status_code == 422
-        missing = httpx.post(f"{base}/v1/models/nope/predict", json={"rows": [ROW]},
+        assert http.post(url, json={"rows": []}, headers=AUTH).status_code == 422
+        assert http.post(url, content=b"{not json", headers=AUTH).status_code == 422
+        missing = http.post(f"{base}/v1/models/nope/predict", json={"rows": [ROW]},
                              headers=AUTH)
         assert missing.status_code == 404 and "titanic" in missing.json()["detail"]
-        example = httpx.get(f"{base}/v1/models/titanic/example", headers=AUTH).json()
-        assert httpx.post(url, json=example, headers=AUTH).status_code == 200
-        ready = httpx.get(f"{base}/ready", headers=AUTH).json()
+        example = http.get(f"{base}/v1/models/titanic/example", headers=AUTH).json()
+        assert http.post(url, json=example, headers=AUTH).status_code == 200
+        ready = http.get(f"{base}/ready", headers=AUTH).json()
         assert ready == {"ready": True, "models": {"titanic": 1}}
-        metrics = httpx.get(f"{base}/metrics", headers=AUTH).text
+        metrics = http.get(f"{base}/metrics", headers=AUTH).text
         assert 'shipyard_model_version{model="titanic"} 1.0' in metrics
         assert "shipyard_request_seconds_bucket" in metrics
     # the server flushed its prediction log on the way out: every scored row is in the lake
@@ -98,39 +112,90 @@ def test_predict_uses_production_and_names_a_bad_field(titanic: Path) -> None:
 
 def test_every_route_but_health_needs_the_key(titanic: Path) -> None:
     with serving(titanic) as base:
-        assert httpx.get(f"{base}/health").status_code == 200
+        assert http.get(f"{base}/health").status_code == 200
         for method, path in (("GET", "/ready"), ("GET", "/metrics"),
                              ("POST", "/v1/models/titanic/predict"),
                              ("GET", "/v1/recommendations/C00001"),
                              ("POST", "/v1/pipelines/train/runs")):
             for headers in ({}, {"Authorization": "Bearer wrong-key-0000000000000000"}):
-                answer = httpx.request(method, base + path, json={"rows": [ROW]},
+                answer = http.request(method, base + path, json={"rows": [ROW]},
                                        headers=headers)
                 assert answer.status_code == 401, (path, headers, answer.text)
-        assert httpx.get(f"{base}/ready", headers={"X-API-Key": KEY}).status_code == 200
+        assert http.get(f"{base}/ready", headers={"X-API-Key": KEY}).status_code == 200
+
+
+class ServedVersions:
+    """Stops a load test once told to, and meanwhile notes which versions answered it.
+
+    Called by the load generator before each request (see ``run_load(until=...)``)."""
+
+    def __init__(self) -> None:
+        self.seen: set[int] = set()
+        self.latest: int | None = None
+        self.answered = 0
+        self.stop = False
+
+    def __call__(self, report: LoadReport) -> bool:
+        for body in report.bodies[self.answered:]:
+            self.seen.add(body["version"])
+            self.latest = body["version"]
+        self.answered = len(report.bodies)
+        return self.stop
 
 
 def test_ten_promotions_during_load_fail_no_request(titanic: Path) -> None:
+    # The load lasts as long as the promotions take on this machine (a CLI promote takes
+    # seconds here, half a minute on a busy one): each promotion must be seen answering the
+    # load before the next one starts. Bounded by run_load's duration and request count.
     with serving(titanic, "--poll", "0.3") as base:
-        results = {}
+        versions, results = ServedVersions(), {}
 
         def load() -> None:
             results["report"] = run_load(f"{base}/v1/models/titanic/predict", concurrency=8,
-                                         duration_s=30, payload={"rows": [ROW]},
-                                         headers=AUTH, keep_bodies=True)
+                                         duration_s=600, requests=200_000,
+                                         payload={"rows": [ROW]}, headers=AUTH,
+                                         keep_bodies=True, until=versions)
+
+        def answering(version: int | None) -> bool:
+            assert loader.is_alive() or version is None, "the load ended before the promotions"
+            return versions.latest == version if version else versions.latest is not None
 
         loader = threading.Thread(target=load)
         loader.start()
-        for i in range(10):
-            run("models", "promote", "titanic", str(2 - i % 2), "--reason", f"swap {i}",
-                cwd=titanic)
-            time.sleep(0.7)
-        loader.join()
+        try:
+            wait_for(lambda: answering(None), "load under way")
+            for i in range(10):
+                version = 2 - i % 2
+                run("models", "promote", "titanic", str(version), "--reason", f"swap {i}",
+                    cwd=titanic)
+                wait_for(lambda v=version: answering(v), f"swap {i} to v{version} answering")
+        finally:
+            versions.stop = True
+            loader.join()
         report = results["report"]
-        assert report.requests > 100 and report.failures == 0, report.summary()
-        versions = {body["version"] for body in report.bodies}
-        assert versions == {1, 2}, versions
-        assert httpx.get(f"{base}/ready", headers=AUTH).json()["models"] == {"titanic": 1}
+        assert report.failures == 0, report.summary()
+        assert versions.seen == {1, 2}
+        assert http.get(f"{base}/ready", headers=AUTH).json()["models"] == {"titanic": 1}
+
+
+def test_the_version_gauge_follows_a_rollback_without_traffic(titanic: Path) -> None:
+    def gauge(base: str) -> str:
+        found = re.search(r'shipyard_model_version\{model="titanic"\} (\S+)',
+                          http.get(f"{base}/metrics", headers=AUTH).text)
+        return found.group(1) if found else "absent"
+
+    def serving_version(base: str, version: int) -> bool:
+        return http.get(f"{base}/ready", headers=AUTH).json()["models"] == {"titanic": version}
+
+    with serving(titanic, "--poll", "0.3") as base:
+        assert gauge(base) == "1.0"  # known from the load, not from a first request
+        run("models", "promote", "titanic", "2", "--reason", "gauge", cwd=titanic)
+        wait_for(lambda: serving_version(base, 2), "v2 loaded")
+        assert gauge(base) == "2.0"
+        run("models", "rollback", "titanic", "--reason", "gauge", cwd=titanic)
+        wait_for(lambda: serving_version(base, 1), "v1 loaded again")
+        assert gauge(base) == "1.0"
+        assert "/predict" not in http.get(f"{base}/metrics", headers=AUTH).text  # no traffic
 
 
 def test_overload_is_refused_fast_and_the_server_survives(titanic: Path) -> None:
@@ -139,21 +204,207 @@ def test_overload_is_refused_fast_and_the_server_survives(titanic: Path) -> None
                           payload={"rows": [ROW]}, headers=AUTH)
         assert set(report.statuses) <= {"200", "503"}, report.summary()
         assert report.statuses["503"] > 0 and report.statuses["200"] > 0
-        assert httpx.get(f"{base}/health").status_code == 200
-        after = httpx.post(f"{base}/v1/models/titanic/predict", json={"rows": [ROW]},
+        assert http.get(f"{base}/health").status_code == 200
+        after = http.post(f"{base}/v1/models/titanic/predict", json={"rows": [ROW]},
                            headers=AUTH)
         assert after.status_code == 200
 
 
-def test_schemathesis_finds_no_server_error(titanic: Path) -> None:
-    with serving(titanic) as base:
+@pytest.mark.parametrize("example", ["titanic", "shop"])
+def test_schemathesis_with_every_check_finds_nothing(example: str, request: pytest.FixtureRequest,
+                                                     tmp_path: Path) -> None:
+    # Every check: no 5xx, and every status, header, content type and body as documented;
+    # schema-valid data accepted, invalid data refused. The trigger route starts real runs.
+    root = request.getfixturevalue(example)
+    with serving(root) as base:
         done = subprocess.run(
             [str(Path(os.sys.executable).parent / "schemathesis"), "run",
-             f"{base}/openapi.json", "--checks", "not_a_server_error", "-H",
-             f"Authorization: Bearer {KEY}", "--max-examples", "25", "--exclude-path",
-             "/v1/pipelines/{name}/runs"],
-            capture_output=True, text=True, timeout=600, check=False)
+             f"{base}/openapi.json", "--checks", "all", "-H", f"Authorization: Bearer {KEY}",
+             "--max-examples", "100", "--request-timeout", str(PATIENCE_S),
+             "--exclude-path", "/v1/pipelines/{name}/runs"],
+            capture_output=True, text=True, timeout=3 * PATIENCE_S, check=False, cwd=tmp_path)
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+        assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+@contextmanager
+def in_process(root: Path, **limits: Any) -> Iterator[TestClient]:
+    """The app of ``shipyard serve`` for ``root``, in this process, its models loaded."""
+    project = Project.open(root, "dev")
+    config = project.config.serving.model_copy(update=limits)
+    with TestClient(create_app(project, ApiKeys([KEY]), config), headers=AUTH) as client:
+        wait_for(lambda: client.get("/ready").status_code == 200, "models loaded")
+        yield client
+
+
+def post_raw(client: TestClient, text: str) -> Any:
+    """POST ``text`` as the predict body byte for byte (JSON escapes of lone surrogates,
+    NaN, 1e309: what no JSON encoder of a client would write)."""
+    return client.post("/v1/models/titanic/predict", content=text.encode(),
+                       headers={"content-type": "application/json"})
+
+
+def strict_json(text: str) -> Any:
+    """``text`` parsed as standard JSON: NaN or Infinity in it fail the test."""
+    def refuse(constant: str) -> Any:
+        raise AssertionError(f"{constant} in a response body is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def row_with(field: str, raw: str) -> str:
+    """A valid row's JSON with ``field`` set to the raw JSON text ``raw``."""
+    others = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in ROW.items() if k != field)
+    return f'{{{others}, "{field}": {raw}}}'
+
+
+@pytest.fixture(scope="class")
+def client(titanic: Path) -> Iterator[TestClient]:
+    with in_process(titanic) as client:
+        yield client
+
+
+class TestHostileRequests:
+    """Whatever a request holds, it fails alone with a 4xx naming the field, and the model
+    answers the next request as before."""
+
+    @pytest.mark.parametrize(("field", "raw"), [
+        ("pclass", '"\\ud800"'), ("sex", '"male\\udfff"'),
+        ("sibsp", "NaN"), ("sibsp", "Infinity"), ("parch", "-Infinity"), ("sibsp", "1e309"),
+        ("age", "NaN"), ("age", "Infinity"), ("age", "-Infinity"), ("age", "1e309"),
+        ("sibsp", "true"), ("sibsp", '"3"'), ("parch", "false"), ("sibsp", "1.5"),
+        ("parch", "1" + "0" * 30)])
+    def test_a_bad_value_is_422_naming_its_field(self, client: TestClient, field: str,
+                                                  raw: str) -> None:
+        before = client.post("/v1/models/titanic/predict", json={"rows": [ROW]}).json()
+        answer = post_raw(client, f'{{"rows": [{row_with(field, raw)}]}}')
+        assert answer.status_code == 422, answer.text
+        assert [e["loc"] for e in strict_json(answer.text)["detail"]] == [
+            ["body", "rows", 0, field]]
+        after = client.post("/v1/models/titanic/predict", json={"rows": [ROW]})
+        assert after.status_code == 200 and after.json() == before
+
+    def test_an_integral_number_is_an_integer(self, client: TestClient) -> None:
+        answer = post_raw(client, f'{{"rows": [{row_with("sibsp", "1.0")}]}}')
+        assert answer.status_code == 200, answer.text
+
+    @settings(max_examples=150, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(data=st.data())
+    def test_any_json_in_any_field_fails_alone(self, client: TestClient,
+                                               data: st.DataObject) -> None:
+        baseline = client.post("/v1/models/titanic/predict", json={"rows": [ROW]}).json()
+        body = data.draw(predict_bodies(), label="body")
+        answer = post_raw(client, body)
+        assert answer.status_code in (200, 400, 422), (body, answer.status_code, answer.text)
+        sent = strict_json(answer.text)
+        if answer.status_code == 422:
+            assert all(e["loc"][0] == "body" for e in sent["detail"]), sent
+        if answer.status_code == 200:
+            assert all(0 <= p["probability"] <= 1 for p in sent["predictions"]), sent
+        after = client.post("/v1/models/titanic/predict", json={"rows": [ROW]})
+        assert after.status_code == 200 and after.json() == baseline
+
+
+def _number(value: float) -> str:
+    return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(repr(value), repr(value))
+
+
+def json_values() -> st.SearchStrategy[str]:
+    """Raw JSON text of any value: any Unicode (lone surrogates as escapes), any number
+    (huge, tiny, non-finite as Python writes them), nested lists and objects."""
+    strings = st.lists(st.one_of(st.characters(), st.integers(0xD800, 0xDFFF).map(chr)),
+                       max_size=12).map(lambda chars: json.dumps("".join(chars)))
+    numbers = st.one_of(
+        st.integers().map(str), st.integers(-(10**400), 10**400).map(str),
+        st.floats().map(_number),
+        st.sampled_from(["1e309", "-1e309", "1e-400", "1" * 5000, "-0", "0.0"]))
+    leaves = st.one_of(strings, numbers, st.sampled_from(["true", "false", "null"]))
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, max_size=4).map(lambda items: f"[{','.join(items)}]"),
+        st.lists(st.tuples(strings, inner), max_size=4).map(
+            lambda pairs: "{" + ",".join(f"{k}:{v}" for k, v in pairs) + "}")),
+        max_leaves=8)
+
+
+def predict_bodies() -> st.SearchStrategy[str]:
+    """Predict bodies where any field (``rows`` too), or an unknown one, holds anything."""
+    valid = {json.dumps(k): json.dumps(v) for k, v in ROW.items()}  # JSON text → JSON text
+    good = "{" + ",".join(f"{k}: {v}" for k, v in valid.items()) + "}"
+    keys = json_values().filter(lambda text: text.startswith('"'))
+
+    @st.composite
+    def body(draw: st.DrawFn) -> str:
+        if draw(st.integers(0, 3)) == 0:
+            return f'{{"rows": {draw(json_values())}}}'
+        row = dict(valid)
+        for key in draw(st.lists(st.sampled_from(sorted(valid)), min_size=1, unique=True)):
+            if draw(st.booleans()):
+                row[key] = draw(json_values())
+            else:
+                del row[key]
+        if draw(st.booleans()):
+            row[draw(keys)] = draw(json_values())
+        text = "{" + ",".join(f"{k}: {v}" for k, v in row.items()) + "}"
+        return f'{{"rows": [{good}, {text}]}}' if draw(st.booleans()) else f'{{"rows": [{text}]}}'
+
+    return body()
+
+
+def test_a_batcher_that_ended_makes_the_server_not_ready_and_predict_503(titanic: Path) -> None:
+    with in_process(titanic) as client:
+        client.portal.call(client.app.state.batchers["titanic"].stop)
+        wait_for(lambda: client.get("/ready").status_code == 503, "/ready says not ready")
+        ready = client.get("/ready").json()
+        assert ready["ready"] is False and "titanic" in ready["detail"]
+        answer = client.post("/v1/models/titanic/predict", json={"rows": [ROW]})
+        assert answer.status_code == 503 and "restart" in answer.json()["detail"]
+
+
+@pytest.mark.anyio
+async def test_the_limits_answer_413_and_504_and_count_them_only_as_rejected(
+        titanic: Path) -> None:
+    project = Project.open(titanic, "dev")
+    config = project.config.serving.model_copy(update={"max_body_bytes": 1000,
+                                                        "timeout_s": 0.5})
+    app = create_app(project, ApiKeys([KEY]), config)  # no model needed: no predict is made
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                 headers=AUTH) as client:
+        async def large() -> Any:  # no content-length: the size shows as it streams in
+            for _ in range(20):
+                yield b" " * 100
+
+        async def stalled() -> Any:  # a client that never finishes its body
+            yield b'{"rows": ['
+            await asyncio.Event().wait()
+
+        url = "/v1/models/titanic/predict"
+        too_large = await client.post(url, content=large())
+        assert too_large.status_code == 413, too_large.text
+        assert (await client.post(url, content=stalled())).status_code == 504
+        metrics = (await client.get("/metrics")).text
+    counted = dict(re.findall(r'shipyard_rejected_total\{reason="(\w+)"\} (\S+)', metrics))
+    assert counted == {"body_too_large": "1.0", "timeout": "1.0"}
+    assert url not in metrics  # answered by the limits, not by the route: never a 400 or 500
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def test_the_openapi_document_tells_the_truth(titanic: Path, shop: Path) -> None:
+    predict = TestClient(create_app(Project.open(titanic, "dev"), ApiKeys([KEY])), headers=AUTH)
+    spec = predict.get("/openapi.json").json()
+    documented = spec["paths"]["/v1/models/titanic/predict"]["post"]["responses"]
+    assert set(documented) == {"200", "400", "401", "413", "422", "503", "504"}
+    assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
+    assert predict.get("/metrics").headers["content-type"].startswith("text/plain")
+    recommender = TestClient(create_app(Project.open(shop, "dev"), ApiKeys([KEY])), headers=AUTH)
+    answer = recommender.get("/v1/recommendations/C1?k=8447")
+    assert answer.status_code == 422
+    [error] = answer.json()["detail"]  # the documented HTTPValidationError, not a string
+    assert error["loc"] == ["query", "k"] and error["type"] == "less_than_equal"
 
 
 def test_recommendations_come_from_the_results_db(shop: Path) -> None:
@@ -162,12 +413,12 @@ def test_recommendations_come_from_the_results_db(shop: Path) -> None:
     current = store.current("recommender")
     customer = store.snapshot("recommender")[0][0]
     with serving(shop) as base:
-        found = httpx.get(f"{base}/v1/recommendations/{customer}?k=5", headers=AUTH)
+        found = http.get(f"{base}/v1/recommendations/{customer}?k=5", headers=AUTH)
         assert found.status_code == 200, found.text
         body = found.json()
         assert body["source"] == "results" and body["version"] == current.version == 1
         assert len(body["items"]) == 5
-        unknown = httpx.get(f"{base}/v1/recommendations/NOBODY", headers=AUTH).json()
+        unknown = http.get(f"{base}/v1/recommendations/NOBODY", headers=AUTH).json()
         assert unknown["source"] == "popularity" and len(unknown["items"]) == 10
 
 
