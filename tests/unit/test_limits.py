@@ -97,7 +97,8 @@ async def test_time_spent_waiting_for_a_slot_counts_in_the_timeout() -> None:
     http, limited, rejected = client(app, timeout_s=0.5)
     await limited.slots.acquire()
     async with http:
-        answer = await http.get("/now")
+        # bounded: were the wait not counted, this request would wait for the slot for ever
+        answer = await asyncio.wait_for(http.get("/now"), 60)
         assert answer.status_code == 504 and "waiting" in answer.json()["detail"]
         assert app.started == [] and limited.waiting == 0 and rejected == ["timeout"]
         limited.slots.release()
