@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ class BatcherStopped(RuntimeError):
 
 class MicroBatcher:
     def __init__(self, slots: Any, name: str, *, max_size: int, max_wait_ms: float,
-                 on_batch: Any = None) -> None:
+                 on_batch: Callable[[str, int], None] | None = None) -> None:
         self.slots = slots
         self.name = name
         self.max_size = max_size
@@ -140,7 +141,7 @@ class MicroBatcher:
             return
         size = len(scores)
         if self.on_batch is not None:
-            self.on_batch(self.name, served.version, size)
+            self.on_batch(self.name, size)
         start = 0
         for rows, future in batch:
             if not future.done():

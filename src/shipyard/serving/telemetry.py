@@ -35,7 +35,7 @@ class Telemetry:
                                     "Prediction records dropped because the log queue was full.",
                                     registry=self.registry)
 
-    def batch(self, model: str, version: int, rows: int) -> None:
+    def batch(self, model: str, rows: int) -> None:
         self.batch_rows.labels(model).observe(rows)
 
     def loaded(self, model: str, version: int) -> None:
