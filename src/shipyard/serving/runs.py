@@ -9,9 +9,9 @@ things make that safe:
   the database refuses a second one, so two server processes cannot both start a run. A run
   started from the command line holds no claim; it still refuses a trigger while its process
   lives (best effort: there is no claim to make that atomic).
-* **A dead holder does not block for ever.** On this host a claim is alive while its child
-  (or, before the child exists, the server that claimed) is alive: the process table is the
-  exact answer, at once. A claim from another host cannot be checked that way, so it carries a
+* **A dead holder does not block for ever.** On this host a claim holds while the server that
+  made it lives (its thread will settle the run), and after that server is gone while the run
+  process lives: the process table is the exact answer, at once. A claim from another host cannot be checked that way, so it carries a
   heartbeat that its server renews while the child runs, and is stale once the heartbeat is
   older than ``stale_after_s``. A stale claim is taken over: its run is settled first.
 * **Every run ends recorded, and every child is reaped.** A thread per child waits for it
@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,11 +98,13 @@ class Claim:
     heartbeat_at: datetime
 
     def alive(self, stale_after: timedelta) -> bool:
-        """Whether the claim still holds: see the module docstring."""
-        alive = process_alive(self.host, self.child_pid or self.server_pid)
-        if alive is None:  # another host: only its heartbeat can tell
+        """Whether the claim still holds: while its server lives (whose thread settles the
+        run), or, once that server is gone, while its run process lives."""
+        server = process_alive(self.host, self.server_pid)
+        if server is None:  # another host: only its heartbeat can tell
             return _now() - self.heartbeat_at < stale_after
-        return alive
+        return server or (self.child_pid is not None
+                          and process_alive(self.host, self.child_pid) is True)
 
 
 class RunClaims:
@@ -265,15 +268,15 @@ class PipelineRuns:
         record = self._record(run_id)
         if record is None:
             claim = self.claims.of_run(run_id)
-            if claim is None:  # unknown, or settled (recorded, then released) just now
-                record = self._record(run_id)
-            elif claim.pipeline != pipeline:
+            if claim is not None and claim.pipeline != pipeline:
                 return None
-            elif claim.alive(self.stale_after):
+            if claim is not None and claim.alive(self.stale_after):
                 return RunState(run_id=run_id, pipeline=pipeline, status="queued",
                                 started_at=claim.claimed_at, finished_at=None, error=None,
                                 steps=[])
-            self.settle(claim, None)
+            if claim is not None:
+                self.settle(claim, None)
+            # Read again: settled just now, by us or by its watcher (recorded, then released).
             record = self._record(run_id)
         elif record.status not in _FINAL and process_alive(record.host, record.pid) is False:
             mark_interrupted(self.runs, record)
@@ -310,10 +313,15 @@ class PipelineRuns:
                 except sa.exc.SQLAlchemyError as error:  # retried at the next beat
                     logger.warning("could not renew the claim of run %s: %s", claim.run_id,
                                    error)
-        try:
-            self.settle(claim, returncode)
-        except Exception:  # the claim stays; the next trigger or GET settles it
-            logger.exception("could not settle run %s", claim.run_id)
+        for attempt in range(30):  # the database may be away for a while
+            try:
+                self.settle(claim, returncode)
+                return
+            except sa.exc.SQLAlchemyError as error:
+                logger.warning("could not record the end of run %s (attempt %d): %s",
+                               claim.run_id, attempt + 1, error)
+                time.sleep(self.heartbeat_s)
+        # Given up: the claim stays until this server stops; then the next trigger settles it.
 
     def _spawn(self, claim: Claim) -> subprocess.Popen[bytes]:
         self.logs.mkdir(parents=True, exist_ok=True)
