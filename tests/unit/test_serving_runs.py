@@ -249,11 +249,14 @@ def test_two_servers_racing_on_postgres_start_one_run(tmp_path: Path, pg_url: st
     ({"params": {"a=b": 1}}, "params: a name must be letters"),
     ({"params": {"note": "\ud800"}}, "params.note: not valid text"),
     ({"params": {"note": "a\x00b"}}, "no NUL"),
+    ('{"params": {"seed": 1e309}}', "params.seed: not a finite number"),
+    ('{"params": {"scale": NaN}}', "params.scale: not a finite number"),
+    ('{"params": {"scale": -Infinity}}', "params.scale: not a finite number"),
 ])
 def test_params_the_command_line_cannot_carry_are_refused(client: TestClient, body: Any,
                                                           message: str) -> None:
     # Sent as escaped JSON: a lone surrogate cannot be encoded as UTF-8 by the client.
-    answer = client.post(RUNS, content=json.dumps(body),
+    answer = client.post(RUNS, content=body if isinstance(body, str) else json.dumps(body),
                          headers={"Content-Type": "application/json"})
     assert answer.status_code == 422 and message in answer.json()["detail"], answer.text
 

@@ -27,6 +27,7 @@ run records (``GET .../runs/{id}``), or ``queued`` while the child has not recor
 # No ``from __future__ import annotations``: FastAPI reads the route annotations as objects.
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -169,7 +170,9 @@ class RunClaims:
 
 # --- what the API says -----------------------------------------------------------------------
 
-ParamValue = StrictStr | StrictBool | StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+# Non-finite numbers pass here and are refused by _checked_params, which does not echo them:
+# a 422 body holding NaN or Infinity cannot be written as JSON.
+ParamValue = StrictStr | StrictBool | StrictInt | StrictFloat
 
 
 class RunRequest(BaseModel):
@@ -394,14 +397,16 @@ def _url(pipeline: str, run_id: str) -> str:
 
 
 def _last_error(log: Path) -> str:
-    """The ``error: ...`` the CLI printed last, on one line (else the output's last line)."""
+    """The last ``error: ...`` the CLI printed, on one line (else the output's last line)."""
     try:
         text = log.read_bytes()[-8000:].decode("utf-8", errors="replace")
     except OSError:
         return "(no output)"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    found = [line for line in lines if line.lower().startswith("error:")]
-    return (found or lines or ["(no output)"])[-1]
+    starts = [i for i, line in enumerate(lines) if line.lower().startswith("error:")]
+    if starts:  # a long message wraps: keep its continuation lines
+        return " ".join(lines[starts[-1]:])
+    return lines[-1] if lines else "(no output)"
 
 
 def _checked_params(request: RunRequest | None) -> dict[str, str]:
@@ -414,6 +419,8 @@ def _checked_params(request: RunRequest | None) -> dict[str, str]:
         if not _PARAM_NAME.match(name):
             raise HTTPException(422, "params: a name must be letters, digits and '_' "
                                      "(not starting with a digit), at most 100 characters")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise HTTPException(422, f"params.{name}: not a finite number")
         text = str(value).lower() if isinstance(value, bool) else str(value)
         try:
             text.encode("utf-8")
