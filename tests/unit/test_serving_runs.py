@@ -278,3 +278,27 @@ def test_openapi_documents_every_status(client: TestClient) -> None:
     assert post["409"]["content"]["application/json"]["schema"]["$ref"].endswith("RunBusy")
     get = paths["/v1/pipelines/{name}/runs/{run_id}"]["get"]["responses"]
     assert set(get) == {"200", "401", "404", "422"}
+
+
+def _plant_cli_run(project: Project, run_id: str, pid: int) -> None:
+    """A run record as ``shipyard run`` on this host writes it when it starts."""
+    RunStore(project.metadata_engine).start(
+        id=run_id, pipeline="train", started_at=datetime.now(UTC), params={},
+        executor="local", env="dev", data_versions={}, smoke=False, no_cache=False,
+        host=socket.gethostname(), pid=pid)
+
+
+def test_a_run_started_from_the_command_line_blocks_while_its_process_lives(
+        demo: Project, client: TestClient) -> None:
+    _plant_cli_run(demo, "train-from-cli", os.getpid())  # a live process: this one
+    busy = client.post(RUNS)
+    assert busy.status_code == 409 and busy.json()["run_id"] == "train-from-cli"
+    assert client.get(f"{RUNS}/train-from-cli").json()["status"] == "running"
+    RunStore(demo.metadata_engine).finish("train-from-cli", "succeeded", datetime.now(UTC))
+
+    _plant_cli_run(demo, "train-killed-cli", _dead_pid())
+    answer = client.post(RUNS)
+    assert answer.status_code == 202, answer.text
+    killed = RunStore(demo.metadata_engine).get("train-killed-cli")
+    assert killed.status == "failed" and killed.error.startswith("interrupted: process")
+    final_state(client.get, answer.json()["url"])
