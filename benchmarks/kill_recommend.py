@@ -5,9 +5,11 @@
 The recommender example is ingested, trained twice (small tuning), version 1 promoted and
 published once, then version 2 promoted, so the published (old) set and the one being written
 (new) differ by model version. Each trial starts ``shipyard recommend --top K`` (K alternates
-10 and 20, so two complete sets also differ in size) and kills it after a random delay drawn
-over the length of the last whole ``recommend``, half of them in its last 40 %, where
-the rows are written and swapped. After each kill the results database must show:
+10 and 20, so two complete sets also differ in size) and kills it after a random delay: half
+from its start, over the length of the last whole ``recommend``; half from the moment its
+first rows appear, over the time writing and swapping took in a watched run (calibration) —
+a fraction of a second that delays from the start rarely hit on a busy machine. Trials go on until ``--trials`` of
+them were killed (a run may finish before its delay). After each kill the results database must show:
 
 * one current set, complete: every customer of the first publication, K products each, and
   the model version its set row names (the old set or the new one, never a mix);
@@ -110,10 +112,49 @@ def violations(now: dict[str, Any], everyone: set[str], versions: set[int]) -> l
     return found
 
 
-def trial(root: Path, engine: sa.Engine, delay_s: float, k: int) -> dict[str, Any]:
+def _sets(engine: sa.Engine) -> tuple[set[str], str]:
+    """Every set id in the store, and the current one."""
+    with engine.connect() as conn:
+        ids = set(conn.execute(sa.text("SELECT id FROM shipyard_recommendation_sets")).scalars())
+        current = conn.execute(sa.text("SELECT set_id FROM shipyard_recommendations_current "
+                                       "WHERE model = :m"), {"m": MODEL}).scalar_one()
+    return ids, current
+
+
+def _first_rows(engine: sa.Engine, process: subprocess.Popen[bytes], old: set[str]) -> bool:
+    """Wait until ``process`` has written the first rows of a new set; False if it ended."""
+    while process.poll() is None:
+        if _sets(engine)[0] - old:
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def phases(root: Path, engine: sa.Engine, k: int) -> dict[str, float]:
+    """One whole ``recommend``, watched: when its first rows appear, when the set is swapped
+    in, and when the process ends (seconds from its start)."""
+    old, before = _sets(engine)
+    started = time.perf_counter()
+    process = subprocess.Popen([*SHIPYARD, "recommend", "--top", str(k)], cwd=root,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _first_rows(engine, process, old)
+    write = time.perf_counter() - started
+    while process.poll() is None and _sets(engine)[1] == before:
+        time.sleep(0.005)
+    swap = time.perf_counter() - started
+    if process.wait() != 0:
+        raise SystemExit(f"recommend failed ({process.returncode}) while calibrating")
+    return {"write": write, "swap": swap, "end": time.perf_counter() - started}
+
+
+def trial(root: Path, engine: sa.Engine, delay_s: float, k: int,
+          from_first_rows: bool) -> dict[str, Any]:
+    """Kill a ``recommend`` ``delay_s`` after its start, or after its first rows appeared."""
     before = state(engine)
     process = subprocess.Popen([*SHIPYARD, "recommend", "--top", str(k)], cwd=root,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if from_first_rows:
+        _first_rows(engine, process, {before["id"]})
     try:
         process.wait(timeout=delay_s)
         killed = False
@@ -130,13 +171,13 @@ def trial(root: Path, engine: sa.Engine, delay_s: float, k: int) -> dict[str, An
         landed = "while writing"
     else:
         landed = "before any row was written"
-    return {"delay_s": round(delay_s, 2), "k": k, "killed": killed, "landed": landed,
-            "before": before, "after": after}
+    return {"delay_s": round(delay_s, 3), "from": "first rows" if from_first_rows else "start",
+            "k": k, "killed": killed, "landed": landed, "before": before, "after": after}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trials", type=int, default=12)
+    parser.add_argument("--trials", type=int, default=12, help="killed trials wanted")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -150,12 +191,21 @@ def main() -> None:
         everyone = {c for c, _ in first["rows"]}
         shipyard(root, "models", "promote", MODEL, "2", "--reason", "kill trials: new set")
         versions = {1, 2}
-        trials, problems, next_ok, took = [], [], 0, [full_s]
-        for i in range(args.trials):
-            span = took[-1] * 1.1  # the last whole recommend: the first one ran cold
-            delay = rng.uniform(0, span) if i % 2 == 0 else rng.uniform(0.6 * span, span)
+        window = phases(root, engine, 10)
+        trials: list[dict[str, Any]] = []
+        problems: list[str] = []
+        next_ok, took, i = 0, [full_s], 0
+        while sum(t["killed"] for t in trials) < args.trials and i < 3 * args.trials:
+            # Even trials: anywhere in a whole run. Odd ones: once its first rows are written,
+            # within the time writing and swapping took in the calibration (a fraction of a
+            # second, too short for a delay from the start to hit it on a busy machine).
+            from_first_rows = i % 2 == 1
+            if from_first_rows:
+                delay = rng.uniform(0, 1.5 * (window["swap"] - window["write"]) + 0.05)
+            else:
+                delay = rng.uniform(0, took[-1] * 1.1)
             k = 20 if i % 2 == 0 else 10
-            done = trial(root, engine, delay, k)
+            done = trial(root, engine, delay, k, from_first_rows)
             found = violations(done["after"], everyone, versions)
             if done["after"]["id"] != done["before"]["id"] and done["after"]["k"] != k:
                 found.append(f"a new set of top {done['after']['k']}, asked for {k}")
@@ -167,13 +217,15 @@ def main() -> None:
                 found.append(f"{clean['other_rows']} rows / {clean['other_sets']} sets left "
                              f"after the next recommend")
             problems += [f"trial {i}: {p}" for p in found]
-            trials.append({"delay_s": done["delay_s"], "k": k, "killed": done["killed"],
+            trials.append({"delay_s": done["delay_s"], "from": done["from"], "k": k, "killed": done["killed"],
                            "landed": done["landed"],
                            "orphan_rows_after_kill": done["after"]["other_rows"],
                            "current_version_after_kill": done["after"]["version"],
                            "violations": found})
-            print(f"trial {i}: kill at {done['delay_s']:.2f} s, {done['landed']}, "
+            print(f"trial {i}: kill {done['delay_s']:.3f} s after {done['from']}, "
+                  f"{done['landed']}, "
                   f"{len(found)} violation(s)", flush=True)
+            i += 1
         landed: dict[str, int] = {}
         for t in trials:
             landed[t["landed"]] = landed.get(t["landed"], 0) + 1
@@ -183,6 +235,7 @@ def main() -> None:
             "seed": args.seed, "customers": len(everyone),
             "recommend_s": {"first": round(full_s, 2),
                             "median": round(sorted(took)[len(took) // 2], 2)},
+            "write_window_s": {k: round(v, 3) for k, v in window.items()},
             "trials": len(trials), "killed": sum(t["killed"] for t in trials),
             "landed": landed, "next_recommend_succeeded": next_ok,
             "violations": len(problems), "problems": problems, "detail": trials,
