@@ -133,7 +133,9 @@ def test_one_run_at_a_time_its_id_and_state_and_no_zombie(demo: Project,
     assert {s["status"] for s in state["steps"]} == {"succeeded"}
     assert RunStore(demo.metadata_engine).get(run_id).status == "succeeded"
 
-    wait_until(lambda: client.post(RUNS).status_code == 202, "a trigger after the run ended")
+    again = wait_until(lambda: (r := client.post(RUNS)).status_code == 202 and r,
+                       "a trigger after the run ended")
+    final_state(client.get, again.json()["url"])
     assert_children_reaped(before, os.getpid())
 
 
@@ -163,10 +165,16 @@ def test_a_killed_run_is_recorded_as_interrupted(demo: Project, client: TestClie
     state = final_state(client.get, answer.json()["url"])
     assert (tmp_path / "killed").exists()
     assert state["status"] == "failed" and state["error"].startswith("interrupted: process")
-    steps = {s["step"]: s["status"] for s in state["steps"]}
-    assert steps["checkpoint"] == "failed" and steps["evaluate"] == "skipped"
     assert_children_reaped(before, os.getpid())
-    assert client.post(RUNS).status_code == 202  # nothing left blocking the pipeline
+
+    def steps() -> dict[str, str]:  # closed right after the run's status is set
+        body = client.get(answer.json()["url"]).json()
+        return {s["step"]: s["status"] for s in body["steps"]}
+    wait_until(lambda: steps()["evaluate"] == "skipped", "the killed run's steps closed")
+    assert steps()["checkpoint"] == "failed"
+    again = wait_until(lambda: (r := client.post(RUNS)).status_code == 202 and r,
+                       "the pipeline free again")
+    assert final_state(client.get, again.json()["url"])["status"] == "succeeded"
 
 
 def _dead_pid() -> int:

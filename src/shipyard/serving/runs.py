@@ -250,7 +250,7 @@ class PipelineRuns:
                 return self._busy(pipeline, claim.run_id)
             self.settle(claim, None)  # stale: finish its record, then take its place
         else:  # taken again after each takeover: others are starting runs right now
-            holder = self.claims.of_pipeline(pipeline)
+            holder = self.claims.of_pipeline(pipeline)  # (None: gone again; ours is unused)
             return self._busy(pipeline, holder.run_id if holder else run_id)
         running = self._running_elsewhere(pipeline)
         if running is not None:
@@ -269,21 +269,21 @@ class PipelineRuns:
     def state(self, pipeline: str, run_id: str) -> RunState | None:
         """The run's state, after settling it if its process died unnoticed; None if unknown."""
         record = self._record(run_id)
-        if record is None:
+        if record is None or record.status not in _FINAL:
             claim = self.claims.of_run(run_id)
             if claim is not None and claim.pipeline != pipeline:
                 return None
-            if claim is not None and claim.alive(self.stale_after):
+            if claim is not None and not claim.alive(self.stale_after):
+                self.settle(claim, None)
+            elif (claim is None and record is not None  # a run without a claim (the CLI's)
+                  and process_alive(record.host, record.pid) is False):
+                mark_interrupted(self.runs, record)
+            # Read again: settled just now, by us or by its watcher (recorded, then released).
+            record = self._record(run_id)
+            if record is None and claim is not None and claim.alive(self.stale_after):
                 return RunState(run_id=run_id, pipeline=pipeline, status="queued",
                                 started_at=claim.claimed_at, finished_at=None, error=None,
                                 steps=[])
-            if claim is not None:
-                self.settle(claim, None)
-            # Read again: settled just now, by us or by its watcher (recorded, then released).
-            record = self._record(run_id)
-        elif record.status not in _FINAL and process_alive(record.host, record.pid) is False:
-            mark_interrupted(self.runs, record)
-            record = self._record(run_id)
         if record is None or record.pipeline != pipeline:
             return None
         status = record.status if record.status in _FINAL else "running"
