@@ -201,7 +201,7 @@ def main() -> None:
             # second, too short for a delay from the start to hit it on a busy machine).
             from_first_rows = i % 2 == 1
             if from_first_rows:
-                delay = rng.uniform(0, 1.5 * (window["swap"] - window["write"]) + 0.05)
+                delay = rng.uniform(0, 2 * (window["swap"] - window["write"]))
             else:
                 delay = rng.uniform(0, took[-1] * 1.1)
             k = 20 if i % 2 == 0 else 10
