@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from shipyard.pipeline import RunStore
+from shipyard.errors import PipelineError
+from shipyard.pipeline import RunStore, run_pipeline
 from shipyard.project import Project
 from shipyard.serving.runs import PipelineRuns, RunClaims, pipeline_runs_router
 from tests.unit.test_pipeline_project import demo_project
@@ -310,3 +311,11 @@ def test_a_run_started_from_the_command_line_blocks_while_its_process_lives(
     killed = RunStore(demo.metadata_engine).get("train-killed-cli")
     assert killed.status == "failed" and killed.error.startswith("interrupted: process")
     final_state(client.get, answer.json()["url"])
+
+
+def test_a_promised_run_id_is_never_silently_replaced(demo: Project) -> None:
+    done = run_pipeline(demo, "train", run_id="train-promised")
+    assert done.run_id == "train-promised"
+    with pytest.raises(PipelineError, match="run id 'train-promised' is taken"):
+        run_pipeline(demo, "train", run_id="train-promised")
+    assert RunStore(demo.metadata_engine).get("train-promised").status == "succeeded"
