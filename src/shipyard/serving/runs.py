@@ -54,7 +54,7 @@ from shipyard.pipeline.records import RunRecord, RunStore
 from shipyard.pipeline.runner import mark_interrupted
 from shipyard.project import Project
 
-__all__ = ["RunClaims", "pipeline_runs_router"]
+__all__ = ["PipelineRuns", "RunClaims", "pipeline_runs_router"]
 
 logger = logging.getLogger(__name__)
 
