@@ -103,6 +103,9 @@ def run(
         help="local or dask (default: the pipeline's 'executor').")] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Run every step even if a result for it is cached.")] = False,
+    run_id: Annotated[str | None, typer.Option(
+        "--run-id", hidden=True, help="Record the run under this id (the server chose it).")
+    ] = None,
     project_dir: ProjectDir = ".",
     env: Env = "dev",
 ) -> None:
@@ -119,7 +122,7 @@ def run(
         with progress:
             result = run_pipeline(project, pipeline, params=overrides, sample=sample,
                                   smoke=smoke, resume=resume, executor=executor,
-                                  no_cache=no_cache, observer=lines)
+                                  no_cache=no_cache, observer=lines, run_id=run_id)
     finally:
         if lines.run_id is not None:
             console.print(step_table(f"run {lines.run_id} of {pipeline} ({env})",

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.db import create_tables
-from shipyard.errors import NotFoundError
+from shipyard.errors import NotFoundError, PipelineError
 
 __all__ = [
     "RUN_STATUSES",
@@ -187,8 +187,12 @@ class RunStore:
         when = when or _now()
         return f"{pipeline}-{when:%Y%m%d-%H%M}-{secrets.token_hex(2)}"
 
-    def start(self, **values: Any) -> str:
-        """Insert a running run; on an id collision draw another suffix. Returns the id."""
+    def start(self, keep_id: bool = False, **values: Any) -> str:
+        """Insert a running run; on an id collision draw another suffix. Returns the id.
+
+        With ``keep_id`` the id was promised to someone (a server answered with it), so a
+        collision raises :class:`PipelineError` instead of silently recording another id.
+        """
         for key in _JSON_RUN:
             values[key] = json.dumps(values.get(key) or {}, default=str)
         for _ in range(5):
@@ -197,6 +201,9 @@ class RunStore:
                     conn.execute(_runs.insert().values(status="running", **values))
                 return str(values["id"])
             except IntegrityError:
+                if keep_id:
+                    raise PipelineError(f"run id {values['id']!r} is taken by another run; "
+                                        f"start the run without --run-id") from None
                 values["id"] = self.new_run_id(values["pipeline"])
         raise RuntimeError("could not draw a free run id")  # pragma: no cover
 

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from shipyard.project import Project
     from shipyard.registry.flow import Registered
 
-__all__ = ["RunObserver", "RunResult", "StepResult", "run_pipeline"]
+__all__ = ["RunObserver", "RunResult", "StepResult", "mark_interrupted", "run_pipeline"]
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +169,7 @@ def run_pipeline(
     executor: str | None = None,
     no_cache: bool = False,
     observer: RunObserver | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Run pipeline ``pipeline`` of ``project``, reusing every step whose inputs are unchanged.
 
@@ -185,6 +186,8 @@ def run_pipeline(
         executor: ``local`` or ``dask``; default from the pipeline's declaration.
         no_cache: Run every step even if a result for its key exists.
         observer: Receives progress events.
+        run_id: The id to record the run under, when the caller (the server) has to know
+            it before the run starts; taken by another run, it is an error, never redrawn.
 
     Returns:
         The :class:`RunResult` of a succeeded run.
@@ -204,7 +207,8 @@ def run_pipeline(
         raise PipelineError(f"unknown executor {executor_name!r}; expected one of "
                             f"{', '.join(EXECUTORS)}")
     started = _now()
-    run_id = runs.new_run_id(pipeline, started)
+    given_id = run_id is not None
+    run_id = run_id or runs.new_run_id(pipeline, started)
     built = load_pipeline(project, pipeline, token=run_id)
     settings = _settings(project, runs, pipeline, built, config.params, params, sample, smoke,
                          resume)
@@ -217,6 +221,7 @@ def run_pipeline(
     tracker = _open_tracker(project)
     resumed_from = settings.resumed.id if settings.resumed else None
     run_id = runs.start(
+        keep_id=given_id,
         id=run_id, pipeline=pipeline, started_at=started, params=settings.params,
         executor=executor_name, env=project.env_name, git_commit=git.commit,
         git_dirty=git.dirty, data_versions=settings.data_versions, smoke=settings.smoke,
@@ -303,13 +308,13 @@ def _settings(project: Project, runs: RunStore, pipeline: str, built: Pipeline,
         if alive:
             raise PipelineError(f"run {resume} is still running (pid {previous.pid}); wait "
                                 f"for it to end or stop it before resuming")
-        _mark_interrupted(runs, previous)
+        mark_interrupted(runs, previous)
     check_param_inputs(pipeline, built, previous.params)
     versions = _data_versions(built, lake, previous.data_versions)
     return _Settings(previous.params, versions, previous.smoke, previous.sample, previous)
 
 
-def _mark_interrupted(runs: RunStore, previous: RunRecord) -> None:
+def mark_interrupted(runs: RunStore, previous: RunRecord) -> None:
     """Record that a run's process died (SIGKILL, power loss) before it could say so."""
     note = (f"interrupted: process {previous.pid} on {previous.host} ended without "
             f"finishing the run")

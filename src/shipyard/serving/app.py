@@ -19,8 +19,6 @@ import asyncio
 import gc
 import json
 import math
-import subprocess
-import sys
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -38,6 +36,7 @@ from shipyard.serving.auth import ApiKeys
 from shipyard.serving.batching import BatcherStopped, MicroBatcher
 from shipyard.serving.limits import REFUSED, Limits
 from shipyard.serving.predlog import PredictionLog
+from shipyard.serving.runs import pipeline_runs_router
 from shipyard.serving.served import ModelSlots
 from shipyard.serving.telemetry import Telemetry
 
@@ -323,19 +322,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                                source=source, items=[Recommendation(product_id=p, score=s)
                                                      for p, s in items[:k]])
 
-    @app.post("/v1/pipelines/{name}/runs", tags=["pipelines"], dependencies=secured,
-              status_code=202)
-    def trigger(name: str) -> dict[str, Any]:
-        """Start a run of a declared pipeline in the background."""
-        if name not in project.config.pipelines:
-            raise HTTPException(404, f"unknown pipeline {name!r}; declared: "
-                                     f"{', '.join(project.config.pipelines) or 'none'}")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "shipyard", "run", name, "-p", str(project.root),
-             "--env", project.env_name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True)
-        return {"pipeline": name, "status": "started", "pid": process.pid,
-                "see": "shipyard runs ls"}
+    app.include_router(pipeline_runs_router(project, secured))
 
     # The last added is the outermost: limits refuse before anything is counted or routed.
     app.add_middleware(_Observed, telemetry=telemetry)
