@@ -148,14 +148,20 @@ def promote_command(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
     version: Annotated[int, typer.Argument(help="Version to put in production.")],
     reason: Annotated[str, typer.Option(help="Why; kept in the audit trail.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Promote a version that did not pass its gate (audited as "
+                        "force_promoted with --reason).")] = False,
     project_dir: ProjectDir = ".",
     env: Env = "dev",
 ) -> None:
-    """Point the alias `production` at VERSION (audited, alerted)."""
+    """Point the alias `production` at VERSION (audited, alerted); only a version that passed
+    its gate, unless --force."""
     project = Project.open(project_dir, env)
-    moved = promote(project, name, version, reason=reason)
+    moved = promote(project, name, version, reason=reason, force=force)
     before = f" (was v{moved.previous}, now archived)" if moved.previous else ""
-    console.print(f"[green]{name} version {version} is production[/]{before}; "
+    forced = (" [yellow]without a passed gate (--force, audited)[/]"
+              if moved.action == "force_promoted" else "")
+    console.print(f"[green]{name} version {version} is production[/]{forced}{before}; "
                   f"audit: shipyard models show {name}")
 
 
