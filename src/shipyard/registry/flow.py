@@ -37,6 +37,7 @@ from shipyard.registry.compare import Comparison, compare_means, compare_scores
 from shipyard.registry.gates import GateCheck, check_gate
 from shipyard.registry.promote import PRODUCTION, Transition, promote
 from shipyard.registry.transitions import announce, model_lock
+from shipyard.train.signature import declared_not_null
 from shipyard.train.trained import TrainedModel
 
 __all__ = ["Registered", "compare_versions", "is_registered", "register_trained", "reports_dir"]
@@ -87,7 +88,8 @@ def _requirements(flavor: str) -> list[str]:
     return [f"{p}=={version(p)}" for p in packages]
 
 
-def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str]) -> Any:
+def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str],
+               not_null: frozenset[str]) -> Any:
     """Log with the flavour that fits: ``mlflow.sklearn`` (skops) or a pyfunc from code."""
     import mlflow
 
@@ -106,11 +108,12 @@ def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str]) 
                 input_example=model.input_example, pip_requirements=_requirements(model.flavor),
                 params=params, tags=lineage)
     import mlflow.sklearn
-    from mlflow.models import infer_signature
 
     from shipyard.train.persist import trusted_types
+    from shipyard.train.signature import input_signature
 
-    signature = infer_signature(model.input_example, model.model.predict(model.input_example))
+    signature = input_signature(model.test_X, model.model.predict(model.input_example),
+                                not_null)
     return mlflow.sklearn.log_model(
         model.model, name=model.name, signature=signature, input_example=model.input_example,
         skops_trusted_types=trusted_types(model.model, where=f"model {model.name!r}"),
@@ -136,7 +139,8 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> i
             files.append(Path(tmp) / EVALUATION[1])
             model.test_y.rename("label").to_frame().to_parquet(files[1])
         with mlflow.start_run(run_id=info.mlflow_run_id):
-            logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor})
+            logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor},
+                                declared_not_null(project.config))
             mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
     tags = {**lineage, "shipyard.flavor": model.flavor, "shipyard.task": model.task,
             **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
