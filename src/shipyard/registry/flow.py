@@ -66,14 +66,15 @@ FINISHED = ("compared", "rejected")
 def is_registered(project: Project, name: str, fingerprint: str) -> bool:
     """Whether a version of ``name`` registered from the step result ``fingerprint`` finished
     its registration (a version a killed process left halfway does not count)."""
-    registry = Registry(project)
-    found = _with_fingerprint(registry, name, fingerprint)
-    return bool(found) and _unfinished(registry, name, fingerprint) is None
+    newest = _newest(Registry(project), name, fingerprint)
+    return newest is not None and registration_state(newest.tags) in FINISHED
 
 
-def _with_fingerprint(registry: Registry, name: str, fingerprint: str) -> list[Any]:
-    return registry.client.search_model_versions(
+def _newest(registry: Registry, name: str, fingerprint: str) -> Any:
+    """The newest version registered from the step result ``fingerprint``, or None."""
+    found = registry.client.search_model_versions(
         f"name = '{name}' and tags.`shipyard.fingerprint` = '{fingerprint}'")
+    return max(found, key=lambda v: int(v.version), default=None)
 
 
 def reports_dir(project: Project, name: str) -> Path:
@@ -264,13 +265,8 @@ def register_trained(project: Project, model: TrainedModel, info: RunInfo) -> Re
 def _unfinished(registry: Registry, name: str, fingerprint: str | None) -> tuple[int, str] | None:
     """(version, run that began it) of the newest version of this step result whose
     registration a killed process left unfinished; None when there is none."""
-    if fingerprint is None:
-        return None
-    found = _with_fingerprint(registry, name, fingerprint)
-    if not found:
-        return None
-    newest = max(found, key=lambda v: int(v.version))
-    if registration_state(newest.tags) in FINISHED:
+    newest = None if fingerprint is None else _newest(registry, name, fingerprint)
+    if newest is None or registration_state(newest.tags) in FINISHED:
         return None
     return int(newest.version), newest.tags.get("shipyard.run_id", "unknown")
 
