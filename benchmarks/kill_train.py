@@ -4,8 +4,9 @@
 
 On a fresh Titanic example (2 Optuna trials per run, so a trial takes seconds), each trial
 trains a model with a seed of its own and SIGKILLs the process: at each named point of
-registration (``shipyard.faults.REGISTRATION_POINTS``) once, then at a random moment of the
-run (a timer from the start of the process, up to the length of an uninterrupted run). Right
+registration (``shipyard.faults.REGISTRATION_POINTS``) once, once after the gate of a model
+that fails it (the gate raised to 0.99 for that trial), then at a random moment of the run (a
+timer from the start of the process, up to about the length of an uninterrupted run). Right
 after the kill, a version the killed run left without a passed gate must be refused by
 ``promote``. Then the same command is run again (the recovery) and every store is checked:
 
@@ -42,6 +43,7 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results" / "kill_train.json"
 SHIPYARD = [sys.executable, "-m", "shipyard"]
 STEP_TIMEOUT_S = 900  # one shipyard command; only against a hang
+GATE_RULE, STRICT_RULE = 'accuracy: ">= 0.75"', 'accuracy: ">= 0.99"'
 
 
 def shipyard(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -184,7 +186,9 @@ def main() -> None:
         done = shipyard("example", "titanic", str(root), cwd=Path(tmp))
         assert done.returncode == 0, done.stderr
         config = root / "shipyard.yaml"
-        config.write_text(config.read_text().replace("trials: 20", "trials: 2"))
+        declared = config.read_text().replace("trials: 20", "trials: 2")
+        assert GATE_RULE in declared
+        config.write_text(declared)
         assert shipyard("ingest", cwd=root).returncode == 0
         clock = time.monotonic()
         baseline = shipyard("run", "train", "--params", "seed=1", cwd=root)
@@ -197,11 +201,14 @@ def main() -> None:
             seed = 100 + i
             command = ["run", "train", "--params", f"seed={seed}"]
             before = versions_now(root)
-            if i < len(REGISTRATION_POINTS):
-                point = REGISTRATION_POINTS[i]
+            strict = i == len(REGISTRATION_POINTS)  # one rejection, killed after its gate
+            config.write_text(declared.replace(GATE_RULE, STRICT_RULE) if strict else declared)
+            if i <= len(REGISTRATION_POINTS):
+                point = REGISTRATION_POINTS[i] if not strict else "register:gated"
                 code = shipyard(*command, cwd=root, env={"SHIPYARD_KILL_AT": point}).returncode
+                point += " (gate >= 0.99)" if strict else ""
             else:
-                delay = rng.uniform(0.3, 1.0) * full_run_s
+                delay = rng.uniform(0.2, 1.1) * full_run_s
                 point = f"timer:{delay:.1f}s"
                 code = killed_after(delay, command, root)
             trial: dict[str, Any] = {
