@@ -154,9 +154,10 @@ def registration_state(tags: dict[str, str]) -> str:
 
 
 def gate_passed(tags: dict[str, str]) -> bool:
-    """Whether the version passed its gate (before the gate was tagged: it was staged)."""
-    if GATE in tags:
-        return tags[GATE] == "passed"
+    """Whether the version passed its gate (registered before the gate was tagged: whether
+    it was staged)."""
+    if GATE in tags or REGISTRATION in tags:
+        return tags.get(GATE) == "passed"
     return tags.get(STATUS) in _GATED_STATUSES
 
 
