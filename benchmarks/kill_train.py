@@ -161,12 +161,20 @@ def versions_now(root: Path) -> set[int]:
             MlflowClient(uri, uri).search_model_versions("name = 'titanic'")}
 
 
-def latest_record_status(root: Path) -> str | None:
+def latest_run(root: Path) -> tuple[str | None, str | None]:
+    """(id, status) of the newest run record of ``train``."""
     from shipyard.pipeline import RunStore
     from shipyard.project import Project
 
     latest = RunStore(Project.open(root, "dev").metadata_engine).latest("train")
-    return latest.status if latest else None
+    return (latest.id, latest.status) if latest else (None, None)
+
+
+def record_after(root: Path, run_before: str | None) -> str:
+    """Status of the record the killed process wrote; ``not started`` when it died before
+    recording its run (while importing or planning)."""
+    run_id, status = latest_run(root)
+    return "not started" if run_id == run_before or status is None else status
 
 
 def main() -> None:
@@ -200,7 +208,7 @@ def main() -> None:
                 break
             seed = 100 + i
             command = ["run", "train", "--params", f"seed={seed}"]
-            before = versions_now(root)
+            before, (run_before, _) = versions_now(root), latest_run(root)
             strict = i == len(REGISTRATION_POINTS)  # one rejection, killed after its gate
             config.write_text(declared.replace(GATE_RULE, STRICT_RULE) if strict else declared)
             if i <= len(REGISTRATION_POINTS):
@@ -214,7 +222,7 @@ def main() -> None:
             trial: dict[str, Any] = {
                 "trial": i, "seed": seed, "kill": point, "killed": code == -signal.SIGKILL,
                 "exit_without_kill": None if code == -signal.SIGKILL else code,
-                "record_after_kill": latest_record_status(root),
+                "record_after_kill": record_after(root, run_before),
                 "left": ungated_left(root, before)}
             recovered = shipyard(*command, cwd=root)
             trial["recovery_exit"] = recovered.returncode
