@@ -117,6 +117,7 @@ def test_a_version_killed_before_its_gate_cannot_be_promoted_and_a_rerun_gates_i
 
     shown = text(run("runs", "show", killed_run, cwd=titanic))
     assert f"run {killed_run} of train (dev): registering" in shown, shown
+    assert f"{killed_run} registering" in text(run("runs", "ls", cwd=titanic))
 
     rerun = text(run("run", "train", "--params", "seed=1", cwd=titanic))
     assert "0 step(s) ran, 3 reused" in rerun, rerun
