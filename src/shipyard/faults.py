@@ -10,9 +10,18 @@ from __future__ import annotations
 import os
 import signal
 
-__all__ = ["crash_point"]
+__all__ = ["REGISTRATION_POINTS", "crash_point"]
 
 
 def crash_point(name: str) -> None:
     if os.environ.get("SHIPYARD_KILL_AT") == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+REGISTRATION_POINTS = (
+    "register:version-created",  # the version row exists, nothing else does
+    "register:gated",            # the gate's outcome is tagged, not yet acted on
+    "register:staged",           # alias ``staging`` moved, the version's tags not yet
+    "register:before-audit",     # staged and tagged, the ``staged`` audit row not yet written
+)
+"""Crash points inside model registration (``shipyard.registry.flow``), in the order reached."""

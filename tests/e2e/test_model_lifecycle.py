@@ -137,8 +137,8 @@ def test_two_racing_promotions_leave_exactly_one_production_version(titanic: Pat
     racers = [subprocess.Popen([*SHIPYARD, "models", "promote", "titanic", str(v), "--reason",
                                 f"race {v}"], cwd=titanic, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True) for v in (2, 3)]
-    for racer in racers:
-        out, err = racer.communicate(timeout=120)
+    for racer in racers:  # the bound is only against a hang: a slow promote takes 30 s
+        out, err = racer.communicate(timeout=900)
         assert racer.returncode == 0, out + err
     winner = alias(titanic, "production")
     assert winner in (2, 3)
@@ -213,3 +213,17 @@ def test_a_model_below_its_gate_exits_4_and_is_tagged_rejected(titanic: Path,
     refused = text(run("models", "promote", "titanic", str(new), "--reason", "try", cwd=titanic,
                        check=1))
     assert "failed its gate and cannot be promoted" in refused
+    assert f"shipyard models promote titanic {new} --force" in refused
+    assert alias(titanic, "production") != new
+
+
+def test_force_promotes_a_rejected_version_with_the_reason_audited(titanic: Path) -> None:
+    rejected = max(versions(titanic))
+    done = text(run("models", "promote", "titanic", str(rejected), "--force", "--reason",
+                    "hotfix approved by ana", cwd=titanic, env={"SHIPYARD_USER": "ana"}))
+    assert f"titanic version {rejected} is production without a passed gate" in done, done
+    assert alias(titanic, "production") == rejected
+    entry = AuditTrail(Project.open(titanic, "dev").metadata_engine).history("titanic")[0]
+    assert (entry.version, entry.action, entry.actor, entry.reason) == (
+        rejected, "force_promoted", "ana", "hotfix approved by ana")
+    assert entry.details["gate"] == "failed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tarfile
 import types
@@ -243,18 +244,33 @@ def test_run_records_work_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     assert store.latest().status == "failed" and store.latest().steps[1].traceback
 
 
+class Calls(list[tuple[str, RunInfo]]):
+    """Calls of the stand-in registry; what the run record and MLflow said during each."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.registered: set[str] = set()
+        self.seen: list[tuple[str, str]] = []
+        self.fail_once: set[str] = set()
+
+
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, RunInfo]]:
+def registry(monkeypatch: pytest.MonkeyPatch) -> Calls:
     """A stand-in registry flow and TrainedModel storage, so these tests need neither."""
     from shipyard.train.trained import TrainedModel
 
-    calls: list[tuple[str, RunInfo]] = []
-    registered: set[str] = set()
+    calls = Calls()
     flow = types.ModuleType("shipyard.registry.flow")
 
     def register_trained(project: Project, trained: TrainedModel, run_info: RunInfo) -> None:
         calls.append((trained.name, run_info))
-        registered.add(trained.tags["shipyard.fingerprint"])
+        record = RunStore(project.metadata_engine).get(run_info.run_id)
+        parent = MlflowClient(project.tracking_uri).get_run(run_info.mlflow_run_id)
+        calls.seen.append((record.status, parent.info.status))
+        if trained.name in calls.fail_once:
+            calls.fail_once.remove(trained.name)
+            raise RuntimeError("registry unreachable")
+        calls.registered.add(trained.tags["shipyard.fingerprint"])
         if trained.name == "demo_reject":
             raise ModelRejected("demo_reject: accuracy 0.1 < 0.75")
 
@@ -268,7 +284,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, RunInfo]]:
         return trained
 
     flow.register_trained = register_trained  # type: ignore[attr-defined]
-    flow.is_registered = lambda project, name, fingerprint: fingerprint in registered  # type: ignore[attr-defined]
+    flow.is_registered = lambda project, name, fingerprint: fingerprint in calls.registered  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "shipyard.registry.flow", flow)
     monkeypatch.setattr(TrainedModel, "save", save)
     monkeypatch.setattr(TrainedModel, "load", classmethod(load))
@@ -276,7 +292,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, RunInfo]]:
 
 
 def test_trained_models_are_registered_once_after_a_successful_run(
-        demo: Project, registry: list[tuple[str, RunInfo]]) -> None:
+        demo: Project, registry: Calls) -> None:
     run_pipeline(demo, "model", smoke=True)
     assert registry == []  # smoke runs register nothing
     result = run_pipeline(demo, "model")
@@ -291,9 +307,71 @@ def test_trained_models_are_registered_once_after_a_successful_run(
 
 
 def test_a_rejected_model_fails_the_command_after_the_run_is_recorded(
-        demo: Project, registry: list[tuple[str, RunInfo]]) -> None:
+        demo: Project, registry: Calls) -> None:
     edit(demo.root / "pipeline.py", 'trained.name = f"demo_{len(dataset)}"',
          'trained.name = "demo_reject"')
     with pytest.raises(ModelRejected):
         run_pipeline(demo, "model")
     assert RunStore(demo.metadata_engine).latest().status == "succeeded"
+
+
+def test_the_record_says_registering_until_the_models_are_registered(
+        demo: Project, registry: Calls) -> None:
+    result = run_pipeline(demo, "model")
+    assert registry.seen == [("registering", "RUNNING")]
+    assert RunStore(demo.metadata_engine).get(result.run_id).status == "succeeded"
+    assert MlflowClient(demo.tracking_uri).get_run(
+        result.mlflow_run_id).info.status == "FINISHED"
+
+
+def test_a_failed_registration_fails_the_run_and_the_next_run_registers_again(
+        demo: Project, registry: Calls) -> None:
+    registry.fail_once.add("demo_200")
+    with pytest.raises(RuntimeError, match="registry unreachable"):
+        run_pipeline(demo, "model")
+    store = RunStore(demo.metadata_engine)
+    failed = store.latest()
+    assert failed.status == "failed"
+    assert failed.error == "registration failed: RuntimeError: registry unreachable"
+    assert MlflowClient(demo.tracking_uri).get_run(failed.mlflow_run_id).info.status == "FAILED"
+    again = run_pipeline(demo, "model")
+    assert set(_statuses(again).values()) == {"reused"}
+    assert [name for name, _ in registry] == ["demo_200", "demo_200"]
+    assert store.get(again.run_id).status == "succeeded"
+
+
+def test_a_run_killed_while_registering_is_closed_and_resumed_to_its_registration(
+        demo: Project, registry: Calls) -> None:
+    killed = run_pipeline(demo, "model")
+    # make it what SIGKILL leaves: record registering, MLflow runs open, process gone
+    registry.registered.clear()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    store = RunStore(demo.metadata_engine)
+    store.update(killed.run_id, status="registering", finished_at=None, pid=gone.pid)
+    client = MlflowClient(demo.tracking_uri)
+    client.update_run(killed.mlflow_run_id, status="RUNNING")
+    parent = client.get_run(killed.mlflow_run_id)
+    trial = client.create_run(parent.info.experiment_id,
+                              tags={"mlflow.parentRunId": killed.mlflow_run_id})
+
+    resumed = run_pipeline(demo, "model", resume=killed.run_id)
+    record = store.get(killed.run_id)
+    assert record.status == "failed"
+    assert "interrupted" in record.error and "registration is finished by the next" in record.error
+    assert client.get_run(killed.mlflow_run_id).info.status == "KILLED"
+    assert client.get_run(trial.info.run_id).info.status == "KILLED"
+    assert [name for name, _ in registry] == ["demo_200", "demo_200"]
+    assert registry[1][1].run_id == resumed.run_id
+    assert store.get(resumed.run_id).status == "succeeded"
+    assert store.get(resumed.run_id).resumed_from == killed.run_id
+
+
+def test_a_live_registering_run_is_left_alone(demo: Project, registry: Calls) -> None:
+    first = run_pipeline(demo, "model")
+    store = RunStore(demo.metadata_engine)
+    store.update(first.run_id, status="registering")  # this very process: alive
+    run_pipeline(demo, "model")
+    assert store.get(first.run_id).status == "registering"
+    with pytest.raises(PipelineError, match=f"run {first.run_id} is still registering"):
+        run_pipeline(demo, "model", resume=first.run_id)

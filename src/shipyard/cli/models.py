@@ -21,7 +21,7 @@ from shipyard.registry import (
     reports_dir,
     rollback,
 )
-from shipyard.registry.client import STATUS
+from shipyard.registry.client import GATE, STATUS, gate_passed
 
 __all__ = ["app", "comparison_table", "print_registered"]
 
@@ -66,6 +66,15 @@ def print_registered(outcome: Registered) -> None:
                       f"--reason \"...\"")
 
 
+def _gate(tags: dict[str, str]) -> str:
+    """The gate column: passed, failed, or why there is no outcome yet."""
+    if gate_passed(tags):
+        return "[green]passed[/]"
+    if tags.get(GATE) == "failed" or tags.get(STATUS) == "rejected":
+        return "[red]failed[/]"
+    return "[yellow]not run (registration interrupted; rerun its pipeline)[/]"
+
+
 @app.command("ls")
 def list_models(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
     """Registered models with their production and staging versions."""
@@ -97,12 +106,13 @@ def show(name: Annotated[str, typer.Argument(help="Registered model name.")],
                       if k.startswith("metric.")})
     table = Table(title=f"{name}" + (f" (primary metric {config.primary_metric})"
                                      if config else ""))
-    for column in ("version", "status", *metrics):
+    for column in ("version", "status", "gate", *metrics):
         table.add_column(column, no_wrap=True)
     table.add_column("run", overflow="fold")
     for v in versions:
         status = v.tags.get(STATUS, "registered")
         table.add_row(str(v.version), f"[{STATUS_STYLE.get(status, 'default')}]{status}[/]",
+                      _gate(v.tags),
                       *(f"{float(v.tags[f'metric.{m}']):.3f}" if f"metric.{m}" in v.tags else ""
                         for m in metrics),
                       v.tags.get("shipyard.run_id", ""))
@@ -148,14 +158,20 @@ def promote_command(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
     version: Annotated[int, typer.Argument(help="Version to put in production.")],
     reason: Annotated[str, typer.Option(help="Why; kept in the audit trail.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Promote a version that did not pass its gate (audited as "
+                        "force_promoted with --reason).")] = False,
     project_dir: ProjectDir = ".",
     env: Env = "dev",
 ) -> None:
-    """Point the alias `production` at VERSION (audited, alerted)."""
+    """Point the alias `production` at VERSION (audited, alerted); only a version that passed
+    its gate, unless --force."""
     project = Project.open(project_dir, env)
-    moved = promote(project, name, version, reason=reason)
+    moved = promote(project, name, version, reason=reason, force=force)
     before = f" (was v{moved.previous}, now archived)" if moved.previous else ""
-    console.print(f"[green]{name} version {version} is production[/]{before}; "
+    forced = (" [yellow]without a passed gate (--force, audited)[/]"
+              if moved.action == "force_promoted" else "")
+    console.print(f"[green]{name} version {version} is production[/]{forced}{before}; "
                   f"audit: shipyard models show {name}")
 
 

@@ -18,7 +18,7 @@ from shipyard.project import Project
 __all__ = ["parse_params", "run", "shown_url", "step_table"]
 
 STATUS_STYLE = {"succeeded": "green", "reused": "cyan", "failed": "red", "skipped": "dim",
-                "pending": "dim", "running": "yellow"}
+                "pending": "dim", "running": "yellow", "registering": "yellow"}
 
 
 def parse_params(pairs: list[str] | None) -> dict[str, str]:

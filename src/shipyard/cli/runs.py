@@ -98,7 +98,9 @@ def show(
         run = latest
     else:
         run = store.get(run_id)
-    duration = f"{run.duration_s:.2f} s" if run.duration_s is not None else "still running?"
+    duration = (f"{run.duration_s:.2f} s" if run.duration_s is not None
+                else f"still {run.status}? (a killed run is closed by the next run of "
+                     f"{run.pipeline})")
     console.print(f"run {run.id} of {run.pipeline} ({run.env}): {_status(run.status)} · "
                   f"started {_when(run)} UTC · {duration} · executor {run.executor}"
                   + (f" · resumes {run.resumed_from}" if run.resumed_from else ""))

@@ -26,6 +26,7 @@ from shipyard.errors import NotFoundError, PipelineError
 __all__ = [
     "RUN_STATUSES",
     "STEP_STATUSES",
+    "UNFINISHED",
     "RunInfo",
     "RunRecord",
     "RunStore",
@@ -35,7 +36,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-RUN_STATUSES = ("running", "succeeded", "failed")
+RUN_STATUSES = ("running", "registering", "succeeded", "failed")
+"""``registering``: every step is done and the run's models are going through the registry
+(gate, staging, comparison); the run has not succeeded until that is finished too."""
+UNFINISHED = ("running", "registering")
 STEP_STATUSES = ("pending", "running", "succeeded", "reused", "failed", "skipped")
 
 _metadata = sa.MetaData()
@@ -265,6 +269,15 @@ class RunStore:
         with self.engine.connect() as conn:
             return [_run(r._mapping, ()) for r in conn.execute(query.limit(limit))]
 
+    def unfinished(self, pipeline: str) -> list[RunRecord]:
+        """Runs of ``pipeline`` still recorded as running or registering, with their steps."""
+        query = (sa.select(_runs.c.id)
+                 .where(_runs.c.pipeline == pipeline, _runs.c.status.in_(UNFINISHED))
+                 .order_by(_runs.c.started_at))
+        with self.engine.connect() as conn:
+            ids = list(conn.execute(query).scalars())
+        return [self.get(run_id) for run_id in ids]
+
     def succeeded_with(self, fingerprint: str, *, besides: str) -> bool:
         """Whether a succeeded, non-smoke run other than ``besides`` made or reused this result.
 
@@ -391,10 +404,20 @@ class RunTracker:
 
     @staticmethod
     def mark_killed(tracking_uri: str, mlflow_run_id: str) -> None:
-        """Close the MLflow run of a run whose process died."""
+        """Close the MLflow run of a run whose process died, and every nested run (a step, a
+        tuning trial) it left open: a killed process cannot say it ended."""
         from mlflow.tracking import MlflowClient
+        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+        client = MlflowClient(tracking_uri=tracking_uri)
         try:
-            MlflowClient(tracking_uri=tracking_uri).set_terminated(mlflow_run_id, "KILLED")
+            parent = client.get_run(mlflow_run_id)
+            nested = client.search_runs(
+                [parent.info.experiment_id],
+                f"tags.{MLFLOW_PARENT_RUN_ID} = '{mlflow_run_id}' and "
+                f"attributes.status = 'RUNNING'")
+            for run in [parent, *nested]:
+                if run.info.status == "RUNNING":
+                    client.set_terminated(run.info.run_id, "KILLED")
         except Exception as error:  # noqa: BLE001 - see the class docstring
             logger.warning("could not close MLflow run %s: %s", mlflow_run_id, error)

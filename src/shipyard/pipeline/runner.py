@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.errors import PipelineError, ShipyardError, StepFailed
+from shipyard.errors import ModelRejected, PipelineError, ShipyardError, StepFailed
 from shipyard.pipeline.artifacts import load_value
 from shipyard.pipeline.cache import CachedResult, CacheKey, ResultStore, decode_key, explain
 from shipyard.pipeline.dag import Pipeline
@@ -39,7 +39,7 @@ from shipyard.pipeline.loader import (
     resolve_params,
 )
 from shipyard.pipeline.provenance import environment, git_state, process_alive, snapshot_code
-from shipyard.pipeline.records import RunInfo, RunRecord, RunStore, RunTracker
+from shipyard.pipeline.records import UNFINISHED, RunInfo, RunRecord, RunStore, RunTracker
 from shipyard.pipeline.step import Step
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from shipyard.lake.tables import DeltaStore
     from shipyard.project import Project
     from shipyard.registry.flow import Registered
+    from shipyard.train.trained import TrainedModel
 
 __all__ = ["RunObserver", "RunResult", "StepResult", "mark_interrupted", "run_pipeline"]
 
@@ -200,6 +201,7 @@ def run_pipeline(
     observer = observer or RunObserver()
     config = pipeline_config(project, pipeline)
     runs = RunStore(project.metadata_engine)
+    _recover_abandoned(project, runs, pipeline)
     if sample is not None and not 0 < sample <= 1:
         raise PipelineError(f"--sample must be a fraction in (0, 1], got {sample}")
     executor_name = executor or config.executor
@@ -259,9 +261,6 @@ def run_pipeline(
             tracker.end_run("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
         raise
     status = "failed" if failed else "succeeded"
-    runs.finish(run_id, status, started, error=failed.error if failed else None,
-                traceback=failed.traceback if failed else None)
-    tracker.end_run("FAILED" if failed else "FINISHED")
     result = RunResult(
         run_id=run_id, pipeline=pipeline, status=status,
         duration_s=(_now() - started).total_seconds(),
@@ -270,6 +269,8 @@ def run_pipeline(
         tracking_uri=project.tracking_uri, git_commit=git.commit, git_dirty=git.dirty,
         snapshot_path=str(snapshot), smoke=settings.smoke, sample=settings.sample)
     if failed:
+        runs.finish(run_id, "failed", started, error=failed.error, traceback=failed.traceback)
+        tracker.end_run("FAILED")
         _alert_failure(project, result, failed)
         error = StepFailed(f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
                            f"Traceback: 'shipyard runs show {run_id}'; after a fix, "
@@ -277,9 +278,49 @@ def run_pipeline(
         error.run_id = run_id  # type: ignore[attr-defined]
         error.result = result  # type: ignore[attr-defined]
         raise error
-    if not settings.smoke:
-        _register_models(project, plan, result)
+    models = [] if settings.smoke else _models_to_register(project, plan)
+    if models:
+        _register(project, runs, tracker, models, result, started)
+    runs.finish(run_id, "succeeded", started)
+    tracker.end_run("FINISHED")
     return result
+
+
+def _register(project: Project, runs: RunStore, tracker: RunTracker,
+              models: list[TrainedModel], result: RunResult, started: datetime) -> None:
+    """Hand the run's models to the registry while the record says ``registering``.
+
+    The run is not done until its models are gated: killed here, the record stays
+    ``registering`` (and its MLflow run open) until the next run of the pipeline marks it
+    interrupted and finishes the registration. Every model is registered even when an
+    earlier one is rejected; the first rejection is raised after the run is recorded as
+    succeeded (a rejection is a finished registration). Any other error fails the run, so
+    ``--resume`` (or a rerun) registers the models again.
+    """
+    from shipyard.registry.flow import register_trained
+
+    runs.update(result.run_id, status="registering")
+    info = RunInfo(run_id=result.run_id, pipeline=result.pipeline,
+                   mlflow_run_id=result.mlflow_run_id, git_commit=result.git_commit,
+                   git_dirty=result.git_dirty, data_versions=dict(result.data_versions),
+                   params=dict(result.params), smoke=result.smoke)
+    rejected: list[ModelRejected] = []
+    try:
+        for model in models:
+            try:
+                result.registered.append(register_trained(project, model, info))
+            except ModelRejected as error:
+                rejected.append(error)
+    except BaseException as error:
+        note = f"registration failed: {type(error).__name__}: {error}"
+        runs.finish(result.run_id, "failed", started, error=note,
+                    traceback=traceback.format_exc())
+        tracker.end_run("KILLED" if isinstance(error, KeyboardInterrupt) else "FAILED")
+        raise
+    if rejected:
+        runs.finish(result.run_id, "succeeded", started)
+        tracker.end_run("FINISHED")
+        raise rejected[0]
 
 
 def _settings(project: Project, runs: RunStore, pipeline: str, built: Pipeline,
@@ -303,25 +344,42 @@ def _settings(project: Project, runs: RunStore, pipeline: str, built: Pipeline,
     if previous.status == "succeeded":
         raise PipelineError(f"run {resume} succeeded; there is nothing to resume. Run "
                             f"'shipyard run {pipeline}' (unchanged steps are reused anyway)")
-    if previous.status == "running":
+    if previous.status in UNFINISHED:
         alive = process_alive(previous.host, previous.pid)
         if alive:
-            raise PipelineError(f"run {resume} is still running (pid {previous.pid}); wait "
-                                f"for it to end or stop it before resuming")
-        mark_interrupted(runs, previous)
+            raise PipelineError(f"run {resume} is still {previous.status} (pid "
+                                f"{previous.pid}); wait for it to end or stop it before "
+                                f"resuming")
+        mark_interrupted(project, runs, previous)
     check_param_inputs(pipeline, built, previous.params)
     versions = _data_versions(built, lake, previous.data_versions)
     return _Settings(previous.params, versions, previous.smoke, previous.sample, previous)
 
 
-def mark_interrupted(runs: RunStore, previous: RunRecord) -> None:
-    """Record that a run's process died (SIGKILL, power loss) before it could say so."""
+def _recover_abandoned(project: Project, runs: RunStore, pipeline: str) -> None:
+    """Mark the runs of ``pipeline`` whose process died (SIGKILL, power loss) as failed.
+
+    Done when the next run of the pipeline starts, not by every command that reads records:
+    the run that follows is the one that can finish what the dead one left (its cached
+    steps, its unfinished registration), and a read-only command should not write. A run on
+    another host cannot be checked from here and is left alone.
+    """
+    for record in runs.unfinished(pipeline):
+        if process_alive(record.host, record.pid) is False:
+            mark_interrupted(project, runs, record)
+
+
+def mark_interrupted(project: Project, runs: RunStore, previous: RunRecord) -> None:
+    """Record that a run's process died before it could say so; close its MLflow runs."""
     note = (f"interrupted: process {previous.pid} on {previous.host} ended without "
             f"finishing the run")
+    if previous.status == "registering":
+        note += (f" (its steps were done; its models' registration is finished by the next "
+                 f"'shipyard run {previous.pipeline}')")
     runs.finish(previous.id, "failed", previous.started_at, error=note)
     _close_open_steps(runs, previous, note)
-    if previous.mlflow_run_id and previous.tracking_uri:
-        RunTracker.mark_killed(previous.tracking_uri, previous.mlflow_run_id)
+    if previous.mlflow_run_id:
+        RunTracker.mark_killed(project.tracking_uri, previous.mlflow_run_id)
 
 
 def _close_open_steps(runs: RunStore, record: RunRecord, note: str) -> None:
@@ -569,15 +627,15 @@ def _alert_failure(project: Project, result: RunResult, failed: StepResult) -> N
         project=project.config.project, environment=project.env_name))
 
 
-def _register_models(project: Project, plan: list[_Planned],
-                     result: RunResult) -> None:
-    """Hand every TrainedModel output to the registry flow.
+def _models_to_register(project: Project, plan: list[_Planned]) -> list[TrainedModel]:
+    """Every TrainedModel output the registry has not finished with.
 
     A model trained by this run is registered. A model reused from the cache is registered
-    unless a version already carries its step's fingerprint, so a registration that failed
-    once (the run itself succeeded) is retried by the next run rather than lost.
+    unless a version carrying its step's fingerprint finished its registration, so a
+    registration that failed, or that a killed process left halfway, is completed by the
+    next run rather than lost.
     """
-    from shipyard.registry.flow import is_registered, register_trained
+    from shipyard.registry.flow import is_registered
 
     found = []
     store = ResultStore(_artifacts_root(project))
@@ -592,11 +650,4 @@ def _register_models(project: Project, plan: list[_Planned],
             if p.cached is None or not is_registered(project, model.name, fingerprint):
                 model.tags["shipyard.fingerprint"] = fingerprint
                 found.append(model)
-    if not found:
-        return
-    info = RunInfo(run_id=result.run_id, pipeline=result.pipeline,
-                   mlflow_run_id=result.mlflow_run_id, git_commit=result.git_commit,
-                   git_dirty=result.git_dirty, data_versions=dict(result.data_versions),
-                   params=dict(result.params), smoke=result.smoke)
-    for model in found:
-        result.registered.append(register_trained(project, model, info))
+    return found

@@ -32,6 +32,7 @@ _audit = sa.Table(
 @dataclass(frozen=True)
 class AuditEntry:
     """One transition: ``registered``, ``rejected``, ``staged``, ``archived``, ``promoted``,
+    ``force_promoted`` (a version without a passed gate, by a person's explicit decision),
     ``rolled_back``."""
 
     model: str
@@ -59,6 +60,15 @@ class AuditTrail:
                 model=model, version=version, action=action, actor=actor, reason=reason,
                 at=entry.at, details=json.dumps(entry.details, default=str)))
         return entry
+
+    def has(self, model: str, version: int, action: str) -> bool:
+        """Whether ``version`` went through ``action`` already: a registration a killed
+        process left halfway writes each of its rows once, however often it is continued."""
+        query = (sa.select(_audit.c.id).where(_audit.c.model == model,
+                                              _audit.c.version == version,
+                                              _audit.c.action == action).limit(1))
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def history(self, model: str, *, limit: int = 50) -> list[AuditEntry]:
         """Newest first."""

@@ -3,6 +3,9 @@
 MLflow 3 has no stages; ``staging`` and ``production`` are aliases (one version each, moved
 atomically by the registry), and a version's life is recorded in the tag ``shipyard.status``
 (``registered``, ``rejected``, ``staging``, ``production``, ``archived``, ``rolled_back``).
+How far its registration got is the tag ``shipyard.registration`` (``registered``, ``gated``,
+``staged``, ``compared``, or ``rejected``), and its gate's outcome the tag ``shipyard.gate``
+(``passed`` or ``failed``): only a passed gate makes a version promotable.
 """
 
 from __future__ import annotations
@@ -20,9 +23,14 @@ from mlflow.tracking import MlflowClient
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
 
-__all__ = ["STATUS", "Fetched", "Registry"]
+__all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "gate_passed",
+           "registration_state"]
 
 STATUS = "shipyard.status"
+REGISTRATION = "shipyard.registration"
+GATE = "shipyard.gate"
+GATE_CHECKS = "shipyard.gate.checks"
+_GATED_STATUSES = ("staging", "production", "archived", "rolled_back")
 PREVIOUS = "shipyard.previous_production"
 EVALUATION = ("test_X.parquet", "test_y.parquet")
 """Files logged with every model: the test rows its metrics came from, reused to compare it
@@ -134,6 +142,23 @@ class Registry:
                       if "test_y.parquet" in files else None)
             return Fetched(name, version, model, pd.read_parquet(files["test_X.parquet"]),
                            test_y, _signature(files.get("MLmodel")))
+
+
+def registration_state(tags: dict[str, str]) -> str:
+    """How far a version's registration got. A version registered before the state was
+    tagged finished it if its status moved on from ``registered``."""
+    if REGISTRATION in tags:
+        return tags[REGISTRATION]
+    status = tags.get(STATUS, "registered")
+    return {"registered": "registered", "rejected": "rejected"}.get(status, "compared")
+
+
+def gate_passed(tags: dict[str, str]) -> bool:
+    """Whether the version passed its gate (registered before the gate was tagged: whether
+    it was staged)."""
+    if GATE in tags or REGISTRATION in tags:
+        return tags.get(GATE) == "passed"
+    return tags.get(STATUS) in _GATED_STATUSES
 
 
 @dataclass(frozen=True)

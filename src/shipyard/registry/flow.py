@@ -20,13 +20,24 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 
 from shipyard.errors import ModelRejected, PipelineError
+from shipyard.faults import crash_point
 from shipyard.pipeline.records import RunInfo
 from shipyard.project import Project
-from shipyard.registry.client import EVALUATION, Registry
+from shipyard.registry.audit import AuditTrail
+from shipyard.registry.client import (
+    EVALUATION,
+    GATE,
+    GATE_CHECKS,
+    REGISTRATION,
+    Registry,
+    gate_passed,
+    registration_state,
+)
 from shipyard.registry.compare import Comparison, compare_means, compare_scores
 from shipyard.registry.gates import GateCheck, check_gate
 from shipyard.registry.promote import PRODUCTION, Transition, promote
 from shipyard.registry.transitions import announce, model_lock
+from shipyard.train.signature import declared_not_null
 from shipyard.train.trained import TrainedModel
 
 __all__ = ["Registered", "compare_versions", "is_registered", "register_trained", "reports_dir"]
@@ -48,11 +59,22 @@ class Registered:
     notes: list[str] = field(default_factory=list)
 
 
+FINISHED = ("compared", "rejected")
+"""Values of the tag ``shipyard.registration`` after which nothing is left to do."""
+
+
 def is_registered(project: Project, name: str, fingerprint: str) -> bool:
-    """Whether a version of ``name`` was registered from the step result ``fingerprint``."""
-    found = Registry(project).client.search_model_versions(
+    """Whether a version of ``name`` registered from the step result ``fingerprint`` finished
+    its registration (a version a killed process left halfway does not count)."""
+    newest = _newest(Registry(project), name, fingerprint)
+    return newest is not None and registration_state(newest.tags) in FINISHED
+
+
+def _newest(registry: Registry, name: str, fingerprint: str) -> Any:
+    """The newest version registered from the step result ``fingerprint``, or None."""
+    found = registry.client.search_model_versions(
         f"name = '{name}' and tags.`shipyard.fingerprint` = '{fingerprint}'")
-    return bool(found)
+    return max(found, key=lambda v: int(v.version), default=None)
 
 
 def reports_dir(project: Project, name: str) -> Path:
@@ -67,7 +89,8 @@ def _requirements(flavor: str) -> list[str]:
     return [f"{p}=={version(p)}" for p in packages]
 
 
-def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str]) -> Any:
+def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str],
+               not_null: frozenset[str]) -> Any:
     """Log with the flavour that fits: ``mlflow.sklearn`` (skops) or a pyfunc from code."""
     import mlflow
 
@@ -86,11 +109,12 @@ def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str]) 
                 input_example=model.input_example, pip_requirements=_requirements(model.flavor),
                 params=params, tags=lineage)
     import mlflow.sklearn
-    from mlflow.models import infer_signature
 
     from shipyard.train.persist import trusted_types
+    from shipyard.train.signature import input_signature
 
-    signature = infer_signature(model.input_example, model.model.predict(model.input_example))
+    signature = input_signature(model.test_X, model.model.predict(model.input_example),
+                                not_null)
     return mlflow.sklearn.log_model(
         model.model, name=model.name, signature=signature, input_example=model.input_example,
         skops_trusted_types=trusted_types(model.model, where=f"model {model.name!r}"),
@@ -116,11 +140,12 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> i
             files.append(Path(tmp) / EVALUATION[1])
             model.test_y.rename("label").to_frame().to_parquet(files[1])
         with mlflow.start_run(run_id=info.mlflow_run_id):
-            logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor})
+            logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor},
+                                declared_not_null(project.config))
             mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
     tags = {**lineage, "shipyard.flavor": model.flavor, "shipyard.task": model.task,
             **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
-            "shipyard.status": "registered"}
+            "shipyard.status": "registered", REGISTRATION: "registered"}
     client = Registry(project).client
     try:
         client.create_registered_model(model.name)
@@ -176,6 +201,13 @@ def _compare_recommenders(name: str, challenger: int, champion: int, new: Any, o
 def register_trained(project: Project, model: TrainedModel, info: RunInfo) -> Registered:
     """Register ``model`` and take it through gate, staging, comparison and policy.
 
+    Registration is a state machine recorded on the version itself (tag
+    ``shipyard.registration``: registered → gated → staged → compared, or gated → rejected),
+    and every step is idempotent, so a process killed anywhere in it leaves a version that the
+    next run with the same step result (a rerun, or ``--resume``) picks up where it stopped:
+    the newest version carrying the model's fingerprint is continued rather than registered
+    again.
+
     Raises:
         PipelineError: the model's name is not declared under ``models:``.
         ModelRejected: it failed its gate; the version stays registered, tagged rejected.
@@ -187,41 +219,101 @@ def register_trained(project: Project, model: TrainedModel, info: RunInfo) -> Re
             f"declared in shipyard.yaml; add models: {{{model.name}: {{pipeline: "
             f"{info.pipeline}, primary_metric: roc_auc}}}}")
     name = model.name
-    version = _log_and_register(project, model, info)
     registry = Registry(project)
-    announce(project, name, version, "registered", reason=f"trained by run {info.run_id}",
-             details={"metrics": model.metrics, "run_id": info.run_id})
+    pending = _unfinished(registry, name, model.tags.get("shipyard.fingerprint"))
+    if pending is None:
+        version = _log_and_register(project, model, info)
+        crash_point("register:version-created")
+        resumed_from = None
+    else:
+        version, resumed_from = pending
+    trail = AuditTrail(project.metadata_engine)
+    trained_by = resumed_from or info.run_id
+    if not trail.has(name, version, "registered"):
+        announce(project, name, version, "registered", reason=f"trained by run {trained_by}",
+                 details={"metrics": model.metrics, "run_id": trained_by})
     checks = check_gate(config.gate, model.metrics)
     outcome = Registered(name, version, checks)
-    failed = [c for c in checks if not c.passed]
-    if failed:
-        registry.set_status(name, version, "rejected")
-        reason = "failed its gate: " + "; ".join(map(str, failed))
-        announce(project, name, version, "rejected", reason=reason, event="model_rejected",
-                 title=f"{name} version {version} rejected by its gate",
-                 details={"gate": [str(c) for c in checks]})
-        error = ModelRejected(f"model {name!r} version {version} {reason}. It is registered "
-                              f"and tagged rejected; it was not staged.")
-        error.outcome = outcome  # type: ignore[attr-defined]
-        raise error
-    with model_lock(project, name):
-        previous = registry.alias(name, STAGING)
-        if previous is not None and previous != registry.alias(name, PRODUCTION):
-            registry.set_status(name, previous, "archived")
-            announce(project, name, previous, "archived", reason=f"staging moved to v{version}")
-        registry.set_alias(name, STAGING, version)
-        registry.set_status(name, version, "staging")
-    announce(project, name, version, "staged", reason="passed its gate: "
-             + ("; ".join(map(str, checks)) or "no thresholds declared"),
-             event="model_staged", title=f"{name} version {version} staged")
+    if resumed_from is not None:
+        outcome.notes.append(f"completed the registration of version {version}, interrupted "
+                             f"in run {resumed_from}")
+    state = registration_state(registry.get(name, version).tags)
+    if state == "registered":
+        _record_gate(registry, name, version, checks)
+        crash_point("register:gated")
+        state = "gated"
+    if not gate_passed(registry.get(name, version).tags):
+        _reject(project, registry, trail, outcome)
+    if state == "gated":
+        _stage(project, registry, outcome)
+        crash_point("register:before-audit")
+    if not trail.has(name, version, "staged"):
+        announce(project, name, version, "staged", reason="passed its gate: "
+                 + ("; ".join(map(str, checks)) or "no thresholds declared"),
+                 event="model_staged", title=f"{name} version {version} staged")
     champion = registry.alias(name, PRODUCTION)
-    if champion is not None:
+    if champion is not None and champion != version:
         outcome.comparison = compare_versions(project, name, version, champion)
         outcome.report = reports_dir(project, name) / (
             f"compare-v{version}-vs-v{champion}.json")
-    if config.promote == "auto":
+    registry.tag(name, version, REGISTRATION, "compared")
+    if config.promote == "auto" and champion != version:
         _auto_promote(project, outcome)
     return outcome
+
+
+def _unfinished(registry: Registry, name: str, fingerprint: str | None) -> tuple[int, str] | None:
+    """(version, run that began it) of the newest version of this step result whose
+    registration a killed process left unfinished; None when there is none."""
+    newest = None if fingerprint is None else _newest(registry, name, fingerprint)
+    if newest is None or registration_state(newest.tags) in FINISHED:
+        return None
+    return int(newest.version), newest.tags.get("shipyard.run_id", "unknown")
+
+
+def _record_gate(registry: Registry, name: str, version: int, checks: list[GateCheck]) -> None:
+    """Tag the gate's outcome: promotion reads it, whatever happens to the process next."""
+    passed = all(c.passed for c in checks)
+    registry.tag(name, version, GATE_CHECKS,
+                 "; ".join(map(str, checks)) or "no thresholds declared")
+    registry.tag(name, version, GATE, "passed" if passed else "failed")
+    if not passed:
+        registry.set_status(name, version, "rejected")
+    registry.tag(name, version, REGISTRATION, "gated")
+
+
+def _reject(project: Project, registry: Registry, trail: AuditTrail,
+            outcome: Registered) -> None:
+    """Audit and announce a failed gate (once), finish the registration, raise exit 4."""
+    name, version = outcome.name, outcome.version
+    failed = [c for c in outcome.gate if not c.passed]
+    reason = "failed its gate: " + "; ".join(map(str, failed))
+    if not trail.has(name, version, "rejected"):
+        announce(project, name, version, "rejected", reason=reason, event="model_rejected",
+                 title=f"{name} version {version} rejected by its gate",
+                 details={"gate": [str(c) for c in outcome.gate]})
+    registry.tag(name, version, REGISTRATION, "rejected")
+    error = ModelRejected(f"model {name!r} version {version} {reason}. It is registered "
+                          f"and tagged rejected; it was not staged.")
+    error.outcome = outcome  # type: ignore[attr-defined]
+    raise error
+
+
+def _stage(project: Project, registry: Registry, outcome: Registered) -> None:
+    """Move ``staging`` to the version and archive the one it leaves (not production)."""
+    name, version = outcome.name, outcome.version
+    with model_lock(project, name):
+        production = registry.alias(name, PRODUCTION)
+        if production != version:  # forced into production before its gate ran: stays there
+            previous = registry.alias(name, STAGING)
+            if previous not in (None, version, production):
+                registry.set_status(name, previous, "archived")
+                announce(project, name, previous, "archived",
+                         reason=f"staging moved to v{version}")
+            registry.set_alias(name, STAGING, version)
+            crash_point("register:staged")
+            registry.set_status(name, version, "staging")
+        registry.tag(name, version, REGISTRATION, "staged")
 
 
 def _auto_promote(project: Project, outcome: Registered) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from shipyard.errors import PromotionRefused
 from shipyard.project import Project
-from shipyard.registry.client import PREVIOUS, Registry
+from shipyard.registry.client import GATE, PREVIOUS, Registry, gate_passed
 from shipyard.registry.transitions import announce, model_lock
 
 __all__ = ["Transition", "promote", "rollback"]
@@ -25,20 +25,24 @@ class Transition:
 
 
 def promote(project: Project, name: str, version: int, *, reason: str,
-            actor: str | None = None) -> Transition:
+            actor: str | None = None, force: bool = False) -> Transition:
     """Point ``production`` at ``version``; the version it leaves is archived.
+
+    Only a version that passed its gate may serve. One that failed it, or whose registration
+    was interrupted before its gate ran, is refused unless ``force`` is given: a person's
+    explicit decision, audited as ``force_promoted`` with their reason.
 
     Raises:
         NotFoundError: no such model or version.
-        PromotionRefused: the version failed its gate, or is production already.
+        PromotionRefused: the version did not pass its gate (and no force), or is production
+            already.
     """
     registry = Registry(project)
     with model_lock(project, name):
-        status = registry.status(name, version)
-        if status == "rejected":
-            raise PromotionRefused(
-                f"model {name!r} version {version} failed its gate and cannot be promoted; "
-                f"see 'shipyard models show {name}'")
+        tags = registry.get(name, version).tags
+        passed = gate_passed(tags)
+        if not passed and not force:
+            raise PromotionRefused(_ungated(name, version, tags))
         previous = registry.alias(name, PRODUCTION)
         if previous == version:
             raise PromotionRefused(f"model {name!r} version {version} is production already")
@@ -47,11 +51,30 @@ def promote(project: Project, name: str, version: int, *, reason: str,
         if previous is not None:
             registry.tag(name, version, PREVIOUS, str(previous))
             registry.set_status(name, previous, "archived")
-        announce(project, name, version, "promoted", reason=reason, actor=actor,
-                 event="model_promoted",
-                 title=f"{name} version {version} promoted to production",
-                 details={"previous": previous})
-    return Transition(name, version, previous, "promoted")
+        action = "promoted" if passed else "force_promoted"
+        details: dict[str, object] = {"previous": previous}
+        if not passed:
+            details["gate"] = tags.get(GATE, "not run")
+        announce(project, name, version, action,
+                 reason=reason, actor=actor, event="model_promoted",
+                 title=f"{name} version {version} promoted to production"
+                       + ("" if passed else " without a passed gate (forced)"),
+                 details=details)
+    return Transition(name, version, previous, action)
+
+
+def _ungated(name: str, version: int, tags: dict[str, str]) -> str:
+    """Why a version cannot be promoted, and the two ways forward."""
+    force = (f"to promote it anyway: 'shipyard models promote {name} {version} --force "
+             f"--reason \"...\"' (audited)")
+    if tags.get(GATE) == "failed" or tags.get("shipyard.status") == "rejected":
+        return (f"model {name!r} version {version} failed its gate and cannot be promoted; "
+                f"see 'shipyard models show {name}'; {force}")
+    pipeline = tags.get("shipyard.pipeline", "PIPELINE")
+    return (f"model {name!r} version {version} has not passed its gate: its registration was "
+            f"interrupted (run {tags.get('shipyard.run_id', 'unknown')}) before the gate ran. "
+            f"Run 'shipyard run {pipeline}' to finish it (the trained model is reused), "
+            f"or, {force}")
 
 
 def rollback(project: Project, name: str, *, reason: str,

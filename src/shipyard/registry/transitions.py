@@ -12,7 +12,10 @@ from shipyard.registry.audit import AuditEntry, AuditTrail
 
 __all__ = ["announce", "model_lock"]
 
-LOCK_WAIT_S = 60.0
+LOCK_WAIT_S = 300.0
+"""How long a move waits for another move of the same model. A move holds the lock for a few
+registry calls and one audit row, which on a busy machine (or a remote tracking server) can
+take tens of seconds; waiting is better than refusing a promotion that would have succeeded."""
 
 
 @contextmanager

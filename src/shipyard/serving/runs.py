@@ -207,8 +207,9 @@ class StepState(BaseModel):
 class RunState(BaseModel):
     run_id: str
     pipeline: str
-    status: Literal["queued", "running", "succeeded", "failed"] = Field(
-        description="queued until the run's process has recorded it")
+    status: Literal["queued", "running", "registering", "succeeded", "failed"] = Field(
+        description="queued until the run's process has recorded it; registering while its "
+                    "models go through the registry (gate, staging, comparison)")
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
@@ -277,7 +278,7 @@ class PipelineRuns:
                 self.settle(claim, None)
             elif (claim is None and record is not None  # a run without a claim (the CLI's)
                   and process_alive(record.host, record.pid) is False):
-                mark_interrupted(self.runs, record)
+                mark_interrupted(self.project, self.runs, record)
             # Read again: settled just now, by us or by its watcher (recorded, then released).
             record = self._record(run_id)
             if record is None and claim is not None and claim.alive(self.stale_after):
@@ -286,7 +287,7 @@ class PipelineRuns:
                                 steps=[])
         if record is None or record.pipeline != pipeline:
             return None
-        status = record.status if record.status in _FINAL else "running"
+        status = record.status if record.status in (*_FINAL, "registering") else "running"
         return RunState(run_id=run_id, pipeline=pipeline, status=status,
                         started_at=record.started_at, finished_at=record.finished_at,
                         error=record.error,
@@ -301,7 +302,7 @@ class PipelineRuns:
         if record is None:
             self._record_failure(claim, self._why_unrecorded(claim, returncode))
         elif record.status not in _FINAL:
-            mark_interrupted(self.runs, record)
+            mark_interrupted(self.project, self.runs, record)
         self.claims.release(claim)
 
     def _watch(self, claim: Claim, process: subprocess.Popen[bytes]) -> None:
@@ -376,7 +377,7 @@ class PipelineRuns:
             if alive:
                 return record.id
             if alive is False:
-                mark_interrupted(self.runs, self.runs.get(record.id))
+                mark_interrupted(self.project, self.runs, self.runs.get(record.id))
         return None
 
     def _record(self, run_id: str) -> RunRecord | None:
