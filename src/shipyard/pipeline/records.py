@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shipyard.db import create_tables
 from shipyard.errors import NotFoundError
+from shipyard.redact import redact_value, reveal
 
 __all__ = [
     "RUN_STATUSES",
@@ -191,6 +192,7 @@ class RunStore:
         """Insert a running run; on an id collision draw another suffix. Returns the id."""
         for key in _JSON_RUN:
             values[key] = json.dumps(values.get(key) or {}, default=str)
+        values = {key: redact_value(value) for key, value in values.items()}  # no secrets stored
         for _ in range(5):
             try:
                 with self.engine.begin() as conn:
@@ -204,6 +206,7 @@ class RunStore:
         for key in _JSON_RUN:
             if key in values:
                 values[key] = json.dumps(values[key], default=str)
+        values = {key: redact_value(value) for key, value in values.items()}  # no secrets stored
         with self.engine.begin() as conn:
             conn.execute(_runs.update().where(_runs.c.id == run_id).values(**values))
 
@@ -228,6 +231,7 @@ class RunStore:
     def update_step(self, run_id: str, step: str, **values: Any) -> None:
         if isinstance(values.get("outputs"), dict):
             values["outputs"] = json.dumps(values["outputs"])
+        values = {key: redact_value(value) for key, value in values.items()}  # no secrets stored
         with self.engine.begin() as conn:
             conn.execute(_steps.update()
                          .where(_steps.c.run_id == run_id, _steps.c.step == step)
@@ -388,6 +392,6 @@ class RunTracker:
         from mlflow.tracking import MlflowClient
 
         try:
-            MlflowClient(tracking_uri=tracking_uri).set_terminated(mlflow_run_id, "KILLED")
+            MlflowClient(tracking_uri=reveal(tracking_uri)).set_terminated(mlflow_run_id, "KILLED")
         except Exception as error:  # noqa: BLE001 - see the class docstring
             logger.warning("could not close MLflow run %s: %s", mlflow_run_id, error)

@@ -41,6 +41,7 @@ from shipyard.pipeline.loader import (
 from shipyard.pipeline.provenance import environment, git_state, process_alive, snapshot_code
 from shipyard.pipeline.records import RunInfo, RunRecord, RunStore, RunTracker
 from shipyard.pipeline.step import Step
+from shipyard.redact import redact_url
 
 if TYPE_CHECKING:
     from shipyard.config.schema import TuningConfig
@@ -336,8 +337,8 @@ def _open_tracker(project: Project) -> RunTracker:
         raise
     except Exception as error:  # MLflow raises many kinds; all mean the same here
         raise ShipyardError(
-            f"cannot record the run in MLflow at {project.tracking_uri}: {error}. Check "
-            f"environments.{project.env_name}.tracking_uri in shipyard.yaml and that the "
+            f"cannot record the run in MLflow at {redact_url(project.tracking_uri)}: {error}. "
+            f"Check environments.{project.env_name}.tracking_uri in shipyard.yaml and that the "
             f"tracking server is up."
         ) from error
 
