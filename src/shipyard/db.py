@@ -45,8 +45,8 @@ def unreachable(purpose: str, url: str, reason: BaseException | str) -> StoreUnr
     setting = _settings.get(url)
     where = f"{setting} in shipyard.yaml" if setting else "its URL in shipyard.yaml"
     return StoreUnreachable(
-        f"cannot reach the {purpose} at {redact_url(url)}: {redact_text(text)}. Start the "
-        f"database server (or tracking server) it names, or correct {where}."
+        f"{purpose}: cannot reach {redact_url(url)}: {redact_text(text)}. Start that "
+        f"server, or correct {where}."
     )
 
 

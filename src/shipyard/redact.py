@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 __all__ = ["MASK", "install", "is_secret_name", "redact_text", "redact_url", "redact_value", "remember",
            "remember_url", "reveal"]
@@ -74,7 +74,10 @@ def redact_url(url: str) -> str:
         if any(_SECRET_KEY.search(key) for key, _ in pairs):
             query = urlencode([(k, MASK if _SECRET_KEY.search(k) else v) for k, v in pairs],
                               safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url  # nothing secret; reassembling could change it (sqlite:////abs/path)
+    return (f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+            + (f"#{parts.fragment}" if parts.fragment else ""))
 
 
 def _url_secrets(url: str) -> list[str]:

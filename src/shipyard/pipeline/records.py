@@ -316,13 +316,11 @@ class RunTracker:
     """
 
     def __init__(self, project: Any) -> None:
-        from mlflow.tracking import MlflowClient
-
-        from shipyard.tracking import use_project
+        from shipyard.tracking import tracking_client, use_project
 
         self.tracking_uri: str = project.tracking_uri
         self.env: str = project.env_name
-        self.client = MlflowClient(tracking_uri=self.tracking_uri)
+        self.client = tracking_client(project)  # fails fast, naming the store, when it is down
         self.experiment_id: str = use_project(project, client=self.client)
         self.run_id: str | None = None
 
