@@ -135,8 +135,15 @@ def redact_text(text: str) -> str:
 
 
 def redact_value(value: Any) -> Any:
-    """A string redacted by :func:`redact_text`; anything else unchanged (for stored rows)."""
-    return redact_text(value) if isinstance(value, str) else value
+    """``value`` with every string in it (in dicts and lists too) redacted by
+    :func:`redact_text`; for rows and documents about to be stored."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(redact_value(item) for item in value)
+    return value
 
 
 class _RedactingRecord(logging.LogRecord):

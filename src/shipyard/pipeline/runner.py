@@ -41,7 +41,7 @@ from shipyard.pipeline.loader import (
 from shipyard.pipeline.provenance import environment, git_state, process_alive, snapshot_code
 from shipyard.pipeline.records import RunInfo, RunRecord, RunStore, RunTracker
 from shipyard.pipeline.step import Step
-from shipyard.redact import redact_url
+from shipyard.redact import redact_url, redact_value
 
 if TYPE_CHECKING:
     from shipyard.config.schema import TuningConfig
@@ -384,7 +384,7 @@ def _plan(project: Project, built: Pipeline, settings: _Settings, tuning: Tuning
     fingerprints: dict[str, str] = {}
     sampled = f"~{settings.sample}" if settings.sample is not None else ""
     run_settings = {"smoke": settings.smoke, "sample": settings.sample,
-                    "tuning": tuning.model_dump() if tuning else None}
+                    "tuning": redact_value(tuning.model_dump()) if tuning else None}
     plan = []
     for s in built.steps:
         params: dict[str, Any] = {}
