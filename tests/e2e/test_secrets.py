@@ -214,6 +214,7 @@ def test_a_planted_password_is_nowhere_shipyard_writes(tmp_path: Path,
     searched = {**outputs.texts, **bodies, **database_dumps(databases), **file_texts(root),
                 "serve.log": (tmp_path / "serve.log").read_text()}
     assert "tracking_uri" in searched["pg_dump metadata"]  # the records were searched
-    assert leaks(searched) == {}
+    found = leaks(searched)
+    assert not found, f"the password is in: {sorted(found)}\n{found}"
     assert "tracking store: cannot reach postgresql+psycopg://someone:***@127.0.0.1" in " ".join(
         unreachable.split()), unreachable
