@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-__all__ = ["MASK", "install", "is_secret_name", "redact_text", "redact_url", "redact_value", "remember",
-           "remember_url", "reveal"]
+__all__ = ["MASK", "install", "is_secret_name", "redact_text", "redact_url", "redact_value",
+           "remember", "remember_url", "reveal"]
 
 MASK = "***"
 
@@ -33,7 +33,7 @@ _SECRET_KEY = re.compile(
     r"|credential|auth|session|sas", re.IGNORECASE)
 """Names of query parameters, options and DSN keys whose values are secrets."""
 
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*):(?P<pw>[^@\s/'\"]+)@")
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s'\"]*):[^@\s/'\"]+@")
 """``scheme://user:password@`` inside text; the password must not contain ``/`` or spaces."""
 
 _KEY_VALUE = re.compile(
