@@ -155,7 +155,9 @@ class _RedactingRecord(logging.LogRecord):
             message = self.getMessage()
         except Exception:  # noqa: BLE001 - a bad format string is logging's to report
             return
-        self.msg, self.args = redact_text(message), None
+        redacted = redact_text(message)
+        if redacted != message:  # else keep args: some formatters read them (uvicorn's access log)
+            self.msg, self.args = redacted, None
         if self.exc_info and self.exc_info[1] is not None:
             self.exc_text = redact_text(
                 logging.Formatter().formatException(self.exc_info))  # type: ignore[arg-type]

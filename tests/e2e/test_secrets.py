@@ -204,6 +204,15 @@ def test_a_planted_password_is_nowhere_shipyard_writes(tmp_path: Path,
         shipyard("predict", "predict", "titanic", "--input", "rows.csv", "--output",
                  "scored.csv")
         outputs.texts["serve"] = serve_a_little(root, env)
+        source = sa.create_engine(databases["source"])
+        with source.begin() as conn:  # a value validation refuses: a quarantined batch
+            conn.execute(sa.text("UPDATE passengers SET pclass = '9th' WHERE passenger_id = 1"))
+        source.dispose()
+        rejected = shipyard("rejected ingest", "ingest", check=3)
+        batch = re.search(r"batch (\d+)", rejected)
+        assert batch, rejected
+        shipyard("quarantine ls", "quarantine", "ls")
+        shipyard("quarantine show", "quarantine", "show", batch[1])
         down = f"postgresql+psycopg://someone:{PASSWORD}@127.0.0.1:{free_port()}/mlflow"  # closed
         unreachable = shipyard("unreachable tracking store", "run", "train", "--no-cache",
                                check=1, extra={"SY_TRACKING_URI": down})
