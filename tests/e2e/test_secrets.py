@@ -3,7 +3,8 @@
 Every configurable URL of the Titanic example (source, metadata, results, MLflow tracking
 store, Optuna storage, webhook) carries one distinctive password, on PostgreSQL databases of a
 role that has it. The lifecycle runs as a user would run it — ingest, a good and a failing
-training, promote, batch predict, serve, an unreachable tracking store — and then every
+training, promote, a challenger compared with production, batch predict, serve, a quarantined
+batch, an unreachable tracking store — and then every
 store, file, log, captured output and webhook body is searched for the password.
 """
 
@@ -200,6 +201,9 @@ def test_a_planted_password_is_nowhere_shipyard_writes(tmp_path: Path,
         shipyard("runs show", "runs", "show", "latest")
         shipyard("models ls", "models", "ls")
         shipyard("promote", "models", "promote", "titanic", "1", "--reason", "first")
+        shipyard("challenger", "run", "train", "--no-cache", "--params", "seed=7", check=None)
+        shipyard("compare", "models", "compare", "titanic")
+        shipyard("models show", "models", "show", "titanic")
         (root / "rows.csv").write_text("pclass,sex,age,sibsp,parch\n1st,female,29,0,0\n")
         shipyard("predict", "predict", "titanic", "--input", "rows.csv", "--output",
                  "scored.csv")
