@@ -44,9 +44,11 @@ def unreachable(purpose: str, url: str, reason: BaseException | str) -> StoreUnr
     text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
     setting = _settings.get(url)
     where = f"{setting} in shipyard.yaml" if setting else "its URL in shipyard.yaml"
+    fix = ("Check that its folder exists and is writable" if url.startswith("sqlite")
+           else "Start that server")
     return StoreUnreachable(
-        f"{purpose}: cannot reach {redact_url(url)}: {redact_text(text)}. Start that "
-        f"server, or correct {where}."
+        f"{purpose}: cannot reach {redact_url(url)}: {redact_text(text)}. {fix}, or correct "
+        f"{where}."
     )
 
 
