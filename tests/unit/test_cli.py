@@ -31,35 +31,31 @@ project: p
 environments:
   dev:
     lake: lake
-    {setting}: '{url}'
+    {env_setting}
 sources: {{erp: {{url: '{source}'}}}}
 tables: {{orders: {{source: erp, table: orders}}}}
 """
 
 
-@pytest.mark.parametrize(("setting", "store", "command"), [
-    ("metadata_db", "metadata database", ["runs", "ls"]),
-    ("results_db", "results database", ["serve", "--port", "1"]),
-    ("tracking_uri", "tracking store", ["models", "ls"]),
-    ("source", "sources.erp", ["ingest"]),
-    ("http tracking_uri", "tracking store", ["models", "ls"]),
+@pytest.mark.parametrize(("scheme", "setting", "store", "command"), [
+    ("postgresql+psycopg", "environments.dev.metadata_db", "metadata database", ["runs", "ls"]),
+    ("postgresql+psycopg", "environments.dev.results_db", "results database",
+     ["serve", "--port", "1"]),
+    ("postgresql+psycopg", "environments.dev.tracking_uri", "tracking store", ["models", "ls"]),
+    ("http", "environments.dev.tracking_uri", "tracking store", ["models", "ls"]),
+    ("postgresql+psycopg", "sources.erp.url", "sources.erp", ["ingest"]),
 ])
-def test_an_unreachable_store_is_named_with_its_url_and_fix(tmp_path: Path, setting: str,
-                                                             store: str,
-                                                             command: list[str]) -> None:
-    port = free_port()  # nothing listens there
-    scheme = "http" if setting.startswith("http") else "postgresql+psycopg"
-    url = f"{scheme}://someone:S3cretPw@127.0.0.1:{port}/db"
-    setting = setting.removeprefix("http ")
+def test_an_unreachable_store_is_named_with_its_url_and_fix(
+        tmp_path: Path, scheme: str, setting: str, store: str, command: list[str]) -> None:
+    url = f"{scheme}://someone:S3cretPw@127.0.0.1:{free_port()}/db"  # nothing listens there
+    key = setting.rsplit(".", 1)[1]
     (tmp_path / "shipyard.yaml").write_text(UNREACHABLE_YAML.format(
-        setting="state" if setting == "source" else setting,
-        url=".shipyard/dev" if setting == "source" else url,
-        source=url if setting == "source" else "sqlite:///src.db"))
+        env_setting=f"{key}: '{url}'" if setting.startswith("environments") else "",
+        source=url if setting.startswith("sources") else "sqlite:///src.db"))
     done = run(*command, cwd=tmp_path, env={"SHIPYARD_API_KEYS": "k" * 32}, check=1)
     text = " ".join(done.stderr.split())
-    where = "sources.erp.url" if setting == "source" else f"environments.dev.{setting}"
-    assert (f"error: {store}: cannot reach {scheme}://someone:***@127.0.0.1:{port}/db: "
-            in text), text
-    assert "refused" in text and f"correct {where} in shipyard.yaml" in text, text
+    shown = url.replace("S3cretPw", "***")
+    assert f"error: {store}: cannot reach {shown}: " in text, text
+    assert "refused" in text and f"correct {setting} in shipyard.yaml" in text, text
     assert "Traceback" not in text and "S3cretPw" not in done.stdout + done.stderr
     assert not (tmp_path / "lake").exists()
