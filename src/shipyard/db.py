@@ -2,47 +2,91 @@
 
 SQLite is the embedded default and PostgreSQL the team-scale store; the same code runs on both.
 SQLite gets WAL and a busy timeout so that concurrent Shipyard processes wait instead of failing.
+
+A database that cannot be reached fails, wherever the engine is first used, with a
+:class:`StoreUnreachable` naming the store, its URL without the password and the setting in
+``shipyard.yaml`` to check, instead of a driver traceback.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 
-from shipyard.errors import ConfigError, SourceError
+from shipyard.errors import ConfigError, StoreUnreachable
+from shipyard.redact import redact_text, redact_url
 
-__all__ = ["check_connection", "create_engine_for", "create_tables", "redact"]
+__all__ = ["check_connection", "configured_at", "create_engine_for", "create_tables", "redact",
+           "unreachable"]
+
+CONNECT_TIMEOUT_S = 10
+"""A PostgreSQL server that does not answer fails after this long instead of the OS's minutes."""
+
+_settings: dict[str, str] = {}
 
 
 def redact(url: str) -> str:
     """The URL with its password hidden, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<invalid URL>"
+    return redact_url(url)
+
+
+def configured_at(url: str, setting: str) -> None:
+    """Note where ``url`` is configured (``environments.dev.metadata_db``), for error messages."""
+    _settings[url] = setting
+
+
+def unreachable(purpose: str, url: str, reason: BaseException | str) -> StoreUnreachable:
+    """The error for a store that does not answer: which store, where, why, and the fix."""
+    text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+    setting = _settings.get(url)
+    where = f"{setting} in shipyard.yaml" if setting else "its URL in shipyard.yaml"
+    fix = ("Check that its folder exists and is writable" if url.startswith("sqlite")
+           else "Start that server")
+    return StoreUnreachable(
+        f"{purpose}: cannot reach {redact_url(url)}: {redact_text(text)}. {fix}, or correct "
+        f"{where}."
+    )
+
+
+def _connect_failed(purpose: str, url: str) -> Callable[[ExceptionContext], None]:
+    def handle_error(context: ExceptionContext) -> None:
+        error = context.original_exception
+        dbapi = context.dialect.loaded_dbapi
+        connecting = context.connection is None or context.is_disconnect
+        if connecting and isinstance(error, dbapi.OperationalError):
+            raise unreachable(purpose, url, error) from None
+    return handle_error
 
 
 def create_engine_for(url: str, *, purpose: str) -> Engine:
-    """Create an engine, turning a malformed URL into an error that names ``purpose``."""
+    """Create an engine, turning a malformed URL into an error that names ``purpose``.
+
+    Failing to connect, now or later, raises :class:`StoreUnreachable` naming ``purpose``.
+    """
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise ConfigError(
-            f"{purpose}: {url!r} is not a SQLAlchemy URL; expected e.g. sqlite:///file.db "
-            f"or postgresql+psycopg://user@host:5432/db"
+            f"{purpose}: {redact_url(url)!r} is not a SQLAlchemy URL; expected e.g. "
+            f"sqlite:///file.db or postgresql+psycopg://user@host:5432/db"
         ) from None
     kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if "connect_timeout" not in parsed.query:
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
         engine = sa.create_engine(parsed, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as error:
         raise ConfigError(f"{purpose}: no driver for {parsed.drivername!r} ({error})") from None
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    sa.event.listen(engine, "handle_error", _connect_failed(purpose, url))
     return engine
 
 
@@ -57,16 +101,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def check_connection(engine: Engine, *, purpose: str) -> None:
-    """Fail early, naming the database and the fix, when a database cannot be reached."""
+    """Fail early, naming the database and the fix, when a database cannot be reached.
+
+    An engine of :func:`create_engine_for` raises :class:`StoreUnreachable` by itself; any
+    other engine's failure is turned into the same error here.
+    """
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except OperationalError as error:
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise SourceError(
-            f"{purpose}: cannot connect to {redact(str(engine.url))}: {reason}. "
-            f"Check that the server is running and the URL in shipyard.yaml is right."
-        ) from None
+        url = engine.url.render_as_string(hide_password=False)
+        raise unreachable(purpose, url, error.orig or error) from None
 
 
 def create_tables(engine: Engine, metadata: sa.MetaData) -> None:

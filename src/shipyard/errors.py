@@ -6,6 +6,7 @@ server answers with, so both shells map errors the same way::
     ShipyardError                 exit 1, HTTP 500
     ├── ConfigError               exit 2, HTTP 400   shipyard.yaml is invalid
     ├── SourceError               exit 1, HTTP 502   a source database cannot be read
+    ├── StoreUnreachable          exit 1, HTTP 503   a database or tracking store is down
     ├── LakeError                 exit 1, HTTP 500   a Delta table is missing or unreadable
     ├── PIIError                  exit 1, HTTP 400   a query names a column declared PII
     ├── LockedError               exit 1, HTTP 409   another process holds the table's lock
@@ -32,6 +33,7 @@ __all__ = [
     "ShipyardError",
     "SourceError",
     "StepFailed",
+    "StoreUnreachable",
 ]
 
 
@@ -49,6 +51,15 @@ class ConfigError(ShipyardError):
 
 class SourceError(ShipyardError):
     http_status = 502
+
+
+class StoreUnreachable(ShipyardError):
+    """A store (metadata, results, source database, tracking store) does not answer.
+
+    The message names the store, its URL without the password, and the setting to check.
+    """
+
+    http_status = 503
 
 
 class LakeError(ShipyardError):

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from shipyard.config import load_config
 from shipyard.errors import ConfigError
+from shipyard.redact import remember_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -57,14 +58,22 @@ class Project:
         path = Path(location)
         return str(path if path.is_absolute() else self.root / path)
 
-    def _resolve_db_url(self, url: str) -> str:
-        """Make ``sqlite:///relative.db`` relative to the project, not to the working folder."""
+    def _resolve_db_url(self, url: str, setting: str) -> str:
+        """Make ``sqlite:///relative.db`` relative to the project, not to the working folder.
+
+        The resolved URL is noted with its ``setting`` (for errors naming what to fix) and its
+        credentials are remembered, so that they are masked wherever they would be shown.
+        """
+        from shipyard.db import configured_at
+
         url = url.replace("{env}", self.env_name)
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
             path = self.root / url[len(prefix):]
             path.parent.mkdir(parents=True, exist_ok=True)
-            return prefix + str(path)
+            url = prefix + str(path)
+        configured_at(url, setting)
+        remember_url(url)
         return url
 
     @property
@@ -79,18 +88,21 @@ class Project:
 
     @property
     def metadata_url(self) -> str:
-        return self._resolve_db_url(self.env.metadata_db)
+        return self._resolve_db_url(self.env.metadata_db, self._setting("metadata_db"))
 
     @property
     def results_url(self) -> str:
-        return self._resolve_db_url(self.env.results_db)
+        return self._resolve_db_url(self.env.results_db, self._setting("results_db"))
 
     @property
     def tracking_uri(self) -> str:
-        return self._resolve_db_url(self.env.tracking_uri)
+        return self._resolve_db_url(self.env.tracking_uri, self._setting("tracking_uri"))
 
     def source_url(self, source: str) -> str:
-        return self._resolve_db_url(self.config.sources[source].url)
+        return self._resolve_db_url(self.config.sources[source].url, f"sources.{source}.url")
+
+    def _setting(self, key: str) -> str:
+        return f"environments.{self.env_name}.{key}"
 
     @cached_property
     def metadata_engine(self) -> Engine:

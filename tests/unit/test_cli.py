@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.cli import run
+from tests.e2e.server import free_port
 
 
 def test_init_writes_a_project_that_loads_and_refuses_a_non_empty_folder(tmp_path: Path) -> None:
@@ -23,14 +26,36 @@ def test_version_and_usage_errors(tmp_path: Path) -> None:
     assert "no shipyard.yaml" in missing.stderr and "shipyard init" in missing.stderr
 
 
-def test_unreachable_source_names_the_database_and_the_fix(tmp_path: Path) -> None:
-    (tmp_path / "shipyard.yaml").write_text(
-        "project: p\nenvironments: {dev: {lake: lake}}\n"
-        "sources: {erp: {url: 'postgresql+psycopg://nobody@127.0.0.1:1/nowhere'}}\n"
-        "tables: {orders: {source: erp, table: orders}}\n"
-    )
-    done = run("ingest", cwd=tmp_path, check=1)
+UNREACHABLE_YAML = """\
+project: p
+environments:
+  dev:
+    lake: lake
+    {env_setting}
+sources: {{erp: {{url: '{source}'}}}}
+tables: {{orders: {{source: erp, table: orders}}}}
+"""
+
+
+@pytest.mark.parametrize(("scheme", "setting", "store", "command"), [
+    ("postgresql+psycopg", "environments.dev.metadata_db", "metadata database", ["runs", "ls"]),
+    ("postgresql+psycopg", "environments.dev.results_db", "results database",
+     ["serve", "--port", "1"]),
+    ("postgresql+psycopg", "environments.dev.tracking_uri", "tracking store", ["models", "ls"]),
+    ("http", "environments.dev.tracking_uri", "tracking store", ["models", "ls"]),
+    ("postgresql+psycopg", "sources.erp.url", "sources.erp", ["ingest"]),
+])
+def test_an_unreachable_store_is_named_with_its_url_and_fix(
+        tmp_path: Path, scheme: str, setting: str, store: str, command: list[str]) -> None:
+    url = f"{scheme}://someone:S3cretPw@127.0.0.1:{free_port()}/db"  # nothing listens there
+    key = setting.rsplit(".", 1)[1]
+    (tmp_path / "shipyard.yaml").write_text(UNREACHABLE_YAML.format(
+        env_setting=f"{key}: '{url}'" if setting.startswith("environments") else "",
+        source=url if setting.startswith("sources") else "sqlite:///src.db"))
+    done = run(*command, cwd=tmp_path, env={"SHIPYARD_API_KEYS": "k" * 32}, check=1)
     text = " ".join(done.stderr.split())
-    assert "sources.erp: cannot connect to postgresql+psycopg://nobody@127.0.0.1:1/nowhere" in text
-    assert "Check that the server is running" in text
+    shown = url.replace("S3cretPw", "***")
+    assert f"error: {store}: cannot reach {shown}: " in text, text
+    assert "refused" in text and f"correct {setting} in shipyard.yaml" in text, text
+    assert "Traceback" not in text and "S3cretPw" not in done.stdout + done.stderr
     assert not (tmp_path / "lake").exists()

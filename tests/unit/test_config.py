@@ -7,6 +7,7 @@ import pytest
 from shipyard.config import load_config, parse_config
 from shipyard.errors import ConfigError
 from shipyard.project import Project
+from shipyard.redact import redact_text
 
 
 def minimal(**tables: dict) -> dict:
@@ -70,3 +71,12 @@ def test_relative_stores_resolve_inside_the_project(tmp_path: Path) -> None:
     project = Project.open(tmp_path)
     assert project.lake_root == str(tmp_path / "lake")
     assert project.metadata_url == f"sqlite:///{tmp_path}/.shipyard/dev/metadata.db"
+
+
+def test_secrets_of_the_config_are_masked_from_the_moment_it_is_read() -> None:
+    parse_config({"project": "p", "environments": {"dev": {
+        "lake": "s3://bucket/lake", "tracking_uri": "postgresql://ml:Tr4ckingPw@db/ml",
+        "storage_options": {"AWS_SECRET_ACCESS_KEY": "S3cr3tAccess", "AWS_REGION": "eu-west-1"},
+    }}})
+    text = redact_text("S3cr3tAccess in eu-west-1; login with Tr4ckingPw refused")
+    assert text == "*** in eu-west-1; login with *** refused"

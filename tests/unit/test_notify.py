@@ -13,6 +13,7 @@ import pytest
 import shipyard.notify
 from shipyard.config.schema import WebhookConfig
 from shipyard.notify import Delivery, Event, format_event, notify, safe_url
+from shipyard.redact import remember_url
 from tests.receiver import Receiver, Reply, unused_url
 
 FAST = 0.01  # backoff base in tests: retries must not slow the suite down
@@ -278,3 +279,16 @@ def test_safe_url_keeps_scheme_and_host_only() -> None:
         "https://example.com:8443"
     )
     assert safe_url("not a url") == "<invalid URL>"
+
+
+def test_a_password_in_an_event_never_reaches_a_receiver() -> None:
+    remember_url("postgresql+psycopg://app:N0tify5ecret@db/meta")
+    leaky = event("run_failed", summary="step fit failed: login N0tify5ecret refused",
+                  details={"error": "dsn host=db password=Unkn0wnPw", "url":
+                           "postgresql://app:N0tify5ecret@db/meta"})
+    with Receiver() as receiver:
+        for kind in ("json", "slack", "teams"):
+            assert notify([hook(receiver.url + "/hook", kind)], leaky)[0].ok
+        bodies = [r.body.decode() for r in receiver.wait_for(3)]
+    assert all("N0tify5ecret" not in body and "Unkn0wnPw" not in body for body in bodies)
+    assert "login *** refused" in bodies[0] and "app:***@db" in bodies[0]

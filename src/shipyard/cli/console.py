@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shipyard.lake.validation import ValidationReport
+from shipyard.redact import redact_text
 
-__all__ = ["console", "err_console", "report_table"]
+__all__ = ["console", "err_console", "print_error", "print_traceback", "report_table"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+def print_error(message: str) -> None:
+    """``error: message`` on stderr, secrets masked (messages quote URLs and driver errors)."""
+    err_console.print("[red]error:[/] " + escape(redact_text(message)))
+
+
+def print_traceback(text: str) -> None:
+    """A bug's traceback on stderr, secrets masked (frames can show connection strings)."""
+    err_console.print(redact_text(text), markup=False, highlight=False)
 
 
 def _fmt(value: float | None, spec: str = ".3f") -> str:

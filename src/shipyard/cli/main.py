@@ -1,10 +1,15 @@
-"""The ``shipyard`` command: a thin shell over the library; errors become exit codes."""
+"""The ``shipyard`` command: a thin shell over the library; errors become exit codes.
+
+Everything the command prints passes through :mod:`shipyard.redact`: error messages quote
+URLs and driver messages, and a bug's traceback can hold a connection string.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import traceback
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -14,7 +19,7 @@ import typer
 from shipyard import __version__
 from shipyard.cli import lake, models, quarantine
 from shipyard.cli.batch import predict, recommend
-from shipyard.cli.console import console, err_console
+from shipyard.cli.console import console, print_error, print_traceback
 from shipyard.cli.ingest import ingest
 from shipyard.cli.loadtest import loadtest
 from shipyard.cli.run import run
@@ -22,6 +27,7 @@ from shipyard.cli.runs import app as runs_app
 from shipyard.cli.scheduler import scheduler
 from shipyard.cli.serve import serve
 from shipyard.errors import ShipyardError
+from shipyard.redact import install
 
 app = typer.Typer(
     name="shipyard",
@@ -86,9 +92,14 @@ def main() -> None:
     """Entry point: run the app, turning a :class:`ShipyardError` into its exit code.
 
     Usage errors (exit 2) and ``typer.Exit`` codes are handled by Typer's standalone mode.
+    Any other exception is a bug: its traceback is printed redacted, with exit code 1.
     """
+    install()
     try:
         app()
     except ShipyardError as error:
-        err_console.print(f"[red]error:[/] {error}")
+        print_error(str(error))
         sys.exit(error.exit_code)
+    except Exception:  # noqa: BLE001 - printed without secrets instead of by Python
+        print_traceback(traceback.format_exc())
+        sys.exit(1)

@@ -33,8 +33,8 @@ def parse_params(pairs: list[str] | None) -> dict[str, str]:
 
 
 def shown_url(url: str) -> str:
-    """A database URL without its password; other URLs (an MLflow server) as they are."""
-    return url if url.startswith(("http://", "https://", "file:", "databricks")) else redact(url)
+    """A store URL without its password or secret query values."""
+    return redact(url)
 
 
 def _duration(seconds: float | None) -> str:

@@ -15,6 +15,7 @@ from shipyard.errors import NotFoundError
 from shipyard.pipeline.records import RunRecord, RunStore
 from shipyard.pipeline.runner import StepResult
 from shipyard.project import Project
+from shipyard.redact import reveal
 
 app = typer.Typer(help="Pipeline runs: what ran, on which data and code, and why.",
                   no_args_is_help=True)
@@ -67,7 +68,7 @@ def _metrics(run: RunRecord) -> dict[str, dict[str, float]]:
         return {}
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=run.tracking_uri)
+    client = MlflowClient(tracking_uri=reveal(run.tracking_uri))  # records keep it redacted
     found: dict[str, dict[str, float]] = {}
     ids = [("run", run.mlflow_run_id)] + [(s.step, s.mlflow_run_id) for s in run.steps
                                            if s.mlflow_run_id]

@@ -2,6 +2,8 @@
 
 Secrets never live in the file: ``${VAR}`` and ``${VAR:-default}`` are replaced from the process
 environment before parsing, and a missing variable without default is an error that names it.
+The credentials in the resulting URLs and storage options are handed to :mod:`shipyard.redact`
+at once, so no message, log or record of this process can show them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import ValidationError
 
 from shipyard.config.schema import ProjectConfig
 from shipyard.errors import ConfigError
+from shipyard.redact import is_secret_name, redact_text, remember, remember_url
 
 __all__ = ["CONFIG_FILE", "load_config", "parse_config"]
 
@@ -59,17 +62,34 @@ def _format_error(error: ValidationError) -> str:
         elif item["type"] == "missing":
             msg = "required key is missing"
         elif "input" in item and not isinstance(item["input"], dict | list):
-            msg = f"{msg} (got {item['input']!r})"
+            msg = f"{msg} (got {redact_text(repr(item['input']))})"
         lines.append(f"{loc}: {msg}" if loc else msg)
     return f"{CONFIG_FILE} is invalid:\n  " + "\n  ".join(lines)
+
+
+def _remember_secrets(value: Any) -> None:
+    """Hand every URL's credentials and secret storage options to the redactor."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "storage_options" and isinstance(item, dict):
+                remember(str(v) for k, v in item.items() if is_secret_name(str(k)))
+            else:
+                _remember_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            _remember_secrets(item)
+    elif isinstance(value, str) and "://" in value:
+        remember_url(value)
 
 
 def parse_config(data: Any) -> ProjectConfig:
     """Validate already-loaded YAML data into a :class:`ProjectConfig`."""
     if not isinstance(data, dict):
         raise ConfigError(f"{CONFIG_FILE} must be a mapping of keys (project, environments, ...)")
+    interpolated = _interpolate(data, "")
+    _remember_secrets(interpolated)
     try:
-        return ProjectConfig.model_validate(_interpolate(data, ""))
+        return ProjectConfig.model_validate(interpolated)
     except ValidationError as error:
         raise ConfigError(_format_error(error)) from None
 

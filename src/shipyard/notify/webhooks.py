@@ -27,6 +27,7 @@ from shipyard import __version__
 from shipyard.config.schema import WebhookConfig
 from shipyard.notify.events import Event
 from shipyard.notify.formats import format_event
+from shipyard.redact import redact_text
 
 __all__ = ["BASE_DELAY_S", "MAX_DELAY_S", "Delivery", "deliver", "notify", "safe_url"]
 
@@ -178,8 +179,9 @@ def deliver(
     where = safe_url(webhook.url)
     try:
         # default=str: a stray datetime or Path in details must not cost the whole alert.
-        content = json.dumps(format_event(webhook.kind, event), default=str,
-                             ensure_ascii=False).encode()
+        # Redacted: an event's summary and details can quote an error holding a password.
+        content = redact_text(json.dumps(format_event(webhook.kind, event), default=str,
+                                         ensure_ascii=False)).encode()
     except Exception as error:  # noqa: BLE001 - an alert must never break its caller
         return _failed(webhook, where, 0, None,
                        _redact(f"cannot build the message: {error!r}", webhook.url))

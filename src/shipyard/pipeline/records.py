@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shipyard.db import create_tables
 from shipyard.errors import NotFoundError, PipelineError
+from shipyard.redact import redact_value, reveal
 
 __all__ = [
     "RUN_STATUSES",
@@ -199,6 +200,7 @@ class RunStore:
         """
         for key in _JSON_RUN:
             values[key] = json.dumps(values.get(key) or {}, default=str)
+        values = {key: redact_value(value) for key, value in values.items()}  # no secrets stored
         for _ in range(5):
             try:
                 with self.engine.begin() as conn:
@@ -215,6 +217,7 @@ class RunStore:
         for key in _JSON_RUN:
             if key in values:
                 values[key] = json.dumps(values[key], default=str)
+        values = {key: redact_value(value) for key, value in values.items()}  # no secrets stored
         with self.engine.begin() as conn:
             conn.execute(_runs.update().where(_runs.c.id == run_id).values(**values))
 
@@ -239,6 +242,7 @@ class RunStore:
     def update_step(self, run_id: str, step: str, **values: Any) -> None:
         if isinstance(values.get("outputs"), dict):
             values["outputs"] = json.dumps(values["outputs"])
+        values = {key: redact_value(value) for key, value in values.items()}  # no secrets stored
         with self.engine.begin() as conn:
             conn.execute(_steps.update()
                          .where(_steps.c.run_id == run_id, _steps.c.step == step)
@@ -332,13 +336,11 @@ class RunTracker:
     """
 
     def __init__(self, project: Any) -> None:
-        from mlflow.tracking import MlflowClient
-
-        from shipyard.tracking import use_project
+        from shipyard.tracking import tracking_client, use_project
 
         self.tracking_uri: str = project.tracking_uri
         self.env: str = project.env_name
-        self.client = MlflowClient(tracking_uri=self.tracking_uri)
+        self.client = tracking_client(project)  # fails fast, naming the store, when it is down
         self.experiment_id: str = use_project(project, client=self.client)
         self.run_id: str | None = None
 
@@ -409,7 +411,7 @@ class RunTracker:
         from mlflow.tracking import MlflowClient
         from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-        client = MlflowClient(tracking_uri=tracking_uri)
+        client = MlflowClient(tracking_uri=reveal(tracking_uri))
         try:
             parent = client.get_run(mlflow_run_id)
             nested = client.search_runs(

@@ -41,6 +41,7 @@ from shipyard.pipeline.loader import (
 from shipyard.pipeline.provenance import environment, git_state, process_alive, snapshot_code
 from shipyard.pipeline.records import UNFINISHED, RunInfo, RunRecord, RunStore, RunTracker
 from shipyard.pipeline.step import Step
+from shipyard.redact import redact_url, redact_value
 
 if TYPE_CHECKING:
     from shipyard.config.schema import TuningConfig
@@ -399,8 +400,8 @@ def _open_tracker(project: Project) -> RunTracker:
         raise
     except Exception as error:  # MLflow raises many kinds; all mean the same here
         raise ShipyardError(
-            f"cannot record the run in MLflow at {project.tracking_uri}: {error}. Check "
-            f"environments.{project.env_name}.tracking_uri in shipyard.yaml and that the "
+            f"cannot record the run in MLflow at {redact_url(project.tracking_uri)}: {error}. "
+            f"Check environments.{project.env_name}.tracking_uri in shipyard.yaml and that the "
             f"tracking server is up."
         ) from error
 
@@ -446,7 +447,7 @@ def _plan(project: Project, built: Pipeline, settings: _Settings, tuning: Tuning
     fingerprints: dict[str, str] = {}
     sampled = f"~{settings.sample}" if settings.sample is not None else ""
     run_settings = {"smoke": settings.smoke, "sample": settings.sample,
-                    "tuning": tuning.model_dump() if tuning else None}
+                    "tuning": redact_value(tuning.model_dump()) if tuning else None}
     plan = []
     for s in built.steps:
         params: dict[str, Any] = {}

@@ -18,10 +18,10 @@ from typing import Any
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
+from shipyard.tracking import tracking_client
 
 __all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "gate_passed",
            "registration_state"]
@@ -42,8 +42,7 @@ class Registry:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.client = MlflowClient(tracking_uri=project.tracking_uri,
-                                   registry_uri=project.tracking_uri)
+        self.client = tracking_client(project)  # fails fast, naming the store, when it is down
 
     def names(self) -> list[str]:
         return sorted(m.name for m in self.client.search_registered_models())

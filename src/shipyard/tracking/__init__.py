@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from shipyard.tracking.setup import experiment_for, use_project
+from shipyard.tracking.setup import (
+    check_tracking_store,
+    experiment_for,
+    tracking_client,
+    use_project,
+)
 
-__all__ = ["experiment_for", "use_project"]
+__all__ = ["check_tracking_store", "experiment_for", "tracking_client", "use_project"]

@@ -3,18 +3,53 @@
 With the embedded SQLite store MLflow would put artifacts under ``./mlruns`` of whatever folder
 the command ran in; the experiment is created with an artifact root inside the project's state
 folder instead, so runs are found again from anywhere.
+
+MLflow retries an unreachable store for minutes (ten attempts with growing waits for a
+database) and then raises a driver traceback; the store is probed once per process first, so
+that a down server fails in seconds with an error naming the store and the setting to fix.
 """
 
 from __future__ import annotations
 
 import os
 
+import httpx
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from shipyard.db import check_connection, create_engine_for, unreachable
 from shipyard.project import Project
 
-__all__ = ["experiment_for", "use_project"]
+__all__ = ["check_tracking_store", "experiment_for", "tracking_client", "use_project"]
+
+_PURPOSE = "tracking store"
+_DATABASES = ("postgresql", "mysql", "mssql")  # MLflow's SQL stores other than a local file
+_checked: set[str] = set()
+
+
+def check_tracking_store(uri: str) -> None:
+    """Raise ``StoreUnreachable`` when the tracking store at ``uri`` does not answer."""
+    if uri in _checked:
+        return
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
+    if scheme in _DATABASES:
+        engine = create_engine_for(uri, purpose=_PURPOSE)
+        try:
+            check_connection(engine, purpose=_PURPOSE)
+        finally:
+            engine.dispose()
+    elif scheme in ("http", "https"):
+        try:
+            httpx.get(uri.rstrip("/") + "/health", timeout=10)
+        except httpx.TransportError as error:
+            raise unreachable(_PURPOSE, uri, error) from None
+    _checked.add(uri)
+
+
+def tracking_client(project: Project) -> MlflowClient:
+    """A client of the project's tracking store and model registry, checked to answer."""
+    check_tracking_store(project.tracking_uri)
+    return MlflowClient(tracking_uri=project.tracking_uri, registry_uri=project.tracking_uri)
 
 
 def _artifact_root(project: Project) -> str:
@@ -26,7 +61,7 @@ def _artifact_root(project: Project) -> str:
 def experiment_for(project: Project, name: str | None = None, *,
                    client: MlflowClient | None = None) -> str:
     """The id of the project's experiment (``<project>`` or ``<project>/<name>``), created once."""
-    client = client or MlflowClient(tracking_uri=project.tracking_uri)
+    client = client or tracking_client(project)
     experiment_name = project.config.project if name is None else f"{project.config.project}/{name}"
     found = client.get_experiment_by_name(experiment_name)
     if found is not None:
@@ -47,6 +82,7 @@ def use_project(project: Project, name: str | None = None, *,
     in-process; ``set_tracking_uri`` (which also rebuilds MLflow's tracing provider, a fifth
     of a cached run) is called only when another URI was set explicitly before.
     """
+    check_tracking_store(project.tracking_uri)
     os.environ["MLFLOW_TRACKING_URI"] = project.tracking_uri
     if mlflow.get_tracking_uri() != project.tracking_uri:
         mlflow.set_tracking_uri(project.tracking_uri)
