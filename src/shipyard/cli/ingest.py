@@ -74,4 +74,7 @@ def ingest(
                       "'shipyard quarantine show ID', then fix the source or "
                       "'shipyard quarantine accept ID --reason \"...\"'.")
         raise typer.Exit(3)
-    console.print(f"Lake: {project.lake_root}  ·  reports: {project.state_dir / 'reports'}")
+    snapshot = result.snapshot
+    published = f"snapshot {snapshot.id}" if snapshot and snapshot.id is not None else "no snapshot"
+    console.print(f"Lake: {project.lake_root} ({published})  ·  "
+                  f"reports: {project.state_dir / 'reports'}")
