@@ -119,3 +119,20 @@ def test_staged_files_of_failed_and_killed_ingests_are_removed(events_project: P
     run("ingest", cwd=events_project)
     assert staged_files(events_project) == []
     assert [s for _, _, s in batch_statuses(events_project)] == ["landed", "abandoned", "landed"]
+
+
+def test_a_rejection_killed_before_its_file_moved_ends_in_quarantine(
+    events_project: Path,
+) -> None:
+    run("ingest", cwd=events_project)
+    add_events(events_project, 100_000, 20_000, seed=2)
+    with sqlite3.connect(events_project / "src.db") as con:
+        con.execute("UPDATE events SET kind = NULL WHERE id >= 100000")
+    killed = run("ingest", cwd=events_project, env={"SHIPYARD_KILL_AT": "before-quarantine-move"},
+                 check=None)
+    assert killed.returncode == -9
+    run("ingest", cwd=events_project, check=3)  # recovers, then rejects the same rows again
+    assert staged_files(events_project) == []
+    shown = run("quarantine", "show", "2", cwd=events_project).stdout
+    assert "null_rate" in shown
+    assert (events_project / ".shipyard" / "dev" / "quarantine" / "2.parquet").is_file()

@@ -50,6 +50,8 @@ __all__ = ["IngestResult", "TableOutcome", "ingest", "lake_of", "register_of"]
 
 RowsCallback = Callable[[str, int], None]
 PhaseCallback = Callable[[str, str], None]
+WaitCallback = Callable[[str, str], None]
+"""Told (table, holder) when the ingest starts waiting for a table another process holds."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class _Ingest:
         *,
         on_rows: RowsCallback | None,
         on_phase: PhaseCallback | None,
+        on_wait: WaitCallback | None = None,
     ) -> None:
         self.project = project
         self.config = project.config
@@ -108,6 +111,7 @@ class _Ingest:
         self.state = project.state_dir
         self.on_rows = on_rows
         self.on_phase = on_phase or (lambda table, phase: None)
+        self.on_wait = on_wait
 
     # -- recovery ---------------------------------------------------------------------------
     def recover(self, names: list[str]) -> None:
@@ -285,7 +289,7 @@ class _Ingest:
 
     def run(self, names: list[str], wait_s: float) -> IngestResult:
         result = IngestResult()
-        with table_locks(self.state / "locks", names, wait_s=wait_s):
+        with table_locks(self.state / "locks", names, wait_s=wait_s, on_wait=self.on_wait):
             self.recover(names)
             staged: list[tuple[Batch, ValidationReport]] = []
             try:
@@ -347,6 +351,7 @@ def ingest(
     wait_s: float = 0.0,
     on_rows: RowsCallback | None = None,
     on_phase: PhaseCallback | None = None,
+    on_wait: WaitCallback | None = None,
 ) -> IngestResult:
     """Ingest ``tables`` (default: all) of ``project``; see the module docstring.
 
@@ -362,4 +367,5 @@ def ingest(
             f"unknown table(s) {unknown}; shipyard.yaml declares: "
             f"{', '.join(project.config.tables)}"
         )
-    return _Ingest(project, on_rows=on_rows, on_phase=on_phase).run(names, wait_s)
+    return _Ingest(project, on_rows=on_rows, on_phase=on_phase, on_wait=on_wait).run(
+        names, wait_s)
