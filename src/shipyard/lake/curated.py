@@ -95,10 +95,11 @@ def query_hash(config: ProjectConfig, name: str) -> str:
     return hashlib.sha256(config.curated[name].sql.encode()).hexdigest()[:16]
 
 
-def _failed(config: ProjectConfig, name: str, error: duckdb.Error, when: str) -> ShipyardError:
+def _failed(config: ProjectConfig, name: str, error: duckdb.Error, what: str) -> ShipyardError:
+    """The error for a query that failed: ``what`` happened, and what the user does next."""
     message = " ".join(str(error).split())
     return _pii_error(config, name, error) or LakeError(
-        f"curated.{name}.sql {when}: {message}. Nothing landed; fix curated.{name}.sql in "
+        f"curated.{name}.sql {what.format(error=message)}; fix curated.{name}.sql in "
         f"shipyard.yaml and run 'shipyard ingest' again"
     )
 
@@ -140,7 +141,8 @@ def check_queries(
         try:
             con.sql(config.curated[name].sql).limit(0).fetchall()
         except duckdb.Error as error:
-            raise _failed(config, name, error, "does not run on the new CLEAN tables") from None
+            raise _failed(config, name, error,
+                          "does not run on the new CLEAN tables: {error}. Nothing landed") from None
     con.close()
 
 
@@ -167,7 +169,9 @@ def build_curated(
     try:
         table = con.sql(config.curated[name].sql).to_arrow_table()
     except duckdb.Error as error:
-        raise _failed(config, name, error, "failed") from None
+        raise _failed(config, name, error, "failed: {error}. The new RAW and CLEAN versions are "
+                      "landed but not published (readers still see the previous snapshot)"
+                      ) from None
     version = store.write(
         "curated", name, table, mode="overwrite",
         metadata={"layer": "curated", "inputs": signature, "query": query,
