@@ -50,6 +50,7 @@ def test_a_killed_ingest_is_invisible_until_the_next_one_publishes_it(
     assert versions(lake) != before
     assert published(lake) == (first, before)
     assert listed(shop) == before
+    assert "Not published: newer versions of" in run("lake", "ls", cwd=shop).stdout
     shown = run("lake", "show", "customers", "--layer", "clean", cwd=shop).stdout
     assert f"clean.customers version {before['clean.customers']} " in shown
 
