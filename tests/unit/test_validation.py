@@ -149,3 +149,21 @@ def test_a_rename_changes_the_content_hash_and_is_named_as_such() -> None:
     check = check_schema([(f.name, str(f.type)) for f in renamed.schema],
                          [(f.name, str(f.type)) for f in ref.schema])
     assert check.message.startswith("column 'qty' renamed to 'quantity' (")
+
+
+def test_a_hash_recorded_before_schemas_were_hashed_still_finds_an_identical_batch() -> None:
+    ref = month(500, 1)
+    con = connect(ref, ref)
+    table = TableConfig(source="erp", table="t", primary_key=["id"])
+    columns = [(f.name, str(f.type)) for f in ref.schema]
+    legacy = content_hash(con, REFERENCE).rsplit(":", 1)[0]  # rows:sum, as older versions kept
+    report = validate_batch(con, batch_id=2, table_name="t", table=table, schema=ref.schema,
+                            rows=500, reference_columns=columns, reference_label="batch 1",
+                            new_hash=content_hash(con, NEW), reference_hash=legacy)
+    assert [c.name for c in report.failures] == ["not_identical"]
+    renamed = ref.rename_columns(["id", "quantity", "price", "channel"])
+    con = connect(renamed, ref)
+    report = validate_batch(con, batch_id=3, table_name="t", table=table, schema=renamed.schema,
+                            rows=500, reference_columns=columns, reference_label="batch 1",
+                            new_hash=content_hash(con, NEW), reference_hash=legacy)
+    assert [c.name for c in report.failures] == ["schema"]
