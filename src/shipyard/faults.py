@@ -3,6 +3,13 @@
 Recovery code is only trustworthy if it is exercised at the worst moments: between the RAW and
 the CLEAN commit, or halfway through staging. Setting ``SHIPYARD_KILL_AT=<point>`` makes the
 process kill itself with SIGKILL (no cleanup, no ``finally``) when it reaches that point.
+
+Points of an ingest, in order: ``staging`` (after each chunk written to the staged file),
+``after-staging`` (a batch staged in full, before its record names the file),
+``before-quarantine-move`` (a rejection recorded, its file not yet in quarantine),
+``after-raw`` (RAW committed, CLEAN maybe not), ``after-clean`` (both committed, the batch not
+yet marked landed), ``after-landing`` (one table landed, the next not yet), and
+``before-snapshot`` (every table and CURATED written, the snapshot not yet committed).
 """
 
 from __future__ import annotations

@@ -42,3 +42,18 @@ def strings_in_files(folder: Path) -> tuple[bytes, set[str], set[str]]:
                 if str(column.type) in ("string", "large_string", "string_view"):
                     values.update(v for v in column.to_pylist() if v is not None)
     return raw, values, columns
+
+
+def staged_files(project: Path, env: str = "dev") -> list[str]:
+    """Files left in the staging folder of ``env`` (none once every ingest has ended)."""
+    folder = project / ".shipyard" / env / "staging"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def published(lake: Path) -> tuple[int, dict[str, int]]:
+    """The lake's newest snapshot: its id and ``layer.table`` → version, read from the
+    manifest with a plain Delta reader."""
+    rows = DeltaTable(str(lake / "_snapshots")).to_pyarrow_table().to_pylist()
+    newest = max(row["snapshot"] for row in rows)
+    return newest, {f"{r['layer']}.{r['table']}": r["version"] for r in rows
+                    if r["snapshot"] == newest}

@@ -75,7 +75,7 @@ def test_drifted_month_is_rejected_and_the_lake_is_unchanged(
 
     listing = run("quarantine", "ls", cwd=shop).stdout
     assert "order_lines" in listing
-    (request,) = [r for r in receiver.wait_for(seen + 1, timeout=10)[seen:]
+    (request,) = [r for r in receiver.wait_for(seen + 1, timeout=120)[seen:]
                   if r.json and r.json.get("event") == "batch_rejected"][:1]
     assert request.json["facts"]["table"] == "order_lines"
     assert request.json["details"]["report"]["passed"] is False

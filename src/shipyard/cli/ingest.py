@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shipyard.cli.console import console, report_table
+from shipyard.cli.console import console, err_console, report_table
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.lake.ingest import ingest as run_ingest
 from shipyard.project import Project
@@ -47,6 +47,8 @@ def ingest(
             on_rows=lambda name, n: progress.advance(task(name), n),
             on_phase=lambda name, phase: progress.update(task(name),
                                                          description=f"{name}: {phase}"),
+            on_wait=lambda name, holder: err_console.print(
+                f"Waiting up to {wait:g} s for table {name!r}, held by {holder}."),
         )
     summary = Table(title=f"ingest of {project.config.project} ({env})")
     for column in ("table", "status", "rows", "batch", "new versions"):
@@ -74,4 +76,7 @@ def ingest(
                       "'shipyard quarantine show ID', then fix the source or "
                       "'shipyard quarantine accept ID --reason \"...\"'.")
         raise typer.Exit(3)
-    console.print(f"Lake: {project.lake_root}  ·  reports: {project.state_dir / 'reports'}")
+    snapshot = result.snapshot
+    published = f"snapshot {snapshot.id}" if snapshot and snapshot.id is not None else "no snapshot"
+    console.print(f"Lake: {project.lake_root} ({published})  ·  "
+                  f"reports: {project.state_dir / 'reports'}")

@@ -1,4 +1,8 @@
-"""``shipyard lake``: list tables, show a table's versions, read any version back."""
+"""``shipyard lake``: list tables, show a table's versions, read any version back.
+
+Everything here reads through the lake's newest snapshot (:mod:`shipyard.lake.snapshots`):
+versions written after it by an interrupted ingest are not part of the lake yet.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from rich.table import Table
 
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
+from shipyard.errors import NotFoundError
 from shipyard.lake.ingest import lake_of
+from shipyard.lake.snapshots import Snapshots
 from shipyard.lake.tables import LAYERS, Layer
 from shipyard.project import Project
 
@@ -27,23 +33,43 @@ def _layer(value: str) -> Layer:
 
 @app.command("ls")
 def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
-    """Tables in each layer with their newest version and row count."""
+    """Tables in each layer at the lake's current snapshot, with row counts."""
     project = Project.open(project_dir, env)
     store = lake_of(project)
-    table = Table(title=f"lake of {project.config.project} ({env}) at {store.root}")
+    snapshots = Snapshots(store)
+    snapshot = snapshots.current()
+    title = f"lake of {project.config.project} ({env}) at {store.root}"
+    if snapshot.id is not None:
+        title += f", snapshot {snapshot.id} ({snapshot.created_at:%Y-%m-%d %H:%M:%S} UTC)"
+    table = Table(title=title)
     for column in ("layer", "table", "version", "rows", "updated"):
         table.add_column(column, justify="right" if column in ("version", "rows") else "left")
-    for layer, names in store.tables().items():
+    for layer, names in snapshot.tables().items():
         for name in names:
-            delta = store.open(layer, name)
+            version = snapshot.version(layer, name)
+            delta = store.open(layer, name, version)
             rows = sum(delta.get_add_actions(flatten=True).column("num_records").to_pylist())
-            newest = store.history(layer, name)[0]
-            table.add_row(layer, name, str(delta.version()), f"{rows:,}",
-                          f"{newest.time:%Y-%m-%d %H:%M:%S}")
+            written = next(v.time for v in store.history(layer, name) if v.version == version)
+            table.add_row(layer, name, str(version), f"{rows:,}", f"{written:%Y-%m-%d %H:%M:%S}")
     if not table.rows:
         console.print(f"The lake at {store.root} is empty; run 'shipyard ingest'.")
         return
     console.print(table)
+    ahead = sorted(key for key, v in snapshots.newest_versions().items()
+                   if v != snapshot.versions.get(key))
+    if snapshot.id is not None and ahead:
+        console.print(f"Not published: newer versions of {', '.join(ahead)} written by an "
+                      f"interrupted ingest; the next 'shipyard ingest' of those tables "
+                      f"publishes them.")
+
+
+def _published(project: Project, layer: Layer, name: str) -> int:
+    """The version of ``layer.name`` in the lake's current snapshot."""
+    version = Snapshots(lake_of(project)).current().version(layer, name)
+    if version is None:
+        raise NotFoundError(f"{layer}.{name} is not in the lake; see 'shipyard lake ls', or "
+                            f"run 'shipyard ingest' first")
+    return version
 
 
 def _selection(query: str) -> str:
@@ -65,10 +91,14 @@ def history(
 ) -> None:
     """Versions of a table: time, rows, batch, validation report, source query."""
     project = Project.open(project_dir, env)
-    versions = lake_of(project).history(_layer(layer), name)
+    store = lake_of(project)
+    published = _published(project, _layer(layer), name)
+    snapshot_of = Snapshots(store).published_in(_layer(layer), name)
+    versions = [v for v in store.history(_layer(layer), name) if v.version <= published]
     table = Table(title=f"{layer}.{name}: {len(versions)} versions", caption=(
         f"validation reports: {project.state_dir / 'reports'}"))
     table.add_column("version", justify="right")
+    table.add_column("snapshot", justify="right")
     table.add_column("time (UTC)")
     table.add_column("rows", justify="right")
     table.add_column("batch", justify="right")
@@ -83,7 +113,7 @@ def history(
         else:
             check = f"passed ({Path(meta['report']).name})" if meta.get("report") else ""
         table.add_row(
-            str(v.version), f"{v.time:%Y-%m-%d %H:%M}",
+            str(v.version), str(snapshot_of.get(v.version, "")), f"{v.time:%Y-%m-%d %H:%M}",
             "" if v.rows is None else f"{v.rows:,}", meta.get("batch_id", ""), check,
             _selection(meta.get("source_query", "")),
         )
@@ -99,9 +129,15 @@ def show(
     project_dir: ProjectDir = ".",
     env: Env = "dev",
 ) -> None:
-    """Print the first rows of a table, at its newest or any earlier version."""
+    """Print the first rows of a table, at the lake's snapshot or any earlier version."""
     project = Project.open(project_dir, env)
-    delta = lake_of(project).open(_layer(layer), name, version)
+    published = _published(project, _layer(layer), name)
+    if version is not None and version > published:
+        raise NotFoundError(f"{layer}.{name} version {version} is not published (the lake's "
+                            f"snapshot has version {published}); see 'shipyard lake history "
+                            f"{name} --layer {layer}'")
+    delta = lake_of(project).open(_layer(layer), name,
+                                  published if version is None else version)
     data = delta.to_pyarrow_dataset().head(limit)
     table = Table(title=f"{layer}.{name} version {delta.version()} (first {data.num_rows} rows)")
     for column in data.column_names:

@@ -68,3 +68,4 @@ def accept(
         if build.version is not None:
             console.print(f"  curated.{build.name} → version {build.version} "
                           f"({build.rows:,} rows)")
+    console.print(f"Published as lake snapshot {done.snapshot.id}.")

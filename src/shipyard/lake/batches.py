@@ -105,11 +105,16 @@ class BatchRegister:
         return self.get(batch_id)
 
     def get(self, batch_id: int) -> Batch:
-        with self.engine.connect() as conn:
-            row = conn.execute(sa.select(_batches).where(_batches.c.id == batch_id)).first()
+        row = self.find_one(batch_id)
         if row is None:
             raise NotFoundError(f"no batch {batch_id}; see 'shipyard quarantine ls'")
-        return Batch(**row._mapping)
+        return row
+
+    def find_one(self, batch_id: int) -> Batch | None:
+        """The batch with ``batch_id``, or None (e.g. a file whose record was never written)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(_batches).where(_batches.c.id == batch_id)).first()
+        return None if row is None else Batch(**row._mapping)
 
     def find(self, *, table_name: str | None = None, status: str | None = None) -> list[Batch]:
         query = sa.select(_batches).order_by(_batches.c.id)

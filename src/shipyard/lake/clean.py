@@ -2,21 +2,19 @@
 
 The CLEAN rules become a single ``SELECT`` over the staged batch: PII columns are simply never
 selected, so no later layer can see them. The same casts are tried (``TRY_CAST``) while the batch
-is validated, so a value that cannot be cast rejects the batch before anything lands.
+is validated (:mod:`shipyard.lake.validation.casts`), so a value that cannot be cast rejects the
+batch before anything lands.
 """
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 
 from shipyard.config.schema import CleanRules
 from shipyard.errors import ConfigError
-from shipyard.lake.duck import one, values
 from shipyard.lake.duck import quote as _q
-from shipyard.lake.validation.report import Check
 
-__all__ = ["DUCKDB_TYPES", "check_casts", "clean_select"]
+__all__ = ["DUCKDB_TYPES", "cast_expr", "check_names", "clean_select"]
 
 DUCKDB_TYPES: dict[str, str] = {
     "bool": "BOOLEAN",
@@ -32,7 +30,7 @@ DUCKDB_TYPES: dict[str, str] = {
 }
 
 
-def _check_names(raw: pa.Schema, rules: CleanRules, table: str) -> None:
+def check_names(raw: pa.Schema, rules: CleanRules, table: str) -> None:
     for kind, columns in (("rename", rules.rename), ("types", rules.types), ("pii", rules.pii)):
         missing = [c for c in columns if c not in raw.names]
         if missing:
@@ -42,7 +40,7 @@ def _check_names(raw: pa.Schema, rules: CleanRules, table: str) -> None:
             )
 
 
-def _cast_expr(column: str, raw_type: pa.DataType, target: str, *, try_: bool) -> str:
+def cast_expr(column: str, raw_type: pa.DataType, target: str, *, try_: bool) -> str:
     cast = "TRY_CAST" if try_ else "CAST"
     expr = _q(column)
     if target == "date" and (pa.types.is_string(raw_type) or pa.types.is_large_string(raw_type)):
@@ -52,13 +50,13 @@ def _cast_expr(column: str, raw_type: pa.DataType, target: str, *, try_: bool) -
 
 def clean_select(raw: pa.Schema, rules: CleanRules, table: str, source: str) -> str:
     """The SQL that turns RAW rows of ``source`` into CLEAN rows."""
-    _check_names(raw, rules, table)
+    check_names(raw, rules, table)
     items = []
     for field in raw:
         if field.name in rules.pii:
             continue
         expr = (
-            _cast_expr(field.name, field.type, rules.types[field.name], try_=False)
+            cast_expr(field.name, field.type, rules.types[field.name], try_=False)
             if field.name in rules.types
             else _q(field.name)
         )
@@ -66,30 +64,3 @@ def clean_select(raw: pa.Schema, rules: CleanRules, table: str, source: str) -> 
     if not items:
         raise ConfigError(f"tables.{table}.clean leaves no column; declare fewer PII columns")
     return f"SELECT {', '.join(items)} FROM {source}"
-
-
-def check_casts(
-    con: duckdb.DuckDBPyConnection, raw: pa.Schema, rules: CleanRules, table: str, source: str
-) -> list[Check]:
-    """One check per typed column: every non-null value must cast to its CLEAN type."""
-    _check_names(raw, rules, table)
-    checks = []
-    for column, target in rules.types.items():
-        expr = _cast_expr(column, raw.field(column).type, target, try_=True)
-        bad = f"{_q(column)} IS NOT NULL AND {expr} IS NULL"
-        (count,) = one(con, f"SELECT count(*) FROM {source} WHERE {bad}")
-        examples = (
-            values(con, f"SELECT DISTINCT {_q(column)} FROM {source} WHERE {bad} LIMIT 5")
-            if count else []
-        )
-        checks.append(
-            Check(
-                name="clean_type",
-                column=column,
-                passed=count == 0,
-                message=(f"{count} values do not cast to {target}; fix the source or "
-                         f"tables.{table}.clean.types.{column}") if count else f"casts to {target}",
-                examples=[str(e) for e in examples],
-            )
-        )
-    return checks

@@ -1,12 +1,14 @@
-"""CURATED tables: DuckDB SQL over the latest CLEAN tables, rebuilt when an input changes.
+"""CURATED tables: DuckDB SQL over the CLEAN tables, rebuilt when an input or the query changes.
 
-Each CURATED version records the CLEAN versions it was built from (``inputs``), which both
-documents its lineage and tells the next ingest whether it is stale. PII cannot reach CURATED:
+Each CURATED version records the CLEAN versions it was built from (``inputs``) and a hash of
+its query, which both document its lineage and tell the next ingest whether it is stale. Every
+query is bound against the CLEAN schemas-to-be before an ingest lands anything. PII cannot reach CURATED:
 it never exists in CLEAN, and a query that names a PII column fails with a message saying so.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -14,13 +16,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from shipyard.config.schema import ProjectConfig
-from shipyard.errors import ConfigError, PIIError
+from shipyard.errors import ConfigError, LakeError, PIIError, ShipyardError
 from shipyard.lake import duck
 from shipyard.lake.tables import DeltaStore
 
-__all__ = ["CuratedBuild", "build_all_curated", "build_curated", "curated_inputs"]
+__all__ = [
+    "CuratedBuild", "build_all_curated", "build_curated", "check_queries", "curated_inputs",
+    "query_hash",
+]
 
 _QUOTED = re.compile(r'"([^"]+)"')
 
@@ -83,32 +89,93 @@ def _pii_error(config: ProjectConfig, name: str, error: duckdb.Error) -> PIIErro
     )
 
 
+def query_hash(config: ProjectConfig, name: str) -> str:
+    """A short fingerprint of a CURATED query, kept with each version: a changed query makes
+    the table stale even when its inputs did not change."""
+    return hashlib.sha256(config.curated[name].sql.encode()).hexdigest()[:16]
+
+
+def _failed(config: ProjectConfig, name: str, error: duckdb.Error, what: str) -> ShipyardError:
+    """The error for a query that failed: ``what`` happened, and what the user does next."""
+    message = " ".join(str(error).split())
+    return _pii_error(config, name, error) or LakeError(
+        f"curated.{name}.sql {what.format(error=message)}; fix curated.{name}.sql in "
+        f"shipyard.yaml and run 'shipyard ingest' again"
+    )
+
+
+def check_queries(
+    config: ProjectConfig,
+    store: DeltaStore,
+    published: dict[str, int],
+    staged: dict[str, str],
+) -> None:
+    """Bind every CURATED query against the CLEAN schemas the lake will have, before landing.
+
+    ``published`` maps CLEAN table → the version readers see; ``staged`` maps a CLEAN table
+    about to change → the SQL of its new CLEAN rows (over the staged batch). DuckDB binds each
+    query against empty tables of those schemas, so a query that names a missing column or
+    mixes types fails here, with nothing landed, instead of after RAW and CLEAN are committed.
+    """
+    con = duck.connect()
+    defined: set[str] = set()
+    for name in config.curated:
+        for table in curated_inputs(config, name):
+            if table in defined:
+                continue
+            version = published.get(table)
+            if version is None and table not in staged:
+                raise ConfigError(f"curated.{name} reads {table!r}, which has no CLEAN version "
+                                  f"yet; ingest it first")
+            parts = []
+            if version is not None:
+                schema = store.open("clean", table, version).to_pyarrow_dataset().schema
+                con.register(f"_old_{table}", pa.Table.from_batches([], schema))
+                parts.append(f"SELECT * FROM {duck.quote('_old_' + table)}")
+            if table in staged:
+                parts = parts if config.tables[table].mode == "incremental" else []
+                parts.append(f"SELECT * FROM ({staged[table]}) LIMIT 0")
+            con.execute(f"CREATE TABLE {duck.quote(table)} AS "
+                        + " UNION ALL BY NAME ".join(parts))
+            defined.add(table)
+        try:
+            con.sql(config.curated[name].sql).limit(0).fetchall()
+        except duckdb.Error as error:
+            raise _failed(config, name, error,
+                          "does not run on the new CLEAN tables: {error}. Nothing landed") from None
+    con.close()
+
+
 def build_curated(
-    config: ProjectConfig, store: DeltaStore, name: str, *, force: bool = False
+    config: ProjectConfig, store: DeltaStore, name: str, versions: dict[str, int], *,
+    force: bool = False,
 ) -> CuratedBuild:
-    """Rebuild CURATED ``name`` if its inputs changed since its last version (or ``force``)."""
+    """Rebuild CURATED ``name`` from CLEAN ``versions`` (table → version) if those inputs or
+    its query changed since its last version (or ``force``)."""
     inputs = curated_inputs(config, name)
-    versions = {t: store.version("clean", t) for t in inputs}
-    missing = [t for t, v in versions.items() if v is None]
+    missing = [t for t in inputs if versions.get(t) is None]
     if missing:
         raise ConfigError(
             f"curated.{name} reads {missing}, which have no CLEAN version yet; ingest them first"
         )
-    signature = ",".join(f"{t}@{v}" for t, v in versions.items())
-    if not force and store.last_metadata("curated", name).get("inputs") == signature:
+    signature = ",".join(f"{t}@{versions[t]}" for t in inputs)
+    query = query_hash(config, name)
+    last = store.last_metadata("curated", name)
+    if not force and last.get("inputs") == signature and last.get("query") == query:
         return CuratedBuild(name=name, version=None, rows=None, inputs=signature)
     con = duck.connect()
     for table in inputs:
-        con.register(table, store.open("clean", table).to_pyarrow_dataset())
+        con.register(table, store.open("clean", table, versions[table]).to_pyarrow_dataset())
     try:
         table = con.sql(config.curated[name].sql).to_arrow_table()
     except duckdb.Error as error:
-        raise _pii_error(config, name, error) or ConfigError(
-            f"curated.{name}.sql failed: {error}"
-        ) from None
+        raise _failed(config, name, error, "failed: {error}. The new RAW and CLEAN versions are "
+                      "landed but not published (readers still see the previous snapshot)"
+                      ) from None
     version = store.write(
         "curated", name, table, mode="overwrite",
-        metadata={"layer": "curated", "inputs": signature, "rows": table.num_rows},
+        metadata={"layer": "curated", "inputs": signature, "query": query,
+                  "rows": table.num_rows},
     )
     return CuratedBuild(name=name, version=version, rows=table.num_rows, inputs=signature)
 
@@ -116,13 +183,14 @@ def build_curated(
 def build_all_curated(
     config: ProjectConfig,
     store: DeltaStore,
+    versions: dict[str, int],
     *,
     on_phase: Callable[[str, str], None] | None = None,
 ) -> list[CuratedBuild]:
-    """Bring every CURATED table up to date with the CLEAN tables it reads."""
+    """Bring every CURATED table up to date with CLEAN ``versions`` (table → version)."""
     builds = []
     for name in config.curated:
         if on_phase is not None:
             on_phase(name, "building curated")
-        builds.append(build_curated(config, store, name))
+        builds.append(build_curated(config, store, name, versions))
     return builds

@@ -1,9 +1,15 @@
 """``shipyard ingest``: source → staging → validation → RAW → CLEAN → CURATED.
 
 An ingest lands all of its tables or none: every table's new batch is staged and validated
-first, and only if none is rejected do the batches land. A rejected batch goes to quarantine with
-its report and an alert; the lake, the watermarks and the other tables stay as they were, so
-related tables (orders and their lines) never land out of step.
+first, every CURATED query is bound against the CLEAN schemas-to-be, and only if nothing failed
+do the batches land. A rejected batch goes to quarantine with its report and an alert; the lake,
+the watermarks and the other tables stay as they were, so related tables (orders and their
+lines) never land out of step. The ingest ends by publishing one lake snapshot naming every
+table's version (:mod:`shipyard.lake.publish`): readers see all of it or none of it, even if the
+process is killed between two tables.
+
+A staged file lives in ``<state>/staging`` only while its ingest runs (or, for a batch being
+landed, until the next ingest rolls it forward); a rejected batch's file lives in quarantine.
 """
 
 from __future__ import annotations
@@ -18,16 +24,21 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from shipyard.db import check_connection, create_engine_for
 from shipyard.errors import NotFoundError
+from shipyard.faults import crash_point
 from shipyard.lake import duck
 from shipyard.lake.batches import Batch, BatchRegister
-from shipyard.lake.curated import CuratedBuild, build_all_curated
+from shipyard.lake.clean import clean_select
+from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.duck import one, parquet, quote
 from shipyard.lake.events import batch_event
 from shipyard.lake.landing import BATCH_COLUMN, land_batch
 from shipyard.lake.locks import table_locks
+from shipyard.lake.publish import clean_versions, publish, upcoming
+from shipyard.lake.snapshots import Snapshot, Snapshots
 from shipyard.lake.sources import build_query, read_batches
 from shipyard.lake.staging import stage_batches
 from shipyard.lake.tables import DeltaStore
@@ -39,6 +50,8 @@ __all__ = ["IngestResult", "TableOutcome", "ingest", "lake_of", "register_of"]
 
 RowsCallback = Callable[[str, int], None]
 PhaseCallback = Callable[[str, str], None]
+WaitCallback = Callable[[str, str], None]
+"""Told (table, holder) when the ingest starts waiting for a table another process holds."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class TableOutcome:
 class IngestResult:
     outcomes: list[TableOutcome] = field(default_factory=list)
     curated: list[CuratedBuild] = field(default_factory=list)
+    snapshot: Snapshot | None = None  # what readers see after the ingest
 
     @property
     def rejected(self) -> list[TableOutcome]:
@@ -88,6 +102,7 @@ class _Ingest:
         *,
         on_rows: RowsCallback | None,
         on_phase: PhaseCallback | None,
+        on_wait: WaitCallback | None = None,
     ) -> None:
         self.project = project
         self.config = project.config
@@ -96,23 +111,69 @@ class _Ingest:
         self.state = project.state_dir
         self.on_rows = on_rows
         self.on_phase = on_phase or (lambda table, phase: None)
+        self.on_wait = on_wait
 
     # -- recovery ---------------------------------------------------------------------------
-    def recover(self, name: str) -> None:
-        """Finish what a killed ingest left: roll landing batches forward, drop partial ones."""
-        table = self.config.tables[name]
-        for batch in self.register.find(table_name=name, status="landing"):
-            self.on_phase(name, f"resuming batch {batch.id} left by an interrupted ingest")
-            land_batch(self.store, self.register, batch, name, table,
-                       staged=Path(batch.staged_path or ""))
-        for batch in self.register.find(table_name=name, status="staging"):
-            if batch.staged_path:
-                Path(batch.staged_path).unlink(missing_ok=True)
-            (self.state / "staging" / f"{batch.id}.partial").unlink(missing_ok=True)
-            self.register.update(batch.id, status="abandoned", summary="interrupted while staging")
+    def recover(self, names: list[str]) -> None:
+        """Finish what a killed ingest of ``names`` left: roll landing batches forward, abandon
+        batches caught staging, and clear the staging folder of every file not being landed."""
+        for name in names:
+            table = self.config.tables[name]
+            for batch in self.register.find(table_name=name, status="landing"):
+                self.on_phase(name, f"resuming batch {batch.id} left by an interrupted ingest")
+                land_batch(self.store, self.register, batch, name, table,
+                           staged=Path(batch.staged_path or ""))
+            for batch in self.register.find(table_name=name, status="staging"):
+                self.register.update(batch.id, status="abandoned", staged_path=None,
+                                     summary="interrupted while staging")
+        self.sweep_staging(names)
+
+    def sweep_staging(self, names: list[str]) -> None:
+        """Remove staged files of ``names`` that no batch still needs.
+
+        Files are matched by batch id, so a file whose record never learnt its path (killed
+        right after staging) is found too. A rejected batch whose move to quarantine was cut
+        short is moved there now.
+        """
+        folder = self.state / "staging"
+        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+            batch_id = path.name.split(".", 1)[0]
+            if not batch_id.isdigit():
+                continue
+            batch = self.register.find_one(int(batch_id))
+            if batch is not None and (batch.table_name not in names or batch.status == "landing"):
+                continue  # another ingest's table, or the data of a batch being landed
+            target = Path(batch.staged_path) if batch and batch.staged_path else None
+            if (batch is not None and batch.status == "rejected" and target is not None
+                    and target != path and path.suffix == ".parquet" and not target.exists()):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, target)
+            else:
+                path.unlink(missing_ok=True)
 
     # -- stage and validate -----------------------------------------------------------------
     def stage(self, name: str) -> TableOutcome | tuple[Batch, ValidationReport]:
+        """Read ``name``'s new batch into a staged file and validate it.
+
+        If anything fails on the way, the batch is abandoned and its file removed before the
+        error goes up: nothing is left half-staged for recovery to guess about.
+        """
+        try:
+            return self._stage(name)
+        except BaseException as error:
+            self._abandon_staging(name, error)
+            raise
+
+    def _abandon_staging(self, name: str, error: BaseException) -> None:
+        """Abandon ``name``'s batch being staged (the table's lock makes it this process's)."""
+        for batch in self.register.find(table_name=name, status="staging"):
+            for suffix in (".parquet", ".partial"):
+                (self.state / "staging" / f"{batch.id}{suffix}").unlink(missing_ok=True)
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            self.register.update(batch.id, status="abandoned", staged_path=None,
+                                 summary=f"failed while staging: {reason}")
+
+    def _stage(self, name: str) -> TableOutcome | tuple[Batch, ValidationReport]:
         table = self.config.tables[name]
         engine = create_engine_for(self.project.source_url(table.source),
                                    purpose=f"sources.{table.source}")
@@ -134,6 +195,7 @@ class _Ingest:
             on_rows=(lambda n: self.on_rows(name, n)) if self.on_rows else None,
         )
         engine.dispose()
+        crash_point("after-staging")
         if schema is None:
             batch = self.register.update(batch.id, status="empty", rows=0)
             return TableOutcome(name, "empty", batch)
@@ -185,11 +247,15 @@ class _Ingest:
 
     # -- decisions --------------------------------------------------------------------------
     def quarantine(self, batch: Batch, report: ValidationReport) -> TableOutcome:
+        """Move the batch's data to quarantine; recorded first, so that a process killed
+        before the move ends leaves a rejected batch that recovery moves (see sweep_staging)."""
         folder = self.state / "quarantine"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{batch.id}.parquet"
-        shutil.move(batch.staged_path or "", target)
+        staged = batch.staged_path or ""
         batch = self.register.update(batch.id, status="rejected", staged_path=str(target))
+        crash_point("before-quarantine-move")
+        shutil.move(staged, target)
         event = batch_event(self.project, "batch_rejected", batch, report)
         notify(self.config.alerts.webhooks, event)
         return TableOutcome(batch.table_name, "rejected", batch, report)
@@ -209,19 +275,35 @@ class _Ingest:
         notify(self.config.alerts.webhooks, event)
         return TableOutcome(batch.table_name, "landed", landed, report)
 
+    def check_curated(self, names: list[str], to_land: list[Batch]) -> None:
+        """Bind every CURATED query against the CLEAN tables as they will be once ``to_land``
+        lands: a broken query stops the ingest before anything lands."""
+        versions = clean_versions(upcoming(self.store, Snapshots(self.store).current(), names))
+        staged = {}
+        for batch in to_land:
+            path = Path(batch.staged_path or "")
+            staged[batch.table_name] = clean_select(
+                pq.read_schema(path), self.config.tables[batch.table_name].clean,
+                batch.table_name, duck.parquet(path))
+        check_queries(self.config, self.store, versions, staged)
+
     def run(self, names: list[str], wait_s: float) -> IngestResult:
         result = IngestResult()
-        with table_locks(self.state / "locks", names, wait_s=wait_s):
-            for name in names:
-                self.recover(name)
+        with table_locks(self.state / "locks", names, wait_s=wait_s, on_wait=self.on_wait):
+            self.recover(names)
             staged: list[tuple[Batch, ValidationReport]] = []
-            for name in names:
-                outcome = self.stage(name)
-                if isinstance(outcome, TableOutcome):
-                    result.outcomes.append(outcome)
-                else:
-                    staged.append(outcome)
+            try:
+                for name in names:
+                    outcome = self.stage(name)
+                    if isinstance(outcome, TableOutcome):
+                        result.outcomes.append(outcome)
+                    else:
+                        staged.append(outcome)
+            except BaseException as error:
+                self.abandon(staged, error)
+                raise
             any_rejected = any(_rejected(report) for _, report in staged)
+            to_land: list[tuple[Batch, ValidationReport]] = []
             for batch, report in staged:
                 if _rejected(report):
                     result.outcomes.append(self.quarantine(batch, report))
@@ -233,11 +315,28 @@ class _Ingest:
                         batch, report, "abandoned",
                         "not landed: another table of the same ingest was rejected"))
                 else:
-                    result.outcomes.append(self.land(batch, report))
-            if not any_rejected:
-                result.curated = build_all_curated(self.config, self.store,
-                                                   on_phase=self.on_phase)
+                    to_land.append((batch, report))
+            if any_rejected:
+                result.snapshot = Snapshots(self.store).current()
+                return result
+            try:
+                self.check_curated(names, [batch for batch, _ in to_land])
+            except BaseException as error:
+                self.abandon(to_land, error)
+                raise
+            for batch, report in to_land:
+                result.outcomes.append(self.land(batch, report))
+                crash_point("after-landing")
+            result.snapshot, result.curated = publish(
+                self.config, self.store, self.state / "locks", names,
+                origin=f"ingest {','.join(names)}", on_phase=self.on_phase)
         return result
+
+    def abandon(self, staged: list[tuple[Batch, ValidationReport]], error: BaseException) -> None:
+        """Drop batches that were staged (and passed) when the ingest failed for ``error``."""
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        for batch, report in staged:
+            self.discard(batch, report, "abandoned", f"not landed: {reason}")
 
 
 def _rejected(report: ValidationReport) -> bool:
@@ -252,6 +351,7 @@ def ingest(
     wait_s: float = 0.0,
     on_rows: RowsCallback | None = None,
     on_phase: PhaseCallback | None = None,
+    on_wait: WaitCallback | None = None,
 ) -> IngestResult:
     """Ingest ``tables`` (default: all) of ``project``; see the module docstring.
 
@@ -267,4 +367,5 @@ def ingest(
             f"unknown table(s) {unknown}; shipyard.yaml declares: "
             f"{', '.join(project.config.tables)}"
         )
-    return _Ingest(project, on_rows=on_rows, on_phase=on_phase).run(names, wait_s)
+    return _Ingest(project, on_rows=on_rows, on_phase=on_phase, on_wait=on_wait).run(
+        names, wait_s)

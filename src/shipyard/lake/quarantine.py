@@ -10,13 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from shipyard.errors import NotFoundError, ShipyardError
+from shipyard.lake import duck
 from shipyard.lake.batches import Batch
-from shipyard.lake.curated import CuratedBuild, build_all_curated
+from shipyard.lake.clean import clean_select
+from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.events import batch_event
 from shipyard.lake.ingest import lake_of, register_of
 from shipyard.lake.landing import land_batch
 from shipyard.lake.locks import table_locks
+from shipyard.lake.publish import clean_versions, publish, upcoming
+from shipyard.lake.snapshots import Snapshot, Snapshots
 from shipyard.lake.validation import ValidationReport
 from shipyard.notify import notify
 from shipyard.project import Project
@@ -28,6 +34,7 @@ __all__ = ["Accepted", "accept", "quarantined", "show"]
 class Accepted:
     batch: Batch
     curated: list[CuratedBuild]
+    snapshot: Snapshot
 
 
 def quarantined(project: Project) -> list[Batch]:
@@ -66,9 +73,17 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
                 f"batch {batch_id} was read from watermark {batch.watermark_from}, but "
                 f"{name} has since landed up to {last.watermark_to}; run 'shipyard ingest' instead"
             )
+        staged = Path(batch.staged_path or "")
+        if not staged.is_file():
+            raise NotFoundError(f"batch {batch_id}'s data is missing ({staged}); it cannot be "
+                                f"accepted. Run 'shipyard ingest' to read the rows again")
+        check_queries(
+            project.config, store,
+            clean_versions(upcoming(store, Snapshots(store).current(), [name])),
+            {name: clean_select(pq.read_schema(staged), table.clean, name, duck.parquet(staged))},
+        )
         user = project.user
-        landed = land_batch(store, register, batch, name, table,
-                            staged=Path(batch.staged_path or ""), accepted_by=user)
+        landed = land_batch(store, register, batch, name, table, staged=staged, accepted_by=user)
         landed = register.update(batch.id, accepted_by=user, accept_reason=reason)
         for other in register.find(table_name=name, status="rejected"):
             register.update(other.id, status="superseded",
@@ -76,6 +91,7 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
         report = ValidationReport.load(Path(batch.report_path)) if batch.report_path else None
         notify(project.config.alerts.webhooks,
                batch_event(project, "quarantine_accepted", landed, report))
-        curated = build_all_curated(project.config, store)
-    return Accepted(batch=landed, curated=curated)
+        snapshot, curated = publish(project.config, store, project.state_dir / "locks", [name],
+                                    origin=f"quarantine accept {batch_id}")
+    return Accepted(batch=landed, curated=curated, snapshot=snapshot)
 

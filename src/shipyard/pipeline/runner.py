@@ -410,12 +410,24 @@ def _table_key(name: str, version: int, versions: dict[str, int]) -> str:
     return name if versions.get(name, version) == version else f"{name}@{version}"
 
 
+SNAPSHOT_KEY = "snapshot"
+"""Key of ``data_versions`` holding the lake snapshot a run read (lake names are layer.table)."""
+
+
 def _data_versions(built: Pipeline, lake: DeltaStore, pinned: dict[str, int]) -> dict[str, int]:
     """Resolve each lake input to a version number, once, at run start.
 
-    ``pinned`` (the versions of a resumed run) wins over "latest", so a resumed run reads what
-    the failed one read even if new data landed in between.
+    "Latest" means the version in the lake's current snapshot, so a run never reads half of an
+    interrupted ingest, and its data version is that one snapshot id (kept under
+    ``SNAPSHOT_KEY`` beside the per-table versions). ``pinned`` (the versions of a resumed run)
+    wins over the snapshot, so a resumed run reads what the failed one read even if new data
+    landed in between.
     """
+    from shipyard.lake.snapshots import Snapshots
+
+    snapshots = Snapshots(lake)
+    snapshot = (snapshots.get(pinned[SNAPSHOT_KEY]) if SNAPSHOT_KEY in pinned
+                else snapshots.current())
     versions: dict[str, int] = {}
     for s in built.steps:
         for source in s.inputs.values():
@@ -428,8 +440,16 @@ def _data_versions(built: Pipeline, lake: DeltaStore, pinned: dict[str, int]) ->
             elif source.name in pinned:
                 version = pinned[source.name]
             else:
-                version = lake.open(layer, table).version()
+                found = snapshot.version(layer, table)  # type: ignore[arg-type]
+                if found is None:
+                    lake.open(layer, table)  # a table never ingested: says what to do
+                    raise PipelineError(
+                        f"{source.name} is not in the lake's snapshot {snapshot.id}: an ingest "
+                        f"of {table} was interrupted; run 'shipyard ingest {table}'")
+                version = found
             versions[_table_key(source.name, version, versions)] = version
+    if versions and snapshot.id is not None:
+        versions[SNAPSHOT_KEY] = snapshot.id
     return versions
 
 

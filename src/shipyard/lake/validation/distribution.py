@@ -7,6 +7,11 @@ large enough to matter: a KS statistic, or a Cramér's V, of at least ``min_effe
 default, a "small" effect in Cohen's terms). Both sides are seeded random samples of at most
 ``sample_rows`` rows, which keeps the cost flat on huge batches and the result repeatable.
 
+Null rates are tested the same way for every column, whatever its type: a 2×2 chi-square test
+of null vs. non-null counts, failing when p < alpha and the effect (the φ coefficient, which is
+Cramér's V of a 2×2 table) is at least ``min_effect``. A column that became entirely NULL has
+no values left to compare, so without this test it would pass every other one.
+
 Identifiers (columns named ``id`` or ``*_id``), keys, watermarks and date columns are not tested
 unless listed in ``columns``: they change with every batch by nature.
 """
@@ -25,7 +30,7 @@ from shipyard.lake.duck import one
 from shipyard.lake.duck import quote as _q
 from shipyard.lake.validation.report import Check
 
-__all__ = ["check_distributions", "select_columns"]
+__all__ = ["check_distributions", "check_null_rates", "select_columns"]
 
 _SEED = 42
 
@@ -159,3 +164,52 @@ def check_distributions(
             (distinct,) = one(con, f"SELECT count(DISTINCT {_q(column)}) FROM {ref_source}")
             checks.append(_chi2(column, new[column], ref[column], settings, int(distinct)))
     return checks
+
+
+def _null_rate(column: str, new: tuple[int, int], ref: tuple[int, int],
+               s: DistributionSettings) -> Check:
+    """Compare (nulls, rows) of a column in the new batch with the reference."""
+    (new_nulls, new_rows), (ref_nulls, ref_rows) = new, ref
+    table = np.array([[new_nulls, new_rows - new_nulls], [ref_nulls, ref_rows - ref_nulls]],
+                     dtype=float)
+    share_new, share_ref = new_nulls / new_rows, ref_nulls / ref_rows
+    if table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
+        what = "no nulls" if table[:, 0].sum() == 0 else "only nulls"
+        return Check(name="null_rate", column=column, test="chi2", passed=True,
+                     message=f"{what} on both sides")
+    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+    phi = float(np.sqrt(chi2 / table.sum()))
+    failed = p < s.alpha and phi >= s.min_effect
+    return Check(
+        name="null_rate", column=column, test="chi2", passed=not failed,
+        statistic=float(chi2), p_value=float(p), effect=phi, threshold=s.min_effect,
+        message=(f"null rate changed: {share_ref:.1%} → {share_new:.1%} "
+                 f"(φ={phi:.3f} ≥ {s.min_effect}, p={p:.2g})") if failed
+        else f"null rate {share_ref:.1%} → {share_new:.1%} (φ={phi:.3f}, p={p:.2g})",
+    )
+
+
+def check_null_rates(
+    con: duckdb.DuckDBPyConnection,
+    new_source: str,
+    ref_source: str,
+    schema: pa.Schema,
+    reference_columns: Sequence[str],
+    settings: DistributionSettings,
+) -> list[Check]:
+    """Test the null rate of every column both sides have (bar ``ignore``), on all rows."""
+    if not settings.enabled:
+        return []
+    columns = [c for c in schema.names if c in reference_columns and c not in settings.ignore]
+    if not columns:
+        return []
+
+    def counts(source: str) -> list[tuple[int, int]]:
+        nulls = ", ".join(f"count(*) - count({_q(c)})" for c in columns)
+        rows, *per_column = one(con, f"SELECT count(*), {nulls} FROM {source}")
+        return [(int(n), int(rows)) for n in per_column]
+
+    new, ref = counts(new_source), counts(ref_source)
+    if ref[0][1] == 0 or new[0][1] == 0:
+        return []
+    return [_null_rate(c, n, r, settings) for c, n, r in zip(columns, new, ref, strict=True)]
