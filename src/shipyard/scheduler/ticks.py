@@ -47,18 +47,23 @@ def due_cron_slot(expression: str, now: datetime, *, pipeline: str) -> datetime:
 
 
 def new_data_slot(project: Project, pipeline: str) -> str | None:
-    """``layer.table@version`` of every lake table the pipeline reads, or None if none exist."""
+    """``layer.table@version`` of every lake table the pipeline reads, or None if none exist.
+
+    Versions come from the lake's published snapshot, as the run itself will read them: a
+    table written by an interrupted ingest is not new data until an ingest publishes it.
+    """
     from shipyard.lake.ingest import lake_of
+    from shipyard.lake.snapshots import Snapshots
     from shipyard.pipeline.loader import load_pipeline
 
     built = load_pipeline(project, pipeline, token=uuid.uuid4().hex)
-    store = lake_of(project)
+    snapshot = Snapshots(lake_of(project)).current()
     tables = sorted({src.name for step in built.steps for src in step.inputs.values()
                      if src.kind == "lake"})
     versions = []
     for name in tables:
         layer, table = name.split(".", 1)
-        version = store.version(layer, table)  # type: ignore[arg-type]
+        version = snapshot.version(layer, table)  # type: ignore[arg-type]
         if version is None:
             return None
         versions.append(f"{name}@{version}")
