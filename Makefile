@@ -7,7 +7,7 @@ DEMO   ?= /tmp/shipyard-demo
 DEMO_PORT ?= 8000
 SHIPYARD := $(CURDIR)/$(VENV)/bin/shipyard
 
-.PHONY: install demo serve-demo test unit e2e bench lint clean
+.PHONY: install demo serve-demo test unit e2e bench trials lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ bench: $(STAMP)
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/recsys.py
+
+# kill -9 trials of ingest, training (registration included) and recommend; figures in
+# benchmarks/results/kill_*.json. Bounded, about 15 minutes on 2 cores; not part of the suite.
+trials: $(STAMP)
+	$(PY) benchmarks/kill_ingest.py --trials 12
+	$(PY) benchmarks/kill_train.py --trials 12
+	$(PY) benchmarks/kill_recommend.py --trials 12
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
