@@ -150,7 +150,7 @@ def compare(
     verdict = ("better" if comparison.challenger_wins else "not clearly better")
     console.print(f"v{challenger} is {verdict} on {comparison.primary_metric} than v{champion} "
                   f"(the rule of promote: auto)")
-    console.print(f"Report: {reports_dir(project, name)}/compare-v{challenger}-vs-v{champion}.json")
+    console.print(f"Report: {reports_dir(project, name) / comparison.report_name}")
 
 
 @app.command("promote")
