@@ -47,13 +47,13 @@ def add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: Mi
     """``POST /v1/models/{name}/predict``: up to ``max_rows`` rows, batched with other
     requests by ``batcher``, each answer logged to ``log`` (when there is one)."""
     body = create_model(f"{name.title()}Request", __config__=ConfigDict(extra="forbid"),
-                        rows=(list[row], Field(min_length=1, max_length=max_rows)))
+                        rows=(list[row], Field(min_length=1, max_length=max_rows)))  # type: ignore[valid-type]
 
     async def predict(request: body) -> Response:  # type: ignore[valid-type]
         started = time.perf_counter()
         if name not in batcher.slots.current:
             raise _still_loading(name)
-        rows = [r.model_dump() for r in request.rows]
+        rows = [r.model_dump() for r in request.rows]  # type: ignore[attr-defined]
         try:
             done = await batcher.predict(rows)
         except BatcherStopped as error:
