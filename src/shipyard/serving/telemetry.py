@@ -4,6 +4,7 @@ Who answered decides where a request is counted: ``shipyard_requests_total`` cou
 of the routes (by route template and status); a request the limits answer themselves (413 body
 too large, 503 overloaded, 504 timed out, waiting or in progress) never got a route's answer and
 is counted only in ``shipyard_rejected_total`` by reason. A request is never counted in both.
+:class:`Observed` is the middleware that counts the routes' answers.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class Telemetry:
 
 
 class Observed:
-    """Counts every response by route template and status, and times it."""
+    """ASGI middleware: counts every route's answer by route template and status, and times
+    it (the error handlers' answers included: they run inside it)."""
 
     def __init__(self, app: Any, telemetry: Telemetry) -> None:
         self.app = app
