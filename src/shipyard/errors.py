@@ -10,7 +10,10 @@ server answers with, so both shells map errors the same way::
     ├── LakeError                 exit 1, HTTP 500   a Delta table is missing or unreadable
     ├── PIIError                  exit 1, HTTP 400   a query names a column declared PII
     ├── LockedError               exit 1, HTTP 409   another process holds the table's lock
-    ├── NotFoundError             exit 1, HTTP 404   unknown table, batch, version
+    ├── NotFoundError             exit 1, HTTP 404   unknown table, batch, version, model
+    ├── Unauthorized              exit 1, HTTP 401   a request without a valid API key
+    ├── NotReady                  exit 1, HTTP 503   a served model is loading or cannot answer
+    │   └── StillLoading          exit 1, HTTP 503   … still loading: retry after a second
     ├── PipelineError             exit 1, HTTP 400   unknown pipeline/step, bad graph or parameter
     ├── StepFailed                exit 1, HTTP 500   a step raised; the run is recorded as failed
     ├── DataRejected              exit 3, HTTP 422   a batch failed validation
@@ -20,6 +23,8 @@ server answers with, so both shells map errors the same way::
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 __all__ = [
     "ConfigError",
     "DataRejected",
@@ -27,21 +32,26 @@ __all__ = [
     "LockedError",
     "ModelRejected",
     "NotFoundError",
+    "NotReady",
     "PIIError",
     "PipelineError",
     "PromotionRefused",
     "ShipyardError",
     "SourceError",
     "StepFailed",
+    "StillLoading",
     "StoreUnreachable",
+    "Unauthorized",
 ]
 
 
 class ShipyardError(Exception):
     """Base of every error Shipyard raises on purpose; its message is meant for a person."""
 
-    exit_code: int = 1
-    http_status: int = 500
+    exit_code: ClassVar[int] = 1
+    http_status: ClassVar[int] = 500
+    http_headers: ClassVar[dict[str, str]] = {}
+    """Headers the server's answer carries (``Retry-After``, ``WWW-Authenticate``)."""
 
 
 class ConfigError(ShipyardError):
@@ -78,15 +88,38 @@ class NotFoundError(ShipyardError):
     http_status = 404
 
 
+class Unauthorized(ShipyardError):
+    """A request to the server without a valid API key."""
+
+    http_status = 401
+    http_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class NotReady(ShipyardError):
+    """A served model cannot answer (its batcher stopped): restarting the server is the fix."""
+
+    http_status = 503
+
+
+class StillLoading(NotReady):
+    """A served model is still loading; a client retries after a second."""
+
+    http_headers: ClassVar[dict[str, str]] = {"Retry-After": "1"}
+
+
 class DataRejected(ShipyardError):
-    """A batch failed validation; it is in quarantine and the lake is unchanged."""
+    """A batch failed validation; it is in quarantine and the lake is unchanged.
+
+    ``result`` is the whole ingest's outcome (a ``shipyard.lake.ingest.IngestResult``: every
+    table's status and the rejected batches' reports), so that a caller can show it.
+    """
 
     exit_code = 3
     http_status = 422
 
-    def __init__(self, message: str, *, batch_ids: list[str]) -> None:
+    def __init__(self, message: str, *, result: Any) -> None:
         super().__init__(message)
-        self.batch_ids = batch_ids
+        self.result = result
 
 
 class PipelineError(ShipyardError):
@@ -94,14 +127,31 @@ class PipelineError(ShipyardError):
 
 
 class StepFailed(ShipyardError):
-    """A step raised; the message names the step and the run, the traceback is in the record."""
+    """A step raised; the message names the step and the run, the traceback is in the record.
+
+    ``run_id`` names the failed run (to resume it); ``result`` is its
+    ``shipyard.pipeline.RunResult`` (every step's status), for a caller that shows it.
+    """
+
+    def __init__(self, message: str, *, run_id: str | None = None, result: Any = None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.result = result
 
 
 class ModelRejected(ShipyardError):
-    """A trained model failed its gate; the version is registered and tagged rejected."""
+    """A trained model failed its gate; the version is registered and tagged rejected.
+
+    ``outcome`` is the registration's ``shipyard.registry.flow.Registered`` (name, version,
+    gate checks), for a caller that shows it.
+    """
 
     exit_code = 4
     http_status = 422
+
+    def __init__(self, message: str, *, outcome: Any = None) -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 class PromotionRefused(ShipyardError):

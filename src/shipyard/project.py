@@ -2,6 +2,11 @@
 
 Every command starts by building a :class:`Project`; it resolves the environment's store URLs
 and paths once, so no other module needs to know where the project lives.
+
+Each store the project opens is got one way, from the store's own layer: ``DeltaStore.of``,
+``BatchRegister.of`` (lake), ``Registry.of``, ``AuditTrail.of`` (registry), ``ResultsStore.of``
+(batch), ``SlotStore.of`` (scheduler). ``Project`` holds only what every layer shares (paths,
+URLs, the engines of its databases), so it imports none of the layers above it.
 """
 
 from __future__ import annotations
@@ -109,6 +114,12 @@ class Project:
         from shipyard.db import create_engine_for
 
         return create_engine_for(self.metadata_url, purpose="metadata database")
+
+    @cached_property
+    def results_engine(self) -> Engine:
+        from shipyard.db import create_engine_for
+
+        return create_engine_for(self.results_url, purpose="results database")
 
     @property
     def storage_options(self) -> dict[str, str] | None:

@@ -68,3 +68,28 @@ def test_scheduler_command_reports_what_it_started(events_project: Path) -> None
     assert "succeeded" in done.stdout
     again = run("scheduler", "--once", cwd=folder)
     assert "started on_data" not in again.stdout
+
+
+BROKEN = '''
+import pyarrow as pa
+from shipyard.pipeline import Pipeline, step
+
+
+def explode(events: pa.Table) -> dict:
+    raise RuntimeError("the step broke")
+
+
+def nightly() -> Pipeline:
+    return Pipeline([step(explode, inputs={"events": "clean.events"}, outputs="summary")])
+'''
+
+
+def test_a_failed_run_is_recorded_as_failed_with_its_run(events_project: Path) -> None:
+    folder = project(events_project)
+    (folder / "jobs.py").write_text(BROKEN)
+    [started] = [s for s in tick(Project.open(folder), datetime(2026, 11, 25, 3, 30, tzinfo=UTC))
+                 if s.trigger == "cron"]
+    assert started.status == "failed" and started.run_id is not None
+    assert started.message is not None and "the step broke" in started.message
+    shown = run("runs", "show", started.run_id, cwd=folder).stdout
+    assert "failed" in shown and "explode" in shown

@@ -56,7 +56,7 @@ def predict_file(project: Project, model: str, source: Path, output: Path, *,
                  alias: str = "production", version: int | None = None) -> Scored:
     from shipyard.registry import Registry
 
-    registry = Registry(project)
+    registry = Registry.of(project)
     chosen = version or registry.version_at(model, alias)
     fitted, _, _ = registry.load(model, chosen)
     scored = score_frame(fitted, read_table(source))
@@ -76,7 +76,7 @@ def predict_step(ctx: RunContext, rows: pd.DataFrame, model: str,
     the alias can change between runs while the rows do not)."""
     from shipyard.registry import Registry
 
-    registry = Registry(ctx.project)
+    registry = Registry.of(ctx.project)
     version = registry.version_at(model, alias)
     frame = rows.to_pandas() if hasattr(rows, "to_pandas") else rows
     fitted, _, _ = registry.load(model, version)

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from shipyard.batch.results import RecommendationSet, ResultsStore
-from shipyard.db import create_engine_for
 from shipyard.errors import PipelineError
 from shipyard.project import Project
 
@@ -57,13 +56,13 @@ def publish_recommendations(project: Project, *, model: str = "recommender", k: 
     from shipyard.registry import Registry
 
     started = time.perf_counter()
-    registry = Registry(project)
+    registry = Registry.of(project)
     version = registry.version_at(model, alias)
     fitted, _, _ = registry.load(model, version)
     if not isinstance(fitted, RecModel):
         raise PipelineError(f"model {model!r} is not a recommender; 'shipyard recommend' needs "
                             f"one (see 'shipyard predict' for other models)")
-    store = ResultsStore(create_engine_for(project.results_url, purpose="results database"))
+    store = ResultsStore.of(project)
     made = store.write(model, version, k, _rows(fitted, k, batch))
     return Published(made, project.results_url, time.perf_counter() - started)
 

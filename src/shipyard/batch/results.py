@@ -16,13 +16,16 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db import create_tables
 from shipyard.faults import crash_point
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 __all__ = ["RecommendationSet", "ResultsStore"]
 
@@ -67,6 +70,11 @@ class ResultsStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         create_tables(engine, _metadata)
+
+    @classmethod
+    def of(cls, project: Project) -> ResultsStore:
+        """The results database of ``project``'s environment."""
+        return cls(project.results_engine)
 
     def write(self, model: str, version: int, k: int,
               rows: Iterable[list[tuple[str, list[str], list[float]]]]) -> RecommendationSet:

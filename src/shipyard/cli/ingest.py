@@ -1,4 +1,8 @@
-"""``shipyard ingest``: the command shell over :func:`shipyard.lake.ingest`."""
+"""``shipyard ingest``: the command shell over :func:`shipyard.lake.ingest`.
+
+A rejected batch is the library's :class:`~shipyard.errors.DataRejected`: the shell shows its
+result (the summary and the failed checks) and lets it through, so that it exits 3.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from rich.table import Table
 
 from shipyard.cli.console import console, err_console, report_table
 from shipyard.cli.options import Env, ProjectDir
+from shipyard.errors import DataRejected
 from shipyard.lake.ingest import ingest as run_ingest
 from shipyard.project import Project
 
@@ -40,16 +45,22 @@ def ingest(
                 tasks[name] = progress.add_task(name, total=None)
             return tasks[name]
 
-        result = run_ingest(
-            project,
-            tables or None,
-            wait_s=wait,
-            on_rows=lambda name, n: progress.advance(task(name), n),
-            on_phase=lambda name, phase: progress.update(task(name),
-                                                         description=f"{name}: {phase}"),
-            on_wait=lambda name, holder: err_console.print(
-                f"Waiting up to {wait:g} s for table {name!r}, held by {holder}."),
-        )
+        try:
+            result = run_ingest(
+                project,
+                tables or None,
+                wait_s=wait,
+                on_rows=lambda name, n: progress.advance(task(name), n),
+                on_phase=lambda name, phase: progress.update(task(name),
+                                                             description=f"{name}: {phase}"),
+                on_wait=lambda name, holder: err_console.print(
+                    f"Waiting up to {wait:g} s for table {name!r}, held by {holder}."),
+            )
+        except DataRejected as rejected:
+            result = rejected.result
+            error: DataRejected | None = rejected
+        else:
+            error = None
     summary = Table(title=f"ingest of {project.config.project} ({env})")
     for column in ("table", "status", "rows", "batch", "new versions"):
         summary.add_column(column, justify="right" if column in ("rows", "batch") else "left")
@@ -65,17 +76,14 @@ def ingest(
                         f"{build.rows:,}" if rebuilt else "", "",
                         f"curated {build.version}" if rebuilt else "")
     console.print(summary)
-    if result.rejected:
+    if error is not None:
         for outcome in result.rejected:
             assert outcome.report is not None
             console.print(report_table(outcome.report, failures_only=True))
             console.print(f"[red]Rejected[/] {outcome.table}: batch {outcome.batch.id} is in "
                           f"quarantine ({outcome.batch.staged_path}); full report: "
                           f"{outcome.batch.report_path}")
-        console.print("Nothing landed: the lake and the watermarks are unchanged. Review with "
-                      "'shipyard quarantine show ID', then fix the source or "
-                      "'shipyard quarantine accept ID --reason \"...\"'.")
-        raise typer.Exit(3)
+        raise error  # exit 3 (DataRejected), its message says what to do next
     snapshot = result.snapshot
     published = f"snapshot {snapshot.id}" if snapshot and snapshot.id is not None else "no snapshot"
     console.print(f"Lake: {project.lake_root} ({published})  ·  "

@@ -1,7 +1,6 @@
 """``shipyard lake``: list tables, show a table's versions, read any version back.
 
-Everything here reads through the lake's newest snapshot (:mod:`shipyard.lake.snapshots`):
-versions written after it by an interrupted ingest are not part of the lake yet.
+A shell over :mod:`shipyard.lake.catalog`, which reads through the lake's newest snapshot.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ from rich.table import Table
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import NotFoundError
-from shipyard.lake.ingest import lake_of
+from shipyard.lake.catalog import batch_selection, published_tables, published_version, unpublished
 from shipyard.lake.snapshots import Snapshots
-from shipyard.lake.tables import LAYERS, Layer
+from shipyard.lake.tables import LAYERS, DeltaStore, Layer
 from shipyard.project import Project
 
 app = typer.Typer(help="Look at the lake: tables, versions, rows.", no_args_is_help=True)
@@ -35,7 +34,7 @@ def _layer(value: str) -> Layer:
 def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
     """Tables in each layer at the lake's current snapshot, with row counts."""
     project = Project.open(project_dir, env)
-    store = lake_of(project)
+    store = DeltaStore.of(project)
     snapshots = Snapshots(store)
     snapshot = snapshots.current()
     title = f"lake of {project.config.project} ({env}) at {store.root}"
@@ -44,45 +43,18 @@ def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
     table = Table(title=title)
     for column in ("layer", "table", "version", "rows", "updated"):
         table.add_column(column, justify="right" if column in ("version", "rows") else "left")
-    for layer, names in snapshot.tables().items():
-        for name in names:
-            version = snapshot.version(layer, name)
-            delta = store.open(layer, name, version)
-            rows = sum(delta.get_add_actions(flatten=True).column("num_records").to_pylist())
-            written = next(v.time for v in store.history(layer, name) if v.version == version)
-            table.add_row(layer, name, str(version), f"{rows:,}", f"{written:%Y-%m-%d %H:%M:%S}")
+    for t in published_tables(store, snapshot):
+        table.add_row(t.layer, t.name, str(t.version), f"{t.rows:,}",
+                      f"{t.written:%Y-%m-%d %H:%M:%S}")
     if not table.rows:
         console.print(f"The lake at {store.root} is empty; run 'shipyard ingest'.")
         return
     console.print(table)
-    ahead = sorted(key for key, v in snapshots.newest_versions().items()
-                   if v != snapshot.versions.get(key))
+    ahead = unpublished(snapshots, snapshot)
     if snapshot.id is not None and ahead:
         console.print(f"Not published: newer versions of {', '.join(ahead)} written by an "
                       f"interrupted ingest; the next 'shipyard ingest' of those tables "
                       f"publishes them.")
-
-
-def _published(project: Project, layer: Layer, name: str) -> int:
-    """The version of ``layer.name`` in the lake's current snapshot."""
-    version = Snapshots(lake_of(project)).current().version(layer, name)
-    if version is None:
-        raise NotFoundError(f"{layer}.{name} is not in the lake; see 'shipyard lake ls', or "
-                            f"run 'shipyard ingest' first")
-    return version
-
-
-def _selection(query: str) -> str:
-    """The part of a batch query that says which rows were read (the full query is in
-    the batch's report and in 'shipyard quarantine show')."""
-    if not query:
-        return ""
-    upper = query.upper()
-    if " WHERE " not in upper:
-        return "all"
-    start = upper.rindex(" WHERE ") + 7
-    end = upper.rfind(" ORDER BY ")
-    return query[start:end if end > start else None]
 
 
 @app.command("history")
@@ -91,8 +63,8 @@ def history(
 ) -> None:
     """Versions of a table: time, rows, batch, validation report, source query."""
     project = Project.open(project_dir, env)
-    store = lake_of(project)
-    published = _published(project, _layer(layer), name)
+    store = DeltaStore.of(project)
+    published = published_version(store, _layer(layer), name)
     snapshot_of = Snapshots(store).published_in(_layer(layer), name)
     versions = [v for v in store.history(_layer(layer), name) if v.version <= published]
     table = Table(title=f"{layer}.{name}: {len(versions)} versions", caption=(
@@ -115,7 +87,7 @@ def history(
         table.add_row(
             str(v.version), str(snapshot_of.get(v.version, "")), f"{v.time:%Y-%m-%d %H:%M}",
             "" if v.rows is None else f"{v.rows:,}", meta.get("batch_id", ""), check,
-            _selection(meta.get("source_query", "")),
+            batch_selection(meta.get("source_query", "")),
         )
     console.print(table)
 
@@ -131,13 +103,13 @@ def show(
 ) -> None:
     """Print the first rows of a table, at the lake's snapshot or any earlier version."""
     project = Project.open(project_dir, env)
-    published = _published(project, _layer(layer), name)
+    store = DeltaStore.of(project)
+    published = published_version(store, _layer(layer), name)
     if version is not None and version > published:
         raise NotFoundError(f"{layer}.{name} version {version} is not published (the lake's "
                             f"snapshot has version {published}); see 'shipyard lake history "
                             f"{name} --layer {layer}'")
-    delta = lake_of(project).open(_layer(layer), name,
-                                  published if version is None else version)
+    delta = store.open(_layer(layer), name, published if version is None else version)
     data = delta.to_pyarrow_dataset().head(limit)
     table = Table(title=f"{layer}.{name} version {delta.version()} (first {data.num_rows} rows)")
     for column in data.column_names:

@@ -79,7 +79,7 @@ def _gate(tags: dict[str, str]) -> str:
 def list_models(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
     """Registered models with their production and staging versions."""
     project = Project.open(project_dir, env)
-    registry = Registry(project)
+    registry = Registry.of(project)
     table = Table(title=f"models of {project.config.project} ({env})")
     for column in ("model", "versions", "production", "staging", "latest"):
         table.add_column(column)
@@ -99,7 +99,7 @@ def show(name: Annotated[str, typer.Argument(help="Registered model name.")],
          project_dir: ProjectDir = ".", env: Env = "dev") -> None:
     """Every version (status, aliases, metrics, lineage) and the audit trail."""
     project = Project.open(project_dir, env)
-    registry = Registry(project)
+    registry = Registry.of(project)
     versions = registry.versions(name)
     config = project.config.models.get(name)
     metrics = sorted({k.removeprefix("metric.") for v in versions for k in v.tags
@@ -120,7 +120,7 @@ def show(name: Annotated[str, typer.Argument(help="Registered model name.")],
     trail = Table(title="audit trail (newest first)")
     for column in ("when (UTC)", "version", "action", "by", "why"):
         trail.add_column(column)
-    for e in AuditTrail(project.metadata_engine).history(name, limit=20):
+    for e in AuditTrail.of(project).history(name, limit=20):
         trail.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", str(e.version), e.action, e.actor, e.reason)
     console.print(trail)
 
@@ -137,7 +137,7 @@ def compare(
 ) -> None:
     """Challenger vs champion on the challenger's test rows, with bootstrap 95% intervals."""
     project = Project.open(project_dir, env)
-    registry = Registry(project)
+    registry = Registry.of(project)
     registry.versions(name)
     challenger = challenger or registry.alias(name, "staging")
     champion = champion or registry.alias(name, "production")
@@ -150,7 +150,7 @@ def compare(
     verdict = ("better" if comparison.challenger_wins else "not clearly better")
     console.print(f"v{challenger} is {verdict} on {comparison.primary_metric} than v{champion} "
                   f"(the rule of promote: auto)")
-    console.print(f"Report: {reports_dir(project, name)}/compare-v{challenger}-vs-v{champion}.json")
+    console.print(f"Report: {reports_dir(project, name) / comparison.report_name}")
 
 
 @app.command("promote")

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db import create_tables
 from shipyard.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 __all__ = ["STATUSES", "Batch", "BatchRegister"]
 
@@ -82,6 +85,11 @@ class BatchRegister:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         create_tables(engine, _metadata)
+
+    @classmethod
+    def of(cls, project: Project) -> BatchRegister:
+        """The batch register in ``project``'s metadata database."""
+        return cls(project.metadata_engine)
 
     def create(self, table_name: str, *, source_query: str, watermark_from: str | None) -> Batch:
         """Register a new batch; ``watermark_from`` is JSON text, as ``watermark_to`` is."""

@@ -9,7 +9,8 @@ table's version (:mod:`shipyard.lake.publish`): readers see all of it or none of
 process is killed between two tables.
 
 A staged file lives in ``<state>/staging`` only while its ingest runs (or, for a batch being
-landed, until the next ingest rolls it forward); a rejected batch's file lives in quarantine.
+landed, until the next ingest rolls it forward, :mod:`shipyard.lake.recovery`); a rejected
+batch's file lives in quarantine, and the ingest raises :class:`~shipyard.errors.DataRejected`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shipyard.db import check_connection, create_engine_for
-from shipyard.errors import NotFoundError
+from shipyard.errors import DataRejected, NotFoundError
 from shipyard.faults import crash_point
 from shipyard.lake import duck
 from shipyard.lake.batches import Batch, BatchRegister
@@ -38,6 +39,7 @@ from shipyard.lake.events import batch_event
 from shipyard.lake.landing import BATCH_COLUMN, land_batch
 from shipyard.lake.locks import table_locks
 from shipyard.lake.publish import clean_versions, publish, upcoming
+from shipyard.lake.recovery import recover
 from shipyard.lake.snapshots import Snapshot, Snapshots
 from shipyard.lake.sources import build_query, read_batches
 from shipyard.lake.staging import stage_batches
@@ -46,7 +48,7 @@ from shipyard.lake.validation import NEW, REFERENCE, ValidationReport, content_h
 from shipyard.notify import notify
 from shipyard.project import Project
 
-__all__ = ["IngestResult", "TableOutcome", "ingest", "lake_of", "register_of"]
+__all__ = ["IngestResult", "TableOutcome", "ingest"]
 
 RowsCallback = Callable[[str, int], None]
 PhaseCallback = Callable[[str, str], None]
@@ -75,14 +77,6 @@ class IngestResult:
         return [o for o in self.outcomes if o.status == "rejected"]
 
 
-def lake_of(project: Project) -> DeltaStore:
-    return DeltaStore(project.lake_root, storage_options=project.storage_options)
-
-
-def register_of(project: Project) -> BatchRegister:
-    return BatchRegister(project.metadata_engine)
-
-
 def _json_value(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date):
         return json.dumps(value.isoformat())
@@ -106,50 +100,12 @@ class _Ingest:
     ) -> None:
         self.project = project
         self.config = project.config
-        self.store = lake_of(project)
-        self.register = register_of(project)
+        self.store = DeltaStore.of(project)
+        self.register = BatchRegister.of(project)
         self.state = project.state_dir
         self.on_rows = on_rows
         self.on_phase = on_phase or (lambda table, phase: None)
         self.on_wait = on_wait
-
-    # -- recovery ---------------------------------------------------------------------------
-    def recover(self, names: list[str]) -> None:
-        """Finish what a killed ingest of ``names`` left: roll landing batches forward, abandon
-        batches caught staging, and clear the staging folder of every file not being landed."""
-        for name in names:
-            table = self.config.tables[name]
-            for batch in self.register.find(table_name=name, status="landing"):
-                self.on_phase(name, f"resuming batch {batch.id} left by an interrupted ingest")
-                land_batch(self.store, self.register, batch, name, table,
-                           staged=Path(batch.staged_path or ""))
-            for batch in self.register.find(table_name=name, status="staging"):
-                self.register.update(batch.id, status="abandoned", staged_path=None,
-                                     summary="interrupted while staging")
-        self.sweep_staging(names)
-
-    def sweep_staging(self, names: list[str]) -> None:
-        """Remove staged files of ``names`` that no batch still needs.
-
-        Files are matched by batch id, so a file whose record never learnt its path (killed
-        right after staging) is found too. A rejected batch whose move to quarantine was cut
-        short is moved there now.
-        """
-        folder = self.state / "staging"
-        for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-            batch_id = path.name.split(".", 1)[0]
-            if not batch_id.isdigit():
-                continue
-            batch = self.register.find_one(int(batch_id))
-            if batch is not None and (batch.table_name not in names or batch.status == "landing"):
-                continue  # another ingest's table, or the data of a batch being landed
-            target = Path(batch.staged_path) if batch and batch.staged_path else None
-            if (batch is not None and batch.status == "rejected" and target is not None
-                    and target != path and path.suffix == ".parquet" and not target.exists()):
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(path, target)
-            else:
-                path.unlink(missing_ok=True)
 
     # -- stage and validate -----------------------------------------------------------------
     def stage(self, name: str) -> TableOutcome | tuple[Batch, ValidationReport]:
@@ -290,7 +246,7 @@ class _Ingest:
     def run(self, names: list[str], wait_s: float) -> IngestResult:
         result = IngestResult()
         with table_locks(self.state / "locks", names, wait_s=wait_s, on_wait=self.on_wait):
-            self.recover(names)
+            recover(self.config, self.store, self.register, self.state, names, self.on_phase)
             staged: list[tuple[Batch, ValidationReport]] = []
             try:
                 for name in names:
@@ -318,7 +274,7 @@ class _Ingest:
                     to_land.append((batch, report))
             if any_rejected:
                 result.snapshot = Snapshots(self.store).current()
-                return result
+                raise _rejection(result)
             try:
                 self.check_curated(names, [batch for batch, _ in to_land])
             except BaseException as error:
@@ -339,6 +295,16 @@ class _Ingest:
             self.discard(batch, report, "abandoned", f"not landed: {reason}")
 
 
+def _rejection(result: IngestResult) -> DataRejected:
+    """The error of an ingest that found a rejected batch: names each and the way on."""
+    batches = "; ".join(f"{o.table} (batch {o.batch.id})" for o in result.rejected)
+    return DataRejected(
+        f"rejected by validation: {batches}; each batch is in quarantine with its report. "
+        f"Nothing landed: the lake and the watermarks are unchanged. Review with "
+        f"'shipyard quarantine show ID', then fix the source or "
+        f"'shipyard quarantine accept ID --reason \"...\"'.", result=result)
+
+
 def _rejected(report: ValidationReport) -> bool:
     """Failed validation for a reason other than being identical to the last batch."""
     return any(check.name != "not_identical" for check in report.failures)
@@ -354,6 +320,9 @@ def ingest(
     on_wait: WaitCallback | None = None,
 ) -> IngestResult:
     """Ingest ``tables`` (default: all) of ``project``; see the module docstring.
+
+    Raises :class:`~shipyard.errors.DataRejected` (exit 3) when a batch fails validation;
+    its ``result`` holds every table's outcome and the rejected batches' reports.
 
     Example:
         >>> result = ingest(Project.open("/tmp/shop"))          # doctest: +SKIP

@@ -14,15 +14,15 @@ import pyarrow.parquet as pq
 
 from shipyard.errors import NotFoundError, ShipyardError
 from shipyard.lake import duck
-from shipyard.lake.batches import Batch
+from shipyard.lake.batches import Batch, BatchRegister
 from shipyard.lake.clean import clean_select
 from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.events import batch_event
-from shipyard.lake.ingest import lake_of, register_of
 from shipyard.lake.landing import land_batch
 from shipyard.lake.locks import table_locks
 from shipyard.lake.publish import clean_versions, publish, upcoming
 from shipyard.lake.snapshots import Snapshot, Snapshots
+from shipyard.lake.tables import DeltaStore
 from shipyard.lake.validation import ValidationReport
 from shipyard.notify import notify
 from shipyard.project import Project
@@ -39,11 +39,11 @@ class Accepted:
 
 def quarantined(project: Project) -> list[Batch]:
     """Batches waiting in quarantine, oldest first."""
-    return register_of(project).find(status="rejected")
+    return BatchRegister.of(project).find(status="rejected")
 
 
 def show(project: Project, batch_id: int) -> tuple[Batch, ValidationReport | None]:
-    batch = register_of(project).get(batch_id)
+    batch = BatchRegister.of(project).get(batch_id)
     report = ValidationReport.load(Path(batch.report_path)) if batch.report_path else None
     return batch, report
 
@@ -52,7 +52,7 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
     """Land quarantined batch ``batch_id`` as if it had passed validation."""
     if not reason.strip():
         raise ShipyardError("say why the batch is accepted: --reason \"...\" (kept in the audit)")
-    register = register_of(project)
+    register = BatchRegister.of(project)
     batch = register.get(batch_id)
     if batch.status != "rejected":
         raise NotFoundError(
@@ -63,7 +63,7 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
     if name not in project.config.tables:
         raise NotFoundError(f"batch {batch_id} is of table {name!r}, no longer in shipyard.yaml")
     table = project.config.tables[name]
-    store = lake_of(project)
+    store = DeltaStore.of(project)
     with table_locks(project.state_dir / "locks", [name], wait_s=wait_s):
         last = register.last_landed(name)
         if table.mode == "incremental" and last is not None and last.watermark_to != (

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from shipyard.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 __all__ = ["LAYERS", "DeltaStore", "Layer", "TableVersion"]
 
@@ -44,6 +47,11 @@ class DeltaStore:
     def __init__(self, root: str, *, storage_options: dict[str, str] | None = None) -> None:
         self.root = root.rstrip("/")
         self.storage_options = storage_options
+
+    @classmethod
+    def of(cls, project: Project) -> DeltaStore:
+        """The lake of ``project``'s environment."""
+        return cls(project.lake_root, storage_options=project.storage_options)
 
     def uri(self, layer: Layer, name: str) -> str:
         return f"{self.root}/{layer}/{name}"

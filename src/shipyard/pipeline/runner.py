@@ -275,9 +275,8 @@ def run_pipeline(
         _alert_failure(project, result, failed)
         error = StepFailed(f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
                            f"Traceback: 'shipyard runs show {run_id}'; after a fix, "
-                           f"'shipyard run {pipeline} --resume {run_id}'")
-        error.run_id = run_id  # type: ignore[attr-defined]
-        error.result = result  # type: ignore[attr-defined]
+                           f"'shipyard run {pipeline} --resume {run_id}'",
+                           run_id=run_id, result=result)
         raise error
     models = [] if settings.smoke else _models_to_register(project, plan)
     if models:

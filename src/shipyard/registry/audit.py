@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db import create_tables
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 __all__ = ["AuditEntry", "AuditTrail"]
 
@@ -50,6 +53,11 @@ class AuditTrail:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         create_tables(engine, _metadata)
+
+    @classmethod
+    def of(cls, project: Project) -> AuditTrail:
+        """The audit trail in ``project``'s metadata database."""
+        return cls(project.metadata_engine)
 
     def record(self, model: str, version: int, action: str, *, actor: str, reason: str,
                details: dict[str, Any] | None = None) -> AuditEntry:

@@ -44,6 +44,11 @@ class Registry:
         self.project = project
         self.client = tracking_client(project)  # fails fast, naming the store, when it is down
 
+    @classmethod
+    def of(cls, project: Project) -> Registry:
+        """The model registry of ``project``'s environment (its tracking store)."""
+        return cls(project)
+
     def names(self) -> list[str]:
         return sorted(m.name for m in self.client.search_registered_models())
 

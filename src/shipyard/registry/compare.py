@@ -66,9 +66,14 @@ class Comparison:
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "challenger_wins": self.challenger_wins}, indent=2)
 
+    @property
+    def report_name(self) -> str:
+        """The report's file name in the model's reports folder (one per pair of versions)."""
+        return f"compare-v{self.challenger}-vs-v{self.champion}.json"
+
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"compare-v{self.challenger}-vs-v{self.champion}.json"
+        path = folder / self.report_name
         path.write_text(self.to_json())
         return path
 

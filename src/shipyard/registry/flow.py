@@ -294,8 +294,7 @@ def _reject(project: Project, registry: Registry, trail: AuditTrail,
                  details={"gate": [str(c) for c in outcome.gate]})
     registry.tag(name, version, REGISTRATION, "rejected")
     error = ModelRejected(f"model {name!r} version {version} {reason}. It is registered "
-                          f"and tagged rejected; it was not staged.")
-    error.outcome = outcome  # type: ignore[attr-defined]
+                          f"and tagged rejected; it was not staged.", outcome=outcome)
     raise error
 
 

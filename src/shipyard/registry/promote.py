@@ -37,7 +37,7 @@ def promote(project: Project, name: str, version: int, *, reason: str,
         PromotionRefused: the version did not pass its gate (and no force), or is production
             already.
     """
-    registry = Registry(project)
+    registry = Registry.of(project)
     with model_lock(project, name):
         tags = registry.get(name, version).tags
         passed = gate_passed(tags)
@@ -84,7 +84,7 @@ def rollback(project: Project, name: str, *, reason: str,
     Raises:
         PromotionRefused: nothing is in production, or it has no previous version.
     """
-    registry = Registry(project)
+    registry = Registry.of(project)
     with model_lock(project, name):
         registry.versions(name)  # an unknown model is a NotFoundError naming the known ones
         current = registry.alias(name, PRODUCTION)

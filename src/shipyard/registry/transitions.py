@@ -35,7 +35,7 @@ def announce(project: Project, name: str, version: int, action: str, *, reason: 
 
     A failed delivery is logged by the notifier and never undoes the transition.
     """
-    entry = AuditTrail(project.metadata_engine).record(
+    entry = AuditTrail.of(project).record(
         name, version, action, actor=actor or project.user, reason=reason, details=details)
     webhooks = project.config.alerts.webhooks
     if event is not None and any(w.wants(event) for w in webhooks):

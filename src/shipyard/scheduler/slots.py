@@ -7,12 +7,16 @@ comes from a scheduler restarted after a crash or from a second scheduler runnin
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.db import create_tables
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 __all__ = ["SlotStore"]
 
@@ -34,6 +38,11 @@ class SlotStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         create_tables(engine, _metadata)
+
+    @classmethod
+    def of(cls, project: Project) -> SlotStore:
+        """The claimed slots in ``project``'s metadata database."""
+        return cls(project.metadata_engine)
 
     def claim(self, pipeline: str, trigger: str, slot: str) -> bool:
         """Claim a slot; False when it was claimed before (by anyone, ever)."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from croniter import croniter
 
-from shipyard.errors import ConfigError, ShipyardError
+from shipyard.errors import ConfigError, ModelRejected, ShipyardError, StepFailed
 from shipyard.project import Project
 from shipyard.scheduler.slots import SlotStore
 
@@ -52,12 +52,12 @@ def new_data_slot(project: Project, pipeline: str) -> str | None:
     Versions come from the lake's published snapshot, as the run itself will read them: a
     table written by an interrupted ingest is not new data until an ingest publishes it.
     """
-    from shipyard.lake.ingest import lake_of
     from shipyard.lake.snapshots import Snapshots
+    from shipyard.lake.tables import DeltaStore
     from shipyard.pipeline.loader import load_pipeline
 
     built = load_pipeline(project, pipeline, token=uuid.uuid4().hex)
-    snapshot = Snapshots(lake_of(project)).current()
+    snapshot = Snapshots(DeltaStore.of(project)).current()
     tables = sorted({src.name for step in built.steps for src in step.inputs.values()
                      if src.kind == "lake"})
     versions = []
@@ -79,8 +79,9 @@ def _run(project: Project, slots: SlotStore, pipeline: str, trigger: str, slot: 
         result = run_pipeline(project, pipeline)
         run_id = result.run_id
     except ShipyardError as error:
-        status = "rejected" if error.exit_code == 4 else "failed"
-        run_id = getattr(error, "run_id", None)
+        # A gate's rejection is a finished run whose model was refused, not a failure.
+        status = "rejected" if isinstance(error, ModelRejected) else "failed"
+        run_id = error.run_id if isinstance(error, StepFailed) else None
         message = str(error).splitlines()[0]
         log.warning("%s (%s slot %s) %s: %s", pipeline, trigger, slot, status, message)
     slots.finish(pipeline, trigger, slot, status=status, run_id=run_id, message=message)
@@ -90,7 +91,7 @@ def _run(project: Project, slots: SlotStore, pipeline: str, trigger: str, slot: 
 def tick(project: Project, now: datetime | None = None) -> list[Started]:
     """Run every due, unclaimed slot of every pipeline once; return what was started."""
     now = now or datetime.now(UTC)
-    slots = SlotStore(project.metadata_engine)
+    slots = SlotStore.of(project)
     started = []
     for name, config in project.config.pipelines.items():
         due: list[tuple[str, str]] = []

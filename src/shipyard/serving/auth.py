@@ -2,7 +2,8 @@
 
 A presented key is hashed and compared with every stored digest with ``hmac.compare_digest``,
 so the time a check takes says nothing about how close a guess was, and the process never
-holds a key in clear after start-up.
+holds a key in clear after start-up. :func:`require_key` is the routes' dependency that asks
+for one.
 """
 
 from __future__ import annotations
@@ -10,13 +11,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
-from shipyard.errors import ConfigError
+from fastapi import Depends
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-__all__ = ["ApiKeys"]
+from shipyard.errors import ConfigError, Unauthorized
+
+__all__ = ["ApiKeys", "require_key"]
 
 ENV = "SHIPYARD_API_KEYS"
+# Module-level: FastAPI resolves the dependency annotations below in this module's namespace.
+_BEARER = HTTPBearer(auto_error=False)
+_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 def _digest(key: str) -> bytes:
@@ -56,3 +65,15 @@ class ApiKeys:
         for known in self._digests:  # every digest is compared: no early exit to time
             found |= hmac.compare_digest(digest, known)
         return found
+
+
+def require_key(keys: ApiKeys) -> Callable[..., None]:
+    """The dependency of every secured route: a key in ``Authorization: Bearer KEY`` or
+    ``X-API-Key: KEY`` that ``keys`` accepts, else 401 (both schemes show in OpenAPI)."""
+    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+              api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
+        token = credentials.credentials if credentials is not None else api_key
+        if not keys.accepts(token):
+            raise Unauthorized("missing or wrong API key: send 'Authorization: Bearer KEY' or "
+                               "'X-API-Key: KEY'")
+    return check

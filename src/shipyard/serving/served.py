@@ -62,7 +62,7 @@ class ModelSlots:
     def plan(self) -> dict[str, tuple[int, str, list[tuple[str, str, bool]]]]:
         """Version, flavour and input signature of each model's production version, without
         loading any model: what the routes are built from."""
-        registry = Registry(self.project)
+        registry = Registry.of(self.project)
         for name in self.names:
             version = registry.alias(name, ALIAS)
             if version is not None:
@@ -71,7 +71,7 @@ class ModelSlots:
 
     def refresh(self) -> list[str]:
         """Load every model whose production alias moved; returns what changed."""
-        registry = Registry(self.project)
+        registry = Registry.of(self.project)
         changed = []
         for name in self.names:
             version = registry.alias(name, ALIAS)

@@ -4,13 +4,20 @@ Who answered decides where a request is counted: ``shipyard_requests_total`` cou
 of the routes (by route template and status); a request the limits answer themselves (413 body
 too large, 503 overloaded, 504 timed out, waiting or in progress) never got a route's answer and
 is counted only in ``shipyard_rejected_total`` by reason. A request is never counted in both.
+:class:`Observed` is the middleware that counts the routes' answers.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-__all__ = ["Telemetry"]
+from shipyard.serving.limits import REFUSED
+
+__all__ = ["Observed", "Telemetry"]
 
 
 class Telemetry:
@@ -41,3 +48,41 @@ class Telemetry:
     def loaded(self, model: str, version: int) -> None:
         """A slot now serves ``version``: set at the swap, not at the next request."""
         self.version.labels(model).set(version)
+
+
+class Observed:
+    """ASGI middleware: counts every route's answer by route template and status, and times
+    it (the error handlers' answers included: they run inside it)."""
+
+    def __init__(self, app: Any, telemetry: Telemetry) -> None:
+        self.app = app
+        self.telemetry = telemetry
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what ServerErrorMiddleware answers when the app raises
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except asyncio.CancelledError:
+            raise  # timed out (the limits answer and count it) or the server is stopping
+        except Exception:
+            self._count(scope, status, started)
+            raise
+        self._count(scope, status, started)
+
+    def _count(self, scope: dict[str, Any], status: int, started: float) -> None:
+        if scope.get(REFUSED):  # the limits answered, not the route (see telemetry.py)
+            return
+        route = getattr(scope.get("route"), "path", "unmatched")
+        self.telemetry.requests.labels(route, str(status)).inc()
+        self.telemetry.latency.labels(route).observe(time.perf_counter() - started)

@@ -1,0 +1,110 @@
+"""What the HTTP API takes and answers, as pydantic models: the OpenAPI document is made of them.
+
+A predict route's body is made at run time from the model's MLflow signature (:func:`row_model`).
+Fields are strict: an integer column takes JSON integers within its type's range only (not
+``true``, ``"3"`` or ``3.5``), a number column finite numbers only (not ``NaN``, ``Infinity``
+or ``1e309``), a text column valid Unicode only (not a lone surrogate such as ``"\ud800"``,
+which no table, log or model can hold).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+__all__ = ["SECURED", "Error", "PredictionOut", "Predictions", "Ready", "Recommendation",
+           "Recommendations", "error_responses", "row_model"]
+
+
+def _unicode(text: str) -> str:
+    """Refuse what cannot be written as UTF-8 (lone surrogates): pandas, Arrow and the
+    prediction log all fail on it, far from the request that brought it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"text must be valid Unicode; character {error.start} is a lone "
+                         f"surrogate") from None
+    return text
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: ``3.0`` is the integer 3 (as in JSON Schema), while
+    ``true``, ``"3"`` and ``3.5`` are no integers at all (refused by the strict field)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_FINITE = Field(strict=True, allow_inf_nan=False)
+# MLflow column types → strict request field types. A 64-bit column takes the integers JSON
+# carries exactly (|n| < 2**53): the OpenAPI document states bounds as floats, and a wider
+# bound would read as 2**63, one more than the column holds.
+_TYPES: dict[str, Any] = {
+    "double": Annotated[float, _FINITE], "float": Annotated[float, _FINITE],
+    "long": Annotated[int, Field(strict=True, ge=-(2**53 - 1), le=2**53 - 1),
+                      BeforeValidator(_integral)],
+    "integer": Annotated[int, Field(strict=True, ge=-2**31, le=2**31 - 1),
+                         BeforeValidator(_integral)],
+    "string": Annotated[str, Field(strict=True), AfterValidator(_unicode)],
+    "boolean": Annotated[bool, Field(strict=True)],
+}
+
+
+def row_model(name: str, inputs: list[tuple[str, str, bool]]) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for column, kind, required in inputs:
+        python = _TYPES.get(kind, _TYPES["string"])
+        fields[column] = (python, ...) if required else (python | None, None)
+    return create_model(f"{name.title()}Row", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+class Error(BaseModel):
+    detail: str
+
+
+_WHY = {400: "Body not parseable (nested too deep, or a number of over 4,300 digits).",
+        401: "Missing or wrong API key.", 404: "Not found (the detail says what).",
+        413: "Request body over serving.max_body_bytes.",
+        503: "Overloaded (retry after Retry-After seconds), or the model is not loaded or "
+             "cannot answer (see /ready).",
+        504: "No answer within serving.timeout_s, waiting included."}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error statuses a route can answer."""
+    return {code: {"model": Error, "description": _WHY[code]} for code in codes}
+
+
+# Every route but /health is behind the key and the limits (a body-less route cannot be 413).
+SECURED = (401, 503, 504)
+
+
+class Recommendation(BaseModel):
+    product_id: str
+    score: float
+
+
+class Recommendations(BaseModel):
+    customer_id: str
+    model: str
+    version: int | None
+    source: str = Field(description="results (the batch set) or popularity (fallback)")
+    items: list[Recommendation]
+
+
+class Ready(BaseModel):
+    ready: bool
+    models: dict[str, int] = Field(description="Version loaded for each served model.")
+    detail: str | None = Field(default=None, description="Why not ready, when not.")
+
+
+class PredictionOut(BaseModel):
+    prediction: int
+    probability: float
+
+
+class Predictions(BaseModel):
+    model: str
+    version: int
+    predictions: list[PredictionOut]
