@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from shipyard.pipeline.cache import CacheKey, ResultStore, decode_key, explain
 from shipyard.pipeline.fingerprint import CodeHasher
+from shipyard.pipeline.loader import import_function
 
 STEPS = """\
 import json
@@ -34,22 +34,16 @@ def clean(x):
 
 
 @pytest.fixture
-def code(tmp_path: Path):
+def code(tmp_path: Path) -> Path:
     (tmp_path / "steps_mod.py").write_text(STEPS)
     (tmp_path / "util.py").write_text(UTIL)
-    sys.path.insert(0, str(tmp_path))
-    yield tmp_path
-    sys.path.remove(str(tmp_path))
-    for name in ("steps_mod", "util"):
-        sys.modules.pop(name, None)
+    return tmp_path
 
 
 def _manifest(root: Path, function: str) -> dict[str, str]:
-    for name in ("steps_mod", "util"):
-        sys.modules.pop(name, None)
-    importlib.invalidate_caches()
-    module = importlib.import_module("steps_mod")
-    return CodeHasher(root).manifest(getattr(module, function))
+    """The step's code as a run sees it: imported afresh (a new token) like each run does."""
+    step = import_function(root, "steps_mod", function, token=uuid.uuid4().hex)
+    return CodeHasher(root).manifest(step)
 
 
 def test_a_step_depends_on_the_project_code_it_calls_and_not_on_libraries(code: Path) -> None:

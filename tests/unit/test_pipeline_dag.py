@@ -95,4 +95,4 @@ def test_the_public_api_is_exactly_all() -> None:
     for name in names:
         assert hasattr(shipyard.pipeline, name), name
     assert {"Pipeline", "step", "Step", "RunContext", "run_pipeline", "RunResult",
-            "RunInfo"} <= set(names)
+            "RunObserver"} <= set(names)

@@ -95,7 +95,7 @@ def fit(train: pd.DataFrame, ctx: RunContext) -> dict:
     coef = float(np.polyfit(train["x"], train["y"], 1)[0])
     ctx.log_metrics({"coef": coef})
     return {"coef": coef, "trials": ctx.tuning.trials, "smoke": ctx.smoke,
-            "mlflow_parent": ctx.mlflow_run_id, "versions": ctx.data_versions}
+            "mlflow_parent": ctx.tracking_run_id, "versions": ctx.data_versions}
 
 
 def evaluate(model: dict, test: pd.DataFrame, rows: int) -> dict:

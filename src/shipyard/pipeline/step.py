@@ -231,8 +231,8 @@ class RunContext:
         smoke: True under ``--smoke``: train briefly, register nothing.
         sample: Fraction of lake rows read under ``--sample``, else None.
         tuning: The pipeline's tuning settings (``trials=1`` in smoke mode), or None.
-        mlflow_run_id: The run's parent MLflow run; open nested runs under it, e.g.
-            ``mlflow.start_run(run_id=ctx.mlflow_run_id)`` then ``start_run(nested=True)``.
+        tracking_run_id: The run's parent run in the tracking store (MLflow) when the project
+            records runs there; open nested runs under it (see ``shipyard.train.tune``).
         data_versions: Lake table → version read by this run.
     """
 
@@ -245,12 +245,12 @@ class RunContext:
     smoke: bool
     sample: float | None
     tuning: TuningConfig | None
-    mlflow_run_id: str | None
+    tracking_run_id: str | None
     data_versions: dict[str, int]
     _metrics: list[tuple[str, float, int, int]] = field(default_factory=list, repr=False)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        """Log metrics to this step's MLflow run.
+        """Log metrics to this step's tracked run.
 
         They are buffered and sent in the one batch call the runner makes when the step ends,
         so logging in a loop costs nothing per call and works the same on a Dask worker.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -58,10 +59,11 @@ class ContextSpec:
     smoke: bool
     sample: float | None
     tuning: dict[str, Any] | None
-    mlflow_run_id: str | None
-    tracking_uri: str | None
-    experiment_id: str | None
+    tracking_run_id: str | None
     data_versions: dict[str, int]
+    environ: dict[str, str]
+    """Environment variables a step process needs, given by the run's hooks (a tracker's
+    store and experiment), set on a worker before the step runs."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class StepTask:
     sample: float | None
     context: ContextSpec | None
     pickled: bytes | None = None
+    artifact_modules: tuple[str, ...] = ()
+    """Modules registering artifact types in the runner's process, imported where this runs."""
     func: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
 
@@ -143,7 +147,7 @@ def _context(task: StepTask, project: Project | None) -> RunContext:
     return RunContext(run_id=spec.run_id, pipeline=spec.pipeline, step=task.step,
                       project=project, env=spec.env, params=dict(spec.params),
                       smoke=spec.smoke, sample=spec.sample, tuning=tuning,
-                      mlflow_run_id=spec.mlflow_run_id, data_versions=dict(spec.data_versions))
+                      tracking_run_id=spec.tracking_run_id, data_versions=dict(spec.data_versions))
 
 
 def _private_copy(value: Any) -> Any:
@@ -210,6 +214,8 @@ def execute_task(task: StepTask, func: Callable[..., Any], project: Project | No
             written; every output is still written, for the cache and for other processes.
     """
     started = time.time()
+    for module in task.artifact_modules:
+        importlib.import_module(module)
     store = ResultStore(Path(task.artifacts_root))
     staging: Path | None = None
     context: dict[str, Any] = {}
