@@ -127,10 +127,6 @@ class ResumeRefused(PipelineError):
     """``--resume`` of a run that cannot be resumed (succeeded, still running, other
     pipeline, or with new settings)."""
 
-    http_status = 409
-
 
 class RunIdTaken(PipelineError):
     """The id promised for a new run is already a run's."""
-
-    http_status = 409

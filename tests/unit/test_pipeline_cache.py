@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shipyard.pipeline.cache import CacheKey, ResultStore, decode_key, explain
-from shipyard.pipeline.fingerprint import CodeHasher
+from shipyard.pipeline.fingerprint import CodeHasher, library_versions
 from shipyard.pipeline.loader import import_function
 
 STEPS = """\
@@ -52,6 +53,18 @@ def test_a_step_depends_on_the_project_code_it_calls_and_not_on_libraries(code: 
     assert set(_manifest(code, "other")) == {"steps_mod:other", "util:"}
 
 
+def test_a_step_depends_on_the_versions_of_the_libraries_its_code_reaches(code: Path) -> None:
+    (code / "numeric.py").write_text("import numpy as np\n\ndef mean(x):\n    return np.mean(x)\n")
+    step = import_function(code, "numeric", "mean", token=uuid.uuid4().hex)
+    reached = CodeHasher(code).libraries(step)
+    assert "numpy" in reached
+    versions = library_versions(reached)
+    assert versions["numpy"] == np.__version__ and versions["python"]
+    # the standard library has no distribution of its own: Python's version stands for it
+    assert set(library_versions(CodeHasher(code).libraries(
+        import_function(code, "steps_mod", "run", token=uuid.uuid4().hex)))) == {"python"}
+
+
 def test_editing_a_helper_in_another_module_changes_the_step_code(code: Path) -> None:
     before = _manifest(code, "run")
     (code / "util.py").write_text(UTIL.replace("x * 2", "x * 3"))
@@ -66,7 +79,8 @@ def test_editing_a_helper_in_another_module_changes_the_step_code(code: Path) ->
 def _key(**changes) -> CacheKey:
     values = {"step": "fit", "code": {"pipeline:fit": "aa", "helpers:": "bb"},
               "params": {"seed": 1}, "inputs": {"dataset": "f1"},
-              "data": {"curated.points": "3"}, "run": {}, "outputs": ("model",)}
+              "data": {"curated.points": "3"}, "run": {}, "outputs": ("model",),
+              "libraries": {"python": "3.11.9", "scikit-learn": "1.5.2"}}
     return CacheKey(**{**values, **changes})
 
 
@@ -87,6 +101,8 @@ def test_the_key_is_decodable_and_its_fingerprint_is_stable() -> None:
     ({"params": {"seed": 2}, "data": {"curated.points": "4"}},
      "params changed: seed; data version curated.points 3→4"),
     ({"run": {"smoke": True}}, "run settings changed: smoke"),
+    ({"libraries": {"python": "3.11.9", "scikit-learn": "1.6.0"}},
+     "library scikit-learn 1.5.2→1.6.0"),
 ])
 def test_explain_says_what_changed_since_the_previous_attempt(changed: dict, reason: str) -> None:
     assert explain(_key(**changed), _key()) == reason

@@ -378,3 +378,23 @@ def test_a_live_registering_run_is_left_alone(demo: Project, registry: Calls) ->
     assert store.get(first.run_id).status == "registering"
     with pytest.raises(PipelineError, match=f"run {first.run_id} is still registering"):
         registry.run(demo, "model", resume=first.run_id)
+
+
+def test_upgrading_a_library_a_step_uses_re_runs_it(demo: Project,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipyard.pipeline import fingerprint
+
+    first = run_pipeline(demo, "train")
+    assert set(_statuses(first).values()) == {"succeeded"}
+    installed = fingerprint._version
+
+    def upgraded(distribution: str) -> str | None:
+        return "99.0" if distribution == "numpy" else installed(distribution)
+
+    monkeypatch.setattr(fingerprint, "_version", upgraded)  # as if numpy had been upgraded
+    again = run_pipeline(demo, "train")
+    assert again.step("fit").status == "succeeded"  # fit calls np.polyfit: not reused
+    assert "library numpy" in again.step("fit").reason and "→99.0" in again.step("fit").reason
+    monkeypatch.setattr(fingerprint, "_version", installed)
+    back = run_pipeline(demo, "train")
+    assert set(_statuses(back).values()) == {"reused"}  # the old results fit the old numpy

@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import PipelineError
 from shipyard.pipeline.cache import CachedResult, CacheKey, ResultStore, decode_key, explain
-from shipyard.pipeline.fingerprint import CodeHasher
+from shipyard.pipeline.fingerprint import CodeHasher, library_versions
 from shipyard.pipeline.results import StepResult
 from shipyard.redact import redact_value
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from shipyard.config.schema import TuningConfig
     from shipyard.lake.tables import DeltaStore
     from shipyard.pipeline.dag import Pipeline
@@ -106,18 +104,9 @@ def version_of(source_name: str, pinned: int | None, versions: dict[str, int]) -
 
 
 def plan(project: Project, built: Pipeline, settings: RunSettings, tuning: TuningConfig | None,
-         runs: RunStore, results: ResultStore, pipeline: str, no_cache: bool, run_id: str,
-         library_versions: Callable[[dict[str, str]], dict[str, str]] | None = None,
-         ) -> list[Planned]:
-    """The plan of a run, in the pipeline's order.
-
-    ``library_versions`` maps a step's code manifest to the versions of the libraries that
-    code runs on (default :func:`shipyard.pipeline.fingerprint.library_versions`); a test
-    passes another to see a library upgrade change the key.
-    """
-    from shipyard.pipeline.fingerprint import library_versions as default_versions
-
-    versions_of = library_versions or default_versions
+         runs: RunStore, results: ResultStore, pipeline: str, no_cache: bool,
+         run_id: str) -> list[Planned]:
+    """The plan of a run, in the pipeline's order."""
     hasher = CodeHasher(project.root)
     previous = runs.previous_keys(pipeline, [s.name for s in built.steps])
     fingerprints: dict[str, str] = {}
@@ -148,7 +137,7 @@ def plan(project: Project, built: Pipeline, settings: RunSettings, tuning: Tunin
         code = hasher.manifest(s.func)
         key = CacheKey(step=s.name, code=code, params=params, inputs=inputs,
                        data=data, run=run, outputs=s.outputs,
-                       libraries=versions_of(hasher.libraries(s.func)))
+                       libraries=library_versions(hasher.libraries(s.func)))
         fingerprint = fingerprints[s.name] = key.fingerprint
         cached = None if no_cache or not s.cache else results.lookup(fingerprint)
         if cached is not None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from shipyard.errors import PipelineError
+from shipyard.errors import PipelineDefinitionError, PipelineError
 from shipyard.lake.tables import LAYERS
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Source:
 
 
 def _step_error(name: str, message: str) -> PipelineError:
-    return PipelineError(
+    return PipelineDefinitionError(
         f"Invalid step {name!r}: {message}\n"
         f"Format: step(function, inputs={{'argument': 'source'}}, outputs='name')"
     )
@@ -199,7 +199,7 @@ def step(
         step(double: x='params:x' -> doubled)
     """
     if not callable(func):
-        raise PipelineError(f"step(): {func!r} is not a function; pass the function itself")
+        raise PipelineDefinitionError(f"step(): {func!r} is not a function; pass the function itself")
     step_name = name or getattr(func, "__name__", None) or type(func).__name__
     if not _NAME.match(step_name):
         raise _step_error(step_name, "a step name must be an identifier; pass name='...'")
@@ -262,7 +262,7 @@ class RunContext:
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise PipelineError(
+                raise PipelineDefinitionError(
                     f"step {self.step!r}: metric {key!r} must be a number, got {value!r}"
                 ) from None
             self._metrics.append((str(key), number, stamp, step or 0))

@@ -19,7 +19,7 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 
-from shipyard.errors import ModelRejected, PipelineError
+from shipyard.errors import ModelRejected, PipelineDefinitionError, PipelineError
 from shipyard.faults import crash_point
 from shipyard.pipeline.results import RunResult
 from shipyard.project import Project
@@ -214,7 +214,7 @@ def register_trained(project: Project, model: TrainedModel, info: RunResult) -> 
     """
     config = project.config.models.get(model.name)
     if config is None:
-        raise PipelineError(
+        raise PipelineDefinitionError(
             f"pipeline {info.pipeline!r} returned a model named {model.name!r}, which is not "
             f"declared in shipyard.yaml; add models: {{{model.name}: {{pipeline: "
             f"{info.pipeline}, primary_metric: roc_auc}}}}")

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.db import create_tables
-from shipyard.errors import NotFoundError, PipelineError
+from shipyard.errors import NotFoundError, RunIdTaken
 from shipyard.redact import redact_value
 
 __all__ = [
@@ -194,8 +194,8 @@ class RunStore:
                 return str(values["id"])
             except IntegrityError:
                 if keep_id:
-                    raise PipelineError(f"run id {values['id']!r} is taken by another run; "
-                                        f"start the run without --run-id") from None
+                    raise RunIdTaken(f"run id {values['id']!r} is taken by another run; "
+                                     f"start the run without --run-id") from None
                 values["id"] = self.new_run_id(values["pipeline"])
         raise RuntimeError("could not draw a free run id")  # pragma: no cover
 
