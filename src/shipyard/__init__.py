@@ -12,7 +12,7 @@ Example:
     >>> run_pipeline(project, "train").registered            # doctest: +SKIP
 """
 
-from typing import Any
+from typing import Any as _Any
 
 from shipyard._version import __version__
 from shipyard.errors import (
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> _Any:
     """``run_pipeline`` is the runner with the project's hooks (MLflow, alerts, registry):
     imported on first use, so that ``import shipyard`` does not load MLflow."""
     if name == "run_pipeline":
@@ -68,3 +68,7 @@ def __getattr__(name: str) -> Any:
 
         return run_pipeline
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "run_pipeline"])

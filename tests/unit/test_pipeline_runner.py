@@ -12,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from shipyard import run_pipeline
-from shipyard.errors import ModelRejected, PipelineError, StepFailed
+from shipyard.errors import ModelRejected, PipelineError, ResumeRefused, StepFailed
 from shipyard.pipeline import RunResult, RunStore, runner
 from shipyard.pipeline.loader import coerce_param
 from shipyard.project import Project
@@ -158,13 +158,13 @@ def test_a_failing_step_is_recorded_with_its_traceback_and_resumes_after_a_fix(
     parent = MlflowClient(demo.tracking_uri).get_run(record.mlflow_run_id)
     assert parent.info.status == "FAILED"
 
-    with pytest.raises(PipelineError, match="repeats that run's params"):
+    with pytest.raises(ResumeRefused, match="repeats that run's params"):
         run_pipeline(demo, "broken", resume=run_id, params={"scale": "2"})
-    with pytest.raises(PipelineError, match="is a run of pipeline 'broken', not 'train'"):
+    with pytest.raises(ResumeRefused, match="is a run of pipeline 'broken', not 'train'"):
         run_pipeline(demo, "train", resume=run_id)
 
     store.update(run_id, status="running")  # as if its process were still at work
-    with pytest.raises(PipelineError, match=f"run {run_id} is still running"):
+    with pytest.raises(ResumeRefused, match=f"run {run_id} is still running"):
         run_pipeline(demo, "broken", resume=run_id)
     store.update(run_id, status="failed")
 
@@ -175,7 +175,7 @@ def test_a_failing_step_is_recorded_with_its_traceback_and_resumes_after_a_fix(
                                   "combine": "succeeded"}
     assert resumed.load("total") == 400
     assert store.get(resumed.run_id).resumed_from == run_id
-    with pytest.raises(PipelineError, match="succeeded; there is nothing to resume"):
+    with pytest.raises(ResumeRefused, match="succeeded; there is nothing to resume"):
         run_pipeline(demo, "broken", resume=resumed.run_id)
 
 
@@ -376,7 +376,7 @@ def test_a_live_registering_run_is_left_alone(demo: Project, registry: Calls) ->
     store.update(first.run_id, status="registering")  # this very process: alive
     registry.run(demo, "model")
     assert store.get(first.run_id).status == "registering"
-    with pytest.raises(PipelineError, match=f"run {first.run_id} is still registering"):
+    with pytest.raises(ResumeRefused, match=f"run {first.run_id} is still registering"):
         registry.run(demo, "model", resume=first.run_id)
 
 
