@@ -398,3 +398,22 @@ def test_upgrading_a_library_a_step_uses_re_runs_it(demo: Project,
     monkeypatch.setattr(fingerprint, "_version", installed)
     back = run_pipeline(demo, "train")
     assert set(_statuses(back).values()) == {"reused"}  # the old results fit the old numpy
+
+
+def test_a_failed_step_alerts_the_webhooks_through_the_project_hooks(demo: Project) -> None:
+    from tests.receiver import Receiver
+
+    with Receiver() as receiver:
+        config = demo.root / "shipyard.yaml"
+        config.write_text(config.read_text() + (
+            f"alerts:\n  webhooks:\n    - {{name: ops, kind: json, url: '{receiver.url}/ops',"
+            f" events: [run_failed], retries: 0}}\n"))
+        project = Project.open(demo.root)
+        with pytest.raises(StepFailed) as failed:
+            run_pipeline(project, "broken")
+        with pytest.raises(StepFailed):  # the bare runner, without hooks, alerts nobody
+            runner.run_pipeline(project, "broken")
+        [request] = receiver.requests
+    assert request.json["event"] == "run_failed"
+    assert request.json["details"]["step"] == "explode"
+    assert request.json["details"]["run_id"] == failed.value.run_id  # type: ignore[attr-defined]
