@@ -202,6 +202,9 @@ def test_a_run_is_recorded_in_the_database_and_in_mlflow(demo: Project) -> None:
     assert parent.data.tags["shipyard.run_id"] == result.run_id
     assert parent.data.tags["shipyard.data.curated.points"] == "0"
     assert parent.data.tags["shipyard.env"] == "dev"
+    # the same lineage builder as a registered model's: a missing commit reads "unknown"
+    assert (parent.data.tags["shipyard.git_commit"], parent.data.tags["shipyard.git_dirty"]) == (
+        "unknown", "unknown")
     assert parent.data.params["note"] == "tagged"
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "shipyard")] == [
         f"shipyard/{result.run_id}.tar.gz"]

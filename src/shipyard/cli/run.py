@@ -1,4 +1,4 @@
-"""``shipyard run PIPELINE``: the command shell over :func:`shipyard.pipeline.run_pipeline`."""
+"""``shipyard run PIPELINE``: the command shell over the runner with the project's hooks."""
 
 from __future__ import annotations
 

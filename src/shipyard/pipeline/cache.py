@@ -1,7 +1,8 @@
 """The step cache: explicit, decodable keys and a content-addressed store of results.
 
 As in hamilton's cache, a step's key is derived from what determines its result — its code,
-the parameters it reads, the keys of the steps it reads from and the lake versions it reads —
+the parameters it reads, the keys of the steps it reads from, the lake versions it reads and
+the versions of the libraries its code reaches —
 not from the data itself, so the whole plan of a run (what is reused, what re-runs and why) is
 known before anything executes. The key is kept as readable JSON (``CacheKey.encode``) and its
 hash, the *fingerprint*, names the folder of the stored outputs. The run records are the

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from shipyard.pipeline.executors.base import TaskResult
+    from shipyard.pipeline.executors.tasks import TaskResult
     from shipyard.pipeline.results import RunResult, StepResult
     from shipyard.tracking.records import RunRecord, TrackedRun
 

@@ -30,7 +30,7 @@ from shipyard.pipeline.executors import (
     TaskResult,
     create_executor,
 )
-from shipyard.pipeline.executors.base import ContextSpec, Input
+from shipyard.pipeline.executors.tasks import ContextSpec, Input
 from shipyard.pipeline.hooks import Hooks
 from shipyard.pipeline.loader import load_pipeline, pipeline_config
 from shipyard.pipeline.planning import Planned, plan, planned_result, step_row, version_of
@@ -163,15 +163,16 @@ def run_pipeline(
         tracking_uri=project.tracking_uri, git_commit=git.commit, git_dirty=git.dirty,
         snapshot_path=str(snapshot), smoke=chosen.smoke, sample=chosen.sample)
     if failed:
-        error = StepFailed(f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
-                           f"Traceback: 'shipyard runs show {run_id}'; after a fix, "
-                           f"'shipyard run {pipeline} --resume {run_id}'")
-        error.run_id = run_id  # type: ignore[attr-defined]
-        error.result = result  # type: ignore[attr-defined]
+        step_failed = StepFailed(
+            f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
+            f"Traceback: 'shipyard runs show {run_id}'; after a fix, "
+            f"'shipyard run {pipeline} --resume {run_id}'")
+        step_failed.run_id = run_id  # type: ignore[attr-defined]
+        step_failed.result = result  # type: ignore[attr-defined]
         runs.finish(run_id, "failed", started, error=failed.error, traceback=failed.traceback)
-        calls.call("on_run_error", run_id, error, result)
+        calls.call("on_run_error", run_id, step_failed, result)
         calls.call("run_finished", run_id, "failed")
-        raise error
+        raise step_failed
     _after_run(runs, calls, result, started)
     return result
 

@@ -1,8 +1,9 @@
 """What a training step returns: a fitted model with its evaluation, ready to be registered.
 
-The pipeline runner stores it between steps (and in its cache) with :meth:`TrainedModel.save`,
-and after a successful, non-smoke run hands every ``TrainedModel`` output to the registry flow
-(``shipyard.registry.flow.register_trained``), which logs, registers, gates and compares it.
+The pipeline stores it between steps (and in its cache) as an artifact type registered here,
+and after a successful, non-smoke run the registry's runner hook
+(``shipyard.registry.hooks.Registration``) hands every ``TrainedModel`` output to the registry
+flow, which logs, registers, gates and compares it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import PipelineError
-from shipyard.pipeline.executors.base import Executor, StepTask, TaskResult, execute_task
+from shipyard.pipeline.executors.base import Executor
+from shipyard.pipeline.executors.execute import execute_task
+from shipyard.pipeline.executors.tasks import StepTask, TaskResult
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
