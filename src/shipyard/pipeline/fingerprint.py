@@ -176,9 +176,27 @@ _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @functools.cache
-def _distributions() -> dict[str, list[str]]:
-    """Top-level module → the distributions that install it (scanned once per process)."""
-    return dict(metadata.packages_distributions())
+def _distributions_of(module: str) -> tuple[str, ...]:
+    """The distributions that install top-level module ``module`` (none for the stdlib).
+
+    ``importlib.metadata.packages_distributions`` answers this for every module at once but
+    reads every installed file list (close to a second), which a cached run must not pay: a
+    distribution named like its module is found directly, and only the others (``sklearn``
+    from scikit-learn) are looked for, stopping at the first distribution that has it.
+    """
+    if module in sys.stdlib_module_names:
+        return ()
+    try:
+        return (metadata.distribution(module).metadata["Name"],)
+    except metadata.PackageNotFoundError:
+        pass
+    for dist in metadata.distributions():
+        top = dist.read_text("top_level.txt")
+        names = top.split() if top else {
+            str(f).split("/", 1)[0].removesuffix(".py") for f in dist.files or ()}
+        if module in names:
+            return (dist.metadata["Name"],)
+    return ()
 
 
 @functools.cache
@@ -209,7 +227,7 @@ def library_versions(modules: set[str]) -> dict[str, str]:
     Modules of the standard library have no distribution; Python's version stands for them.
     """
     found = {"python": platform.python_version()}
-    dists = {d for module in modules for d in _distributions().get(module, ())}
+    dists = {d for module in modules for d in _distributions_of(module)}
     for dist in sorted(dists):
         for name in (dist, *(_requirements(dist) if dist.lower() == "shipyard" else ())):
             version = _version(name)
