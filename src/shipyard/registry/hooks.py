@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shipyard.errors import ModelRejected
 from shipyard.notify.runs import FailureAlerts
 from shipyard.pipeline import runner
 from shipyard.pipeline.artifacts import load_value
@@ -46,8 +47,6 @@ class Registration:
         self.registered = registered
 
     def after_run(self, result: RunResult) -> None:
-        from shipyard.errors import ModelRejected
-
         rejected: list[ModelRejected] = []
         for model in [] if result.smoke else self._models(result):
             try:
