@@ -89,20 +89,20 @@ def _plain(root: Path) -> dict[str, float]:
                                      params["seed"])
     ctx = RunContext(run_id="plain", pipeline="train", step="fit", project=project, env="dev",
                      params=dict(params), smoke=False, sample=None, tuning=config.tuning,
-                     mlflow_run_id=None, data_versions={})
+                     tracking_run_id=None, data_versions={})
     model = titanic.fit(parts, params["seed"], ctx)
     return {"seconds": time.perf_counter() - start, "mlflow_s": 0.0,
             "accuracy": model.metrics["accuracy"]}
 
 
 def _shipyard(root: Path, *, no_cache: bool) -> dict[str, float]:
-    from shipyard.pipeline import run_pipeline, runner
     from shipyard.project import Project
+    from shipyard.registry.hooks import Registration, run_pipeline
 
     clock = _MlflowClock()
     clock.install()
     registering = {"seconds": 0.0, "mlflow_s": 0.0}
-    register = runner._register_models
+    register = Registration.after_run
 
     def timed_register(*args, **kwargs):
         start, in_mlflow = time.perf_counter(), clock.seconds
@@ -112,7 +112,7 @@ def _shipyard(root: Path, *, no_cache: bool) -> dict[str, float]:
             registering["seconds"] += time.perf_counter() - start
             registering["mlflow_s"] += clock.seconds - in_mlflow
 
-    runner._register_models = timed_register  # the phase after the run is recorded as done
+    Registration.after_run = timed_register  # the phase after the run is recorded as done
     project = Project.open(root, "dev")
     start = time.perf_counter()
     result = run_pipeline(project, "train", no_cache=no_cache)

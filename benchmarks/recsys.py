@@ -88,7 +88,7 @@ def context(folder: Path, trials: int) -> object:
     project = Project.open(folder, "dev")
     return RunContext(run_id=f"bench-{time.time_ns()}", pipeline="tune", step="fit",
                       project=project, env="dev", params={}, smoke=False, sample=None,
-                      tuning=project.config.pipelines["tune"].tuning, mlflow_run_id=None,
+                      tuning=project.config.pipelines["tune"].tuning, tracking_run_id=None,
                       data_versions={})
 
 

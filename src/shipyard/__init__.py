@@ -12,13 +12,9 @@ Example:
     >>> run_pipeline(project, "train").registered            # doctest: +SKIP
 """
 
-from importlib import metadata as _metadata
+from typing import Any as _Any
 
-try:
-    __version__ = _metadata.version("shipyard")
-except _metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
-
+from shipyard._version import __version__
 from shipyard.errors import (
     ConfigError,
     DataRejected,
@@ -35,7 +31,7 @@ from shipyard.errors import (
 )
 from shipyard.lake.ingest import IngestResult, TableOutcome, ingest
 from shipyard.lake.tables import DeltaStore
-from shipyard.pipeline import Pipeline, RunContext, run_pipeline, step
+from shipyard.pipeline import Pipeline, RunContext, step
 from shipyard.project import Project
 
 __all__ = [
@@ -62,3 +58,17 @@ __all__ = [
     "run_pipeline",
     "step",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """``run_pipeline`` is the runner with the project's hooks (MLflow, alerts, registry):
+    imported on first use, so that ``import shipyard`` does not load MLflow."""
+    if name == "run_pipeline":
+        from shipyard.registry.hooks import run_pipeline
+
+        return run_pipeline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), "run_pipeline"])

@@ -158,3 +158,25 @@ class PromotionRefused(ShipyardError):
     """A registry move that breaks its rules: a rejected version, nothing to roll back to."""
 
     http_status = 409
+
+
+class PipelineDefinitionError(PipelineError):
+    """A pipeline, step or parameter is declared wrongly (pipeline.py or shipyard.yaml):
+    fixed by editing the definition, not by running again."""
+
+
+class UnsupportedArtifact(PipelineError):
+    """A step returned (or the store holds) a value of a type that cannot be stored safely."""
+
+
+class UntrustedEstimator(UnsupportedArtifact):
+    """An estimator holds types skops does not trust; storing or loading it would run code."""
+
+
+class ResumeRefused(PipelineError):
+    """``--resume`` of a run that cannot be resumed (succeeded, still running, other
+    pipeline, or with new settings)."""
+
+
+class RunIdTaken(PipelineError):
+    """The id promised for a new run is already a run's."""

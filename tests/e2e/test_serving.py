@@ -493,7 +493,7 @@ def test_predict_scores_a_file_and_works_as_a_step(titanic: Path, tmp_path: Path
     assert list(scored["prediction"]) == [1, 0] and scored["probability"].between(0, 1).all()
     project = Project.open(titanic, "dev")
     ctx = RunContext(run_id="r", pipeline="p", step="s", project=project, env="dev", params={},
-                     smoke=False, sample=None, tuning=None, mlflow_run_id=None,
+                     smoke=False, sample=None, tuning=None, tracking_run_id=None,
                      data_versions={})
     stepped = predict_step(ctx, rows, "titanic")
     assert stepped["probability"].tolist() == pytest.approx(scored["probability"].tolist())

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from shipyard.pipeline.cache import CacheKey, ResultStore, decode_key, explain
-from shipyard.pipeline.fingerprint import CodeHasher
+from shipyard.pipeline.fingerprint import CodeHasher, library_versions
+from shipyard.pipeline.loader import import_function
 
 STEPS = """\
 import json
@@ -34,28 +35,34 @@ def clean(x):
 
 
 @pytest.fixture
-def code(tmp_path: Path):
+def code(tmp_path: Path) -> Path:
     (tmp_path / "steps_mod.py").write_text(STEPS)
     (tmp_path / "util.py").write_text(UTIL)
-    sys.path.insert(0, str(tmp_path))
-    yield tmp_path
-    sys.path.remove(str(tmp_path))
-    for name in ("steps_mod", "util"):
-        sys.modules.pop(name, None)
+    return tmp_path
 
 
 def _manifest(root: Path, function: str) -> dict[str, str]:
-    for name in ("steps_mod", "util"):
-        sys.modules.pop(name, None)
-    importlib.invalidate_caches()
-    module = importlib.import_module("steps_mod")
-    return CodeHasher(root).manifest(getattr(module, function))
+    """The step's code as a run sees it: imported afresh (a new token) like each run does."""
+    step = import_function(root, "steps_mod", function, token=uuid.uuid4().hex)
+    return CodeHasher(root).manifest(step)
 
 
 def test_a_step_depends_on_the_project_code_it_calls_and_not_on_libraries(code: Path) -> None:
     manifest = _manifest(code, "run")
     assert set(manifest) == {"steps_mod:run", "steps_mod:helper", "util:clean"}
     assert set(_manifest(code, "other")) == {"steps_mod:other", "util:"}
+
+
+def test_a_step_depends_on_the_versions_of_the_libraries_its_code_reaches(code: Path) -> None:
+    (code / "numeric.py").write_text("import numpy as np\n\ndef mean(x):\n    return np.mean(x)\n")
+    step = import_function(code, "numeric", "mean", token=uuid.uuid4().hex)
+    reached = CodeHasher(code).libraries(step)
+    assert "numpy" in reached
+    versions = library_versions(reached)
+    assert versions["numpy"] == np.__version__ and versions["python"]
+    # the standard library has no distribution of its own: Python's version stands for it
+    assert set(library_versions(CodeHasher(code).libraries(
+        import_function(code, "steps_mod", "run", token=uuid.uuid4().hex)))) == {"python"}
 
 
 def test_editing_a_helper_in_another_module_changes_the_step_code(code: Path) -> None:
@@ -72,7 +79,8 @@ def test_editing_a_helper_in_another_module_changes_the_step_code(code: Path) ->
 def _key(**changes) -> CacheKey:
     values = {"step": "fit", "code": {"pipeline:fit": "aa", "helpers:": "bb"},
               "params": {"seed": 1}, "inputs": {"dataset": "f1"},
-              "data": {"curated.points": "3"}, "run": {}, "outputs": ("model",)}
+              "data": {"curated.points": "3"}, "run": {}, "outputs": ("model",),
+              "libraries": {"python": "3.11.9", "scikit-learn": "1.5.2"}}
     return CacheKey(**{**values, **changes})
 
 
@@ -93,6 +101,8 @@ def test_the_key_is_decodable_and_its_fingerprint_is_stable() -> None:
     ({"params": {"seed": 2}, "data": {"curated.points": "4"}},
      "params changed: seed; data version curated.points 3→4"),
     ({"run": {"smoke": True}}, "run settings changed: smoke"),
+    ({"libraries": {"python": "3.11.9", "scikit-learn": "1.6.0"}},
+     "library scikit-learn 1.5.2→1.6.0"),
 ])
 def test_explain_says_what_changed_since_the_previous_attempt(changed: dict, reason: str) -> None:
     assert explain(_key(**changed), _key()) == reason

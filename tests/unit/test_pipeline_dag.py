@@ -7,7 +7,7 @@ import re
 import pytest
 
 import shipyard.pipeline
-from shipyard.errors import PipelineError
+from shipyard.errors import PipelineDefinitionError
 from shipyard.pipeline import Pipeline, step
 
 
@@ -80,12 +80,12 @@ def test_sources_are_parsed_by_kind() -> None:
     (lambda: Pipeline([echo]), "Pipeline([...]) takes steps made with step("),
 ])
 def test_wiring_mistakes_are_refused_when_the_pipeline_is_built(build, message: str) -> None:
-    with pytest.raises(PipelineError, match=re.escape(message)):
+    with pytest.raises(PipelineDefinitionError, match=re.escape(message)):
         build()
 
 
 def test_a_step_reading_its_own_output_is_a_cycle() -> None:
-    with pytest.raises(PipelineError, match=r"following 1 step\(s\): echo -> echo"):
+    with pytest.raises(PipelineDefinitionError, match=r"following 1 step\(s\): echo -> echo"):
         Pipeline([step(echo, {"x": "z"}, "z")])
 
 
@@ -95,4 +95,4 @@ def test_the_public_api_is_exactly_all() -> None:
     for name in names:
         assert hasattr(shipyard.pipeline, name), name
     assert {"Pipeline", "step", "Step", "RunContext", "run_pipeline", "RunResult",
-            "RunInfo"} <= set(names)
+            "RunObserver"} <= set(names)

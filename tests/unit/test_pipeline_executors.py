@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from shipyard import run_pipeline
 from shipyard.errors import StepFailed
-from shipyard.pipeline import RunStore, run_pipeline
+from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from tests.unit.test_pipeline_project import demo_project, edit, plain_report
 

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from shipyard.errors import PipelineError
+from shipyard.errors import PipelineDefinitionError, PipelineError
 from shipyard.lake.tables import DeltaStore
 from shipyard.pipeline import Pipeline
 from shipyard.pipeline.loader import load_pipeline
@@ -95,7 +95,7 @@ def fit(train: pd.DataFrame, ctx: RunContext) -> dict:
     coef = float(np.polyfit(train["x"], train["y"], 1)[0])
     ctx.log_metrics({"coef": coef})
     return {"coef": coef, "trials": ctx.tuning.trials, "smoke": ctx.smoke,
-            "mlflow_parent": ctx.mlflow_run_id, "versions": ctx.data_versions}
+            "mlflow_parent": ctx.tracking_run_id, "versions": ctx.data_versions}
 
 
 def evaluate(model: dict, test: pd.DataFrame, rows: int) -> dict:
@@ -254,6 +254,8 @@ def test_loading_errors_name_the_pipeline_and_the_fix(demo: Project, name: str,
                                                       message: str) -> None:
     with pytest.raises(PipelineError, match=message.replace("(", r"\(")) as error:
         load_pipeline(demo, name, token="t")
+    # a declared pipeline that is written wrongly is a definition error, to edit, not retry
+    assert isinstance(error.value, PipelineDefinitionError) == (name != "nope")
     if name == "nope":
         assert "declares: broken, missing, model, nothing, pinned, train" in str(error.value)
 

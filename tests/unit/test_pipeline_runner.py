@@ -5,17 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import tarfile
-import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
 
-from shipyard.errors import ModelRejected, PipelineError, StepFailed
-from shipyard.pipeline import RunInfo, RunStore, run_pipeline
+from shipyard import run_pipeline
+from shipyard.errors import ModelRejected, PipelineError, ResumeRefused, StepFailed
+from shipyard.pipeline import RunResult, RunStore, runner
 from shipyard.pipeline.loader import coerce_param
 from shipyard.project import Project
+from shipyard.registry.hooks import Registration, project_hooks
 from tests.unit.test_pipeline_project import (
     demo_project,
     edit,
@@ -92,7 +93,7 @@ def test_new_data_is_read_at_its_version_and_the_version_is_recorded(demo: Proje
     assert _reasons(fresh)["prepare"] == "data version curated.points 0→1"
     model = fresh.load("model")
     assert model["versions"] == {"curated.points": 1}
-    assert model["mlflow_parent"] == fresh.mlflow_run_id
+    assert model["mlflow_parent"] == fresh.tracking_run_id
     assert fresh.load("report")["train_rows"] + fresh.load("report")["test_rows"] == 300
 
 
@@ -157,13 +158,13 @@ def test_a_failing_step_is_recorded_with_its_traceback_and_resumes_after_a_fix(
     parent = MlflowClient(demo.tracking_uri).get_run(record.mlflow_run_id)
     assert parent.info.status == "FAILED"
 
-    with pytest.raises(PipelineError, match="repeats that run's params"):
+    with pytest.raises(ResumeRefused, match="repeats that run's params"):
         run_pipeline(demo, "broken", resume=run_id, params={"scale": "2"})
-    with pytest.raises(PipelineError, match="is a run of pipeline 'broken', not 'train'"):
+    with pytest.raises(ResumeRefused, match="is a run of pipeline 'broken', not 'train'"):
         run_pipeline(demo, "train", resume=run_id)
 
     store.update(run_id, status="running")  # as if its process were still at work
-    with pytest.raises(PipelineError, match=f"run {run_id} is still running"):
+    with pytest.raises(ResumeRefused, match=f"run {run_id} is still running"):
         run_pipeline(demo, "broken", resume=run_id)
     store.update(run_id, status="failed")
 
@@ -174,7 +175,7 @@ def test_a_failing_step_is_recorded_with_its_traceback_and_resumes_after_a_fix(
                                   "combine": "succeeded"}
     assert resumed.load("total") == 400
     assert store.get(resumed.run_id).resumed_from == run_id
-    with pytest.raises(PipelineError, match="succeeded; there is nothing to resume"):
+    with pytest.raises(ResumeRefused, match="succeeded; there is nothing to resume"):
         run_pipeline(demo, "broken", resume=resumed.run_id)
 
 
@@ -187,7 +188,7 @@ def test_a_run_is_recorded_in_the_database_and_in_mlflow(demo: Project) -> None:
     assert record.data_versions == {"curated.points": 0} and record.env == "dev"
     assert (record.git_commit, record.git_dirty) == (None, None)  # not a git repository
     assert record.executor == "local" and record.smoke is False
-    assert record.environment["python"] and record.mlflow_run_id == result.mlflow_run_id
+    assert record.environment["python"] and record.mlflow_run_id == result.tracking_run_id
     assert [s.step for s in record.steps] == ["prepare", "split", "checkpoint", "fit",
                                               "evaluate"]
     fit = record.steps[3]
@@ -197,15 +198,18 @@ def test_a_run_is_recorded_in_the_database_and_in_mlflow(demo: Project) -> None:
         assert sorted(tar.getnames()) == ["helpers.py", "pipeline.py", "shipyard.yaml"]
 
     client = MlflowClient(demo.tracking_uri)
-    parent = client.get_run(result.mlflow_run_id)
+    parent = client.get_run(result.tracking_run_id)
     assert parent.data.tags["shipyard.run_id"] == result.run_id
     assert parent.data.tags["shipyard.data.curated.points"] == "0"
     assert parent.data.tags["shipyard.env"] == "dev"
+    # the same lineage builder as a registered model's: a missing commit reads "unknown"
+    assert (parent.data.tags["shipyard.git_commit"], parent.data.tags["shipyard.git_dirty"]) == (
+        "unknown", "unknown")
     assert parent.data.params["note"] == "tagged"
     assert [a.path for a in client.list_artifacts(parent.info.run_id, "shipyard")] == [
         f"shipyard/{result.run_id}.tar.gz"]
     nested = client.get_run(fit.mlflow_run_id)
-    assert nested.data.tags["mlflow.parentRunId"] == result.mlflow_run_id
+    assert nested.data.tags["mlflow.parentRunId"] == result.tracking_run_id
     assert nested.data.metrics["coef"] == pytest.approx(3.0, abs=0.05)
     assert nested.data.metrics["duration_s"] > 0
 
@@ -244,7 +248,7 @@ def test_run_records_work_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     assert store.latest().status == "failed" and store.latest().steps[1].traceback
 
 
-class Calls(list[tuple[str, RunInfo]]):
+class Calls(list[tuple[str, RunResult]]):
     """Calls of the stand-in registry; what the run record and MLflow said during each."""
 
     def __init__(self) -> None:
@@ -253,26 +257,32 @@ class Calls(list[tuple[str, RunInfo]]):
         self.seen: list[tuple[str, str]] = []
         self.fail_once: set[str] = set()
 
+    def register_trained(self, project: Project, trained: Any, run: RunResult) -> None:
+        self.append((trained.name, run))
+        record = RunStore(project.metadata_engine).get(run.run_id)
+        parent = MlflowClient(project.tracking_uri).get_run(run.tracking_run_id)
+        self.seen.append((record.status, parent.info.status))
+        if trained.name in self.fail_once:
+            self.fail_once.remove(trained.name)
+            raise RuntimeError("registry unreachable")
+        self.registered.add(trained.tags["shipyard.fingerprint"])
+        if trained.name == "demo_reject":
+            raise ModelRejected("demo_reject: accuracy 0.1 < 0.75")
+
+    def run(self, project: Project, pipeline: str, **options: Any) -> RunResult:
+        """The runner with the project's hooks, its registration handed to this stand-in."""
+        registration = Registration(
+            project, register=self.register_trained,
+            registered=lambda project, name, fingerprint: fingerprint in self.registered)
+        return runner.run_pipeline(
+            project, pipeline, hooks=project_hooks(project, registration=registration),
+            **options)
+
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> Calls:
     """A stand-in registry flow and TrainedModel storage, so these tests need neither."""
     from shipyard.train.trained import TrainedModel
-
-    calls = Calls()
-    flow = types.ModuleType("shipyard.registry.flow")
-
-    def register_trained(project: Project, trained: TrainedModel, run_info: RunInfo) -> None:
-        calls.append((trained.name, run_info))
-        record = RunStore(project.metadata_engine).get(run_info.run_id)
-        parent = MlflowClient(project.tracking_uri).get_run(run_info.mlflow_run_id)
-        calls.seen.append((record.status, parent.info.status))
-        if trained.name in calls.fail_once:
-            calls.fail_once.remove(trained.name)
-            raise RuntimeError("registry unreachable")
-        calls.registered.add(trained.tags["shipyard.fingerprint"])
-        if trained.name == "demo_reject":
-            raise ModelRejected("demo_reject: accuracy 0.1 < 0.75")
 
     def save(self: TrainedModel, path: Path) -> None:
         (path / "name.txt").write_text(self.name)
@@ -283,26 +293,22 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Calls:
         trained.tags = {}
         return trained
 
-    flow.register_trained = register_trained  # type: ignore[attr-defined]
-    flow.is_registered = lambda project, name, fingerprint: fingerprint in calls.registered  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "shipyard.registry.flow", flow)
     monkeypatch.setattr(TrainedModel, "save", save)
     monkeypatch.setattr(TrainedModel, "load", classmethod(load))
-    return calls
+    return Calls()
 
 
 def test_trained_models_are_registered_once_after_a_successful_run(
         demo: Project, registry: Calls) -> None:
-    run_pipeline(demo, "model", smoke=True)
+    registry.run(demo, "model", smoke=True)
     assert registry == []  # smoke runs register nothing
-    result = run_pipeline(demo, "model")
+    result = registry.run(demo, "model")
     assert [name for name, _ in registry] == ["demo_200"]
     info = registry[0][1]
-    assert info == RunInfo(run_id=result.run_id, pipeline="model",
-                           mlflow_run_id=result.mlflow_run_id, git_commit=None,
-                           git_dirty=None, data_versions={"curated.points": 0},
-                           params={"scale": 1.0}, smoke=False)
-    run_pipeline(demo, "model")
+    assert info is result  # the run's lineage: its id, MLflow run, commit, data, params
+    assert (info.pipeline, info.git_commit, info.data_versions, info.params, info.smoke) == (
+        "model", None, {"curated.points": 0}, {"scale": 1.0}, False)
+    registry.run(demo, "model")
     assert len(registry) == 1  # reused from a run that registered it already
 
 
@@ -311,30 +317,30 @@ def test_a_rejected_model_fails_the_command_after_the_run_is_recorded(
     edit(demo.root / "pipeline.py", 'trained.name = f"demo_{len(dataset)}"',
          'trained.name = "demo_reject"')
     with pytest.raises(ModelRejected):
-        run_pipeline(demo, "model")
+        registry.run(demo, "model")
     assert RunStore(demo.metadata_engine).latest().status == "succeeded"
 
 
 def test_the_record_says_registering_until_the_models_are_registered(
         demo: Project, registry: Calls) -> None:
-    result = run_pipeline(demo, "model")
+    result = registry.run(demo, "model")
     assert registry.seen == [("registering", "RUNNING")]
     assert RunStore(demo.metadata_engine).get(result.run_id).status == "succeeded"
     assert MlflowClient(demo.tracking_uri).get_run(
-        result.mlflow_run_id).info.status == "FINISHED"
+        result.tracking_run_id).info.status == "FINISHED"
 
 
 def test_a_failed_registration_fails_the_run_and_the_next_run_registers_again(
         demo: Project, registry: Calls) -> None:
     registry.fail_once.add("demo_200")
     with pytest.raises(RuntimeError, match="registry unreachable"):
-        run_pipeline(demo, "model")
+        registry.run(demo, "model")
     store = RunStore(demo.metadata_engine)
     failed = store.latest()
     assert failed.status == "failed"
     assert failed.error == "registration failed: RuntimeError: registry unreachable"
     assert MlflowClient(demo.tracking_uri).get_run(failed.mlflow_run_id).info.status == "FAILED"
-    again = run_pipeline(demo, "model")
+    again = registry.run(demo, "model")
     assert set(_statuses(again).values()) == {"reused"}
     assert [name for name, _ in registry] == ["demo_200", "demo_200"]
     assert store.get(again.run_id).status == "succeeded"
@@ -342,7 +348,7 @@ def test_a_failed_registration_fails_the_run_and_the_next_run_registers_again(
 
 def test_a_run_killed_while_registering_is_closed_and_resumed_to_its_registration(
         demo: Project, registry: Calls) -> None:
-    killed = run_pipeline(demo, "model")
+    killed = registry.run(demo, "model")
     # make it what SIGKILL leaves: record registering, MLflow runs open, process gone
     registry.registered.clear()
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -350,16 +356,16 @@ def test_a_run_killed_while_registering_is_closed_and_resumed_to_its_registratio
     store = RunStore(demo.metadata_engine)
     store.update(killed.run_id, status="registering", finished_at=None, pid=gone.pid)
     client = MlflowClient(demo.tracking_uri)
-    client.update_run(killed.mlflow_run_id, status="RUNNING")
-    parent = client.get_run(killed.mlflow_run_id)
+    client.update_run(killed.tracking_run_id, status="RUNNING")
+    parent = client.get_run(killed.tracking_run_id)
     trial = client.create_run(parent.info.experiment_id,
-                              tags={"mlflow.parentRunId": killed.mlflow_run_id})
+                              tags={"mlflow.parentRunId": killed.tracking_run_id})
 
-    resumed = run_pipeline(demo, "model", resume=killed.run_id)
+    resumed = registry.run(demo, "model", resume=killed.run_id)
     record = store.get(killed.run_id)
     assert record.status == "failed"
     assert "interrupted" in record.error and "registration is finished by the next" in record.error
-    assert client.get_run(killed.mlflow_run_id).info.status == "KILLED"
+    assert client.get_run(killed.tracking_run_id).info.status == "KILLED"
     assert client.get_run(trial.info.run_id).info.status == "KILLED"
     assert [name for name, _ in registry] == ["demo_200", "demo_200"]
     assert registry[1][1].run_id == resumed.run_id
@@ -368,10 +374,49 @@ def test_a_run_killed_while_registering_is_closed_and_resumed_to_its_registratio
 
 
 def test_a_live_registering_run_is_left_alone(demo: Project, registry: Calls) -> None:
-    first = run_pipeline(demo, "model")
+    first = registry.run(demo, "model")
     store = RunStore(demo.metadata_engine)
     store.update(first.run_id, status="registering")  # this very process: alive
-    run_pipeline(demo, "model")
+    registry.run(demo, "model")
     assert store.get(first.run_id).status == "registering"
-    with pytest.raises(PipelineError, match=f"run {first.run_id} is still registering"):
-        run_pipeline(demo, "model", resume=first.run_id)
+    with pytest.raises(ResumeRefused, match=f"run {first.run_id} is still registering"):
+        registry.run(demo, "model", resume=first.run_id)
+
+
+def test_upgrading_a_library_a_step_uses_re_runs_it(demo: Project,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from shipyard.pipeline import fingerprint
+
+    first = run_pipeline(demo, "train")
+    assert set(_statuses(first).values()) == {"succeeded"}
+    installed = fingerprint._version
+
+    def upgraded(distribution: str) -> str | None:
+        return "99.0" if distribution == "numpy" else installed(distribution)
+
+    monkeypatch.setattr(fingerprint, "_version", upgraded)  # as if numpy had been upgraded
+    again = run_pipeline(demo, "train")
+    assert again.step("fit").status == "succeeded"  # fit calls np.polyfit: not reused
+    assert "library numpy" in again.step("fit").reason and "→99.0" in again.step("fit").reason
+    monkeypatch.setattr(fingerprint, "_version", installed)
+    back = run_pipeline(demo, "train")
+    assert set(_statuses(back).values()) == {"reused"}  # the old results fit the old numpy
+
+
+def test_a_failed_step_alerts_the_webhooks_through_the_project_hooks(demo: Project) -> None:
+    from tests.receiver import Receiver
+
+    with Receiver() as receiver:
+        config = demo.root / "shipyard.yaml"
+        config.write_text(config.read_text() + (
+            f"alerts:\n  webhooks:\n    - {{name: ops, kind: json, url: '{receiver.url}/ops',"
+            f" events: [run_failed], retries: 0}}\n"))
+        project = Project.open(demo.root)
+        with pytest.raises(StepFailed) as failed:
+            run_pipeline(project, "broken")
+        with pytest.raises(StepFailed):  # the bare runner, without hooks, alerts nobody
+            runner.run_pipeline(project, "broken")
+        [request] = receiver.requests
+    assert request.json["event"] == "run_failed"
+    assert request.json["details"]["step"] == "explode"
+    assert request.json["details"]["run_id"] == failed.value.run_id  # type: ignore[attr-defined]

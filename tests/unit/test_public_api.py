@@ -19,3 +19,12 @@ def test_public_names_are_exported() -> None:
     public = {n for n in dir(shipyard)
               if not n.startswith("_") and not isinstance(getattr(shipyard, n), ModuleType)}
     assert public == set(shipyard.__all__) - {"__version__"}
+
+
+def test_the_public_runner_is_the_one_with_the_project_hooks() -> None:
+    # shipyard.run_pipeline(...).registered is documented: it registers, records in MLflow
+    # and alerts, which the bare runner (shipyard.pipeline.run_pipeline) leaves to hooks.
+    from shipyard.pipeline import run_pipeline as bare
+    from shipyard.registry.hooks import run_pipeline as wired
+
+    assert shipyard.run_pipeline is wired and wired is not bare

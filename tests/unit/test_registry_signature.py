@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
+from shipyard import run_pipeline
 from shipyard.config.schema import ProjectConfig
 from shipyard.examples import create_example
 from shipyard.lake.ingest import ingest
-from shipyard.pipeline import run_pipeline
 from shipyard.project import Project
 from shipyard.registry import Registry
 from shipyard.train.signature import declared_not_null

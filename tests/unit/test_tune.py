@@ -35,7 +35,7 @@ def context(tmp_path: Path, **tuning: object) -> RunContext:
     config = TuningConfig(metric="roc_auc", space=SPACE, **tuning)
     return RunContext(run_id="run-1", pipeline="train", step="fit",
                       project=Project.open(tmp_path, "dev"), env="dev", params={}, smoke=False,
-                      sample=None, tuning=config, mlflow_run_id=None, data_versions={})
+                      sample=None, tuning=config, tracking_run_id=None, data_versions={})
 
 
 def data() -> object:

@@ -1,4 +1,4 @@
-"""``shipyard run PIPELINE``: the command shell over :func:`shipyard.pipeline.run_pipeline`."""
+"""``shipyard run PIPELINE``: the command shell over the runner with the project's hooks."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from shipyard.cli.console import console
 from shipyard.cli.models import print_registered
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.db import redact
-from shipyard.pipeline.runner import RunObserver, StepResult, run_pipeline
+from shipyard.pipeline.hooks import RunObserver
+from shipyard.pipeline.results import StepResult
 from shipyard.project import Project
+from shipyard.registry.hooks import run_pipeline
 
 __all__ = ["parse_params", "run", "shown_url", "step_table"]
 
@@ -122,7 +124,7 @@ def run(
         with progress:
             result = run_pipeline(project, pipeline, params=overrides, sample=sample,
                                   smoke=smoke, resume=resume, executor=executor,
-                                  no_cache=no_cache, observer=lines, run_id=run_id)
+                                  no_cache=no_cache, hooks=[lines], run_id=run_id)
     finally:
         if lines.run_id is not None:
             console.print(step_table(f"run {lines.run_id} of {pipeline} ({env})",
@@ -133,7 +135,7 @@ def run(
                   f"{ran} step(s) ran, {reused} reused"
                   + (" (smoke run: nothing registered)" if result.smoke else ""))
     console.print(f"  run record: {shown_url(project.metadata_url)}")
-    console.print(f"  MLflow run: {result.mlflow_run_id} at {shown_url(result.tracking_uri)}")
+    console.print(f"  MLflow run: {result.tracking_run_id} at {shown_url(result.tracking_uri)}")
     console.print(f"  details: shipyard runs show {result.run_id}")
     for outcome in result.registered:
         print_registered(outcome)

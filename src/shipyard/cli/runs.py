@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
@@ -12,14 +11,13 @@ from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.cli.run import STATUS_STYLE, shown_url, step_table
 from shipyard.errors import NotFoundError
-from shipyard.pipeline.records import RunRecord, RunStore
-from shipyard.pipeline.runner import StepResult
+from shipyard.pipeline.results import StepResult
 from shipyard.project import Project
-from shipyard.redact import reveal
+from shipyard.tracking.records import RunRecord, RunStore
+from shipyard.tracking.runs import run_metrics
 
 app = typer.Typer(help="Pipeline runs: what ran, on which data and code, and why.",
                   no_args_is_help=True)
-logger = logging.getLogger(__name__)
 
 
 def _status(status: str) -> str:
@@ -62,27 +60,6 @@ def ls(
     console.print("Details of one run: 'shipyard runs show RUN'.")
 
 
-def _metrics(run: RunRecord) -> dict[str, dict[str, float]]:
-    """Metrics of the run's MLflow parent run and of each step's nested run."""
-    if not run.tracking_uri or not run.mlflow_run_id:
-        return {}
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=reveal(run.tracking_uri))  # records keep it redacted
-    found: dict[str, dict[str, float]] = {}
-    ids = [("run", run.mlflow_run_id)] + [(s.step, s.mlflow_run_id) for s in run.steps
-                                           if s.mlflow_run_id]
-    for label, mlflow_id in ids:
-        try:
-            metrics = dict(client.get_run(mlflow_id).data.metrics)
-        except Exception as error:  # noqa: BLE001 - show the record even if MLflow is down
-            logger.warning("MLflow run %s unreadable: %s", mlflow_id, error)
-            continue
-        if metrics:
-            found[label] = metrics
-    return found
-
-
 @app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id, or 'latest'.")],
@@ -121,7 +98,7 @@ def show(
                         reason=s.reason or "", fingerprint=s.fingerprint or "",
                         reused_from=s.reused_from, error=s.error) for s in run.steps]
     console.print(step_table(f"steps of {run.id}", steps))
-    metrics = _metrics(run)
+    metrics = run_metrics(run)
     if metrics:
         table = Table(title="metrics (MLflow)")
         for column in ("run", "metric", "value"):

@@ -91,7 +91,7 @@ class DeltaStore:
         partition_by: list[str] | None = None,
     ) -> int:
         """Commit ``data`` as a new version and return its number."""
-        from shipyard import __version__
+        from shipyard._version import __version__
 
         custom = {f"{META_PREFIX}{k}": str(v) for k, v in metadata.items() if v is not None}
         custom[f"{META_PREFIX}version"] = __version__

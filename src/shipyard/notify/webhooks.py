@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from shipyard import __version__
+from shipyard._version import __version__
 from shipyard.config.schema import WebhookConfig
 from shipyard.notify.events import Event
 from shipyard.notify.formats import format_event

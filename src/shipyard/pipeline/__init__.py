@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from shipyard.pipeline.dag import Pipeline
-from shipyard.pipeline.records import RunInfo, RunRecord, RunStore, StepRecord
-from shipyard.pipeline.runner import RunObserver, RunResult, StepResult, run_pipeline
+from shipyard.pipeline.hooks import RunObserver
+from shipyard.pipeline.results import RunResult, StepResult
+from shipyard.pipeline.runner import run_pipeline
 from shipyard.pipeline.step import RunContext, Step, step
+from shipyard.tracking.records import RunRecord, RunStore, StepRecord
 
 __all__ = [
     "Pipeline",
     "RunContext",
-    "RunInfo",
     "RunObserver",
     "RunRecord",
     "RunResult",

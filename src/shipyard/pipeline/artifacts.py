@@ -1,11 +1,13 @@
 """Typed storage of step outputs: each supported type in an open format, never a pickle.
 
 A pickle of an arbitrary object runs code when it is loaded and breaks when a library changes,
-so step outputs are stored by type: tables as Parquet, arrays as ``.npy``, plain values as JSON,
-scikit-learn estimators with skops (whose loader refuses unknown types), ``TrainedModel`` with
-its own ``save``; dicts, tuples and lists of these become a folder with one file per item.
-Anything else is refused when the step returns it, naming the step, the output and the types
-that are supported.
+so step outputs are stored by type: tables as Parquet, arrays as ``.npy``, plain values as JSON;
+dicts, tuples and lists of these become a folder with one file per item. Other types are
+*artifact types* that the layers above register (:func:`register_artifact_type`):
+``shipyard.train`` adds scikit-learn estimators (skops, whose loader refuses unknown types) and
+``TrainedModel``. An entry names the module that registered its type, so a process that reads
+it back imports that module first. Anything else is refused when the step returns it, naming
+the step, the output and the types that are supported.
 
 Heavy libraries are imported only when a value of theirs is met: a value can only be a pandas
 DataFrame if pandas is already imported, which keeps a cached re-run free of those imports.
@@ -13,27 +15,68 @@ DataFrame if pandas is already imported, which keeps a cached re-run free of tho
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shipyard.errors import PipelineError
+from shipyard.errors import UnsupportedArtifact
 
-__all__ = ["SUPPORTED", "load_value", "save_value"]
+__all__ = ["ArtifactType", "artifact_modules", "instance_of", "load_value", "register_artifact_type", "save_value", "supported"]
 
-SUPPORTED = (
-    "pyarrow.Table, pandas.DataFrame, pandas.Series, numpy.ndarray, JSON values (dict, list, "
-    "str, int, float, bool, None), scikit-learn estimators, shipyard TrainedModel, and "
-    "dicts, tuples or lists of these"
-)
+_BUILTIN = ("pyarrow.Table, pandas.DataFrame, pandas.Series, numpy.ndarray, JSON values (dict, "
+            "list, str, int, float, bool, None)")
+
+
+@dataclass(frozen=True)
+class ArtifactType:
+    """A type of step output stored by code of a higher layer.
+
+    Attributes:
+        kind: Name recorded in the entry (``"sklearn"``, ``"trained"``).
+        label: How :func:`supported` names it ("scikit-learn estimators").
+        suffix: File or folder name suffix (``".skops"``).
+        matches: Whether a value is of this type (must not import a library not loaded).
+        save: Writes the value to a path: ``save(value, path, where)``.
+        load: Reads it back: ``load(path)``.
+    """
+
+    kind: str
+    label: str
+    suffix: str
+    matches: Callable[[Any], bool]
+    save: Callable[[Any, Path, str], None]
+    load: Callable[[Path], Any]
+
+
+_TYPES: dict[str, ArtifactType] = {}
+
+
+def register_artifact_type(artifact: ArtifactType) -> None:
+    """Make step outputs of ``artifact``'s type storable (called when its module is imported)."""
+    _TYPES[artifact.kind] = artifact
+
+
+def artifact_modules() -> tuple[str, ...]:
+    """The modules that registered artifact types here; a worker process imports them too."""
+    return tuple(sorted({t.load.__module__ for t in _TYPES.values()}))
+
+
+def supported() -> str:
+    """The types a step output may have, for error messages."""
+    named = ", ".join([_BUILTIN, *(t.label for t in _TYPES.values())])
+    return f"{named}, and dicts, tuples or lists of these"
+
 _TUPLE = "__tuple__"
 _NOT_JSON = object()
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def _module_type(value: Any, module: str, name: str) -> bool:
+def instance_of(value: Any, module: str, name: str) -> bool:
     """``isinstance(value, module.name)`` without importing ``module`` when it is not loaded."""
     loaded = sys.modules.get(module)
     cls = getattr(loaded, name, None) if loaded is not None else None
@@ -44,7 +87,7 @@ def _json_plain(value: Any) -> Any:
     """The value as JSON-ready data (tuples tagged so they load back as tuples), or raise."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
-    if _module_type(value, "numpy", "generic") and not _module_type(value, "numpy", "ndarray"):
+    if instance_of(value, "numpy", "generic") and not instance_of(value, "numpy", "ndarray"):
         return _json_plain(value.item())
     if isinstance(value, list):
         return [_json_plain(v) for v in value]
@@ -65,14 +108,6 @@ def _json_restore(data: Any) -> Any:
     return data
 
 
-def _is_estimator(value: Any) -> bool:
-    return _module_type(value, "sklearn.base", "BaseEstimator")
-
-
-def _is_trained(value: Any) -> bool:
-    return _module_type(value, "shipyard.train.trained", "TrainedModel")
-
-
 def save_value(value: Any, folder: Path, name: str, *, where: str) -> dict[str, Any]:
     """Write ``value`` under ``folder`` as ``name.<ext>`` and describe how to load it back.
 
@@ -86,7 +121,8 @@ def save_value(value: Any, folder: Path, name: str, *, where: str) -> dict[str, 
         An entry ``{"kind": ..., "path": ...}`` (relative to ``folder``) for :func:`load_value`.
 
     Raises:
-        PipelineError: the type is not supported, or an estimator holds untrusted types.
+        UnsupportedArtifact: the type is not supported (or, for a registered type, e.g. an
+            estimator holding untrusted types, cannot be stored safely).
     """
     stem = _SAFE.sub("_", name) or "value"
     try:
@@ -97,43 +133,42 @@ def save_value(value: Any, folder: Path, name: str, *, where: str) -> dict[str, 
         path = folder / f"{stem}.json"
         path.write_text(json.dumps(plain, allow_nan=True))
         return {"kind": "json", "path": path.name}
-    if _module_type(value, "pyarrow", "Table"):
+    if instance_of(value, "pyarrow", "Table"):
         path = folder / f"{stem}.parquet"
         _write_parquet(value, path)
         return {"kind": "arrow", "path": path.name}
-    if _module_type(value, "pandas", "DataFrame"):
+    if instance_of(value, "pandas", "DataFrame"):
         path = folder / f"{stem}.parquet"
         _write_frame(value, path, where)
         return {"kind": "pandas", "path": path.name}
-    if _module_type(value, "pandas", "Series"):
+    if instance_of(value, "pandas", "Series"):
         path = folder / f"{stem}.parquet"
         _write_frame(value.to_frame(name="value"), path, where)
         name_plain = _json_plain(value.name) if isinstance(value.name, str | int | None) else None
         return {"kind": "series", "path": path.name, "name": name_plain}
-    if _module_type(value, "numpy", "ndarray"):
+    if instance_of(value, "numpy", "ndarray"):
         import numpy as np
 
         path = folder / f"{stem}.npy"
         try:
             np.save(path, value, allow_pickle=False)
         except ValueError:
-            raise PipelineError(
+            raise UnsupportedArtifact(
                 f"{where}: a NumPy array of dtype {value.dtype} (Python objects) cannot be "
                 f"stored without pickling; convert it to a numeric array or a DataFrame"
             ) from None
         return {"kind": "numpy", "path": path.name}
-    if _is_trained(value):
-        path = folder / f"{stem}.trained"
-        path.mkdir()
-        value.save(path)
-        return {"kind": "trained", "path": path.name}
-    if _is_estimator(value):
-        return _save_estimator(value, folder / f"{stem}.skops", where)
+    for artifact in _TYPES.values():
+        if artifact.matches(value):
+            path = folder / f"{stem}{artifact.suffix}"
+            artifact.save(value, path, where)
+            return {"kind": artifact.kind, "path": path.name,
+                    "module": artifact.load.__module__}
     if isinstance(value, dict | tuple | list):
         return _save_container(value, folder / stem, where)
-    raise PipelineError(
+    raise UnsupportedArtifact(
         f"{where}: cannot store a {type(value).__module__}.{type(value).__qualname__}. "
-        f"Supported types: {SUPPORTED}. Return one of these (e.g. a dict of DataFrames)."
+        f"Supported types: {supported()}. Return one of these (e.g. a dict of DataFrames)."
     )
 
 
@@ -143,7 +178,7 @@ def _write_frame(frame: Any, path: Path, where: str) -> None:
     try:
         table = pa.Table.from_pandas(frame, preserve_index=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError) as error:
-        raise PipelineError(
+        raise UnsupportedArtifact(
             f"{where}: the DataFrame cannot be stored as Parquet ({error}); give its columns "
             f"one type each (e.g. df[col].astype(str))"
         ) from None
@@ -163,13 +198,6 @@ def _write_parquet(table: Any, path: Path) -> None:
     pq.write_table(table, path, use_dictionary=textual or False)
 
 
-def _save_estimator(value: Any, path: Path, where: str) -> dict[str, Any]:
-    from shipyard.train.persist import dump_estimator
-
-    dump_estimator(value, path, where=where)
-    return {"kind": "sklearn", "path": path.name}
-
-
 def _save_container(value: dict[Any, Any] | tuple[Any, ...] | list[Any], folder: Path,
                     where: str) -> dict[str, Any]:
     items = value.items() if isinstance(value, dict) else enumerate(value)
@@ -177,7 +205,7 @@ def _save_container(value: dict[Any, Any] | tuple[Any, ...] | list[Any], folder:
     entries = []
     for index, (key, item) in enumerate(items):
         if isinstance(value, dict) and not isinstance(key, str):
-            raise PipelineError(
+            raise UnsupportedArtifact(
                 f"{where}: dict keys must be strings to be stored, got {key!r}; "
                 f"use str(key) when building the dict"
             )
@@ -209,17 +237,13 @@ def load_value(entry: dict[str, Any], folder: Path) -> Any:
         import numpy as np
 
         return np.load(path, allow_pickle=False)
-    if kind == "trained":
-        from shipyard.train.trained import TrainedModel
-
-        return TrainedModel.load(path)
-    if kind == "sklearn":
-        from shipyard.train.persist import load_estimator
-
-        return load_estimator(path)
+    if kind not in _TYPES and entry.get("module"):
+        importlib.import_module(entry["module"])  # the module that registers the type
+    if kind in _TYPES:
+        return _TYPES[kind].load(path)
     if kind in ("dict", "tuple", "list"):
         values = [(item["key"], load_value(item, path)) for item in entry["items"]]
         if kind == "dict":
             return dict(values)
         return tuple(v for _, v in values) if kind == "tuple" else [v for _, v in values]
-    raise PipelineError(f"{path}: unknown artifact kind {kind!r}; re-run with --no-cache")
+    raise UnsupportedArtifact(f"{path}: unknown artifact kind {kind!r}; re-run with --no-cache")

@@ -1,7 +1,8 @@
 """The step cache: explicit, decodable keys and a content-addressed store of results.
 
 As in hamilton's cache, a step's key is derived from what determines its result — its code,
-the parameters it reads, the keys of the steps it reads from and the lake versions it reads —
+the parameters it reads, the keys of the steps it reads from, the lake versions it reads and
+the versions of the libraries its code reaches —
 not from the data itself, so the whole plan of a run (what is reused, what re-runs and why) is
 known before anything executes. The key is kept as readable JSON (``CacheKey.encode``) and its
 hash, the *fingerprint*, names the folder of the stored outputs. The run records are the
@@ -26,8 +27,8 @@ from shipyard.pipeline.fingerprint import digest, stable_json
 
 __all__ = ["KEY_FORMAT", "CacheKey", "CachedResult", "ResultStore", "decode_key", "explain"]
 
-KEY_FORMAT = 1
-"""Bump when the meaning of a key changes, so old results are not reused by mistake."""
+KEY_FORMAT = 2
+"""2: keys name the versions of the libraries a step runs on. Bump when the meaning of a key changes, so old results are not reused by mistake."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class CacheKey:
         data: Lake table → version read (``"4"``, or ``"4~0.05"`` for a 5% sample).
         run: Run settings a step that asks for the context can see (smoke, sample, tuning).
         outputs: The step's output names.
+        libraries: Distribution → version of the libraries the step's code runs on (and
+            ``python``), so a result is not reused after an upgrade.
     """
 
     step: str
@@ -51,6 +54,7 @@ class CacheKey:
     data: dict[str, str]
     run: dict[str, Any] = field(default_factory=dict)
     outputs: tuple[str, ...] = ()
+    libraries: dict[str, str] = field(default_factory=dict)
     format: int = KEY_FORMAT
 
     def encode(self) -> str:
@@ -107,6 +111,10 @@ def explain(key: CacheKey, previous: CacheKey | None) -> str:
         reasons.append(f"run settings changed: {', '.join(run)}")
     if previous.outputs != key.outputs:
         reasons.append("outputs changed")
+    for library in _changed(previous.libraries, key.libraries):
+        before = previous.libraries.get(library, "none")
+        after = key.libraries.get(library, "none")
+        reasons.append(f"library {library} {before}→{after}")
     return "; ".join(reasons) or "no cached result"
 
 

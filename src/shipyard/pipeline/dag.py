@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator, Sequence
 
-from shipyard.errors import PipelineError
+from shipyard.errors import PipelineDefinitionError, PipelineError
 from shipyard.pipeline.step import Step
 
 __all__ = ["Pipeline"]
@@ -39,12 +39,12 @@ class Pipeline:
             elif isinstance(item, Step):
                 flat.append(item)
             else:
-                raise PipelineError(
+                raise PipelineDefinitionError(
                     f"Pipeline([...]) takes steps made with step(function, inputs, outputs); "
                     f"got {item!r}"
                 )
         if not flat:
-            raise PipelineError("a pipeline needs at least one step")
+            raise PipelineDefinitionError("a pipeline needs at least one step")
         self._producers = _check_names(flat)
         _check_inputs(flat, self._producers)
         self._steps = _toposort(flat, self._producers)
@@ -91,14 +91,14 @@ def _check_names(steps: Sequence[Step]) -> dict[str, Step]:
     producers: dict[str, Step] = {}
     for s in steps:
         if s.name in names:
-            raise PipelineError(
+            raise PipelineDefinitionError(
                 f"Step name {s.name!r} appears more than once in the pipeline; step names must "
                 f"be unique. Name the steps with step(..., name='{s.name}_2')."
             )
         names.add(s.name)
         for output in s.outputs:
             if output in producers:
-                raise PipelineError(
+                raise PipelineDefinitionError(
                     f"Output {output!r} is made by both step {producers[output].name!r} and step "
                     f"{s.name!r}; every output must have exactly one producer. Rename one of them."
                 )
@@ -114,7 +114,7 @@ def _check_inputs(steps: Sequence[Step], producers: dict[str, Step]) -> None:
             close = difflib.get_close_matches(source.name, list(producers), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             known = ", ".join(sorted(producers)) or "none"
-            raise PipelineError(
+            raise PipelineDefinitionError(
                 f"Step {s.name!r} reads {source.name!r} (argument {argument!r}), which no step "
                 f"outputs.{hint} Outputs of this pipeline: {known}. A lake table is written "
                 f"'<layer>.<table>', a parameter 'params:<name>'."
@@ -130,7 +130,7 @@ def _toposort(steps: Sequence[Step], producers: dict[str, Step]) -> tuple[Step, 
         ready = [s for s in remaining if not waiting[s.name]]
         if not ready:
             cycle = _find_cycle({s.name: waiting[s.name] for s in remaining})
-            raise PipelineError(
+            raise PipelineDefinitionError(
                 f"Circular dependencies exist among the following {len(cycle)} step(s): "
                 f"{' -> '.join([*cycle, cycle[0]])}. A step cannot read, even indirectly, "
                 f"what it outputs; split the step or remove one of the inputs."

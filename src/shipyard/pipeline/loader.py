@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shipyard.errors import PipelineError
+from shipyard.errors import PipelineDefinitionError, PipelineError
 from shipyard.pipeline.dag import Pipeline
 
 if TYPE_CHECKING:
@@ -95,15 +95,15 @@ def _import(root: Path, module: str, where: str) -> Any:
         return importlib.import_module(module)
     except ModuleNotFoundError as error:
         if error.name and error.name.split(".")[0] == module.split(".")[0]:
-            raise PipelineError(
+            raise PipelineDefinitionError(
                 f"{where}: module {module!r} not found in {root}; create "
                 f"{root / (module.replace('.', '/') + '.py')} or fix the module name"
             ) from None
-        raise PipelineError(f"{where}: importing {module!r} failed: {error}\n"
-                            f"{traceback.format_exc()}") from None
+        raise PipelineDefinitionError(f"{where}: importing {module!r} failed: {error}\n"
+                                      f"{traceback.format_exc()}") from None
     except Exception as error:  # noqa: BLE001 - any import error of user code, with its traceback
-        raise PipelineError(f"{where}: importing {module!r} failed: {error}\n"
-                            f"{traceback.format_exc()}") from None
+        raise PipelineDefinitionError(f"{where}: importing {module!r} failed: {error}\n"
+                                      f"{traceback.format_exc()}") from None
 
 
 def import_function(root: Path, module: str, qualname: str, *, token: str,
@@ -115,7 +115,7 @@ def import_function(root: Path, module: str, qualname: str, *, token: str,
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise PipelineError(f"{where}: {module}.py has no {qualname!r}") from None
+            raise PipelineDefinitionError(f"{where}: {module}.py has no {qualname!r}") from None
     return obj
 
 
@@ -126,10 +126,10 @@ def load_pipeline(project: Project, name: str, *, token: str) -> Pipeline:
     where = f"pipelines.{name}.function ({config.function})"
     factory = import_function(project.root, module, function, token=token, where=where)
     if not callable(factory):
-        raise PipelineError(f"{where}: {function!r} is not a function")
+        raise PipelineDefinitionError(f"{where}: {function!r} is not a function")
     built = factory()
     if not isinstance(built, Pipeline):
-        raise PipelineError(
+        raise PipelineDefinitionError(
             f"{where}: returned {type(built).__name__}, expected a Pipeline; "
             f"end it with 'return Pipeline([step(...), ...])'"
         )
@@ -214,7 +214,7 @@ def check_param_inputs(pipeline: str, built: Pipeline, params: dict[str, Any]) -
         for argument, source in s.inputs.items():
             if source.kind == "param" and source.name not in params:
                 known = ", ".join(sorted(params)) or "none"
-                raise PipelineError(
+                raise PipelineDefinitionError(
                     f"Step {s.name!r} reads {source.text!r} (argument {argument!r}), but "
                     f"pipelines.{pipeline}.params does not declare {source.name!r} "
                     f"(declared: {known}); add it with a default value"

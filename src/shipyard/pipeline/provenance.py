@@ -14,13 +14,10 @@ import socket
 import subprocess
 import tarfile
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 __all__ = ["GitState", "environment", "git_state", "process_alive", "snapshot_code"]
 
-_PACKAGES = ("shipyard", "mlflow", "scikit-learn", "pandas", "pyarrow", "numpy", "deltalake",
-             "dask", "distributed", "optuna", "skops")
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages"})
 
 
@@ -99,15 +96,11 @@ def snapshot_code(root: Path, target: Path, *, exclude: list[Path] | None = None
 
 
 def environment() -> dict[str, str]:
-    """Python, platform and versions of the libraries that shape a run's results."""
-    found = {"python": platform.python_version(), "platform": platform.platform(),
-             "host": socket.gethostname()}
-    for name in _PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
+    """Python, platform and versions of Shipyard and the libraries it requires."""
+    from shipyard.pipeline.fingerprint import library_versions
+
+    return {**library_versions({"shipyard"}), "platform": platform.platform(),
+            "host": socket.gethostname()}
 
 
 def process_alive(host: str | None, pid: int | None) -> bool | None:

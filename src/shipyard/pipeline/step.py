@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from shipyard.errors import PipelineError
+from shipyard.errors import PipelineDefinitionError, PipelineError
 from shipyard.lake.tables import LAYERS
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class Source:
 
 
 def _step_error(name: str, message: str) -> PipelineError:
-    return PipelineError(
+    return PipelineDefinitionError(
         f"Invalid step {name!r}: {message}\n"
         f"Format: step(function, inputs={{'argument': 'source'}}, outputs='name')"
     )
@@ -199,7 +199,7 @@ def step(
         step(double: x='params:x' -> doubled)
     """
     if not callable(func):
-        raise PipelineError(f"step(): {func!r} is not a function; pass the function itself")
+        raise PipelineDefinitionError(f"step(): {func!r} is not a function; pass the function itself")
     step_name = name or getattr(func, "__name__", None) or type(func).__name__
     if not _NAME.match(step_name):
         raise _step_error(step_name, "a step name must be an identifier; pass name='...'")
@@ -231,8 +231,8 @@ class RunContext:
         smoke: True under ``--smoke``: train briefly, register nothing.
         sample: Fraction of lake rows read under ``--sample``, else None.
         tuning: The pipeline's tuning settings (``trials=1`` in smoke mode), or None.
-        mlflow_run_id: The run's parent MLflow run; open nested runs under it, e.g.
-            ``mlflow.start_run(run_id=ctx.mlflow_run_id)`` then ``start_run(nested=True)``.
+        tracking_run_id: The run's parent run in the tracking store (MLflow) when the project
+            records runs there; open nested runs under it (see ``shipyard.train.tune``).
         data_versions: Lake table → version read by this run.
     """
 
@@ -245,12 +245,12 @@ class RunContext:
     smoke: bool
     sample: float | None
     tuning: TuningConfig | None
-    mlflow_run_id: str | None
+    tracking_run_id: str | None
     data_versions: dict[str, int]
     _metrics: list[tuple[str, float, int, int]] = field(default_factory=list, repr=False)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        """Log metrics to this step's MLflow run.
+        """Log metrics to this step's tracked run.
 
         They are buffered and sent in the one batch call the runner makes when the step ends,
         so logging in a loop costs nothing per call and works the same on a Dask worker.
@@ -262,7 +262,7 @@ class RunContext:
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise PipelineError(
+                raise PipelineDefinitionError(
                     f"step {self.step!r}: metric {key!r} must be a number, got {value!r}"
                 ) from None
             self._metrics.append((str(key), number, stamp, step or 0))

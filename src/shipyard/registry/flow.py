@@ -19,9 +19,9 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 
-from shipyard.errors import ModelRejected, PipelineError
+from shipyard.errors import ModelRejected, PipelineDefinitionError, PipelineError
 from shipyard.faults import crash_point
-from shipyard.pipeline.records import RunInfo
+from shipyard.pipeline.results import RunResult
 from shipyard.project import Project
 from shipyard.registry.audit import AuditTrail
 from shipyard.registry.client import (
@@ -122,16 +122,16 @@ def _log_model(model: TrainedModel, files: list[Path], lineage: dict[str, str],
         params=params, tags=lineage)
 
 
-def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> int:
+def _log_and_register(project: Project, model: TrainedModel, info: RunResult) -> int:
     import mlflow
 
+    from shipyard.tracking.runs import lineage_tags
     from shipyard.tracking.setup import use_project
 
     use_project(project)
-    lineage = {"shipyard.pipeline": info.pipeline, "shipyard.run_id": info.run_id,
-               "shipyard.git_commit": info.git_commit or "unknown",
-               "shipyard.git_dirty": "unknown" if info.git_dirty is None else str(info.git_dirty).lower(),
-               **{f"shipyard.data.{table}": str(v) for table, v in info.data_versions.items()},
+    lineage = {**lineage_tags(run_id=info.run_id, pipeline=info.pipeline,
+                              git_commit=info.git_commit, git_dirty=info.git_dirty,
+                              data_versions=info.data_versions),
                **model.tags}
     with tempfile.TemporaryDirectory() as tmp:
         files = [Path(tmp) / EVALUATION[0]]
@@ -139,7 +139,7 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> i
         if model.test_y is not None:
             files.append(Path(tmp) / EVALUATION[1])
             model.test_y.rename("label").to_frame().to_parquet(files[1])
-        with mlflow.start_run(run_id=info.mlflow_run_id):
+        with mlflow.start_run(run_id=info.tracking_run_id):
             logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor},
                                 declared_not_null(project.config))
             mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
@@ -153,7 +153,7 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunInfo) -> i
         if error.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
     version = client.create_model_version(model.name, logged.model_uri, run_id=logged.run_id
-                                          or info.mlflow_run_id, tags=tags,
+                                          or info.tracking_run_id, tags=tags,
                                           model_id=logged.model_id)
     return int(version.version)
 
@@ -198,7 +198,7 @@ def _compare_recommenders(name: str, challenger: int, champion: int, new: Any, o
                          primary_metric=primary)
 
 
-def register_trained(project: Project, model: TrainedModel, info: RunInfo) -> Registered:
+def register_trained(project: Project, model: TrainedModel, info: RunResult) -> Registered:
     """Register ``model`` and take it through gate, staging, comparison and policy.
 
     Registration is a state machine recorded on the version itself (tag
@@ -214,7 +214,7 @@ def register_trained(project: Project, model: TrainedModel, info: RunInfo) -> Re
     """
     config = project.config.models.get(model.name)
     if config is None:
-        raise PipelineError(
+        raise PipelineDefinitionError(
             f"pipeline {info.pipeline!r} returned a model named {model.name!r}, which is not "
             f"declared in shipyard.yaml; add models: {{{model.name}: {{pipeline: "
             f"{info.pipeline}, primary_metric: roc_auc}}}}")

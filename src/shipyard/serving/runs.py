@@ -50,9 +50,9 @@ from sqlalchemy.exc import IntegrityError
 from shipyard.db import create_tables
 from shipyard.errors import NotFoundError, PipelineError
 from shipyard.pipeline.provenance import process_alive
-from shipyard.pipeline.records import RunRecord, RunStore
-from shipyard.pipeline.runner import mark_interrupted
 from shipyard.project import Project
+from shipyard.registry.hooks import mark_interrupted
+from shipyard.tracking.records import RunRecord, RunStore
 
 __all__ = ["PipelineRuns", "RunClaims", "pipeline_runs_router"]
 

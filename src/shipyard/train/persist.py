@@ -13,7 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shipyard.errors import PipelineError
+from shipyard.errors import UntrustedEstimator
+from shipyard.pipeline.artifacts import ArtifactType, instance_of, register_artifact_type
 
 __all__ = ["TRUSTED_PREFIXES", "dump_estimator", "load_estimator", "trusted_types"]
 
@@ -29,7 +30,7 @@ def trusted_types(estimator: Any, *, where: str) -> list[str]:
     """The types skops would refuse in ``estimator``, all of them trusted by Shipyard's rule.
 
     Raises:
-        PipelineError: the estimator holds a type outside scikit-learn, NumPy and SciPy.
+        UntrustedEstimator: the estimator holds a type outside scikit-learn, NumPy and SciPy.
     """
     import skops.io as sio
 
@@ -39,7 +40,7 @@ def trusted_types(estimator: Any, *, where: str) -> list[str]:
 def _checked(found: list[str], where: str) -> list[str]:
     refused = _refused(found)
     if refused:
-        raise PipelineError(
+        raise UntrustedEstimator(
             f"{where}: the estimator contains types that cannot be loaded back safely: "
             f"{', '.join(refused)}. Only scikit-learn, NumPy and SciPy types are trusted; "
             f"replace them (e.g. a FunctionTransformer of your own function by a scikit-learn "
@@ -55,7 +56,7 @@ def dump_estimator(estimator: Any, path: Path, *, where: str) -> None:
     sio.dump(estimator, path)
     try:
         _checked(sio.get_untrusted_types(file=path), where)
-    except PipelineError:
+    except UntrustedEstimator:
         path.unlink()
         raise
 
@@ -67,8 +68,15 @@ def load_estimator(path: Path) -> Any:
     found = sio.get_untrusted_types(file=path)
     refused = _refused(found)
     if refused:
-        raise PipelineError(
+        raise UntrustedEstimator(
             f"{path}: refusing to load an estimator holding {', '.join(refused)}; only "
             f"scikit-learn, NumPy and SciPy types are trusted. Re-train it without those types."
         )
     return sio.load(path, trusted=found)
+
+
+register_artifact_type(ArtifactType(
+    kind="sklearn", label="scikit-learn estimators", suffix=".skops",
+    matches=lambda value: instance_of(value, "sklearn.base", "BaseEstimator"),
+    save=lambda value, path, where: dump_estimator(value, path, where=where),
+    load=load_estimator))

@@ -1,18 +1,23 @@
 """What a training step returns: a fitted model with its evaluation, ready to be registered.
 
-The pipeline runner stores it between steps (and in its cache) with :meth:`TrainedModel.save`,
-and after a successful, non-smoke run hands every ``TrainedModel`` output to the registry flow
-(``shipyard.registry.flow.register_trained``), which logs, registers, gates and compares it.
+The pipeline stores it between steps (and in its cache) as an artifact type registered here,
+and after a successful, non-smoke run the registry's runner hook
+(``shipyard.registry.hooks.Registration``) hands every ``TrainedModel`` output to the registry
+flow, which logs, registers, gates and compares it.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+
+from shipyard.pipeline.artifacts import ArtifactType, register_artifact_type
+from shipyard.train.persist import dump_estimator, load_estimator
 
 __all__ = ["TrainedModel"]
 
@@ -53,8 +58,6 @@ class TrainedModel:
 
     def save(self, path: Path) -> None:
         """Write to the folder ``path``: the model with skops, tables as Parquet, the rest JSON."""
-        from shipyard.train.persist import dump_estimator
-
         path.mkdir(parents=True, exist_ok=True)
         if self.flavor == "recommender":
             self.model.save(path / "recommender")
@@ -66,22 +69,19 @@ class TrainedModel:
             self.test_y.rename("label").to_frame().to_parquet(path / "test_y.parquet")
         meta = {"name": self.name, "metrics": self.metrics, "params": self.params,
                 "task": self.task, "flavor": self.flavor, "tags": self.tags,
+                "model_class": f"{type(self.model).__module__}:{type(self.model).__qualname__}",
                 "label": None if self.test_y is None else self.test_y.name}
         (path / "trained.json").write_text(json.dumps(meta, indent=2, default=str))
 
     @classmethod
     def load(cls, path: Path) -> TrainedModel:
         """Read back what :meth:`save` wrote."""
-        from shipyard.train.persist import load_estimator
-
         meta = json.loads((path / "trained.json").read_text())
         test_y = None
         if (path / "test_y.parquet").exists():
             test_y = pd.read_parquet(path / "test_y.parquet")["label"].rename(meta["label"])
         if meta["flavor"] == "recommender":
-            from shipyard.recsys.model import RecModel
-
-            model = RecModel.load(path / "recommender")
+            model = _model_class(meta["model_class"]).load(path / "recommender")
         else:
             model = load_estimator(path / "model.skops")
         return cls(name=meta["name"], model=model,
@@ -89,3 +89,29 @@ class TrainedModel:
                    input_example=pd.read_parquet(path / "input_example.parquet"),
                    test_X=pd.read_parquet(path / "test_X.parquet"), test_y=test_y,
                    task=meta["task"], flavor=meta["flavor"], tags=meta["tags"])
+
+
+def _model_class(name: str) -> Any:
+    """The class a stored recommender names (``module:qualname``; its ``load`` reads it back).
+
+    Named in the file rather than imported here: recommenders live in ``shipyard.recsys``, a
+    layer above this one. Only Shipyard's own classes are loaded this way.
+    """
+    module, _, qualname = name.partition(":")
+    if not module.startswith("shipyard."):
+        raise ValueError(f"refusing to load a model of class {name!r}: not a Shipyard class")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def _save_trained(value: TrainedModel, path: Path, where: str) -> None:
+    path.mkdir()
+    value.save(path)
+
+
+register_artifact_type(ArtifactType(
+    kind="trained", label="shipyard TrainedModel", suffix=".trained",
+    matches=lambda value: isinstance(value, TrainedModel), save=_save_trained,
+    load=lambda path: TrainedModel.load(path)))

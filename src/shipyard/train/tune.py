@@ -56,7 +56,7 @@ class _TrialLog:
     """Nested MLflow runs for trials, written with the client so nothing global changes."""
 
     def __init__(self, ctx: RunContext) -> None:
-        self.parent = ctx.mlflow_run_id
+        self.parent = ctx.tracking_run_id
         if self.parent is None:
             return
         from mlflow.tracking import MlflowClient

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import PipelineError
-from shipyard.pipeline.executors.base import Executor, StepTask, TaskResult, execute_task
+from shipyard.pipeline.executors.base import Executor
+from shipyard.pipeline.executors.execute import execute_task
+from shipyard.pipeline.executors.tasks import StepTask, TaskResult
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -26,18 +28,15 @@ __all__ = ["DaskExecutor", "run_on_worker"]
 LOCAL_WORKERS = 2
 
 
-def _mlflow_for(task: StepTask) -> None:
-    """Point the worker's fluent MLflow API at the run's store, for steps that log there.
+def _environ_for(task: StepTask) -> None:
+    """Set what the run's hooks asked step processes to have (a tracker's store and
+    experiment), for steps that log there.
 
-    Environment variables rather than ``mlflow.set_experiment``: that would open the store
-    on every worker (seconds with SQLite) even for steps that never log.
+    Environment variables rather than calls into the tracker: those would open the store on
+    every worker (seconds with SQLite) even for steps that never log.
     """
-    spec = task.context
-    if spec is None or spec.tracking_uri is None:
-        return
-    os.environ["MLFLOW_TRACKING_URI"] = spec.tracking_uri
-    if spec.experiment_id is not None:
-        os.environ["MLFLOW_EXPERIMENT_ID"] = spec.experiment_id
+    if task.context is not None:
+        os.environ.update(task.context.environ)
 
 
 def run_on_worker(task: StepTask) -> TaskResult:
@@ -55,7 +54,7 @@ def run_on_worker(task: StepTask) -> TaskResult:
         else:
             func = import_function(root, task.module, task.qualname, token=task.run_id,
                                    where=f"step {task.step!r}")
-        _mlflow_for(task)
+        _environ_for(task)
     except Exception as error:  # noqa: BLE001 - returned as the step's failure
         import traceback
 

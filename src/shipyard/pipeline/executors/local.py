@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shipyard.pipeline.executors.base import Executor, StepTask, TaskResult, execute_task
+from shipyard.pipeline.executors.base import Executor
+from shipyard.pipeline.executors.execute import execute_task
+from shipyard.pipeline.executors.tasks import StepTask, TaskResult
 
 if TYPE_CHECKING:
     from shipyard.project import Project

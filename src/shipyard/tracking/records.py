@@ -1,4 +1,4 @@
-"""Run records in the metadata database (one row per run, one per step) and in MLflow.
+"""Run records in the metadata database (one row per run, one per step).
 
 They answer "what ran, when, on which data and code, and why" long after the terminal is gone,
 on SQLite for one machine and PostgreSQL for a team (plain SQLAlchemy Core, JSON kept as text so
@@ -9,7 +9,6 @@ ends, so a run killed with SIGKILL still shows how far it got, and can be resume
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 import weakref
 from dataclasses import dataclass, field
@@ -21,21 +20,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.db import create_tables
-from shipyard.errors import NotFoundError, PipelineError
-from shipyard.redact import redact_value, reveal
+from shipyard.errors import NotFoundError, RunIdTaken
+from shipyard.redact import redact_value
 
 __all__ = [
     "RUN_STATUSES",
     "STEP_STATUSES",
     "UNFINISHED",
-    "RunInfo",
     "RunRecord",
     "RunStore",
-    "RunTracker",
     "StepRecord",
+    "TrackedRun",
 ]
 
-logger = logging.getLogger(__name__)
 
 RUN_STATUSES = ("running", "registering", "succeeded", "failed")
 """``registering``: every step is done and the run's models are going through the registry
@@ -98,17 +95,12 @@ _JSON_RUN = ("params", "data_versions", "environment")
 
 
 @dataclass(frozen=True)
-class RunInfo:
-    """What the registry needs to know about the run that trained a model (its lineage)."""
+class TrackedRun:
+    """What a tracker hook answers when a run starts: its id for the run there (handed to
+    steps as ``ctx.tracking_run_id``) and environment variables step processes need."""
 
     run_id: str
-    pipeline: str
-    mlflow_run_id: str | None
-    git_commit: str | None
-    git_dirty: bool | None
-    data_versions: dict[str, int]
-    params: dict[str, Any]
-    smoke: bool
+    environ: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,12 +151,6 @@ class RunRecord:
     run_by: str | None
     steps: tuple[StepRecord, ...] = field(default=())
 
-    def info(self) -> RunInfo:
-        return RunInfo(run_id=self.id, pipeline=self.pipeline, mlflow_run_id=self.mlflow_run_id,
-                       git_commit=self.git_commit, git_dirty=self.git_dirty,
-                       data_versions=dict(self.data_versions), params=dict(self.params),
-                       smoke=self.smoke)
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -208,8 +194,8 @@ class RunStore:
                 return str(values["id"])
             except IntegrityError:
                 if keep_id:
-                    raise PipelineError(f"run id {values['id']!r} is taken by another run; "
-                                        f"start the run without --run-id") from None
+                    raise RunIdTaken(f"run id {values['id']!r} is taken by another run; "
+                                     f"start the run without --run-id") from None
                 values["id"] = self.new_run_id(values["pipeline"])
         raise RuntimeError("could not draw a free run id")  # pragma: no cover
 
@@ -322,104 +308,3 @@ def _step(row: Any) -> StepRecord:
     values["started_at"] = _utc(values["started_at"])
     values["finished_at"] = _utc(values["finished_at"])
     return StepRecord(**values)
-
-
-_BATCH = 100  # MLflow accepts at most 100 params or tags, 1000 metrics, per batch call
-
-
-class RunTracker:
-    """The MLflow side of a run: a parent run, one nested run per executed step.
-
-    Every write is a batch (``log_batch``) so a step costs three small calls (create, batch,
-    terminate) whatever it logged. Logging problems are warned about, not raised: a run's work
-    must not be lost because the tracking server hiccuped.
-    """
-
-    def __init__(self, project: Any) -> None:
-        from shipyard.tracking import tracking_client, use_project
-
-        self.tracking_uri: str = project.tracking_uri
-        self.env: str = project.env_name
-        self.client = tracking_client(project)  # fails fast, naming the store, when it is down
-        self.experiment_id: str = use_project(project, client=self.client)
-        self.run_id: str | None = None
-
-    def start_run(self, run_id: str, *, pipeline: str, params: dict[str, Any],
-                  data_versions: dict[str, int], git: Any, smoke: bool, sample: float | None,
-                  executor: str, resumed_from: str | None) -> str:
-        """Open the parent run, tagged for lineage, with the run's params; returns its id."""
-        from mlflow.entities import Param
-
-        tags = {"shipyard.run_id": run_id, "shipyard.pipeline": pipeline,
-                "shipyard.env": self.env, "shipyard.executor": executor,
-                "shipyard.smoke": str(smoke).lower(),
-                "shipyard.git_commit": git.commit or "none",
-                "shipyard.git_dirty": "unknown" if git.dirty is None else str(git.dirty).lower()}
-        if git.commit:
-            tags["mlflow.source.git.commit"] = git.commit
-        if sample is not None:
-            tags["shipyard.sample"] = str(sample)
-        if resumed_from:
-            tags["shipyard.resumed_from"] = resumed_from
-        tags.update({f"shipyard.data.{table}": str(v) for table, v in data_versions.items()})
-        run = self.client.create_run(self.experiment_id, run_name=run_id, tags=tags)
-        self.run_id = run.info.run_id
-        values = [Param(k, v if isinstance(v, str) else json.dumps(v, default=str)[:6000])
-                  for k, v in sorted(params.items())]
-        for i in range(0, len(values), _BATCH):
-            self.client.log_batch(self.run_id, params=values[i:i + _BATCH])
-        return self.run_id
-
-    def log_snapshot(self, path: Any) -> None:
-        try:
-            self.client.log_artifact(self.run_id, str(path), "shipyard")
-        except Exception as error:  # noqa: BLE001 - the snapshot is also kept on disk
-            logger.warning("could not log the code snapshot to MLflow: %s", error)
-
-    def log_step(self, step: str, outcome: Any, *, fingerprint: str) -> str | None:
-        """A nested run for an executed step, with its duration and the metrics it logged."""
-        from mlflow.entities import Metric
-        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-
-        try:
-            run = self.client.create_run(
-                self.experiment_id, start_time=int(outcome.started_at * 1000), run_name=step,
-                tags={MLFLOW_PARENT_RUN_ID: self.run_id, "shipyard.step": step,
-                      "shipyard.fingerprint": fingerprint})
-            end = int(outcome.finished_at * 1000)
-            metrics = [Metric("duration_s", outcome.duration_s, end, 0)]
-            metrics += [Metric(k, v, ts, n) for k, v, ts, n in outcome.metrics]
-            for i in range(0, len(metrics), 1000):
-                self.client.log_batch(run.info.run_id, metrics=metrics[i:i + 1000])
-            self.client.set_terminated(run.info.run_id, "FINISHED" if outcome.ok else "FAILED",
-                                       end_time=end)
-            return str(run.info.run_id)
-        except Exception as error:  # noqa: BLE001 - see the class docstring
-            logger.warning("could not log step %s to MLflow: %s", step, error)
-            return None
-
-    def end_run(self, status: str) -> None:
-        try:
-            self.client.set_terminated(self.run_id, status)
-        except Exception as error:  # noqa: BLE001 - see the class docstring
-            logger.warning("could not close MLflow run %s: %s", self.run_id, error)
-
-    @staticmethod
-    def mark_killed(tracking_uri: str, mlflow_run_id: str) -> None:
-        """Close the MLflow run of a run whose process died, and every nested run (a step, a
-        tuning trial) it left open: a killed process cannot say it ended."""
-        from mlflow.tracking import MlflowClient
-        from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
-
-        client = MlflowClient(tracking_uri=reveal(tracking_uri))
-        try:
-            parent = client.get_run(mlflow_run_id)
-            nested = client.search_runs(
-                [parent.info.experiment_id],
-                f"tags.{MLFLOW_PARENT_RUN_ID} = '{mlflow_run_id}' and "
-                f"attributes.status = 'RUNNING'")
-            for run in [parent, *nested]:
-                if run.info.status == "RUNNING":
-                    client.set_terminated(run.info.run_id, "KILLED")
-        except Exception as error:  # noqa: BLE001 - see the class docstring
-            logger.warning("could not close MLflow run %s: %s", mlflow_run_id, error)
