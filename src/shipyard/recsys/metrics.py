@@ -48,7 +48,7 @@ def _auc(model: RecModel, users: np.ndarray, truth: sp.csr_matrix) -> np.ndarray
         rows = users[start:start + 1024]
         scores = model.scores(rows)
         seen = model.seen[rows]
-        for j, row in enumerate(rows):
+        for j in range(len(rows)):
             positives = truth.indices[truth.indptr[start + j]:truth.indptr[start + j + 1]]
             excluded = seen.indices[seen.indptr[j]:seen.indptr[j + 1]]
             mask = np.ones(scores.shape[1], dtype=bool)

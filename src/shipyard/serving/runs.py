@@ -11,7 +11,8 @@ things make that safe:
   lives (best effort: there is no claim to make that atomic).
 * **A dead holder does not block for ever.** On this host a claim holds while the server that
   made it lives (its thread will settle the run), and after that server is gone while the run
-  process lives: the process table is the exact answer, at once. A claim from another host cannot be checked that way, so it carries a
+  process lives: the process table is the exact answer, at once. A claim from another host cannot
+  be checked that way, so it carries a
   heartbeat that its server renews while the child runs, and is stale once the heartbeat is
   older than ``stale_after_s``. A stale claim is taken over: its run is settled first.
 * **Every run ends recorded, and every child is reaped.** A thread per child waits for it
