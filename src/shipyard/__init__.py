@@ -14,6 +14,7 @@ Example:
 
 from importlib import metadata as _metadata
 
+__version__: str
 try:
     __version__ = _metadata.version("shipyard")
 except _metadata.PackageNotFoundError:  # running from a source tree that is not installed

@@ -399,6 +399,8 @@ class RunTracker:
             return None
 
     def end_run(self, status: str) -> None:
+        if self.run_id is None:  # no run was started
+            return
         try:
             self.client.set_terminated(self.run_id, status)
         except Exception as error:  # noqa: BLE001 - see the class docstring

@@ -273,12 +273,12 @@ def run_pipeline(
         runs.finish(run_id, "failed", started, error=failed.error, traceback=failed.traceback)
         tracker.end_run("FAILED")
         _alert_failure(project, result, failed)
-        error = StepFailed(f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
-                           f"Traceback: 'shipyard runs show {run_id}'; after a fix, "
-                           f"'shipyard run {pipeline} --resume {run_id}'")
-        error.run_id = run_id  # type: ignore[attr-defined]
-        error.result = result  # type: ignore[attr-defined]
-        raise error
+        failure = StepFailed(f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
+                             f"Traceback: 'shipyard runs show {run_id}'; after a fix, "
+                             f"'shipyard run {pipeline} --resume {run_id}'")
+        failure.run_id = run_id  # type: ignore[attr-defined]
+        failure.result = result  # type: ignore[attr-defined]
+        raise failure
     models = [] if settings.smoke else _models_to_register(project, plan)
     if models:
         _register(project, runs, tracker, models, result, started)
@@ -440,7 +440,7 @@ def _data_versions(built: Pipeline, lake: DeltaStore, pinned: dict[str, int]) ->
             elif source.name in pinned:
                 version = pinned[source.name]
             else:
-                found = snapshot.version(layer, table)  # type: ignore[arg-type]
+                found = snapshot.version(layer, table)
                 if found is None:
                     lake.open(layer, table)  # a table never ingested: says what to do
                     raise PipelineError(

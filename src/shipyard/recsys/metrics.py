@@ -64,4 +64,4 @@ def _auc(model: RecModel, users: np.ndarray, truth: sp.csr_matrix) -> np.ndarray
 
 def ranking_metrics(per_user: pd.DataFrame, k: int = 10) -> dict[str, float]:
     """Means over users, named with the cut-off (``map_at_10``)."""
-    return {name.replace("_k", f"_{k}"): float(per_user[name].mean()) for name in per_user}
+    return {str(name).replace("_k", f"_{k}"): float(per_user[name].mean()) for name in per_user}

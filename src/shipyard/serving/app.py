@@ -357,15 +357,16 @@ def _add_example_route(app: FastAPI, name: str, slots: ModelSlots, secured: list
 
 def _add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: MicroBatcher,
                        max_rows: int, log: PredictionLog | None, secured: list[Any]) -> None:
+    # The request model is built at run time from the model's signature, which mypy cannot follow.
     body = create_model(f"{name.title()}Request", __config__=ConfigDict(extra="forbid"),
-                        rows=(list[row], Field(min_length=1, max_length=max_rows)))
+                        rows=(list[row], Field(min_length=1, max_length=max_rows)))  # type: ignore[valid-type]
 
     async def predict(request: body) -> Response:  # type: ignore[valid-type]
         started = time.perf_counter()
         if name not in batcher.slots.current:
             raise HTTPException(503, f"model {name!r} is still loading; see /ready",
                                 headers={"Retry-After": "1"})
-        rows = [r.model_dump() for r in request.rows]
+        rows = [r.model_dump() for r in request.rows]  # type: ignore[attr-defined]
         try:
             done = await batcher.predict(rows)
         except BatcherStopped as error:
