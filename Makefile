@@ -7,15 +7,29 @@ DEMO   ?= /tmp/shipyard-demo
 DEMO_PORT ?= 8000
 SHIPYARD := $(CURDIR)/$(VENV)/bin/shipyard
 
-.PHONY: install demo serve-demo test unit e2e bench trials lint clean
+.PHONY: install lock demo serve-demo test unit e2e bench trials lint clean
 
-$(STAMP): pyproject.toml
+# Installs the versions in constraints.txt, the ones the suite was run with.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Re-pin constraints.txt: what pyproject.toml resolves to today, in a throwaway venv (so nothing a
+# developer added by hand gets in). Run `make lint test` on the result before committing it.
+lock:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PYTHON) -m venv "$$tmp/venv" && \
+	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip && \
+	"$$tmp/venv/bin/python" -m pip install --quiet -e '.[dev]' && \
+	{ echo "# Versions tested together; 'make install' and CI install with -c constraints.txt."; \
+	  echo "# Regenerate with 'make lock' (a fresh venv from pyproject.toml, frozen), then run 'make lint test'."; \
+	  "$$tmp/venv/bin/python" -m pip freeze --exclude-editable; } > "$$tmp/constraints.txt" && \
+	mv "$$tmp/constraints.txt" constraints.txt
+	@echo "constraints.txt: $$(grep -vc '^#' constraints.txt) pinned packages"
 
 # The recommender example end to end on the embedded stores, left serving on localhost.
 demo: $(STAMP)
@@ -65,6 +79,7 @@ trials: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -8,8 +8,9 @@ published once, then version 2 promoted, so the published (old) set and the one 
 10 and 20, so two complete sets also differ in size) and kills it after a random delay: half
 from its start, over the length of the last whole ``recommend``; half from the moment its
 first rows appear, over the time writing and swapping took in a watched run (calibration) —
-a fraction of a second that delays from the start rarely hit on a busy machine. Trials go on until ``--trials`` of
-them were killed (a run may finish before its delay). After each kill the results database must show:
+a fraction of a second that delays from the start rarely hit on a busy machine. Trials go on until
+``--trials`` of them were killed (a run may finish before its delay). After each kill the results
+database must show:
 
 * one current set, complete: every customer of the first publication, K products each, and
   the model version its set row names (the old set or the new one, never a mix);

@@ -143,10 +143,7 @@ def worker(mode: str, root: Path) -> None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     _import_libraries()
-    if mode == "plain":
-        figures = _plain(root)
-    else:
-        figures = _shipyard(root, no_cache=mode == "first")
+    figures = _plain(root) if mode == "plain" else _shipyard(root, no_cache=mode == "first")
     print(json.dumps(figures))
 
 

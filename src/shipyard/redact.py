@@ -160,7 +160,7 @@ class _RedactingRecord(logging.LogRecord):
             self.msg, self.args = redacted, None
         if self.exc_info and self.exc_info[1] is not None:
             self.exc_text = redact_text(
-                logging.Formatter().formatException(self.exc_info))  # type: ignore[arg-type]
+                logging.Formatter().formatException(self.exc_info))
 
 
 def install() -> None:

@@ -56,13 +56,13 @@ def test_variables_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_missing_file_and_bad_yaml_and_unknown_env(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no shipyard.yaml"):
+    with pytest.raises(ConfigError, match=r"no shipyard\.yaml"):
         load_config(tmp_path)
     (tmp_path / "shipyard.yaml").write_text("project: [unclosed")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path)
     (tmp_path / "shipyard.yaml").write_text("project: p\nenvironments: {dev: {lake: lake}}\n")
-    with pytest.raises(ConfigError, match="unknown environment 'prod'.*declares: dev"):
+    with pytest.raises(ConfigError, match=r"unknown environment 'prod'.*declares: dev"):
         Project.open(tmp_path, "prod")
 
 

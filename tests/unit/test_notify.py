@@ -61,7 +61,7 @@ def test_event_time_defaults_to_now_in_utc_and_refuses_naive_times() -> None:
     paris = datetime(2025, 1, 1, 12, tzinfo=timezone(timedelta(hours=1)))
     assert event(time=paris).time == datetime(2025, 1, 1, 11, tzinfo=UTC)
     with pytest.raises(ValueError, match="timezone-aware"):
-        event(time=datetime(2025, 1, 1))
+        event(time=datetime(2025, 1, 1))  # noqa: DTZ001 - the naive time under test
 
 
 # -- body shapes, sent for real -------------------------------------------------------------------

@@ -31,7 +31,7 @@ def fill(engine: sa.Engine) -> None:
                      sa.Column("day", sa.Date), sa.Column("flag", sa.Boolean))
     meta.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(table.insert(), [dict(zip(["id", "name", "price", "day", "flag"], r))
+        conn.execute(table.insert(), [dict(zip(["id", "name", "price", "day", "flag"], r, strict=True))
                                       for r in ROWS])
 
 
@@ -62,7 +62,8 @@ def test_postgres_copy_path_keeps_types_nulls_and_awkward_text(pg_url: str) -> N
     assert table.schema.field("price").type == pa.float64()
     assert table.schema.field("day").type == pa.date32()
     assert table.schema.field("flag").type == pa.bool_()
-    assert table.to_pylist() == [dict(zip(["id", "name", "price", "day", "flag"], r)) for r in ROWS]
+    assert table.to_pylist() == [dict(zip(["id", "name", "price", "day", "flag"], r, strict=True))
+                                 for r in ROWS]
     assert read_all(engine, INCREMENTAL, watermark=3).column("id").to_pylist() == [4, 5]
     engine.dispose()
 

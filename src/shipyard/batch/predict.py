@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -12,6 +12,8 @@ from shipyard.errors import NotFoundError, PipelineError
 from shipyard.project import Project
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from shipyard.pipeline.step import RunContext
 
 __all__ = ["Scored", "predict_file", "predict_step", "read_table", "score_frame"]
@@ -34,15 +36,16 @@ def read_table(path: Path) -> pd.DataFrame:
     raise PipelineError(f"{path}: expected a .csv or .parquet file")
 
 
-def score_frame(model: object, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame:
+def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame:
     """Predictions next to the input: class and probability, or a customer's top ``k``."""
     from shipyard.recsys.model import RecModel
 
     if isinstance(model, RecModel):
         answers = model.recommend(frame.iloc[:, 0].astype(str).tolist(), k,
                                   exclude_seen=bool(model.params.get("exclude_seen", False)))
-        return frame.assign(products=[[p for p, _ in a] for a in answers],
-                            scores=[[s for _, s in a] for a in answers])
+        # pandas-stubs take a list given for a column as scalars only; a column of lists is valid.
+        return frame.assign(products=[[p for p, _ in a] for a in answers],  # type: ignore[misc]
+                            scores=[[s for _, s in a] for a in answers])  # type: ignore[misc]
     expected = list(getattr(model, "feature_names_in_", frame.columns))
     missing = [c for c in expected if c not in frame.columns]
     if missing:
@@ -68,7 +71,7 @@ def predict_file(project: Project, model: str, source: Path, output: Path, *,
     return Scored(len(scored), chosen, output)
 
 
-def predict_step(ctx: RunContext, rows: pd.DataFrame, model: str,
+def predict_step(ctx: RunContext, rows: pa.Table | pd.DataFrame, model: str,
                  alias: str = "production") -> pd.DataFrame:
     """A pipeline step that scores ``rows`` with the ``alias`` version of ``model``, e.g.
     ``step(predict_step, inputs={"ctx": "context", "rows": "curated.new_passengers",
@@ -78,6 +81,6 @@ def predict_step(ctx: RunContext, rows: pd.DataFrame, model: str,
 
     registry = Registry.of(ctx.project)
     version = registry.version_at(model, alias)
-    frame = rows.to_pandas() if hasattr(rows, "to_pandas") else rows
+    frame = rows if isinstance(rows, pd.DataFrame) else rows.to_pandas()
     fitted, _, _ = registry.load(model, version)
     return score_frame(fitted, frame).assign(model_version=version)

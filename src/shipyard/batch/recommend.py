@@ -14,6 +14,7 @@ from shipyard.project import Project
 
 if TYPE_CHECKING:
     from shipyard.pipeline.step import RunContext
+    from shipyard.recsys.model import RecModel
 
 __all__ = ["BATCH", "Published", "publish_recommendations", "publish_step"]
 
@@ -28,7 +29,7 @@ class Published:
     seconds: float
 
 
-def _rows(model: object, k: int, batch: int) -> Iterator[list[tuple[str, list[str], list[float]]]]:
+def _rows(model: RecModel, k: int, batch: int) -> Iterator[list[tuple[str, list[str], list[float]]]]:
     """(customer, products, scores) per customer, one list per batch of customers."""
     users = np.arange(len(model.users))
     exclude = bool(model.params.get("exclude_seen", False))

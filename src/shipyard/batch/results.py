@@ -2,7 +2,8 @@
 
 A set holds one row per customer (their top-K products and scores as JSON lists, best first: the
 unit every reader asks for, and a tenth of the rows of one row per rank). Its rows are written
-under a new set id that no reader looks at; then one UPDATE moves the model's pointer to it. A reader's query joins through the pointer, so it sees the previous set
+under a new set id that no reader looks at; then one UPDATE moves the model's pointer to it. A
+reader's query joins through the pointer, so it sees the previous set
 or the new one, never a mix — on SQLite and PostgreSQL alike, and also when the writer is
 killed halfway (its rows are orphans, removed by the next write).
 """

@@ -19,7 +19,7 @@ def recommend(
     top: Annotated[int, typer.Option("--top", help="Products per customer.", min=1)] = 10,
     model: Annotated[str, typer.Option(help="Registered recommender.")] = "recommender",
     alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Top-N for every customer → the environment's results DB, swapped in atomically."""
@@ -40,7 +40,7 @@ def predict(
     output: Annotated[Path, typer.Option(help="Where the scored rows go (.csv or .parquet).")],
     alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
     version: Annotated[int | None, typer.Option(help="A version number instead.")] = None,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Score a file with a registered model version."""

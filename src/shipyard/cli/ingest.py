@@ -6,10 +6,11 @@ result (the summary and the failed checks) and lets it through, so that it exits
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shipyard.cli.console import console, err_console, report_table
@@ -28,7 +29,7 @@ def ingest(
     = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for a table another ingest holds.")]
     = 0.0,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Read new data from the sources, validate it, and land it in RAW, CLEAN and CURATED."""
@@ -38,9 +39,9 @@ def ingest(
         TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
         console=console, transient=True,
     ) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
-        def task(name: str) -> int:
+        def task(name: str) -> TaskID:
             if name not in tasks:
                 tasks[name] = progress.add_task(name, total=None)
             return tasks[name]

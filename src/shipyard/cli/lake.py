@@ -27,11 +27,11 @@ LayerOpt = Annotated[str, typer.Option("--layer", "-l", help="raw, clean or cura
 def _layer(value: str) -> Layer:
     if value not in LAYERS:
         raise typer.BadParameter(f"unknown layer {value!r}; expected one of {', '.join(LAYERS)}")
-    return value  # type: ignore[return-value]
+    return value
 
 
 @app.command("ls")
-def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """Tables in each layer at the lake's current snapshot, with row counts."""
     project = Project.open(project_dir, env)
     store = DeltaStore.of(project)
@@ -59,7 +59,7 @@ def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
 
 @app.command("history")
 def history(
-    name: str, layer: LayerOpt = "raw", project_dir: ProjectDir = ".", env: Env = "dev"
+    name: str, layer: LayerOpt = "raw", project_dir: ProjectDir = Path("."), env: Env = "dev"
 ) -> None:
     """Versions of a table: time, rows, batch, validation report, source query."""
     project = Project.open(project_dir, env)
@@ -98,7 +98,7 @@ def show(
     layer: LayerOpt = "clean",
     version: Annotated[int | None, typer.Option(help="Version to read (time travel).")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 20,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Print the first rows of a table, at the lake's snapshot or any earlier version."""

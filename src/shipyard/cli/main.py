@@ -85,7 +85,7 @@ def _root(
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
     if version:
         console.print(f"shipyard {__version__}")
-        raise typer.Exit()
+        raise typer.Exit
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -76,7 +77,7 @@ def _gate(tags: dict[str, str]) -> str:
 
 
 @app.command("ls")
-def list_models(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+def list_models(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """Registered models with their production and staging versions."""
     project = Project.open(project_dir, env)
     registry = Registry.of(project)
@@ -96,7 +97,7 @@ def list_models(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
 
 @app.command()
 def show(name: Annotated[str, typer.Argument(help="Registered model name.")],
-         project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+         project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """Every version (status, aliases, metrics, lineage) and the audit trail."""
     project = Project.open(project_dir, env)
     registry = Registry.of(project)
@@ -132,7 +133,7 @@ def compare(
         help="Version to judge (default: the staging version).")] = None,
     champion: Annotated[int | None, typer.Option(
         help="Version to judge it against (default: the production version).")] = None,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Challenger vs champion on the challenger's test rows, with bootstrap 95% intervals."""
@@ -161,7 +162,7 @@ def promote_command(
     force: Annotated[bool, typer.Option(
         "--force", help="Promote a version that did not pass its gate (audited as "
                         "force_promoted with --reason).")] = False,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Point the alias `production` at VERSION (audited, alerted); only a version that passed
@@ -179,7 +180,7 @@ def promote_command(
 def rollback_command(
     name: Annotated[str, typer.Argument(help="Registered model name.")],
     reason: Annotated[str, typer.Option(help="Why; kept in the audit trail.")] = "rollback",
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Point `production` back at the version it held before the current one."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,7 +18,7 @@ app = typer.Typer(help="Batches rejected by validation, waiting for a person.",
 
 
 @app.command("ls")
-def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """Batches in quarantine."""
     batches = q.quarantined(Project.open(project_dir, env))
     if not batches:
@@ -35,7 +36,7 @@ def ls(project_dir: ProjectDir = ".", env: Env = "dev") -> None:
 
 
 @app.command("show")
-def show(batch_id: int, project_dir: ProjectDir = ".", env: Env = "dev") -> None:
+def show(batch_id: int, project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """A batch's validation report, its data file and source query."""
     batch, report = q.show(Project.open(project_dir, env), batch_id)
     console.print(f"batch {batch.id} of {batch.table_name}: {batch.status}, "
@@ -54,7 +55,7 @@ def accept(
     batch_id: int,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is accepted (audited).")],
     wait: Annotated[float, typer.Option(help="Seconds to wait for a busy table.")] = 0.0,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Land a quarantined batch as if it had passed validation."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shipyard.cli.console import console
@@ -64,7 +65,7 @@ class _ProgressLines(RunObserver):
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
         self.run_id: str | None = None
         self.steps: dict[str, StepResult] = {}
 
@@ -108,7 +109,7 @@ def run(
     run_id: Annotated[str | None, typer.Option(
         "--run-id", hidden=True, help="Record the run under this id (the server chose it).")
     ] = None,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Run a pipeline: unchanged steps are reused, the rest runs and everything is recorded."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -32,7 +33,7 @@ def _when(run: RunRecord) -> str:
 def ls(
     pipeline: Annotated[str | None, typer.Option(help="Only runs of this pipeline.")] = None,
     limit: Annotated[int, typer.Option(help="How many runs to show.", min=1)] = 20,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Recent runs, newest first."""
@@ -63,7 +64,7 @@ def ls(
 @app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(metavar="RUN", help="Run id, or 'latest'.")],
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """One run: steps and why each ran, params, metrics, data versions, code and errors."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,7 +29,7 @@ def _report(started: list[Started]) -> None:
 def scheduler(
     once: Annotated[bool, typer.Option(help="Run what is due now, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between checks.")] = 30.0,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Run pipelines whose cron slot is due or whose lake inputs have a new version."""

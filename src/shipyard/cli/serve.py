@@ -28,7 +28,7 @@ def serve(
     poll: Annotated[float | None, typer.Option(
         help="Seconds between checks of the production alias (default: serving.poll_s).")
     ] = None,
-    project_dir: ProjectDir = ".",
+    project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Serve predictions, recommendations and pipeline triggers (FastAPI on uvicorn)."""

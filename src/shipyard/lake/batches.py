@@ -94,7 +94,7 @@ class BatchRegister:
     def create(self, table_name: str, *, source_query: str, watermark_from: str | None) -> Batch:
         """Register a new batch; ``watermark_from`` is JSON text, as ``watermark_to`` is."""
         with self.engine.begin() as conn:
-            batch_id = conn.execute(
+            key = conn.execute(
                 _batches.insert().values(
                     table_name=table_name,
                     status="staging",
@@ -102,8 +102,9 @@ class BatchRegister:
                     watermark_from=watermark_from,
                     created_at=_now(),
                 )
-            ).inserted_primary_key[0]
-        return self.get(batch_id)
+            ).inserted_primary_key
+        assert key is not None  # a one-row insert always reports its key
+        return self.get(key[0])
 
     def update(self, batch_id: int, **values: Any) -> Batch:
         if values.get("status") in _FINAL:

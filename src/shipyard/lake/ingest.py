@@ -16,6 +16,7 @@ batch's file lives in quarantine, and the ingest raises :class:`~shipyard.errors
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import shutil
 from collections.abc import Callable
@@ -148,7 +149,7 @@ class _Ingest:
         rows, schema = stage_batches(
             read_batches(engine, query, chunk_rows=self.config.sources[table.source].chunk_rows),
             staged,
-            on_rows=(lambda n: self.on_rows(name, n)) if self.on_rows else None,
+            on_rows=functools.partial(self.on_rows, name) if self.on_rows else None,
         )
         engine.dispose()
         crash_point("after-staging")

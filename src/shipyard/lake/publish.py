@@ -25,7 +25,7 @@ def upcoming(store: DeltaStore, current: Snapshot, tables: list[str]) -> dict[st
     versions = dict(current.versions)
     for name in tables:
         for layer in ("raw", "clean"):
-            version = store.version(layer, name)  # type: ignore[arg-type]
+            version = store.version(layer, name)
             if version is not None:
                 versions[f"{layer}.{name}"] = version
     return versions

@@ -26,7 +26,8 @@ from typing import Any
 
 from shipyard.errors import UnsupportedArtifact
 
-__all__ = ["ArtifactType", "artifact_modules", "instance_of", "load_value", "register_artifact_type", "save_value", "supported"]
+__all__ = ["ArtifactType", "artifact_modules", "instance_of", "load_value", "register_artifact_type",
+           "save_value", "supported"]
 
 _BUILTIN = ("pyarrow.Table, pandas.DataFrame, pandas.Series, numpy.ndarray, JSON values (dict, "
             "list, str, int, float, bool, None)")

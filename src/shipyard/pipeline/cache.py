@@ -28,7 +28,8 @@ from shipyard.pipeline.fingerprint import digest, stable_json
 __all__ = ["KEY_FORMAT", "CacheKey", "CachedResult", "ResultStore", "decode_key", "explain"]
 
 KEY_FORMAT = 2
-"""2: keys name the versions of the libraries a step runs on. Bump when the meaning of a key changes, so old results are not reused by mistake."""
+"""2: keys name the versions of the libraries a step runs on. Bump when the meaning of a key
+changes, so old results are not reused by mistake."""
 
 
 @dataclass(frozen=True)

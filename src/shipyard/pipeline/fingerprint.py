@@ -132,9 +132,8 @@ class CodeHasher:
         if key in found:
             return
         found[key] = self._hash(key, cls)
-        for member in vars(cls).values():
-            if isinstance(member, staticmethod | classmethod):
-                member = member.__func__
+        for attribute in vars(cls).values():
+            member = attribute.__func__ if isinstance(attribute, staticmethod | classmethod) else attribute
             if isinstance(member, types.FunctionType):
                 for name in _code_names(member.__code__):
                     if name in member.__globals__:

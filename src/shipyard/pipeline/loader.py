@@ -94,7 +94,7 @@ def _import(root: Path, module: str, where: str) -> Any:
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as error:
-        if error.name and error.name.split(".")[0] == module.split(".")[0]:
+        if error.name and error.name.split(".", 1)[0] == module.split(".", 1)[0]:
             raise PipelineDefinitionError(
                 f"{where}: module {module!r} not found in {root}; create "
                 f"{root / (module.replace('.', '/') + '.py')} or fix the module name"

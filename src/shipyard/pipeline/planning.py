@@ -84,7 +84,7 @@ def data_versions(built: Pipeline, lake: DeltaStore, pinned: dict[str, int]) -> 
             elif source.name in pinned:
                 version = pinned[source.name]
             else:
-                found = snapshot.version(layer, table)  # type: ignore[arg-type]
+                found = snapshot.version(layer, table)
                 if found is None:
                     lake.open(layer, table)  # a table never ingested: says what to do
                     raise PipelineError(

@@ -65,7 +65,7 @@ def git_state(root: Path) -> GitState:
 
 def _code_files(root: Path, exclude: list[Path]) -> list[Path]:
     excluded = {p.resolve() for p in exclude}
-    found = []
+    found: list[Path] = []
     for folder, dirs, files in os.walk(root):
         here = Path(folder)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS

@@ -11,10 +11,10 @@ import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from shipyard.errors import PipelineDefinitionError, PipelineError
-from shipyard.lake.tables import LAYERS
+from shipyard.lake.tables import LAYERS, Layer
 
 if TYPE_CHECKING:
     from shipyard.config.schema import TuningConfig
@@ -50,8 +50,8 @@ class Source:
     version: int | None = None
 
     @property
-    def layer(self) -> str:
-        return self.name.split(".", 1)[0]
+    def layer(self) -> Layer:
+        return cast("Layer", self.name.split(".", 1)[0])  # parse_source checked it
 
     @property
     def table(self) -> str:
@@ -70,7 +70,7 @@ def parse_source(text: str, *, step_name: str = "?") -> Source:
     if not isinstance(text, str) or not text:
         raise _step_error(step_name, f"input source {text!r} is not a non-empty string. {_FORMAT}")
     if text in ("params", "context"):
-        return Source(kind=text, name=text, text=text)
+        return Source(kind="params" if text == "params" else "context", name=text, text=text)
     if text.startswith("params:"):
         name = text.removeprefix("params:")
         if not _NAME.match(name):

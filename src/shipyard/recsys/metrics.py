@@ -48,7 +48,7 @@ def _auc(model: RecModel, users: np.ndarray, truth: sp.csr_matrix) -> np.ndarray
         rows = users[start:start + 1024]
         scores = model.scores(rows)
         seen = model.seen[rows]
-        for j, row in enumerate(rows):
+        for j in range(len(rows)):
             positives = truth.indices[truth.indptr[start + j]:truth.indptr[start + j + 1]]
             excluded = seen.indices[seen.indptr[j]:seen.indptr[j + 1]]
             mask = np.ones(scores.shape[1], dtype=bool)
@@ -64,4 +64,4 @@ def _auc(model: RecModel, users: np.ndarray, truth: sp.csr_matrix) -> np.ndarray
 
 def ranking_metrics(per_user: pd.DataFrame, k: int = 10) -> dict[str, float]:
     """Means over users, named with the cut-off (``map_at_10``)."""
-    return {name.replace("_k", f"_{k}"): float(per_user[name].mean()) for name in per_user}
+    return {str(name).replace("_k", f"_{k}"): float(per_user[name].mean()) for name in per_user}

@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,9 +49,12 @@ class RecModel:
     def scores(self, rows: np.ndarray) -> np.ndarray:
         """Dense scores (len(rows) × items) of the users at positions ``rows``."""
         if self.kind == "popularity":
+            assert self.popularity is not None  # fit_recommender sets each kind's state
             return np.broadcast_to(self.popularity, (len(rows), len(self.items))).copy()
         if self.kind == "cosine":
+            assert self.similarity is not None
             return np.asarray((self.seen[rows] @ self.similarity).todense(), dtype=np.float32)
+        assert self.user_factors is not None and self.item_factors is not None
         return self.user_factors[rows] @ self.item_factors.T
 
     def top_k(self, rows: np.ndarray, k: int, *, exclude_seen: bool = True,
@@ -118,11 +121,13 @@ class RecModel:
             return np.load(path, allow_pickle=False) if path.exists() else None
 
         similarity = folder / "similarity.npz"
-        return cls(kind=meta["kind"], params=meta["params"], users=array("users"),
-                   items=array("items"), seen=sp.load_npz(folder / "seen.npz").tocsr(),
+        return cls(kind=meta["kind"], params=meta["params"],
+                   users=np.load(folder / "users.npy", allow_pickle=False),
+                   items=np.load(folder / "items.npy", allow_pickle=False),
+                   seen=sp.csr_matrix(sp.load_npz(folder / "seen.npz")),
                    user_factors=array("user_factors"), item_factors=array("item_factors"),
                    popularity=array("popularity"),
-                   similarity=sp.load_npz(similarity).tocsr() if similarity.exists() else None)
+                   similarity=sp.csr_matrix(sp.load_npz(similarity)) if similarity.exists() else None)
 
 
 def fit_recommender(kind: str, params: dict[str, Any], data: Interactions, *,
@@ -130,7 +135,7 @@ def fit_recommender(kind: str, params: dict[str, Any], data: Interactions, *,
     """Fit one kind with its parameters (``factors``, ``iterations``, ``regularization``,
     ``alpha``, ``learning_rate``, ``neighbours``)."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # implicit's advice for its own loops
-    model = RecModel(kind=kind, users=data.users, items=data.items, seen=data.matrix,
+    model = RecModel(kind=cast("Kind", kind), users=data.users, items=data.items, seen=data.matrix,
                      params=dict(params))
     if kind == "popularity":
         model.popularity = np.asarray((data.matrix > 0).sum(axis=0), dtype=np.float32).ravel()

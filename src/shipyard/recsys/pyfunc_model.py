@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import set_model
+from mlflow.pyfunc import PythonModel
 
 from shipyard.recsys.model import RecModel
 
 
-class RecommenderModel(mlflow.pyfunc.PythonModel):
+class RecommenderModel(PythonModel):
     """Top-K recommendations for the customers in the input's first column."""
 
     def load_context(self, context: Any) -> None:

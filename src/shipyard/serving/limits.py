@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["REFUSED", "Limits"]
@@ -23,7 +24,7 @@ EXEMPT = ("/health",)
 REFUSED = "shipyard.refused"  # scope key set when the limits answered the request themselves
 
 
-async def _reply(send: Any, status: int, detail: str, headers: list[tuple[bytes, bytes]] = ()) -> None:
+async def _reply(send: Any, status: int, detail: str, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
@@ -73,7 +74,7 @@ class Limits:
             self.slots.release()
 
     async def _refuse(self, scope: dict[str, Any], send: Any, reason: str, status: int,
-                      headers: list[tuple[bytes, bytes]] = ()) -> None:
+                      headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
         scope[REFUSED] = status
         self.on_reject(reason)
         detail = {413: f"request body over {self.max_body} bytes",

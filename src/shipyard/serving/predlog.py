@@ -51,7 +51,7 @@ class PredictionLog:
             self.flush()
 
     def flush(self) -> None:
-        records = []
+        records: list[dict[str, Any]] = []
         while len(records) < 5000:
             try:
                 when, model, version, inputs, outputs, latency = self.queue.get_nowait()

@@ -11,7 +11,8 @@ things make that safe:
   lives (best effort: there is no claim to make that atomic).
 * **A dead holder does not block for ever.** On this host a claim holds while the server that
   made it lives (its thread will settle the run), and after that server is gone while the run
-  process lives: the process table is the exact answer, at once. A claim from another host cannot be checked that way, so it carries a
+  process lives: the process table is the exact answer, at once. A claim from another host cannot
+  be checked that way, so it carries a
   heartbeat that its server renews while the child runs, and is stale once the heartbeat is
   older than ``stale_after_s``. A stale claim is taken over: its run is settled first.
 * **Every run ends recorded, and every child is reaped.** A thread per child waits for it
@@ -38,7 +39,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, HTTPException, Response
@@ -204,10 +205,13 @@ class StepState(BaseModel):
     status: str
 
 
+RunStatus = Literal["queued", "running", "registering", "succeeded", "failed"]
+
+
 class RunState(BaseModel):
     run_id: str
     pipeline: str
-    status: Literal["queued", "running", "registering", "succeeded", "failed"] = Field(
+    status: RunStatus = Field(
         description="queued until the run's process has recorded it; registering while its "
                     "models go through the registry (gate, staging, comparison)")
     started_at: datetime | None
@@ -287,7 +291,7 @@ class PipelineRuns:
                                 steps=[])
         if record is None or record.pipeline != pipeline:
             return None
-        status = record.status if record.status in (*_FINAL, "registering") else "running"
+        status = cast("RunStatus", record.status if record.status in (*_FINAL, "registering") else "running")
         return RunState(run_id=run_id, pipeline=pipeline, status=status,
                         started_at=record.started_at, finished_at=record.finished_at,
                         error=record.error,

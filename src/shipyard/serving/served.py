@@ -80,7 +80,8 @@ class ModelSlots:
                 continue
             fetched = registry.fetch(name, version)
             rows = fetched.test_X.head(1).astype(object)
-            example = rows.where(rows.notna(), None).to_dict(orient="records")
+            example = [{str(k): v for k, v in r.items()}
+                       for r in rows.where(rows.notna(), None).to_dict(orient="records")]
             self.current[name] = Served(name, version, fetched.model, fetched.inputs, example)
             self.swaps += held is not None
             if self.on_load is not None:

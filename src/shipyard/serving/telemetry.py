@@ -23,8 +23,8 @@ __all__ = ["Observed", "Telemetry"]
 class Telemetry:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("shipyard_requests_total", "Requests answered by a route, by route and status (refusals by the limits: "
-                                "shipyard_rejected_total).",
+        self.requests = Counter("shipyard_requests_total", "Requests answered by a route, by route and "
+                                "status (refusals by the limits: shipyard_rejected_total).",
                                 ["route", "status"], registry=self.registry)
         self.latency = Histogram(
             "shipyard_request_seconds", "Request latency by route.", ["route"],
@@ -35,8 +35,8 @@ class Telemetry:
                                     registry=self.registry)
         self.version = Gauge("shipyard_model_version", "Version being served.", ["model"],
                              registry=self.registry)
-        self.rejected = Counter("shipyard_rejected_total", "Requests answered by a limit: body_too_large (413), "
-                                "overloaded (503), timeout (504).",
+        self.rejected = Counter("shipyard_rejected_total", "Requests answered by a limit: "
+                                "body_too_large (413), overloaded (503), timeout (504).",
                                 ["reason"], registry=self.registry)
         self.dropped_logs = Counter("shipyard_prediction_log_dropped_total",
                                     "Prediction records dropped because the log queue was full.",

@@ -289,7 +289,7 @@ class RunStore:
                   .group_by(_steps.c.step))
         query = sa.select(_steps.c.step, _steps.c.cache_key).where(_steps.c.id.in_(latest))
         with self.engine.connect() as conn:
-            return {step: key for step, key in conn.execute(query)}
+            return dict(conn.execute(query).tuples().all())
 
 
 def _run(row: Any, steps: tuple[StepRecord, ...]) -> RunRecord:

@@ -36,7 +36,7 @@ def train_classifier(name: str, build: Build, data: Split, ctx: RunContext, *,
     metrics = classification_metrics(data.y_test.to_numpy(),
                                       model.predict_proba(data.X_test)[:, 1])
     ctx.log_metrics({f"test_{k}": v for k, v in metrics.items()})
-    if tuned.trials:
+    if tuned.trials and ctx.tuning is not None:
         ctx.log_metrics({f"best_val_{ctx.tuning.metric}": tuned.score, "trials": tuned.trials})
     return TrainedModel(name=name, model=model, metrics=metrics, params=tuned.params,
                         input_example=data.X_test.head(5), test_X=data.X_test,

@@ -42,9 +42,9 @@ def input_signature(features: pd.DataFrame, predictions: Any,
                     not_null: frozenset[str]) -> ModelSignature:
     """Signature of a model taking ``features``: types inferred, nullability declared."""
     from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types.schema import ColSpec, Schema
+    from mlflow.types.schema import ColSpec, Schema, TensorSpec
 
     inferred = infer_signature(features, predictions)
-    columns = [ColSpec(c.type, c.name, required=c.name in not_null)
+    columns: list[ColSpec | TensorSpec] = [ColSpec(c.type, c.name, required=c.name in not_null)
                for c in inferred.inputs.inputs]
     return ModelSignature(inputs=Schema(columns), outputs=inferred.outputs)

@@ -36,8 +36,9 @@ class Split:
     @classmethod
     def from_frames(cls, frames: dict[str, pd.DataFrame], target: str) -> Split:
         """Inverse of :meth:`frames`."""
-        parts = [frames[name] for name in ("train", "validation", "test")]
-        return cls(*(v for part in parts for v in (part.drop(columns=[target]), part[target])))
+        train, val, test = (frames[name] for name in ("train", "validation", "test"))
+        return cls(train.drop(columns=[target]), train[target], val.drop(columns=[target]), val[target],
+                   test.drop(columns=[target]), test[target])
 
     @property
     def X_fit(self) -> pd.DataFrame:

@@ -114,4 +114,4 @@ def _save_trained(value: TrainedModel, path: Path, where: str) -> None:
 register_artifact_type(ArtifactType(
     kind="trained", label="shipyard TrainedModel", suffix=".trained",
     matches=lambda value: isinstance(value, TrainedModel), save=_save_trained,
-    load=lambda path: TrainedModel.load(path)))
+    load=TrainedModel.load))

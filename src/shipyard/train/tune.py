@@ -37,7 +37,7 @@ class Tuned:
     trials: int
 
 
-def sample_params(trial: optuna.Trial, space: Mapping[str, ParamRange]) -> dict[str, Any]:
+def sample_params(trial: optuna.trial.BaseTrial, space: Mapping[str, ParamRange]) -> dict[str, Any]:
     """Draw one configuration; a parameter with ``when`` is drawn only if its condition holds."""
     params: dict[str, Any] = {}
     for name, dim in space.items():
@@ -45,7 +45,9 @@ def sample_params(trial: optuna.Trial, space: Mapping[str, ParamRange]) -> dict[
             continue
         if dim.choices is not None:
             params[name] = trial.suggest_categorical(name, dim.choices)
-        elif dim.integer:
+            continue
+        assert dim.low is not None and dim.high is not None  # ParamRange requires them without choices
+        if dim.integer:
             params[name] = trial.suggest_int(name, int(dim.low), int(dim.high), log=dim.log)
         else:
             params[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
@@ -113,7 +115,7 @@ def search(score: Callable[[dict[str, Any]], float], ctx: RunContext, *,
         raise PipelineError(f"pipeline {ctx.pipeline!r}: no tuning trial completed")
     best = study.best_trial
     return Tuned(params=sample_params(optuna.trial.FixedTrial(best.params), tuning.space),
-                 score=float(best.value), trials=len(done))
+                 score=study.best_value, trials=len(done))
 
 
 def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0) -> Tuned:

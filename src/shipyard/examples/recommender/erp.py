@@ -323,14 +323,14 @@ def _month(world: _World, start: dt.date, first_order_id: int, first_line_id: in
     for segment in range(len(SEGMENTS)):
         fresh = ~repeat & (line_segment == segment)
         product[fresh] = rng.choice(len(world.product_ids), size=int(fresh.sum()), p=weights[segment])
-    for i in np.flatnonzero(repeat):
+    for i in np.flatnonzero(repeat).tolist():
         past = world.history[line_buyer[i]]
         product[i] = past[int(pick[i] * len(past))]
 
     category = world.category[product]
     mean_extra = PACK[category] * SEGMENT_VOLUME[line_segment]
     quantity = 1 + rng.negative_binomial(1.5, 1.5 / (1.5 + mean_extra))
-    discount = SEGMENT_DISCOUNT[line_segment] + rng.beta(2.0, 30.0, size=len(line_order))
+    discount: np.ndarray = SEGMENT_DISCOUNT[line_segment] + rng.beta(2.0, 30.0, size=len(line_order))
     if drift:  # a bulk-promotion month: big packs at deep discounts
         quantity = quantity * 5 + rng.poisson(6.0, size=len(line_order))
         discount = rng.beta(9.0, 11.0, size=len(line_order))
