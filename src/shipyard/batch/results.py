@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 from shipyard.faults import crash_point
 
 __all__ = ["RecommendationSet", "ResultsStore"]
@@ -66,7 +66,7 @@ class ResultsStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "results")
 
     def write(self, model: str, version: int, k: int,
               rows: Iterable[list[tuple[str, list[str], list[float]]]]) -> RecommendationSet:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError
 
 __all__ = ["STATUSES", "Batch", "BatchRegister"]
@@ -81,7 +81,7 @@ class BatchRegister:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "metadata")
 
     def create(self, table_name: str, *, source_query: str, watermark_from: str | None) -> Batch:
         """Register a new batch; ``watermark_from`` is JSON text, as ``watermark_to`` is."""

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 
 __all__ = ["AuditEntry", "AuditTrail"]
 
@@ -49,7 +49,7 @@ class AuditTrail:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "metadata")
 
     def record(self, model: str, version: int, action: str, *, actor: str, reason: str,
                details: dict[str, Any] | None = None) -> AuditEntry:

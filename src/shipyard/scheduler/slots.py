@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 
 __all__ = ["SlotStore"]
 
@@ -33,7 +33,7 @@ _slots = sa.Table(
 class SlotStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "metadata")
 
     def claim(self, pipeline: str, trigger: str, slot: str) -> bool:
         """Claim a slot; False when it was claimed before (by anyone, ever)."""
