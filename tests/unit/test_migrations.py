@@ -254,17 +254,21 @@ def test_migrated_schema_is_exactly_the_stores_tables(db_url: str, start: str) -
 FIRST_USE = """
 import sys, time
 from pathlib import Path
+import sqlalchemy as sa
 from shipyard.db import create_engine_for
-from shipyard.pipeline import RunStore
-from shipyard.registry.audit import AuditTrail
+from shipyard.db.migrate import migrate
 
 url, ready, go = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 engine = create_engine_for(url, purpose="metadata database")
 ready.touch()
 while not go.exists():
     time.sleep(0.001)
-AuditTrail(engine).record("m", 1, "promoted", actor=ready.name, reason="first use")
-RunStore(engine)
+migrate(engine, "metadata")  # what opening any store does first
+with engine.begin() as conn:
+    conn.execute(sa.text(
+        "INSERT INTO shipyard_model_audit (model, version, action, actor, reason, at, details) "
+        "VALUES ('m', 1, 'promoted', :actor, 'first use', CURRENT_TIMESTAMP, '{}')"),
+        {"actor": ready.name})
 """
 
 
