@@ -124,13 +124,20 @@ LEGACY_SCHEMAS = {
 }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A new, empty database on each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'metadata.db'}"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def new_database(backend: str, request: pytest.FixtureRequest, folder: Path) -> str:
+    """URL of a new, empty database: a file in ``folder``, or one of PostgreSQL's, dropped after."""
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'metadata.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return new_database(request.param, request, tmp_path)
 
 
 def script(chain: Chain) -> ScriptDirectory:
