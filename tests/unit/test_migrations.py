@@ -12,10 +12,8 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -24,12 +22,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-import shipyard.batch.results
-import shipyard.lake.batches
-import shipyard.pipeline.records
-import shipyard.registry.audit
-import shipyard.scheduler.slots
-import shipyard.serving.runs
 from shipyard.batch.results import ResultsStore
 from shipyard.db import create_engine_for
 from shipyard.db.migrate import VERSION_TABLES, Chain, alembic_config, migrate
@@ -42,13 +34,10 @@ from shipyard.serving.runs import RunClaims
 
 BOUND_S = 120  # generous: each process imports SQLAlchemy and Alembic on a busy machine
 
-STORES: dict[Chain, tuple[ModuleType, ...]] = {
-    "metadata": (shipyard.lake.batches, shipyard.pipeline.records, shipyard.scheduler.slots,
-                 shipyard.registry.audit, shipyard.serving.runs),
-    "results": (shipyard.batch.results,),
+STORES: dict[Chain, tuple[type, ...]] = {
+    "metadata": (BatchRegister, RunStore, SlotStore, AuditTrail, RunClaims),
+    "results": (ResultsStore,),
 }
-OPEN_STORES: tuple[Callable[[sa.Engine], object], ...] = (
-    BatchRegister, RunStore, SlotStore, AuditTrail, RunClaims, ResultsStore)
 
 AT = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
 LATER = datetime(2026, 10, 1, 8, 45, tzinfo=UTC)
@@ -151,10 +140,10 @@ def revision_tables(chain: Chain, revision: str) -> sa.MetaData:
 
 
 def current_tables(chain: Chain) -> sa.MetaData:
-    """The tables the stores of ``chain`` declare in this release's code."""
+    """The tables the stores of ``chain`` declare, next to their classes, in this release's code."""
     target = sa.MetaData()
-    for module in STORES[chain]:
-        for value in vars(module).values():
+    for store in STORES[chain]:
+        for value in vars(sys.modules[store.__module__]).values():
             if isinstance(value, sa.Table):
                 value.to_metadata(target)
     return target
@@ -218,8 +207,8 @@ def test_database_of_an_earlier_release_is_upgraded_with_every_row(db_url: str, 
     filled = make_legacy_database(db_url, LEGACY_SCHEMAS[made_by])
     engine = create_engine_for(db_url, purpose="metadata database")
 
-    for open_store in OPEN_STORES:
-        open_store(engine)
+    for store in (*STORES["metadata"], *STORES["results"]):
+        store(engine)
 
     assert {chain: versions(engine, chain) for chain in HEADS} == HEADS
     for table, rows in filled.items():
