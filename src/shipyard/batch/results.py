@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 from shipyard.faults import crash_point
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class ResultsStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "results")
 
     @classmethod
     def of(cls, project: Project) -> ResultsStore:

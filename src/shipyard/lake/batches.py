@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class BatchRegister:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "metadata")
 
     @classmethod
     def of(cls, project: Project) -> BatchRegister:

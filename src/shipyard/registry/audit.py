@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 
 if TYPE_CHECKING:
     from shipyard.project import Project
@@ -52,7 +52,7 @@ class AuditTrail:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "metadata")
 
     @classmethod
     def of(cls, project: Project) -> AuditTrail:

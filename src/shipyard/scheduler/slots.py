@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 
 if TYPE_CHECKING:
     from shipyard.project import Project
@@ -37,7 +37,7 @@ _slots = sa.Table(
 class SlotStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "metadata")
 
     @classmethod
     def of(cls, project: Project) -> SlotStore:

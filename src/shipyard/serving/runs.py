@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Stri
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError, PipelineError
 from shipyard.pipeline.provenance import process_alive
 from shipyard.project import Project
@@ -114,7 +114,7 @@ class RunClaims:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        create_tables(engine, _metadata)
+        migrate(engine, "metadata")
 
     def take(self, pipeline: str, run_id: str, params: dict[str, str]) -> Claim | None:
         """Claim ``pipeline`` for ``run_id``.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from shipyard.db import create_tables
+from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError, RunIdTaken
 from shipyard.redact import redact_value
 
@@ -161,17 +160,12 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-_ready: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
 class RunStore:
     """Reads and writes run records; each change is one short transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        if engine not in _ready:  # create the tables once per engine, not once per call
-            create_tables(engine, _metadata)
-            _ready.add(engine)
+        migrate(engine, "metadata")
 
     def new_run_id(self, pipeline: str, when: datetime | None = None) -> str:
         """A short, readable, sortable id: ``<pipeline>-YYYYMMDD-HHMM-<4 hex>``."""

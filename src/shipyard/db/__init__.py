@@ -6,6 +6,8 @@ SQLite gets WAL and a busy timeout so that concurrent Shipyard processes wait in
 A database that cannot be reached fails, wherever the engine is first used, with a
 :class:`StoreUnreachable` naming the store, its URL without the password and the setting in
 ``shipyard.yaml`` to check, instead of a driver traceback.
+
+Shipyard's own tables are created and upgraded by :func:`shipyard.db.migrate.migrate`.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from shipyard.errors import ConfigError, StoreUnreachable
 from shipyard.redact import redact_text, redact_url
 
-__all__ = ["check_connection", "configured_at", "create_engine_for", "create_tables", "redact",
-           "unreachable"]
+__all__ = ["check_connection", "configured_at", "create_engine_for", "redact", "unreachable",
+           "where_configured"]
 
 CONNECT_TIMEOUT_S = 10
 """A PostgreSQL server that does not answer fails after this long instead of the OS's minutes."""
@@ -39,11 +41,16 @@ def configured_at(url: str, setting: str) -> None:
     _settings[url] = setting
 
 
+def where_configured(url: str) -> str:
+    """Where to correct ``url``, for error messages: its setting if known."""
+    setting = _settings.get(url)
+    return f"{setting} in shipyard.yaml" if setting else "its URL in shipyard.yaml"
+
+
 def unreachable(purpose: str, url: str, reason: BaseException | str) -> StoreUnreachable:
     """The error for a store that does not answer: which store, where, why, and the fix."""
     text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-    setting = _settings.get(url)
-    where = f"{setting} in shipyard.yaml" if setting else "its URL in shipyard.yaml"
+    where = where_configured(url)
     fix = ("Check that its folder exists and is writable" if url.startswith("sqlite")
            else "Start that server")
     return StoreUnreachable(
@@ -113,17 +120,3 @@ def check_connection(engine: Engine, *, purpose: str) -> None:
         url = engine.url.render_as_string(hide_password=False)
         raise unreachable(purpose, url, error.orig or error) from None
 
-
-def create_tables(engine: Engine, metadata: sa.MetaData) -> None:
-    """Create Shipyard's tables if missing, safely when several processes start at once.
-
-    Two processes can both see a table missing and both create it; the loser's error is
-    harmless, so the creation is simply checked again.
-    """
-    for attempt in range(3):
-        try:
-            metadata.create_all(engine)
-            return
-        except DBAPIError:
-            if attempt == 2:
-                raise
