@@ -38,39 +38,27 @@ from shipyard.project import Project
 from shipyard.serving import ApiKeys, create_app
 from shipyard.serving.loadtest import LoadReport, run_load
 from tests.e2e.cli import run
+from tests.e2e.examples import ExampleProjects, small
 from tests.e2e.server import AUTH, KEY, PATIENCE_S, http, serving, wait_for
 
 ROW = {"pclass": "1st", "sex": "female", "age": 29.0, "sibsp": 0, "parch": 0}
 
 
-def small(root: Path, trials: int = 4) -> None:
-    config = root / "shipyard.yaml"
-    text = config.read_text()
-    for before in ("trials: 20", "trials: 12"):
-        text = text.replace(before, f"trials: {trials}")
-    config.write_text(text)
-
-
 @pytest.fixture(scope="module")
-def titanic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
     """Titanic with two gate-passing versions, version 1 in production."""
     root = tmp_path_factory.mktemp("serving") / "titanic"
-    run("example", "titanic", str(root), cwd=root.parent)
-    small(root)
-    run("ingest", cwd=root)
-    run("run", "train", cwd=root)
+    example_projects.copy("titanic-trained", root)  # 4 trials, version 1 in production
     run("run", "train", "--no-cache", "--params", "seed=7", cwd=root)
-    run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
     return root
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shop(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
     """The recommender example: trained, promoted, recommendations published."""
     root = tmp_path_factory.mktemp("serving") / "shop"
-    run("example", "recommender", str(root), cwd=root.parent)
+    example_projects.copy("recommender-ingested", root)
     small(root)
-    run("ingest", cwd=root)
     run("run", "train", cwd=root)
     run("models", "promote", "recommender", "1", "--reason", "first", cwd=root)
     done = run("recommend", "--top", "10", cwd=root)
