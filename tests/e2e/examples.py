@@ -47,6 +47,11 @@ def _titanic_trained(projects: ExampleProjects, root: Path) -> None:
     run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
 
 
+def _titanic_two_versions(projects: ExampleProjects, root: Path) -> None:
+    projects.copy("titanic-trained", root)
+    run("run", "train", "--no-cache", "--params", "seed=7", cwd=root)
+
+
 def _recommender(projects: ExampleProjects, root: Path) -> None:
     run("example", "recommender", str(root), cwd=root.parent)
 
@@ -67,6 +72,8 @@ RECIPES: dict[str, Callable[[ExampleProjects, Path], None]] = {
     "titanic-ingested": _titanic_ingested,
     # … then trained with 4 trials and version 1 promoted to production
     "titanic-trained": _titanic_trained,
+    # … and a second gate-passing version (seed 7) staged beside it
+    "titanic-two-versions": _titanic_two_versions,
     # the recommender example as generated (its ERP source filled), nothing ingested
     "recommender": _recommender,
     # … and ingested

@@ -48,9 +48,7 @@ ROW = {"pclass": "1st", "sex": "female", "age": 29.0, "sibsp": 0, "parch": 0}
 def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
     """Titanic with two gate-passing versions, version 1 in production."""
     root = tmp_path_factory.mktemp("serving") / "titanic"
-    example_projects.copy("titanic-trained", root)  # 4 trials, version 1 in production
-    run("run", "train", "--no-cache", "--params", "seed=7", cwd=root)
-    return root
+    return example_projects.copy("titanic-two-versions", root)
 
 
 @pytest.fixture(scope="module")
