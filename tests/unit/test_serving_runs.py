@@ -78,7 +78,7 @@ def final_state(get: Callable[[str], httpx.Response], url: str) -> dict[str, Any
         answer = get(url)
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert body["status"] in ("queued", "running", "succeeded", "failed"), body
+        assert body["status"] in ("queued", "running", "registering", "succeeded", "failed"), body
         return body if body["status"] in ("succeeded", "failed") else None
     return wait_until(done, f"run at {url} to end")
 
