@@ -21,7 +21,7 @@ from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from tests.e2e.examples import ExampleProjects
 from tests.e2e.server import AUTH, serving
-from tests.unit.test_serving_runs import (
+from tests.unit.serving.test_runs import (
     assert_children_reaped,
     children_of,
     final_state,

@@ -29,7 +29,7 @@ from shipyard.errors import PipelineError
 from shipyard.pipeline import RunStore, run_pipeline
 from shipyard.project import Project
 from shipyard.serving.runs import PipelineRuns, RunClaims, pipeline_runs_router
-from tests.unit.test_pipeline_project import demo_project
+from tests.unit.pipeline.test_project import demo_project
 
 RUNS = "/v1/pipelines/train/runs"
 BOUND_S = 300  # generous: a run's process imports MLflow and scikit-learn on a busy machine

@@ -16,7 +16,7 @@ from shipyard.errors import ModelRejected, PipelineError, StepFailed
 from shipyard.pipeline import RunInfo, RunStore, run_pipeline
 from shipyard.pipeline.loader import coerce_param
 from shipyard.project import Project
-from tests.unit.test_pipeline_project import (
+from tests.unit.pipeline.test_project import (
     demo_project,
     edit,
     plain_report,

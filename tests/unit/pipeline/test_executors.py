@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from shipyard.errors import StepFailed
 from shipyard.pipeline import RunStore, run_pipeline
 from shipyard.project import Project
-from tests.unit.test_pipeline_project import demo_project, edit, plain_report
+from tests.unit.pipeline.test_project import demo_project, edit, plain_report
 
 
 @pytest.fixture(scope="module")
