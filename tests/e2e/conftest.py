@@ -1,12 +1,15 @@
-"""A small generated project for fault tests: one incremental table in a SQLite source."""
+"""Shared e2e fixtures: a small generated fault-test project, and the example projects built once."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.e2e.examples import ExampleProjects
 
 PROJECT_YAML = """\
 project: faults
@@ -46,3 +49,15 @@ def events_project(tmp_path: Path) -> Path:
     (tmp_path / "shipyard.yaml").write_text(PROJECT_YAML)
     add_events(tmp_path, 0, 100_000, seed=1)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def example_projects(tmp_path_factory: pytest.TempPathFactory) -> ExampleProjects:
+    """Example projects built once per session (across xdist workers); ``.copy`` gives a test its own.
+
+    Under xdist every worker has its own base temp folder inside the session's; the templates
+    live in the session's, so the first worker to need one builds it and the others reuse it.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return ExampleProjects(shared / "example-templates")

@@ -15,6 +15,7 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.e2e.cli import python, run
+from tests.e2e.examples import ExampleProjects
 from tests.e2e.lake_checks import strings_in_files, versions
 from tests.receiver import Receiver
 
@@ -26,10 +27,9 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Path:
-    folder = tmp_path_factory.mktemp("e2e") / "shop"
-    run("example", "recommender", str(folder), cwd=folder.parent)
-    return folder
+def shop(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver,
+         example_projects: ExampleProjects) -> Path:
+    return example_projects.copy("recommender", tmp_path_factory.mktemp("e2e") / "shop")
 
 
 def env(receiver: Receiver) -> dict[str, str]:

@@ -10,18 +10,16 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.e2e.cli import python, run
+from tests.e2e.examples import ExampleProjects
 from tests.e2e.lake_checks import published, staged_files, versions
 
 TABLES = ("customers", "products", "orders", "order_lines")
 
 
 @pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    run("example", "recommender", "shop", cwd=tmp_path)
-    shop = tmp_path / "shop"
-    python("erp.py", "init", "--customers", "300", "--months", "3", cwd=shop)
-    run("ingest", cwd=shop)
-    return shop
+def shop(tmp_path: Path, example_projects: ExampleProjects) -> Path:
+    """The recommender example refilled small (300 customers, 3 months) and ingested."""
+    return example_projects.copy("recommender-small-ingested", tmp_path / "shop")
 
 
 def listed(shop: Path) -> dict[str, int]:

@@ -14,7 +14,7 @@ import yaml
 
 from shipyard.db.migrate import VERSION_TABLES
 from tests.e2e.cli import run
-from tests.unit.test_migrations import (
+from tests.unit.db.test_migrations import (
     BACKENDS,
     HEADS,
     LEGACY_SCHEMAS,

@@ -20,6 +20,7 @@ from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from shipyard.registry import AuditTrail
 from tests.e2e.cli import SHIPYARD, run
+from tests.e2e.examples import ExampleProjects, small
 from tests.receiver import Receiver
 
 TRIALS = 4
@@ -32,12 +33,10 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def titanic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
     folder = tmp_path_factory.mktemp("lifecycle") / "titanic"
-    run("example", "titanic", str(folder), cwd=folder.parent)
-    config = folder / "shipyard.yaml"
-    config.write_text(config.read_text().replace("trials: 20", f"trials: {TRIALS}"))
-    run("ingest", cwd=folder)
+    example_projects.copy("titanic-ingested", folder)
+    small(folder, trials=TRIALS)
     return folder
 
 

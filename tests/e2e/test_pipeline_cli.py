@@ -21,7 +21,7 @@ from shipyard.pipeline.artifacts import load_value
 from shipyard.pipeline.cache import ResultStore
 from shipyard.project import Project
 from tests.e2e.cli import run
-from tests.unit.test_pipeline_project import demo_project, plain_report, points, write_points
+from tests.unit.pipeline.test_project import demo_project, plain_report, points, write_points
 
 
 def shipyard(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:

@@ -22,17 +22,17 @@ from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from shipyard.registry import AuditTrail
 from tests.e2e.cli import run
+from tests.e2e.examples import ExampleProjects
 
 
 @pytest.fixture(scope="module")
-def titanic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
     folder = tmp_path_factory.mktemp("registration") / "titanic"
-    run("example", "titanic", str(folder), cwd=folder.parent)
+    example_projects.copy("titanic-ingested", folder)
     config = folder / "shipyard.yaml"
     # two trials keep each run short; a low bar makes every seed pass its gate
     config.write_text(config.read_text().replace("trials: 20", "trials: 2")
                       .replace('accuracy: ">= 0.75"', 'accuracy: ">= 0.5"'))
-    run("ingest", cwd=folder)
     return folder
 
 

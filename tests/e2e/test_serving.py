@@ -38,39 +38,25 @@ from shipyard.project import Project
 from shipyard.serving import ApiKeys, create_app
 from shipyard.serving.loadtest import LoadReport, run_load
 from tests.e2e.cli import run
+from tests.e2e.examples import ExampleProjects, small
 from tests.e2e.server import AUTH, KEY, PATIENCE_S, http, serving, wait_for
 
 ROW = {"pclass": "1st", "sex": "female", "age": 29.0, "sibsp": 0, "parch": 0}
 
 
-def small(root: Path, trials: int = 4) -> None:
-    config = root / "shipyard.yaml"
-    text = config.read_text()
-    for before in ("trials: 20", "trials: 12"):
-        text = text.replace(before, f"trials: {trials}")
-    config.write_text(text)
-
-
 @pytest.fixture(scope="module")
-def titanic(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
     """Titanic with two gate-passing versions, version 1 in production."""
     root = tmp_path_factory.mktemp("serving") / "titanic"
-    run("example", "titanic", str(root), cwd=root.parent)
-    small(root)
-    run("ingest", cwd=root)
-    run("run", "train", cwd=root)
-    run("run", "train", "--no-cache", "--params", "seed=7", cwd=root)
-    run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
-    return root
+    return example_projects.copy("titanic-two-versions", root)
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shop(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
     """The recommender example: trained, promoted, recommendations published."""
     root = tmp_path_factory.mktemp("serving") / "shop"
-    run("example", "recommender", str(root), cwd=root.parent)
+    example_projects.copy("recommender-ingested", root)
     small(root)
-    run("ingest", cwd=root)
     run("run", "train", cwd=root)
     run("models", "promote", "recommender", "1", "--reason", "first", cwd=root)
     done = run("recommend", "--top", "10", cwd=root)
@@ -111,17 +97,17 @@ def test_predict_uses_production_and_names_a_bad_field(titanic: Path) -> None:
 
 
 def test_every_route_but_health_needs_the_key(titanic: Path) -> None:
-    with serving(titanic) as base:
-        assert http.get(f"{base}/health").status_code == 200
+    with in_process(titanic) as client:  # the app decides, not the process: tested in process
+        client.headers.pop("Authorization")  # each request below says which key it carries
+        assert client.get("/health").status_code == 200
         for method, path in (("GET", "/ready"), ("GET", "/metrics"),
                              ("POST", "/v1/models/titanic/predict"),
                              ("GET", "/v1/recommendations/C00001"),
                              ("POST", "/v1/pipelines/train/runs")):
             for headers in ({}, {"Authorization": "Bearer wrong-key-0000000000000000"}):
-                answer = http.request(method, base + path, json={"rows": [ROW]},
-                                       headers=headers)
+                answer = client.request(method, path, json={"rows": [ROW]}, headers=headers)
                 assert answer.status_code == 401, (path, headers, answer.text)
-        assert http.get(f"{base}/ready", headers={"X-API-Key": KEY}).status_code == 200
+        assert client.get("/ready", headers={"X-API-Key": KEY}).status_code == 200
 
 
 class ServedVersions:
@@ -412,13 +398,13 @@ def test_recommendations_come_from_the_results_db(shop: Path) -> None:
     store = ResultsStore(sa.create_engine(project.results_url))
     current = store.current("recommender")
     customer = store.snapshot("recommender")[0][0]
-    with serving(shop) as base:
-        found = http.get(f"{base}/v1/recommendations/{customer}?k=5", headers=AUTH)
+    with in_process(shop) as client:
+        found = client.get(f"/v1/recommendations/{customer}?k=5")
         assert found.status_code == 200, found.text
         body = found.json()
         assert body["source"] == "results" and body["version"] == current.version == 1
         assert len(body["items"]) == 5
-        unknown = http.get(f"{base}/v1/recommendations/NOBODY", headers=AUTH).json()
+        unknown = client.get("/v1/recommendations/NOBODY").json()
         assert unknown["source"] == "popularity" and len(unknown["items"]) == 10
 
 

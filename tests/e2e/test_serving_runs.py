@@ -19,10 +19,9 @@ import pytest
 
 from shipyard.pipeline import RunStore
 from shipyard.project import Project
-from tests.e2e.cli import run
+from tests.e2e.examples import ExampleProjects
 from tests.e2e.server import AUTH, serving
-from tests.e2e.test_serving import small
-from tests.unit.test_serving_runs import (
+from tests.unit.serving.test_runs import (
     assert_children_reaped,
     children_of,
     final_state,
@@ -30,15 +29,9 @@ from tests.unit.test_serving_runs import (
 
 
 @pytest.fixture(scope="module")
-def titanic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Titanic trained once (small trials), version 1 in production."""
-    root = tmp_path_factory.mktemp("runs") / "titanic"
-    run("example", "titanic", str(root), cwd=root.parent)
-    small(root, trials=2)
-    run("ingest", cwd=root)
-    run("run", "train", cwd=root)
-    run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
-    return root
+def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
+    """Titanic trained once, version 1 in production; a triggered run reuses its steps."""
+    return example_projects.copy("titanic-trained", tmp_path_factory.mktemp("runs") / "titanic")
 
 
 def server_pid(base: str) -> int:

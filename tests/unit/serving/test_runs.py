@@ -29,7 +29,7 @@ from shipyard.errors import PipelineError
 from shipyard.pipeline import RunStore, run_pipeline
 from shipyard.project import Project
 from shipyard.serving.runs import PipelineRuns, RunClaims, pipeline_runs_router
-from tests.unit.test_pipeline_project import demo_project
+from tests.unit.pipeline.test_project import demo_project
 
 RUNS = "/v1/pipelines/train/runs"
 BOUND_S = 300  # generous: a run's process imports MLflow and scikit-learn on a busy machine
@@ -78,7 +78,7 @@ def final_state(get: Callable[[str], httpx.Response], url: str) -> dict[str, Any
         answer = get(url)
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert body["status"] in ("queued", "running", "succeeded", "failed"), body
+        assert body["status"] in ("queued", "running", "registering", "succeeded", "failed"), body
         return body if body["status"] in ("succeeded", "failed") else None
     return wait_until(done, f"run at {url} to end")
 

@@ -11,7 +11,7 @@ from shipyard.lake.snapshots import Snapshots
 from shipyard.lake.tables import DeltaStore
 from shipyard.pipeline import RunStore, run_pipeline
 from shipyard.project import Project
-from tests.unit.test_pipeline_project import demo_project, plain_report, points, write_points
+from tests.unit.pipeline.test_project import demo_project, plain_report, points, write_points
 
 
 def test_snapshots_name_every_table_and_only_the_newest_is_current(tmp_path: Path) -> None:

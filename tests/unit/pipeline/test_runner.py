@@ -17,7 +17,7 @@ from shipyard.pipeline import RunResult, RunStore, runner
 from shipyard.pipeline.loader import coerce_param
 from shipyard.project import Project
 from shipyard.registry.hooks import Registration, project_hooks
-from tests.unit.test_pipeline_project import (
+from tests.unit.pipeline.test_project import (
     demo_project,
     edit,
     plain_report,

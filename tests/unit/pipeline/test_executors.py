@@ -16,7 +16,7 @@ from shipyard import run_pipeline
 from shipyard.errors import StepFailed
 from shipyard.pipeline import RunStore
 from shipyard.project import Project
-from tests.unit.test_pipeline_project import demo_project, edit, plain_report
+from tests.unit.pipeline.test_project import demo_project, edit, plain_report
 
 
 @pytest.fixture(scope="module")
