@@ -38,7 +38,7 @@ def ls(
 ) -> None:
     """Recent runs, newest first."""
     project = Project.open(project_dir, env)
-    runs = RunStore(project.metadata_engine).recent(limit=limit, pipeline=pipeline)
+    runs = RunStore.of(project).recent(limit=limit, pipeline=pipeline)
     if not runs:
         console.print(f"No runs yet in {env}; start one with 'shipyard run PIPELINE'.")
         return
@@ -69,7 +69,7 @@ def show(
 ) -> None:
     """One run: steps and why each ran, params, metrics, data versions, code and errors."""
     project = Project.open(project_dir, env)
-    store = RunStore(project.metadata_engine)
+    store = RunStore.of(project)
     if run_id == "latest":
         latest = store.latest()
         if latest is None:

@@ -32,7 +32,7 @@ def settings(project: Project, runs: RunStore, pipeline: str, built: Pipeline,
     """The settings of a new run, or those of run ``resume`` when it may be resumed."""
     from shipyard.lake.tables import DeltaStore
 
-    lake = DeltaStore(project.lake_root, storage_options=project.storage_options)
+    lake = DeltaStore.of(project)
     if resume is None:
         values = resolve_params(pipeline, declared, overrides)
         check_param_inputs(pipeline, built, values)

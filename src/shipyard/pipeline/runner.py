@@ -103,7 +103,7 @@ def run_pipeline(
     """
     calls = Hooks(hooks)
     config = pipeline_config(project, pipeline)
-    runs = RunStore(project.metadata_engine)
+    runs = RunStore.of(project)
     recover_abandoned(runs, pipeline, hooks)
     if sample is not None and not 0 < sample <= 1:
         raise PipelineError(f"--sample must be a fraction in (0, 1], got {sample}")

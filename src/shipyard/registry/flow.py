@@ -66,7 +66,7 @@ FINISHED = ("compared", "rejected")
 def is_registered(project: Project, name: str, fingerprint: str) -> bool:
     """Whether a version of ``name`` registered from the step result ``fingerprint`` finished
     its registration (a version a killed process left halfway does not count)."""
-    newest = _newest(Registry(project), name, fingerprint)
+    newest = _newest(Registry.of(project), name, fingerprint)
     return newest is not None and registration_state(newest.tags) in FINISHED
 
 
@@ -146,7 +146,7 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunResult) ->
     tags = {**lineage, "shipyard.flavor": model.flavor, "shipyard.task": model.task,
             **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
             "shipyard.status": "registered", REGISTRATION: "registered"}
-    client = Registry(project).client
+    client = Registry.of(project).client
     try:
         client.create_registered_model(model.name)
     except MlflowException as error:  # registered by an earlier run (or a racing one)
@@ -161,7 +161,7 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunResult) ->
 def compare_versions(project: Project, name: str, challenger: int, champion: int) -> Comparison:
     """Score both versions on the challenger's test rows and compare them; save the report."""
     config = project.config.models.get(name)
-    registry = Registry(project)
+    registry = Registry.of(project)
     new_model, X, y = registry.load(name, challenger)
     old_model, _, _ = registry.load(name, champion)
     if y is None:
@@ -219,7 +219,7 @@ def register_trained(project: Project, model: TrainedModel, info: RunResult) -> 
             f"declared in shipyard.yaml; add models: {{{model.name}: {{pipeline: "
             f"{info.pipeline}, primary_metric: roc_auc}}}}")
     name = model.name
-    registry = Registry(project)
+    registry = Registry.of(project)
     pending = _unfinished(registry, name, model.tags.get("shipyard.fingerprint"))
     if pending is None:
         version = _log_and_register(project, model, info)
@@ -227,7 +227,7 @@ def register_trained(project: Project, model: TrainedModel, info: RunResult) -> 
         resumed_from = None
     else:
         version, resumed_from = pending
-    trail = AuditTrail(project.metadata_engine)
+    trail = AuditTrail.of(project)
     trained_by = resumed_from or info.run_id
     if not trail.has(name, version, "registered"):
         announce(project, name, version, "registered", reason=f"trained by run {trained_by}",
@@ -254,8 +254,7 @@ def register_trained(project: Project, model: TrainedModel, info: RunResult) -> 
     champion = registry.alias(name, PRODUCTION)
     if champion is not None and champion != version:
         outcome.comparison = compare_versions(project, name, version, champion)
-        outcome.report = reports_dir(project, name) / (
-            f"compare-v{version}-vs-v{champion}.json")
+        outcome.report = reports_dir(project, name) / outcome.comparison.report_name
     registry.tag(name, version, REGISTRATION, "compared")
     if config.promote == "auto" and champion != version:
         _auto_promote(project, outcome)

@@ -236,7 +236,7 @@ class PipelineRuns:
     def __init__(self, project: Project, *, heartbeat_s: float = 10.0,
                  stale_after_s: float = 120.0) -> None:
         self.project = project
-        self.runs = RunStore(project.metadata_engine)
+        self.runs = RunStore.of(project)
         self.claims = RunClaims(project.metadata_engine)
         self.heartbeat_s = heartbeat_s
         self.stale_after = timedelta(seconds=stale_after_s)
@@ -455,8 +455,8 @@ def pipeline_runs_router(project: Project, dependencies: list[Any],
 
     def known(name: str) -> None:
         if name not in project.config.pipelines:
-            raise HTTPException(404, f"unknown pipeline {name!r}; declared: "
-                                     f"{', '.join(project.config.pipelines) or 'none'}")
+            raise NotFoundError(f"unknown pipeline {name!r}; declared: "
+                                f"{', '.join(project.config.pipelines) or 'none'}")
 
     @router.post("/{name}/runs", status_code=202, response_model=RunAccepted,
                  responses={**errors, 409: {"model": RunBusy, "description":
@@ -478,7 +478,7 @@ def pipeline_runs_router(project: Project, dependencies: list[Any],
         known(name)
         state = runs.state(name, run_id)
         if state is None:
-            raise HTTPException(404, f"no run {run_id!r} of pipeline {name!r}")
+            raise NotFoundError(f"no run {run_id!r} of pipeline {name!r}")
         return state
 
     return router

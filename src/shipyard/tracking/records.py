@@ -12,7 +12,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,6 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError, RunIdTaken
 from shipyard.redact import redact_value
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
 
 __all__ = [
     "RUN_STATUSES",
@@ -166,6 +169,11 @@ class RunStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         migrate(engine, "metadata")
+
+    @classmethod
+    def of(cls, project: Project) -> RunStore:
+        """The run records in ``project``'s metadata database."""
+        return cls(project.metadata_engine)
 
     def new_run_id(self, pipeline: str, when: datetime | None = None) -> str:
         """A short, readable, sortable id: ``<pipeline>-YYYYMMDD-HHMM-<4 hex>``."""

@@ -64,7 +64,7 @@ class MlflowRunRecords:
                 f"and that the tracking server is up."
             ) from error
         self.project = project
-        self.runs = RunStore(project.metadata_engine)
+        self.runs = RunStore.of(project)
         self.run_id: str | None = None
 
     def before_run(self, record: RunRecord) -> TrackedRun:

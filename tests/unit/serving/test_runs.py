@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 from shipyard.errors import PipelineError
 from shipyard.pipeline import RunStore, run_pipeline
 from shipyard.project import Project
+from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.runs import PipelineRuns, RunClaims, pipeline_runs_router
 from tests.unit.pipeline.test_project import demo_project
 
@@ -96,7 +97,7 @@ def assert_children_reaped(before: set[int], server_pid: int) -> None:
 
 
 def client_for(project: Project, runs: PipelineRuns | None = None) -> TestClient:
-    app = FastAPI()
+    app = FastAPI(exception_handlers=HANDLERS)  # as create_app answers library errors
     app.include_router(pipeline_runs_router(project, [], runs))
     return TestClient(app)
 
