@@ -6,11 +6,9 @@ URLs and driver messages, and a bug's traceback can hold a connection string.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import sys
-import threading
 import traceback
 import warnings
 from pathlib import Path
@@ -99,40 +97,9 @@ def main() -> None:
     install()
     try:
         app()
-        code = 0
-    except SystemExit as done:  # Typer's standalone mode ends every command this way
-        code = _exit_code(done)
     except ShipyardError as error:
         print_error(str(error))
-        code = error.exit_code
+        sys.exit(error.exit_code)
     except Exception:  # noqa: BLE001 - printed without secrets instead of by Python
         print_traceback(traceback.format_exc())
-        code = 1
-    _leave(code)
-
-
-def _exit_code(done: SystemExit) -> int:
-    if done.code is None or isinstance(done.code, int):
-        return done.code or 0
-    sys.stderr.write(f"{done.code}\n")  # sys.exit("message") prints it and means failure
-    return 1
-
-
-def _leave(code: int) -> None:
-    """Exit with ``code`` once the work is done, without tearing down native thread pools.
-
-    The native pools of Arrow, DuckDB and delta-rs can abort the process while the
-    interpreter is finalising ("terminate called without an active exception", SIGABRT:
-    apache/arrow#34314, delta-io/delta-rs#2184), which turned a finished command's exit 0
-    into -6 now and then. Python's own exit work is done first (waiting for non-daemon
-    threads, atexit handlers, logging, the output flushed); only the native destructors are
-    skipped.
-    """
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+        sys.exit(1)
