@@ -6,9 +6,11 @@ URLs and driver messages, and a bug's traceback can hold a connection string.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
+import threading
 import traceback
 import warnings
 from pathlib import Path
@@ -97,9 +99,43 @@ def main() -> None:
     install()
     try:
         app()
+        code = 0
+    except SystemExit as done:  # Typer's standalone mode ends every command this way
+        code = _exit_code(done)
     except ShipyardError as error:
         print_error(str(error))
-        sys.exit(error.exit_code)
+        code = error.exit_code
     except Exception:  # noqa: BLE001 - printed without secrets instead of by Python
         print_traceback(traceback.format_exc())
-        sys.exit(1)
+        code = 1
+    _leave(code)
+
+
+def _exit_code(done: SystemExit) -> int:
+    if done.code is None or isinstance(done.code, int):
+        return done.code or 0
+    sys.stderr.write(f"{done.code}\n")  # sys.exit("message") prints it and means failure
+    return 1
+
+
+def _leave(code: int) -> None:
+    """Exit with ``code`` once Python's own exit work is done, skipping native teardown.
+
+    The native thread pools of Arrow, DuckDB and delta-rs can abort a finished process while
+    the interpreter finalises ("terminate called without an active exception", SIGABRT:
+    apache/arrow#34314, delta-io/delta-rs#2184): seen here as a finished ``ingest`` or
+    ``scheduler --once`` exiting -6 instead of its code. So the exit work Python would do is
+    done here, in its order — threads (``threading._shutdown`` also runs the hooks that stop
+    thread pools, such as MLflow's, before joining), atexit handlers, SQLite connections
+    closed (their WAL checkpointed), logging, output — and only the C++ destructors are
+    skipped.
+    """
+    from shipyard.db import close_all
+
+    threading._shutdown()  # type: ignore[attr-defined]  # private, but what exit itself calls
+    atexit._run_exitfuncs()
+    close_all()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

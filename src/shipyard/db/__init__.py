@@ -12,6 +12,7 @@ Shipyard's own tables are created and upgraded by :func:`shipyard.db.migrate.mig
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from shipyard.errors import ConfigError, StoreUnreachable
 from shipyard.redact import redact_text, redact_url
 
-__all__ = ["check_connection", "configured_at", "create_engine_for", "redact", "unreachable",
+__all__ = ["check_connection", "close_all", "configured_at", "create_engine_for", "redact", "unreachable",
            "where_configured"]
 
 CONNECT_TIMEOUT_S = 10
@@ -94,7 +95,22 @@ def create_engine_for(url: str, *, purpose: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     sa.event.listen(engine, "handle_error", _connect_failed(purpose, url))
+    _ENGINES.add(engine)
     return engine
+
+
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Close the pooled connections of every engine made here.
+
+    A process that leaves without Python's teardown (the CLI, see ``cli.main``) calls this so
+    that SQLite checkpoints its WAL into the database file on the last close, as it would at a
+    normal exit, instead of leaving ``*.db-wal`` beside it.
+    """
+    for engine in list(_ENGINES):
+        engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
