@@ -64,6 +64,7 @@ e2e: $(STAMP)
 
 bench: $(STAMP)
 	command -v wrk > /dev/null || (apt-get update -q && apt-get install -y -q wrk) || (sudo apt-get update -q && sudo apt-get install -y -q wrk)
+	$(PY) benchmarks/cli.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/serving.py

@@ -12,6 +12,8 @@ Example:
     >>> run_pipeline(project, "train").registered            # doctest: +SKIP
 """
 
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from shipyard._version import __version__
@@ -29,10 +31,13 @@ from shipyard.errors import (
     SourceError,
     StepFailed,
 )
-from shipyard.lake.ingest import IngestResult, TableOutcome, ingest
-from shipyard.lake.tables import DeltaStore
-from shipyard.pipeline import Pipeline, RunContext, step
-from shipyard.project import Project
+
+if _TYPE_CHECKING:
+    from shipyard.lake.ingest import IngestResult, TableOutcome, ingest
+    from shipyard.lake.tables import DeltaStore
+    from shipyard.pipeline import Pipeline, RunContext, step
+    from shipyard.project import Project
+    from shipyard.registry.hooks import run_pipeline
 
 __all__ = [
     "ConfigError",
@@ -59,16 +64,30 @@ __all__ = [
     "step",
 ]
 
+# Where each name that needs the heavy libraries lives. They are imported on first use
+# (PEP 562), so that ``import shipyard`` — and with it every ``shipyard`` command, even
+# ``--version`` — costs milliseconds instead of loading pandas, Arrow, SciPy and MLflow.
+# ``run_pipeline`` is the runner with the project's hooks (MLflow, alerts, registry).
+_LAZY = {
+    "DeltaStore": "shipyard.lake.tables",
+    "IngestResult": "shipyard.lake.ingest",
+    "Pipeline": "shipyard.pipeline",
+    "Project": "shipyard.project",
+    "RunContext": "shipyard.pipeline",
+    "TableOutcome": "shipyard.lake.ingest",
+    "ingest": "shipyard.lake.ingest",
+    "run_pipeline": "shipyard.registry.hooks",
+    "step": "shipyard.pipeline",
+}
+
 
 def __getattr__(name: str) -> _Any:
-    """``run_pipeline`` is the runner with the project's hooks (MLflow, alerts, registry):
-    imported on first use, so that ``import shipyard`` does not load MLflow."""
-    if name == "run_pipeline":
-        from shipyard.registry.hooks import run_pipeline
-
-        return run_pipeline
+    if name in _LAZY:
+        value = getattr(_import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), "run_pipeline"])
+    return sorted({*globals(), *_LAZY} - {"_import_module", "_TYPE_CHECKING", "_Any", "_LAZY"})

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from shipyard.lake.validation import ValidationReport
 from shipyard.redact import redact_text
+
+if TYPE_CHECKING:  # the validation package loads SciPy: not for every command
+    from shipyard.lake.validation import ValidationReport
 
 __all__ = ["console", "err_console", "print_error", "print_traceback", "report_table"]
 

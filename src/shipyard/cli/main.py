@@ -18,37 +18,55 @@ from typing import Annotated
 
 import typer
 
-from shipyard import __version__
-from shipyard.cli import lake, models, quarantine
-from shipyard.cli.batch import predict, recommend
+from shipyard._version import __version__
 from shipyard.cli.console import console, print_error, print_traceback
-from shipyard.cli.ingest import ingest
-from shipyard.cli.loadtest import loadtest
-from shipyard.cli.run import run
-from shipyard.cli.runs import app as runs_app
-from shipyard.cli.scheduler import scheduler
-from shipyard.cli.serve import serve
+from shipyard.cli.lazy import LazyCommand, LazyGroup
 from shipyard.errors import ShipyardError
 from shipyard.redact import install
 
+
+class _Commands(LazyGroup):
+    """The commands, in the order ``--help`` lists them; each imported when it runs."""
+
+    COMMANDS = (
+        LazyCommand("ingest", "shipyard.cli.ingest:ingest",
+                    "Read new data from the sources, validate it, and land it in RAW, CLEAN "
+                    "and CURATED."),
+        LazyCommand("lake", "shipyard.cli.lake:app", "Look at the lake: tables, versions, rows."),
+        LazyCommand("quarantine", "shipyard.cli.quarantine:app",
+                    "Batches rejected by validation, waiting for a person."),
+        LazyCommand("scheduler", "shipyard.cli.scheduler:scheduler",
+                    "Run pipelines whose cron slot is due or whose lake inputs have a new "
+                    "version."),
+        LazyCommand("run", "shipyard.cli.run:run",
+                    "Run a pipeline: unchanged steps are reused, the rest runs and everything "
+                    "is recorded."),
+        LazyCommand("runs", "shipyard.cli.runs:app",
+                    "Pipeline runs: what ran, on which data and code, and why."),
+        LazyCommand("models", "shipyard.cli.models:app",
+                    "Registered models: list, show, compare, promote, roll back."),
+        LazyCommand("recommend", "shipyard.cli.batch:recommend",
+                    "Top-N for every customer → the environment's results DB, swapped in "
+                    "atomically."),
+        LazyCommand("predict", "shipyard.cli.batch:predict",
+                    "Score a file with a registered model version."),
+        LazyCommand("serve", "shipyard.cli.serve:serve",
+                    "Serve predictions, recommendations and pipeline triggers (FastAPI on "
+                    "uvicorn)."),
+        LazyCommand("loadtest", "shipyard.cli.loadtest:loadtest",
+                    "Send bounded load and report requests/s, p50/p95/p99 and every status "
+                    "code."),
+    )
+
+
 app = typer.Typer(
     name="shipyard",
+    cls=_Commands,
     help="Shipyard: validated, versioned data to monitored models in production.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-app.command()(ingest)
-app.add_typer(lake.app, name="lake")
-app.add_typer(quarantine.app, name="quarantine")
-app.command()(scheduler)
-app.command("run")(run)
-app.add_typer(runs_app, name="runs")
-app.add_typer(models.app, name="models")
-app.command()(recommend)
-app.command()(predict)
-app.command()(serve)
-app.command()(loadtest)
 
 
 @app.command()
@@ -130,11 +148,11 @@ def _leave(code: int) -> None:
     closed (their WAL checkpointed), logging, output — and only the C++ destructors are
     skipped.
     """
-    from shipyard.db import close_all
-
     threading._shutdown()  # type: ignore[attr-defined]  # private, but what exit itself calls
     atexit._run_exitfuncs()
-    close_all()
+    db = sys.modules.get("shipyard.db")  # not imported: no engine to close
+    if db is not None:
+        db.close_all()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

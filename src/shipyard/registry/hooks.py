@@ -20,11 +20,11 @@ from shipyard.pipeline.resume import mark_interrupted as _mark_interrupted
 from shipyard.registry.flow import is_registered, register_trained
 from shipyard.tracking.records import RunRecord, RunStore
 from shipyard.tracking.runs import MlflowRunRecords, mark_killed
+from shipyard.train.trained import TrainedModel
 
 if TYPE_CHECKING:
     from shipyard.pipeline.results import RunResult
     from shipyard.project import Project
-    from shipyard.train.trained import TrainedModel
 
 __all__ = ["Registration", "mark_interrupted", "project_hooks", "run_pipeline"]
 
@@ -67,12 +67,13 @@ class Registration:
             for output, entry in stored.outputs.items():
                 if entry["kind"] != "trained":
                     continue
-                model = load_value(entry, stored.folder)
                 fingerprint = f"{step.fingerprint}:{output}"
-                if step.status != "reused" or not self.registered(
-                        self.project, model.name, fingerprint):
-                    model.tags["shipyard.fingerprint"] = fingerprint
-                    found.append(model)
+                name = TrainedModel.stored_name(stored.folder / entry["path"])
+                if step.status == "reused" and self.registered(self.project, name, fingerprint):
+                    continue  # registered by the run that trained it: nothing to load
+                model = load_value(entry, stored.folder)
+                model.tags["shipyard.fingerprint"] = fingerprint
+                found.append(model)
         return found
 
 

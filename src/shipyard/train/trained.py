@@ -73,6 +73,12 @@ class TrainedModel:
                 "label": None if self.test_y is None else self.test_y.name}
         (path / "trained.json").write_text(json.dumps(meta, indent=2, default=str))
 
+    @staticmethod
+    def stored_name(path: Path) -> str:
+        """The registered name of the model saved at ``path``, without loading the model:
+        a fully reused run asks only whether that name has a version from this step."""
+        return str(json.loads((path / "trained.json").read_text())["name"])
+
     @classmethod
     def load(cls, path: Path) -> TrainedModel:
         """Read back what :meth:`save` wrote."""
