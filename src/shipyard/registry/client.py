@@ -30,6 +30,8 @@ STATUS = "shipyard.status"
 REGISTRATION = "shipyard.registration"
 GATE = "shipyard.gate"
 GATE_CHECKS = "shipyard.gate.checks"
+_REASON = '"..."'
+"""The ``--reason`` of a suggested command, for the user to fill in."""
 _GATED_STATUSES = ("staging", "production", "archived", "rolled_back")
 PREVIOUS = "shipyard.previous_production"
 EVALUATION = ("test_X.parquet", "test_y.parquet")
@@ -56,9 +58,21 @@ class Registry:
         """All versions of ``name``, newest first; an unknown model is a clear error."""
         found = self.client.search_model_versions(f"name = '{name}'")
         if not found:
-            known = ", ".join(self.names()) or "none yet; 'shipyard run PIPELINE' registers them"
-            raise NotFoundError(f"no registered model {name!r}; registered models: {known}")
+            raise NotFoundError(self._unknown(name))
         return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+    def _unknown(self, name: str) -> str:
+        """No model ``name`` here: models are per environment, so say where "here" is and
+        give the commands that train and promote it in this environment."""
+        project = self.project
+        known = ", ".join(self.names()) or "none yet"
+        config = project.config.models.get(name)
+        pipeline = config.pipeline if config else "PIPELINE"
+        return (f"no registered model {name!r} in environment {project.env_name} (registered "
+                f"here: {known}). Models are registered per environment: "
+                f"{project.where('registry')}. Train and promote it in this environment with "
+                f"'{project.command(f'run {pipeline}')}', then "
+                f"'{project.command(f'models promote {name} VERSION --reason {_REASON}')}'")
 
     def get(self, name: str, version: int) -> ModelVersion:
         try:
@@ -80,8 +94,9 @@ class Registry:
         version = self.alias(name, alias)
         if version is None:
             self.versions(name)  # an unknown model is a NotFoundError naming the known ones
-            raise NotFoundError(f"model {name!r} has no {alias} version; promote one with "
-                                f"'shipyard models promote {name} VERSION --reason ...'")
+            promote = self.project.command(f"models promote {name} VERSION --reason {_REASON}")
+            raise NotFoundError(f"model {name!r} has no {alias} version in environment "
+                                f"{self.project.env_name}; promote one with '{promote}'")
         return version
 
     def set_alias(self, name: str, alias: str, version: int) -> None:
