@@ -117,7 +117,7 @@ class Project:
         """
         return command(args, self.env_name)
 
-    def where(self, store: Literal["lake", "registry", "metadata database"]) -> str:
+    def where(self, store: Literal["lake", "registry"]) -> str:
         """``prod's registry is at URL (environments.prod.tracking_uri)``, for "not found here"
         messages: what is missing may well be in another environment's store."""
         match store:
@@ -125,8 +125,6 @@ class Project:
                 key, location = "lake", self.lake_root
             case "registry":
                 key, location = "tracking_uri", redact_url(self.tracking_uri)
-            case "metadata database":
-                key, location = "metadata_db", redact_url(self.metadata_url)
         return f"{self.env_name}'s {store} is at {location} ({self._setting(key)})"
 
     @cached_property

@@ -47,8 +47,8 @@ def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
         table.add_row(t.layer, t.name, str(t.version), f"{t.rows:,}",
                       f"{t.written:%Y-%m-%d %H:%M:%S}")
     if not table.rows:
-        console.print(f"{project.where('lake')} and is empty (each environment has its own "
-                      f"lake); fill it with '{project.command('ingest')}'.")
+        console.print(f"{project.where('lake')} and is empty; run "
+                      f"'{project.command('ingest')}' (each environment has its own lake).")
         return
     console.print(table)
     ahead = unpublished(snapshots, snapshot)
