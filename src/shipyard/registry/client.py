@@ -62,17 +62,21 @@ class Registry:
         return sorted(found, key=lambda v: int(v.version), reverse=True)
 
     def _unknown(self, name: str) -> str:
-        """No model ``name`` here: models are per environment, so say where "here" is and
-        give the commands that train and promote it in this environment."""
-        project = self.project
-        known = ", ".join(self.names()) or "none yet"
+        """No model ``name`` here. A model ``shipyard.yaml`` declares may well be in another
+        environment's registry, so say where this one is and give the commands that train and
+        promote it here; any other name is likely misspelled, so list the names there are."""
+        project, env = self.project, self.project.env_name
+        here = f"registered in {env}: {', '.join(self.names()) or 'none yet'}"
         config = project.config.models.get(name)
-        pipeline = config.pipeline if config else "PIPELINE"
-        return (f"no registered model {name!r} in environment {project.env_name} (registered "
-                f"here: {known}). Models are registered per environment: "
-                f"{project.where('registry')}. Train and promote it in this environment with "
-                f"'{project.command(f'run {pipeline}')}', then "
-                f"'{project.command(f'models promote {name} VERSION --reason {_REASON}')}'")
+        if config is None:
+            declared = ", ".join(sorted(project.config.models)) or "none"
+            return (f"no registered model {name!r} ({here}; models declared in shipyard.yaml: "
+                    f"{declared})")
+        promote = project.command(f"models promote {name} VERSION --reason {_REASON}")
+        return (f"no registered model {name!r} in environment {env} ({here}). Models are "
+                f"registered per environment: {project.where('registry')}. Train and promote "
+                f"it in this environment with '{project.command(f'run {config.pipeline}')}', "
+                f"then '{promote}'")
 
     def get(self, name: str, version: int) -> ModelVersion:
         try:

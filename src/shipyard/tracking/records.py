@@ -248,7 +248,8 @@ class RunStore:
                 recent = conn.execute(sa.select(_runs.c.id)
                                       .order_by(_runs.c.started_at.desc()).limit(3)).scalars()
                 hint = ", ".join(recent) or "none yet"
-                raise NotFoundError(f"no run {run_id!r} in {self.env}; recent runs: {hint} "
+                raise NotFoundError(f"no run {run_id!r} in {self.env} (runs are recorded per "
+                                    f"environment); recent runs here: {hint} "
                                     f"(see '{command('runs ls', self.env)}')")
             steps = conn.execute(sa.select(_steps).where(_steps.c.run_id == run_id)
                                  .order_by(_steps.c.position)).all()
