@@ -133,6 +133,8 @@ def create_engine_for(url: str, *, purpose: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
+            if url in _settings:  # errors quoting the engine's URL still name the setting
+                configured_at(parsed.render_as_string(hide_password=False), _settings[url])
         if "connect_timeout" not in parsed.query:
             kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     try:
@@ -184,7 +186,6 @@ def check_connection(engine: Engine, *, purpose: str) -> None:
         raise unreachable(purpose, url, error.orig or error) from None
 
 
-
 _ensured: set[str] = set()
 
 
@@ -218,8 +219,8 @@ def _create_database(url: URL, shown: str, purpose: str) -> None:
             quoted = admin.dialect.identifier_preparer.quote(name)
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
                 f"CREATE DATABASE {quoted}")
-    except ProgrammingError as error:  # lacking CREATEDB, or another process was first
-        if getattr(error.orig, "sqlstate", None) != "42P04":  # duplicate_database
+    except (ProgrammingError, OperationalError) as error:  # lacking CREATEDB, template busy,
+        if getattr(error.orig, "sqlstate", None) != "42P04":  # or another process was first
             raise missing_database(purpose, url, _first_line(error.orig or error)) from None
     except (StoreUnreachable, DatabaseMissing) as error:  # no 'postgres' database to work from
         raise missing_database(purpose, url, str(error)) from None

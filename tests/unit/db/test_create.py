@@ -27,8 +27,9 @@ pytestmark = pytest.mark.postgres
 def test_a_missing_database_is_created_and_the_creation_is_said(
         pg_missing_url: str, caplog: pytest.LogCaptureFixture) -> None:
     name = make_url(pg_missing_url).database
-    configured_at(pg_missing_url, "environments.prod.metadata_db")
-    engine = create_engine_for(pg_missing_url, purpose="metadata database")
+    plain = pg_missing_url.replace("postgresql+psycopg://", "postgresql://")  # driver chosen here
+    configured_at(plain, "environments.prod.metadata_db")
+    engine = create_engine_for(plain, purpose="metadata database")
     try:
         with caplog.at_level(logging.WARNING, logger="shipyard.db"):
             ensure_database(engine, purpose="metadata database")
