@@ -5,6 +5,7 @@ server answers with, so both shells map errors the same way::
 
     ShipyardError                 exit 1, HTTP 500
     ├── ConfigError               exit 2, HTTP 400   shipyard.yaml is invalid
+    │   └── DatabaseMissing       exit 2, HTTP 400   … names a database its server lacks
     ├── SourceError               exit 1, HTTP 502   a source database cannot be read
     ├── StoreUnreachable          exit 1, HTTP 503   a database or tracking store is down
     ├── LakeError                 exit 1, HTTP 500   a Delta table is missing or unreadable
@@ -28,6 +29,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ConfigError",
     "DataRejected",
+    "DatabaseMissing",
     "LakeError",
     "LockedError",
     "ModelRejected",
@@ -57,6 +59,11 @@ class ShipyardError(Exception):
 class ConfigError(ShipyardError):
     exit_code = 2
     http_status = 400
+
+
+class DatabaseMissing(ConfigError):
+    """A database server answers but lacks the configured database; the message says how to
+    create it (Shipyard creates its own stores' databases itself where the server allows)."""
 
 
 class SourceError(ShipyardError):

@@ -15,11 +15,12 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from shipyard.config import load_config
 from shipyard.errors import ConfigError
-from shipyard.redact import remember_url
+from shipyard.hints import DEFAULT_ENV, command
+from shipyard.redact import redact_url, remember_url
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -44,7 +45,7 @@ class Project:
     env_name: str
 
     @classmethod
-    def open(cls, root: Path | str = ".", env: str = "dev") -> Project:
+    def open(cls, root: Path | str = ".", env: str = DEFAULT_ENV) -> Project:
         root = Path(root).resolve()
         config = load_config(root)
         if env not in config.environments:
@@ -109,17 +110,39 @@ class Project:
     def _setting(self, key: str) -> str:
         return f"environments.{self.env_name}.{key}"
 
+    def command(self, args: str) -> str:
+        """``shipyard ARGS`` to paste, acting on this environment (``--env`` unless dev).
+
+        Every message that suggests a command builds it here or with :func:`shipyard.hints.command`.
+        """
+        return command(args, self.env_name)
+
+    def where(self, store: Literal["lake", "registry"]) -> str:
+        """``prod's registry is at URL (environments.prod.tracking_uri)``, for "not found here"
+        messages: what is missing may well be in another environment's store."""
+        match store:
+            case "lake":
+                key, location = "lake", self.lake_root
+            case "registry":
+                key, location = "tracking_uri", redact_url(self.tracking_uri)
+        return f"{self.env_name}'s {store} is at {location} ({self._setting(key)})"
+
     @cached_property
     def metadata_engine(self) -> Engine:
-        from shipyard.db import create_engine_for
-
-        return create_engine_for(self.metadata_url, purpose="metadata database")
+        return self._own_engine(self.metadata_url, "metadata database")
 
     @cached_property
     def results_engine(self) -> Engine:
-        from shipyard.db import create_engine_for
+        return self._own_engine(self.results_url, "results database")
 
-        return create_engine_for(self.results_url, purpose="results database")
+    @staticmethod
+    def _own_engine(url: str, purpose: str) -> Engine:
+        """An engine of one of Shipyard's own stores, its PostgreSQL database created if missing."""
+        from shipyard.db import create_engine_for, ensure_database
+
+        engine = create_engine_for(url, purpose=purpose)
+        ensure_database(engine, purpose=purpose)
+        return engine
 
     @property
     def storage_options(self) -> dict[str, str] | None:

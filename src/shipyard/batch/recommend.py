@@ -61,8 +61,9 @@ def publish_recommendations(project: Project, *, model: str = "recommender", k: 
     version = registry.version_at(model, alias)
     fitted, _, _ = registry.load(model, version)
     if not isinstance(fitted, RecModel):
+        predict = project.command(f"predict {model} --input FILE --output FILE")
         raise PipelineError(f"model {model!r} is not a recommender; 'shipyard recommend' needs "
-                            f"one (see 'shipyard predict' for other models)")
+                            f"one (other models score files: '{predict}')")
     store = ResultsStore.of(project)
     made = store.write(model, version, k, _rows(fitted, k, batch))
     return Published(made, project.results_url, time.perf_counter() - started)

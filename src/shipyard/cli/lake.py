@@ -47,13 +47,14 @@ def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
         table.add_row(t.layer, t.name, str(t.version), f"{t.rows:,}",
                       f"{t.written:%Y-%m-%d %H:%M:%S}")
     if not table.rows:
-        console.print(f"The lake at {store.root} is empty; run 'shipyard ingest'.")
+        console.print(f"{project.where('lake')} and is empty; run "
+                      f"'{project.command('ingest')}' (each environment has its own lake).")
         return
     console.print(table)
     ahead = unpublished(snapshots, snapshot)
     if snapshot.id is not None and ahead:
         console.print(f"Not published: newer versions of {', '.join(ahead)} written by an "
-                      f"interrupted ingest; the next 'shipyard ingest' of those tables "
+                      f"interrupted ingest; the next '{project.command('ingest')}' of those tables "
                       f"publishes them.")
 
 
@@ -107,8 +108,8 @@ def show(
     published = published_version(store, _layer(layer), name)
     if version is not None and version > published:
         raise NotFoundError(f"{layer}.{name} version {version} is not published (the lake's "
-                            f"snapshot has version {published}); see 'shipyard lake history "
-                            f"{name} --layer {layer}'")
+                            f"snapshot has version {published}); see "
+                            f"'{project.command(f'lake history {name} --layer {layer}')}'")
     delta = store.open(_layer(layer), name, published if version is None else version)
     data = delta.to_pyarrow_dataset().head(limit)
     table = Table(title=f"{layer}.{name} version {delta.version()} (first {data.num_rows} rows)")

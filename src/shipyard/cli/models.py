@@ -50,7 +50,7 @@ def comparison_table(c: Comparison) -> Table:
     return table
 
 
-def print_registered(outcome: Registered) -> None:
+def print_registered(project: Project, outcome: Registered) -> None:
     """What the registry did with a model a run trained."""
     gate = "; ".join(map(str, outcome.gate)) or "no gate declared"
     console.print(f"[green]Model {outcome.name} version {outcome.version}[/] registered; "
@@ -63,8 +63,9 @@ def print_registered(outcome: Registered) -> None:
     if outcome.promotion is not None:
         console.print("  [bold green]promoted to production[/] by policy (promote: auto)")
     else:
-        console.print(f"  next: shipyard models promote {outcome.name} {outcome.version} "
-                      f"--reason \"...\"")
+        promote = project.command(f'models promote {outcome.name} {outcome.version} '
+                                  f'--reason "..."')
+        console.print(f"  next: {promote}")
 
 
 def _gate(tags: dict[str, str]) -> str:
@@ -92,7 +93,9 @@ def list_models(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
                       f"v{staging}" if staging else "-",
                       f"v{latest.version} ({latest.tags.get(STATUS, 'registered')})")
     console.print(table if table.row_count else
-                  "No registered models yet; 'shipyard run PIPELINE' trains and registers them.")
+                  f"No registered models in {env} yet (models are registered per environment: "
+                  f"{project.where('registry')}); "
+                  f"'{project.command('run PIPELINE')}' trains and registers them.")
 
 
 @app.command()
@@ -173,7 +176,7 @@ def promote_command(
     forced = (" [yellow]without a passed gate (--force, audited)[/]"
               if moved.action == "force_promoted" else "")
     console.print(f"[green]{name} version {version} is production[/]{forced}{before}; "
-                  f"audit: shipyard models show {name}")
+                  f"audit: {project.command(f'models show {name}')}")
 
 
 @app.command("rollback")
@@ -187,4 +190,4 @@ def rollback_command(
     project = Project.open(project_dir, env)
     moved = rollback(project, name, reason=reason)
     console.print(f"[yellow]{name}: production rolled back[/] from v{moved.previous} to "
-                  f"v{moved.version}; audit: shipyard models show {name}")
+                  f"v{moved.version}; audit: {project.command(f'models show {name}')}")

@@ -20,7 +20,8 @@ app = typer.Typer(help="Batches rejected by validation, waiting for a person.",
 @app.command("ls")
 def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """Batches in quarantine."""
-    batches = q.quarantined(Project.open(project_dir, env))
+    project = Project.open(project_dir, env)
+    batches = q.quarantined(project)
     if not batches:
         console.print("Quarantine is empty.")
         return
@@ -31,8 +32,9 @@ def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
         when = f"{b.finished_at:%Y-%m-%d %H:%M:%S}" if b.finished_at else ""
         table.add_row(str(b.id), b.table_name, f"{b.rows or 0:,}", when, b.summary or "")
     console.print(table)
-    console.print("Review one with 'shipyard quarantine show ID'; land it with "
-                  "'shipyard quarantine accept ID --reason \"...\"'.")
+    accept = project.command('quarantine accept ID --reason "..."')
+    console.print(f"Review one with '{project.command('quarantine show ID')}'; land it with "
+                  f"'{accept}'.")
 
 
 @app.command("show")

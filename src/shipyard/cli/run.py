@@ -137,6 +137,6 @@ def run(
                   + (" (smoke run: nothing registered)" if result.smoke else ""))
     console.print(f"  run record: {shown_url(project.metadata_url)}")
     console.print(f"  MLflow run: {result.tracking_run_id} at {shown_url(result.tracking_uri)}")
-    console.print(f"  details: shipyard runs show {result.run_id}")
+    console.print(f"  details: {project.command(f'runs show {result.run_id}')}")
     for outcome in result.registered:
-        print_registered(outcome)
+        print_registered(project, outcome)

@@ -40,7 +40,7 @@ def ls(
     project = Project.open(project_dir, env)
     runs = RunStore.of(project).recent(limit=limit, pipeline=pipeline)
     if not runs:
-        console.print(f"No runs yet in {env}; start one with 'shipyard run PIPELINE'.")
+        console.print(f"No runs yet in {env}; start one with '{project.command('run PIPELINE')}'.")
         return
     table = Table(title=f"runs of {project.config.project} ({env})")
     table.add_column("run", no_wrap=True)
@@ -58,7 +58,7 @@ def ls(
         table.add_row(run.id, _status(run.status), f"{run.started_at:%m-%d %H:%M}", duration,
                       commit, ", ".join(flags))
     console.print(table)
-    console.print("Details of one run: 'shipyard runs show RUN'.")
+    console.print(f"Details of one run: '{project.command('runs show RUN')}'.")
 
 
 @app.command("show")
@@ -73,7 +73,8 @@ def show(
     if run_id == "latest":
         latest = store.latest()
         if latest is None:
-            raise NotFoundError("no runs yet; start one with 'shipyard run PIPELINE'")
+            raise NotFoundError(f"no runs yet in {env}; start one with "
+                                f"'{project.command('run PIPELINE')}'")
         run = latest
     else:
         run = store.get(run_id)
@@ -115,4 +116,5 @@ def show(
                 console.print(f"[red]traceback of step {s.step}:[/]")
                 console.print(s.traceback.rstrip(), markup=False, highlight=False)
         if run.status == "failed":
-            console.print(f"Resume after a fix: 'shipyard run {run.pipeline} --resume {run.id}'")
+            resume = project.command(f"run {run.pipeline} --resume {run.id}")
+            console.print(f"Resume after a fix: '{resume}'")

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError
+from shipyard.hints import DEFAULT_ENV, command
 
 if TYPE_CHECKING:
     from shipyard.project import Project
@@ -82,14 +83,15 @@ def _now() -> datetime:
 class BatchRegister:
     """Reads and writes batch records; every change is one short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, env: str = DEFAULT_ENV) -> None:
         self.engine = engine
+        self.env = env  # for the commands its errors suggest
         migrate(engine, "metadata")
 
     @classmethod
     def of(cls, project: Project) -> BatchRegister:
         """The batch register in ``project``'s metadata database."""
-        return cls(project.metadata_engine)
+        return cls(project.metadata_engine, env=project.env_name)
 
     def create(self, table_name: str, *, source_query: str, watermark_from: str | None) -> Batch:
         """Register a new batch; ``watermark_from`` is JSON text, as ``watermark_to`` is."""
@@ -116,7 +118,8 @@ class BatchRegister:
     def get(self, batch_id: int) -> Batch:
         row = self.find_one(batch_id)
         if row is None:
-            raise NotFoundError(f"no batch {batch_id}; see 'shipyard quarantine ls'")
+            raise NotFoundError(f"no batch {batch_id} in {self.env}; "
+                                f"see '{command('quarantine ls', self.env)}'")
         return row
 
     def find_one(self, batch_id: int) -> Batch | None:

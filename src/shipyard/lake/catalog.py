@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shipyard.errors import NotFoundError
+from shipyard.hints import command
 from shipyard.lake.snapshots import Snapshot, Snapshots
 from shipyard.lake.tables import DeltaStore, Layer
 
@@ -55,8 +56,10 @@ def published_version(store: DeltaStore, layer: Layer, name: str) -> int:
     """The version of ``layer.name`` in the lake's current snapshot; a clear error if none."""
     version = Snapshots(store).current().version(layer, name)
     if version is None:
-        raise NotFoundError(f"{layer}.{name} is not in the lake; see 'shipyard lake ls', or "
-                            f"run 'shipyard ingest' first")
+        raise NotFoundError(f"{layer}.{name} is not in {store.env}'s lake at {store.root} (each "
+                            f"environment has its own lake); see "
+                            f"'{command('lake ls', store.env)}', or run "
+                            f"'{command('ingest', store.env)}' first")
     return version
 
 

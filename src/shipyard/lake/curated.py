@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from shipyard.config.schema import ProjectConfig
 from shipyard.errors import ConfigError, LakeError, PIIError, ShipyardError
+from shipyard.hints import command
 from shipyard.lake import duck
 from shipyard.lake.tables import DeltaStore
 
@@ -95,12 +96,13 @@ def query_hash(config: ProjectConfig, name: str) -> str:
     return hashlib.sha256(config.curated[name].sql.encode()).hexdigest()[:16]
 
 
-def _failed(config: ProjectConfig, name: str, error: duckdb.Error, what: str) -> ShipyardError:
+def _failed(config: ProjectConfig, store: DeltaStore, name: str, error: duckdb.Error,
+            what: str) -> ShipyardError:
     """The error for a query that failed: ``what`` happened, and what the user does next."""
     message = " ".join(str(error).split())
     return _pii_error(config, name, error) or LakeError(
         f"curated.{name}.sql {what.format(error=message)}; fix curated.{name}.sql in "
-        f"shipyard.yaml and run 'shipyard ingest' again"
+        f"shipyard.yaml and run '{command('ingest', store.env)}' again"
     )
 
 
@@ -141,7 +143,7 @@ def check_queries(
         try:
             con.sql(config.curated[name].sql).limit(0).fetchall()
         except duckdb.Error as error:
-            raise _failed(config, name, error,
+            raise _failed(config, store, name, error,
                           "does not run on the new CLEAN tables: {error}. Nothing landed") from None
     con.close()
 
@@ -169,7 +171,7 @@ def build_curated(
     try:
         table = con.sql(config.curated[name].sql).to_arrow_table()
     except duckdb.Error as error:
-        raise _failed(config, name, error, "failed: {error}. The new RAW and CLEAN versions are "
+        raise _failed(config, store, name, error, "failed: {error}. The new RAW and CLEAN versions are "
                       "landed but not published (readers still see the previous snapshot)"
                       ) from None
     version = store.write(

@@ -275,7 +275,7 @@ class _Ingest:
                     to_land.append((batch, report))
             if any_rejected:
                 result.snapshot = Snapshots(self.store).current()
-                raise _rejection(result)
+                raise _rejection(result, self.project)
             try:
                 self.check_curated(names, [batch for batch, _ in to_land])
             except BaseException as error:
@@ -296,14 +296,15 @@ class _Ingest:
             self.discard(batch, report, "abandoned", f"not landed: {reason}")
 
 
-def _rejection(result: IngestResult) -> DataRejected:
+def _rejection(result: IngestResult, project: Project) -> DataRejected:
     """The error of an ingest that found a rejected batch: names each and the way on."""
     batches = "; ".join(f"{o.table} (batch {o.batch.id})" for o in result.rejected)
+    accept = project.command('quarantine accept ID --reason "..."')
     return DataRejected(
         f"rejected by validation: {batches}; each batch is in quarantine with its report. "
         f"Nothing landed: the lake and the watermarks are unchanged. Review with "
-        f"'shipyard quarantine show ID', then fix the source or "
-        f"'shipyard quarantine accept ID --reason \"...\"'.", result=result)
+        f"'{project.command('quarantine show ID')}', then fix the source or '{accept}'.",
+        result=result)
 
 
 def _rejected(report: ValidationReport) -> bool:

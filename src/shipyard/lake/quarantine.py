@@ -57,7 +57,7 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
     if batch.status != "rejected":
         raise NotFoundError(
             f"batch {batch_id} is not in quarantine (status: {batch.status}); "
-            f"see 'shipyard quarantine ls'"
+            f"see '{project.command('quarantine ls')}'"
         )
     name = batch.table_name
     if name not in project.config.tables:
@@ -71,12 +71,14 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
         ):
             raise ShipyardError(
                 f"batch {batch_id} was read from watermark {batch.watermark_from}, but "
-                f"{name} has since landed up to {last.watermark_to}; run 'shipyard ingest' instead"
+                f"{name} has since landed up to {last.watermark_to}; run "
+                f"'{project.command('ingest')}' instead"
             )
         staged = Path(batch.staged_path or "")
         if not staged.is_file():
             raise NotFoundError(f"batch {batch_id}'s data is missing ({staged}); it cannot be "
-                                f"accepted. Run 'shipyard ingest' to read the rows again")
+                                f"accepted. Run '{project.command('ingest')}' to read the "
+                                f"rows again")
         check_queries(
             project.config, store,
             clean_versions(upcoming(store, Snapshots(store).current(), [name])),

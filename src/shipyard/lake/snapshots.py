@@ -28,6 +28,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from shipyard.errors import NotFoundError
 from shipyard.faults import crash_point
+from shipyard.hints import command
 from shipyard.lake.locks import file_lock
 from shipyard.lake.tables import LAYERS, DeltaStore, Layer
 
@@ -92,7 +93,7 @@ class Snapshots:
     def _snapshot(self, rows: pa.Table, snapshot_id: int) -> Snapshot:
         mine = rows.filter(pc.equal(rows.column("snapshot"), snapshot_id))
         if mine.num_rows == 0:
-            raise NotFoundError(f"the lake has no snapshot {snapshot_id}; see 'shipyard lake ls'")
+            raise NotFoundError(self._no_snapshot(snapshot_id))
         versions = {f"{r['layer']}.{r['table']}": int(r["version"]) for r in mine.to_pylist()}
         return Snapshot(snapshot_id, mine.column("created_at")[0].as_py(), versions)
 
@@ -106,8 +107,12 @@ class Snapshots:
     def get(self, snapshot_id: int) -> Snapshot:
         rows = self._rows()
         if rows is None:
-            raise NotFoundError(f"the lake has no snapshot {snapshot_id}; see 'shipyard lake ls'")
+            raise NotFoundError(self._no_snapshot(snapshot_id))
         return self._snapshot(rows, snapshot_id)
+
+    def _no_snapshot(self, snapshot_id: int) -> str:
+        return (f"{self.store.env}'s lake has no snapshot {snapshot_id}; "
+                f"see '{command('lake ls', self.store.env)}'")
 
     def current(self) -> Snapshot:
         """What readers see: the newest snapshot, or every table's newest version when the

@@ -16,6 +16,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from shipyard.errors import NotFoundError
+from shipyard.hints import DEFAULT_ENV, command
 
 if TYPE_CHECKING:
     from shipyard.project import Project
@@ -42,16 +43,23 @@ class TableVersion:
 
 
 class DeltaStore:
-    """The lake's Delta tables under one root (a folder or an object store URL)."""
+    """The lake's Delta tables under one root (a folder or an object store URL).
 
-    def __init__(self, root: str, *, storage_options: dict[str, str] | None = None) -> None:
+    ``env`` names the environment whose lake it is, so that its errors suggest commands that
+    act on this lake, not dev's.
+    """
+
+    def __init__(self, root: str, *, storage_options: dict[str, str] | None = None,
+                 env: str = DEFAULT_ENV) -> None:
         self.root = root.rstrip("/")
         self.storage_options = storage_options
+        self.env = env
 
     @classmethod
     def of(cls, project: Project) -> DeltaStore:
         """The lake of ``project``'s environment."""
-        return cls(project.lake_root, storage_options=project.storage_options)
+        return cls(project.lake_root, storage_options=project.storage_options,
+                   env=project.env_name)
 
     def uri(self, layer: Layer, name: str) -> str:
         return f"{self.root}/{layer}/{name}"
@@ -63,14 +71,14 @@ class DeltaStore:
             )
         except TableNotFoundError:
             raise NotFoundError(
-                f"{layer}.{name} does not exist in the lake at {self.root}; "
-                f"run 'shipyard ingest' first"
+                f"{layer}.{name} does not exist in {self.env}'s lake at {self.root} (each "
+                f"environment has its own lake); run '{command('ingest', self.env)}' first"
             ) from None
         except Exception as error:  # deltalake raises plain exceptions for a bad version
             if version is not None and "version" in str(error).lower():
                 raise NotFoundError(
                     f"{layer}.{name} has no version {version}; "
-                    f"see 'shipyard lake history {name} --layer {layer}'"
+                    f"see '{command(f'lake history {name} --layer {layer}', self.env)}'"
                 ) from None
             raise
 

@@ -32,6 +32,6 @@ class FailureAlerts:
             kind="run_failed", title=f"{result.pipeline}: run {run_id} failed",
             summary=f"step {step.name!r} failed: {step.error}",
             facts={"run": run_id, "pipeline": result.pipeline, "step": step.name,
-                   "resume": f"shipyard run {result.pipeline} --resume {run_id}"},
+                   "resume": self.project.command(f"run {result.pipeline} --resume {run_id}")},
             details={"run_id": run_id, "step": step.name, "error": step.error},
             project=self.project.config.project, environment=self.project.env_name))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import PipelineError
+from shipyard.hints import command
 from shipyard.pipeline.cache import CachedResult, CacheKey, ResultStore, decode_key, explain
 from shipyard.pipeline.fingerprint import CodeHasher, library_versions
 from shipyard.pipeline.results import StepResult
@@ -89,7 +90,7 @@ def data_versions(built: Pipeline, lake: DeltaStore, pinned: dict[str, int]) -> 
                     lake.open(layer, table)  # a table never ingested: says what to do
                     raise PipelineError(
                         f"{source.name} is not in the lake's snapshot {snapshot.id}: an ingest "
-                        f"of {table} was interrupted; run 'shipyard ingest {table}'")
+                        f"of {table} was interrupted; run '{command(f'ingest {table}', lake.env)}'")
                 version = found
             versions[_table_key(source.name, version, versions)] = version
     if versions and snapshot.id is not None:

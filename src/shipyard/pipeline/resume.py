@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import ResumeRefused
+from shipyard.hints import command
 from shipyard.pipeline.hooks import Hooks
 from shipyard.pipeline.loader import check_param_inputs, resolve_params
 from shipyard.pipeline.planning import RunSettings, data_versions
@@ -43,11 +44,12 @@ def settings(project: Project, runs: RunStore, pipeline: str, built: Pipeline,
     previous = runs.get(resume)
     if previous.pipeline != pipeline:
         raise ResumeRefused(f"run {resume} is a run of pipeline {previous.pipeline!r}, not "
-                            f"{pipeline!r}; use 'shipyard run {previous.pipeline} --resume "
-                            f"{resume}'")
+                            f"{pipeline!r}; use "
+                            f"'{project.command(f'run {previous.pipeline} --resume {resume}')}'")
     if previous.status == "succeeded":
         raise ResumeRefused(f"run {resume} succeeded; there is nothing to resume. Run "
-                            f"'shipyard run {pipeline}' (unchanged steps are reused anyway)")
+                            f"'{project.command(f'run {pipeline}')}' (unchanged steps are "
+                            f"reused anyway)")
     if previous.status in UNFINISHED:
         alive = process_alive(previous.host, previous.pid)
         if alive:
@@ -80,7 +82,7 @@ def mark_interrupted(runs: RunStore, previous: RunRecord, hooks: Sequence[Any] =
             f"finishing the run")
     if previous.status == "registering":
         note += (f" (its steps were done; its models' registration is finished by the next "
-                 f"'shipyard run {previous.pipeline}')")
+                 f"'{command(f'run {previous.pipeline}', runs.env)}')")
     runs.finish(previous.id, "failed", previous.started_at, error=note)
     close_open_steps(runs, previous, note)
     Hooks(hooks).call("run_abandoned", previous)

@@ -165,8 +165,9 @@ def run_pipeline(
     if failed:
         step_failed = StepFailed(
             f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
-            f"Traceback: 'shipyard runs show {run_id}'; after a fix, "
-            f"'shipyard run {pipeline} --resume {run_id}'", run_id=run_id, result=result)
+            f"Traceback: '{project.command(f'runs show {run_id}')}'; after a fix, "
+            f"'{project.command(f'run {pipeline} --resume {run_id}')}'", run_id=run_id,
+            result=result)
         runs.finish(run_id, "failed", started, error=failed.error, traceback=failed.traceback)
         calls.call("on_run_error", run_id, step_failed, result)
         calls.call("run_finished", run_id, "failed")

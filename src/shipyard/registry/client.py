@@ -30,6 +30,8 @@ STATUS = "shipyard.status"
 REGISTRATION = "shipyard.registration"
 GATE = "shipyard.gate"
 GATE_CHECKS = "shipyard.gate.checks"
+_REASON = '"..."'
+"""The ``--reason`` of a suggested command, for the user to fill in."""
 _GATED_STATUSES = ("staging", "production", "archived", "rolled_back")
 PREVIOUS = "shipyard.previous_production"
 EVALUATION = ("test_X.parquet", "test_y.parquet")
@@ -56,9 +58,25 @@ class Registry:
         """All versions of ``name``, newest first; an unknown model is a clear error."""
         found = self.client.search_model_versions(f"name = '{name}'")
         if not found:
-            known = ", ".join(self.names()) or "none yet; 'shipyard run PIPELINE' registers them"
-            raise NotFoundError(f"no registered model {name!r}; registered models: {known}")
+            raise NotFoundError(self._unknown(name))
         return sorted(found, key=lambda v: int(v.version), reverse=True)
+
+    def _unknown(self, name: str) -> str:
+        """No model ``name`` here. A model ``shipyard.yaml`` declares may well be in another
+        environment's registry, so say where this one is and give the commands that train and
+        promote it here; any other name is likely misspelled, so list the names there are."""
+        project, env = self.project, self.project.env_name
+        here = f"registered in {env}: {', '.join(self.names()) or 'none yet'}"
+        config = project.config.models.get(name)
+        if config is None:
+            declared = ", ".join(sorted(project.config.models)) or "none"
+            return (f"no registered model {name!r} ({here}; models declared in shipyard.yaml: "
+                    f"{declared})")
+        promote = project.command(f"models promote {name} VERSION --reason {_REASON}")
+        return (f"no registered model {name!r} in environment {env} ({here}). Models are "
+                f"registered per environment: {project.where('registry')}. Train and promote "
+                f"it in this environment with '{project.command(f'run {config.pipeline}')}', "
+                f"then '{promote}'")
 
     def get(self, name: str, version: int) -> ModelVersion:
         try:
@@ -80,8 +98,9 @@ class Registry:
         version = self.alias(name, alias)
         if version is None:
             self.versions(name)  # an unknown model is a NotFoundError naming the known ones
-            raise NotFoundError(f"model {name!r} has no {alias} version; promote one with "
-                                f"'shipyard models promote {name} VERSION --reason ...'")
+            promote = self.project.command(f"models promote {name} VERSION --reason {_REASON}")
+            raise NotFoundError(f"model {name!r} has no {alias} version in environment "
+                                f"{self.project.env_name}; promote one with '{promote}'")
         return version
 
     def set_alias(self, name: str, alias: str, version: int) -> None:

@@ -42,7 +42,7 @@ def promote(project: Project, name: str, version: int, *, reason: str,
         tags = registry.get(name, version).tags
         passed = gate_passed(tags)
         if not passed and not force:
-            raise PromotionRefused(_ungated(name, version, tags))
+            raise PromotionRefused(_ungated(project, name, version, tags))
         previous = registry.alias(name, PRODUCTION)
         if previous == version:
             raise PromotionRefused(f"model {name!r} version {version} is production already")
@@ -63,18 +63,18 @@ def promote(project: Project, name: str, version: int, *, reason: str,
     return Transition(name, version, previous, action)
 
 
-def _ungated(name: str, version: int, tags: dict[str, str]) -> str:
+def _ungated(project: Project, name: str, version: int, tags: dict[str, str]) -> str:
     """Why a version cannot be promoted, and the two ways forward."""
-    force = (f"to promote it anyway: 'shipyard models promote {name} {version} --force "
-             f"--reason \"...\"' (audited)")
+    forced = project.command(f'models promote {name} {version} --force --reason "..."')
+    force = f"to promote it anyway: '{forced}' (audited)"
     if tags.get(GATE) == "failed" or tags.get("shipyard.status") == "rejected":
         return (f"model {name!r} version {version} failed its gate and cannot be promoted; "
-                f"see 'shipyard models show {name}'; {force}")
+                f"see '{project.command(f'models show {name}')}'; {force}")
     pipeline = tags.get("shipyard.pipeline", "PIPELINE")
     return (f"model {name!r} version {version} has not passed its gate: its registration was "
             f"interrupted (run {tags.get('shipyard.run_id', 'unknown')}) before the gate ran. "
-            f"Run 'shipyard run {pipeline}' to finish it (the trained model is reused), "
-            f"or, {force}")
+            f"Run '{project.command(f'run {pipeline}')}' to finish it (the trained model is "
+            f"reused), or, {force}")
 
 
 def rollback(project: Project, name: str, *, reason: str,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError, RunIdTaken
+from shipyard.hints import DEFAULT_ENV, command
 from shipyard.redact import redact_value
 
 if TYPE_CHECKING:
@@ -164,16 +165,20 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 class RunStore:
-    """Reads and writes run records; each change is one short transaction."""
+    """Reads and writes run records; each change is one short transaction.
 
-    def __init__(self, engine: Engine) -> None:
+    ``env`` names the environment the records belong to, for the commands its errors suggest.
+    """
+
+    def __init__(self, engine: Engine, *, env: str = DEFAULT_ENV) -> None:
         self.engine = engine
+        self.env = env
         migrate(engine, "metadata")
 
     @classmethod
     def of(cls, project: Project) -> RunStore:
         """The run records in ``project``'s metadata database."""
-        return cls(project.metadata_engine)
+        return cls(project.metadata_engine, env=project.env_name)
 
     def new_run_id(self, pipeline: str, when: datetime | None = None) -> str:
         """A short, readable, sortable id: ``<pipeline>-YYYYMMDD-HHMM-<4 hex>``."""
@@ -243,8 +248,9 @@ class RunStore:
                 recent = conn.execute(sa.select(_runs.c.id)
                                       .order_by(_runs.c.started_at.desc()).limit(3)).scalars()
                 hint = ", ".join(recent) or "none yet"
-                raise NotFoundError(f"no run {run_id!r}; recent runs: {hint} "
-                                    f"(see 'shipyard runs ls')")
+                raise NotFoundError(f"no run {run_id!r} in {self.env} (runs are recorded per "
+                                    f"environment); recent runs here: {hint} "
+                                    f"(see '{command('runs ls', self.env)}')")
             steps = conn.execute(sa.select(_steps).where(_steps.c.run_id == run_id)
                                  .order_by(_steps.c.position)).all()
         return _run(row._mapping, tuple(_step(s._mapping) for s in steps))

@@ -7,6 +7,8 @@ folder instead, so runs are found again from anywhere.
 MLflow retries an unreachable store for minutes (ten attempts with growing waits for a
 database) and then raises a driver traceback; the store is probed once per process first, so
 that a down server fails in seconds with an error naming the store and the setting to fix.
+A PostgreSQL-backed store whose database does not exist yet is created by that probe, before
+MLflow first connects (MLflow would otherwise retry, then fail with a driver traceback).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import httpx
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from shipyard.db import check_connection, create_engine_for, unreachable
+from shipyard.db import check_connection, create_engine_for, ensure_database, unreachable
 from shipyard.project import Project
 
 __all__ = ["check_tracking_store", "experiment_for", "tracking_client", "use_project"]
@@ -28,13 +30,18 @@ _checked: set[str] = set()
 
 
 def check_tracking_store(uri: str) -> None:
-    """Raise ``StoreUnreachable`` when the tracking store at ``uri`` does not answer."""
+    """Raise ``StoreUnreachable`` when the tracking store at ``uri`` does not answer.
+
+    A PostgreSQL store's missing database is created first (``DatabaseMissing`` when the
+    server does not allow it).
+    """
     if uri in _checked:
         return
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme in _DATABASES:
         engine = create_engine_for(uri, purpose=_PURPOSE)
         try:
+            ensure_database(engine, purpose=_PURPOSE)
             check_connection(engine, purpose=_PURPOSE)
         finally:
             engine.dispose()
