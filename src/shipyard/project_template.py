@@ -1,4 +1,4 @@
-"""``shipyard init``: a new project folder with a commented ``shipyard.yaml``."""
+"""``shipyard init``: a project folder (new, or existing without one) gets a commented ``shipyard.yaml``."""
 
 from __future__ import annotations
 
@@ -32,13 +32,34 @@ alerts:
 """
 
 
+_IGNORED = (".shipyard/", "lake/")
+"""What a project writes that does not belong in git: its state and its local lake."""
+
+
 def write_template(directory: Path) -> Path:
-    if directory.exists() and any(directory.iterdir()):
-        raise ConfigError(f"{directory} is not empty; pick a new or empty folder")
+    """Write a commented ``shipyard.yaml`` into ``directory``, made if it does not exist.
+
+    Like ``git init`` and ``cargo init``, an existing folder is fine: a project is often
+    started where its code already lives, and "run 'shipyard init DIR'" is what a command
+    suggests for a folder that has no project file. Nothing is overwritten: a folder that
+    already has a ``shipyard.yaml`` is refused, and an existing ``.gitignore`` only gets the
+    lines it lacks.
+    """
+    config = directory / CONFIG_FILE
+    if config.exists():
+        raise ConfigError(f"{config} already exists: {directory} is a Shipyard project; edit "
+                          f"that file, or pick another folder")
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"{directory} is a file, not a folder; pick a folder for the project")
     directory.mkdir(parents=True, exist_ok=True)
     name = "".join(c if c.isalnum() else "_" for c in directory.resolve().name) or "project"
     if name[0].isdigit():
         name = f"p_{name}"
-    (directory / CONFIG_FILE).write_text(TEMPLATE.format(name=name))
-    (directory / ".gitignore").write_text(".shipyard/\nlake/\n")
+    config.write_text(TEMPLATE.format(name=name))
+    ignore = directory / ".gitignore"
+    kept = ignore.read_text() if ignore.exists() else ""
+    missing = [line for line in _IGNORED if line not in kept.splitlines()]
+    if missing:
+        ignore.write_text(kept + ("\n" if kept and not kept.endswith("\n") else "")
+                          + "".join(f"{line}\n" for line in missing))
     return directory

@@ -35,6 +35,23 @@ def small(root: Path, trials: int = 4) -> None:
     config.write_text(text)
 
 
+def add_webhook(root: Path, url: str | None = None) -> None:
+    """Declare the webhook the example ships commented out, as its comment tells a user to.
+
+    The examples send nothing by default; a test of alerts turns the commented webhook on in
+    its own copy, pointing at ``url`` (a local receiver), or left reading its ``${VAR}``.
+    """
+    config = root / "shipyard.yaml"
+    match = re.search(r"^  webhooks: \[\]\n((?:  # .*\n?)+)", config.read_text(), re.MULTILINE)
+    assert match, f"{config} has no commented webhook under 'webhooks: []'"
+    block = re.sub(r"^  # ", "  ", match[1], flags=re.MULTILINE)
+    if url is not None:
+        block, found = re.subn(r"\$\{\w+\}", url, block)
+        assert found == 1, block
+    text = config.read_text()
+    config.write_text(text[:match.start()] + block + text[match.end():])
+
+
 def _titanic_ingested(projects: ExampleProjects, root: Path) -> None:
     run("example", "titanic", str(root), cwd=root.parent)
     run("ingest", cwd=root)

@@ -15,7 +15,7 @@ import pytest
 from deltalake import DeltaTable
 
 from tests.e2e.cli import python, run
-from tests.e2e.examples import ExampleProjects
+from tests.e2e.examples import ExampleProjects, add_webhook
 from tests.e2e.lake_checks import strings_in_files, versions
 from tests.receiver import Receiver
 
@@ -29,15 +29,16 @@ def receiver():
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver,
          example_projects: ExampleProjects) -> Path:
-    return example_projects.copy("recommender", tmp_path_factory.mktemp("e2e") / "shop")
+    shop = example_projects.copy("recommender", tmp_path_factory.mktemp("e2e") / "shop")
+    add_webhook(shop, receiver.url + "/hook")
+    return shop
 
 
-def env(receiver: Receiver) -> dict[str, str]:
-    return {"SHOP_WEBHOOK_URL": receiver.url + "/hook", "SHIPYARD_USER": "ana"}
+ENV = {"SHIPYARD_USER": "ana"}
 
 
 def test_first_ingest_lands_every_layer(shop: Path, receiver: Receiver) -> None:
-    done = run("ingest", cwd=shop, env=env(receiver))
+    done = run("ingest", cwd=shop, env=ENV)
     for table in ("customers", "products", "orders", "order_lines"):
         assert table in done.stdout
     lake = versions(shop / "lake")
@@ -51,7 +52,7 @@ def test_first_ingest_lands_every_layer(shop: Path, receiver: Receiver) -> None:
 def test_next_month_lands_as_a_new_version(shop: Path, receiver: Receiver) -> None:
     before = versions(shop / "lake")
     python("erp.py", "next-month", cwd=shop)
-    run("ingest", cwd=shop, env=env(receiver))
+    run("ingest", cwd=shop, env=ENV)
     after = versions(shop / "lake")
     assert after["raw.order_lines"] == before["raw.order_lines"] + 1
     assert after["clean.order_lines"] == before["clean.order_lines"] + 1
@@ -67,7 +68,7 @@ def test_drifted_month_is_rejected_and_the_lake_is_unchanged(
     before = versions(shop / "lake")
     seen = len(receiver.requests)
     python("erp.py", "next-month", "--drift", cwd=shop)
-    done = run("ingest", cwd=shop, env=env(receiver), check=3)
+    done = run("ingest", cwd=shop, env=ENV, check=3)
     text = " ".join(done.stdout.split())
     assert "order_lines" in text and "rejected" in text
     assert "quantity" in text and "ks" in text  # which column failed which test
@@ -92,7 +93,7 @@ def test_a_person_reviews_and_accepts_the_quarantined_batch(
     assert "quantity" in shown and "FAIL" in shown
     before = versions(shop / "lake")
     run("quarantine", "accept", str(batch_id), "--reason", "bulk promotion month",
-        cwd=shop, env=env(receiver))
+        cwd=shop, env=ENV)
     after = versions(shop / "lake")
     assert after["raw.order_lines"] == before["raw.order_lines"] + 1
     history = run("lake", "history", "order_lines", "--layer", "clean", cwd=shop).stdout
@@ -104,7 +105,7 @@ def test_a_person_reviews_and_accepts_the_quarantined_batch(
     events = [r.json.get("event") for r in receiver.requests if r.json]
     assert "quarantine_accepted" in events
     # The rest of that month (orders, new customers) lands with the next ingest.
-    run("ingest", cwd=shop, env=env(receiver))
+    run("ingest", cwd=shop, env=ENV)
     assert run("quarantine", "ls", cwd=shop).stdout.startswith("Quarantine is empty")
 
 

@@ -20,7 +20,7 @@ from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from shipyard.registry import AuditTrail
 from tests.e2e.cli import SHIPYARD, run
-from tests.e2e.examples import ExampleProjects, small
+from tests.e2e.examples import ExampleProjects, add_webhook, small
 from tests.receiver import Receiver
 
 TRIALS = 4
@@ -33,15 +33,16 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
+def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects,
+            receiver: Receiver) -> Path:
     folder = tmp_path_factory.mktemp("lifecycle") / "titanic"
     example_projects.copy("titanic-ingested", folder)
     small(folder, trials=TRIALS)
+    add_webhook(folder, receiver.url + "/hook")
     return folder
 
 
-def env(receiver: Receiver) -> dict[str, str]:
-    return {"TITANIC_WEBHOOK_URL": receiver.url + "/hook", "SHIPYARD_USER": "ana"}
+ENV = {"SHIPYARD_USER": "ana"}
 
 
 def text(done: subprocess.CompletedProcess[str]) -> str:
@@ -73,7 +74,7 @@ def events(receiver: Receiver) -> list[str]:
 
 def test_a_first_run_tunes_registers_and_stages_a_model(titanic: Path,
                                                         receiver: Receiver) -> None:
-    done = text(run("run", "train", cwd=titanic, env=env(receiver)))
+    done = text(run("run", "train", cwd=titanic, env=ENV))
     assert "3 step(s) ran, 0 reused" in done
     gate = re.search(r"Model titanic version 1 registered; gate passed \(accuracy (0\.\d+) "
                      r"meets >= 0\.75\) → alias staging", done)
@@ -102,7 +103,7 @@ def test_an_unchanged_rerun_reuses_every_step_and_registers_nothing(titanic: Pat
 def test_promote_puts_a_version_in_production_with_an_audit_row(titanic: Path,
                                                                 receiver: Receiver) -> None:
     done = text(run("models", "promote", "titanic", "1", "--reason", "first model",
-                    cwd=titanic, env=env(receiver)))
+                    cwd=titanic, env=ENV))
     assert "titanic version 1 is production" in done
     assert alias(titanic, "production") == 1
     entry = AuditTrail(Project.open(titanic, "dev").metadata_engine).history("titanic")[0]
@@ -153,7 +154,7 @@ def test_rollback_returns_production_to_the_previous_version(titanic: Path,
                                                              receiver: Receiver) -> None:
     current = alias(titanic, "production")
     done = text(run("models", "rollback", "titanic", "--reason", "latency regression",
-                    cwd=titanic, env=env(receiver)))
+                    cwd=titanic, env=ENV))
     previous = 5 - current
     assert f"production rolled back from v{current} to v{previous}" in done
     assert alias(titanic, "production") == previous
@@ -202,7 +203,7 @@ def test_a_model_below_its_gate_exits_4_and_is_tagged_rejected(titanic: Path,
     config.write_text(config.read_text().replace('accuracy: ">= 0.75"', 'accuracy: ">= 0.99"'))
     staging, new = alias(titanic, "staging"), max(versions(titanic)) + 1
     done = run("run", "train", "--no-cache", "--params", "seed=9", cwd=titanic,
-               env=env(receiver), check=4)
+               env=ENV, check=4)
     message = text(done)
     assert re.search(rf"model 'titanic' version {new} failed its gate: accuracy 0\.\d+ fails "
                      r">= 0\.99", message), message

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from shipyard.project import Project
 from shipyard.scheduler import tick
-from tests.e2e.cli import run
+from tests.e2e.cli import SHIPYARD, run
 from tests.e2e.conftest import PROJECT_YAML, add_events
 
 PIPELINE = '''
@@ -68,6 +71,29 @@ def test_scheduler_command_reports_what_it_started(events_project: Path) -> None
     assert "succeeded" in done.stdout
     again = run("scheduler", "--once", cwd=folder)
     assert "started on_data" not in again.stdout
+    assert re.search(r"Nothing was due; next slot: nightly at \d{4}-\d\d-\d\d 03:00 UTC "
+                     r"\(schedule '0 3 \* \* \*', in [\w ]+\)\.", " ".join(again.stdout.split()))
+
+
+def test_a_waiting_scheduler_says_what_it_waits_for(events_project: Path) -> None:
+    """Before, it was silent between ticks: nothing said whether it was alive or what next."""
+    folder = project(events_project)
+    environ = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    with subprocess.Popen([*SHIPYARD, "scheduler", "--interval", "1"], cwd=folder, env=environ,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        try:
+            assert process.stdout is not None
+            lines = []
+            for line in process.stdout:  # waits for each line; ends if the process does
+                lines.append(line)
+                if "waiting:" in line:
+                    break
+        finally:
+            process.terminate()
+    said = " ".join("".join(lines).split())
+    assert re.search(r"waiting: next slot: nightly at \d{4}-\d\d-\d\d 03:00 UTC \(schedule "
+                     r"'0 3 \* \* \*', in [\w ]+\); new data for on_data is looked for every "
+                     r"1 s", said), said
 
 
 BROKEN = '''

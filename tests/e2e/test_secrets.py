@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from tests.conftest import PG_ADMIN_URL
 from tests.e2e.cli import SHIPYARD, python, run
+from tests.e2e.examples import add_webhook
 from tests.e2e.server import AUTH, KEY, free_port
 from tests.e2e.test_serving import ROW, small
 from tests.receiver import Receiver
@@ -177,6 +178,7 @@ def test_a_planted_password_is_nowhere_shipyard_writes(tmp_path: Path,
     root = tmp_path / "titanic"
     run("example", "titanic", str(root), cwd=tmp_path)
     small(root, trials=2)
+    add_webhook(root)  # reads TITANIC_WEBHOOK_URL, which carries the password
     configure(root)
     outputs = Outputs()
     with Receiver() as receiver:

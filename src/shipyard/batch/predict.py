@@ -1,7 +1,12 @@
-"""``shipyard predict``: score a CSV or Parquet file with a registered model version."""
+"""``shipyard predict``: score a CSV or Parquet file with a registered model version.
+
+The output is written in the format its suffix names (.csv, .parquet, .json, .jsonl); any
+other suffix is refused before a model is loaded.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +20,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from shipyard.pipeline.step import RunContext
+    from shipyard.registry import Registry
 
 __all__ = ["Scored", "predict_file", "predict_step", "read_table", "score_frame"]
 
@@ -26,14 +32,39 @@ class Scored:
     output: Path
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise NotFoundError(f"input file {path} does not exist")
+_READERS = (".csv", ".parquet")
+_WRITERS: dict[str, Callable[[pd.DataFrame, Path], object]] = {
+    ".csv": lambda frame, path: frame.to_csv(path, index=False),
+    ".parquet": lambda frame, path: frame.to_parquet(path, index=False),
+    ".json": lambda frame, path: frame.to_json(path, orient="records", indent=1),
+    ".jsonl": lambda frame, path: frame.to_json(path, orient="records", lines=True),
+}
+"""How scored rows are written, by the output's suffix: a file is what its name says."""
+
+
+def _check_input(source: Path) -> None:
+    if not source.exists():
+        raise NotFoundError(f"input file {source} does not exist")
+    if source.suffix not in _READERS:
+        raise PipelineError(f"{source}: expected a .csv or .parquet file")
+
+
+def _check_output(output: Path) -> None:
+    """Refuse a format that cannot be written before any model is loaded (scoring a large
+    file first and failing at the end, or writing Parquet under another name, loses work)."""
+    if output.suffix not in _WRITERS:
+        what = output.suffix or "a file without a suffix"
+        raise PipelineError(f"--output {output}: cannot write {what}; name it with one of "
+                            f"{', '.join(_WRITERS)}")
+
+
+def read_table(path: Path, *, text: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows of a .csv or .parquet file; ``text`` columns of a CSV are read as text as they
+    stand (``007`` stays ``007``), not parsed as numbers."""
+    _check_input(path)
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
-    if path.suffix == ".csv":
-        return pd.read_csv(path)
-    raise PipelineError(f"{path}: expected a .csv or .parquet file")
+    return pd.read_csv(path, dtype=dict.fromkeys(text, str))
 
 
 def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame:
@@ -55,19 +86,39 @@ def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame
     return frame.assign(prediction=(probability >= 0.5).astype(int), probability=probability)
 
 
+def _chosen(registry: Registry, model: str, alias: str, version: int | None) -> int:
+    """The version to score with: ``version`` if the model has it, else the alias's."""
+    if version is None:
+        return registry.version_at(model, alias)
+    known = [int(v.version) for v in registry.versions(model)]  # unknown model: names the known
+    if version not in known:
+        env = "" if registry.project.env_name == "dev" else f" --env {registry.project.env_name}"
+        raise NotFoundError(f"model {model!r} has no version {version}; its versions are "
+                            f"{', '.join(map(str, known))} (see 'shipyard models ls{env}')")
+    return version
+
+
 def predict_file(project: Project, model: str, source: Path, output: Path, *,
                  alias: str = "production", version: int | None = None) -> Scored:
-    from shipyard.registry import Registry
+    """Score the rows of ``source`` with a version of ``model`` and write them to ``output``.
 
+    The files are checked first (input exists, both formats known), then the rows against
+    the version's input signature, so that a bad file fails naming its column and row, not
+    inside scikit-learn.
+    """
+    from shipyard.registry import Registry
+    from shipyard.train.signature import conform
+
+    _check_input(source)
+    _check_output(output)
     registry = Registry.of(project)
-    chosen = version or registry.version_at(model, alias)
-    fitted, _, _ = registry.load(model, chosen)
-    scored = score_frame(fitted, read_table(source))
+    chosen = _chosen(registry, model, alias, version)
+    fetched = registry.fetch(model, chosen)
+    rows = read_table(source, text=[c for c, kind, _ in fetched.inputs if kind == "string"])
+    rows = conform(rows, fetched.inputs, where=str(source), model=f"{model} v{chosen}")
+    scored = score_frame(fetched.model, rows)
     output.parent.mkdir(parents=True, exist_ok=True)
-    if output.suffix == ".csv":
-        scored.to_csv(output, index=False)
-    else:
-        scored.to_parquet(output)
+    _WRITERS[output.suffix](scored, output)
     return Scored(len(scored), chosen, output)
 
 

@@ -37,7 +37,7 @@ def recommend(
 def predict(
     model: Annotated[str, typer.Argument(help="Registered model name.")],
     input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet rows to score.")],
-    output: Annotated[Path, typer.Option(help="Where the scored rows go (.csv or .parquet).")],
+    output: Annotated[Path, typer.Option(help="Where the scored rows go: .csv, .parquet, .json or .jsonl.")],
     alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
     version: Annotated[int | None, typer.Option(help="A version number instead.")] = None,
     project_dir: ProjectDir = Path("."),

@@ -83,8 +83,9 @@ def example(
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(help="New folder for the project.")]) -> None:
-    """Create an empty project: a commented shipyard.yaml to fill in."""
+def init(directory: Annotated[Path, typer.Argument(
+        help="Project folder: new, or one without a shipyard.yaml.")]) -> None:
+    """Start a project: a commented shipyard.yaml to fill in (never over an existing one)."""
     from shipyard.project_template import write_template
 
     path = write_template(directory)

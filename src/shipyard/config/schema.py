@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shipyard.config.metrics import check_metrics
+
 __all__ = [
     "CLEAN_TYPES",
     "EVENTS",
@@ -231,7 +233,19 @@ class ModelConfig(_Model):
                     f"{metric}: {rule!r} is not a threshold; write e.g. \">= 0.75\" "
                     f"(operators >=, <=, >, <, ==)"
                 )
+        check_metrics(gate)
         return gate
+
+    @field_validator("primary_metric")
+    @classmethod
+    def _known_metric(cls, metric: str) -> str:
+        check_metrics([metric])
+        return metric
+
+    @model_validator(mode="after")
+    def _one_kind_of_model(self) -> ModelConfig:
+        check_metrics([self.primary_metric, *self.gate])
+        return self
 
 
 class WebhookConfig(_Model):

@@ -10,10 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shipyard.errors import NotFoundError
-from shipyard.hints import command
 from shipyard.lake.snapshots import Snapshot, Snapshots
-from shipyard.lake.tables import DeltaStore, Layer
+from shipyard.lake.tables import DeltaStore, Layer, unknown_table
 
 __all__ = ["PublishedTable", "batch_selection", "published_tables", "published_version",
            "unpublished"]
@@ -54,12 +52,10 @@ def unpublished(snapshots: Snapshots, snapshot: Snapshot) -> list[str]:
 
 def published_version(store: DeltaStore, layer: Layer, name: str) -> int:
     """The version of ``layer.name`` in the lake's current snapshot; a clear error if none."""
-    version = Snapshots(store).current().version(layer, name)
+    snapshot = Snapshots(store).current()
+    version = snapshot.version(layer, name)
     if version is None:
-        raise NotFoundError(f"{layer}.{name} is not in {store.env}'s lake at {store.root} (each "
-                            f"environment has its own lake); see "
-                            f"'{command('lake ls', store.env)}', or run "
-                            f"'{command('ingest', store.env)}' first")
+        raise unknown_table(layer, name, snapshot.tables(), f"{store.env}'s lake", store.env)
     return version
 
 

@@ -7,6 +7,8 @@ come from" from the table itself, readable by any Delta reader.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -21,7 +23,7 @@ from shipyard.hints import DEFAULT_ENV, command
 if TYPE_CHECKING:
     from shipyard.project import Project
 
-__all__ = ["LAYERS", "DeltaStore", "Layer", "TableVersion"]
+__all__ = ["LAYERS", "DeltaStore", "Layer", "TableVersion", "unknown_table"]
 
 Layer = Literal["raw", "clean", "curated"]
 LAYERS: tuple[Layer, ...] = ("raw", "clean", "curated")
@@ -70,10 +72,8 @@ class DeltaStore:
                 self.uri(layer, name), version=version, storage_options=self.storage_options
             )
         except TableNotFoundError:
-            raise NotFoundError(
-                f"{layer}.{name} does not exist in {self.env}'s lake at {self.root} (each "
-                f"environment has its own lake); run '{command('ingest', self.env)}' first"
-            ) from None
+            raise unknown_table(layer, name, self.tables(), f"{self.env}'s lake at {self.root}",
+                                self.env) from None
         except Exception as error:  # deltalake raises plain exceptions for a bad version
             if version is not None and "version" in str(error).lower():
                 raise NotFoundError(
@@ -154,3 +154,26 @@ class DeltaStore:
             names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
             found[layer] = [n for n in names if self.exists(layer, n)]
         return found
+
+
+def unknown_table(layer: Layer, name: str, held: Mapping[Layer, list[str]],
+                  where: str, env: str = DEFAULT_ENV) -> NotFoundError:
+    """The error for ``layer.name`` missing from ``where``, naming the tables there are.
+
+    "Run 'shipyard ingest' first" is the fix for an empty lake only; a misspelled name
+    (``order_line``) or the wrong layer needs the names, the closest one first.
+    """
+    names = held.get(layer, [])
+    if not any(held.values()):
+        return NotFoundError(f"{layer}.{name} is not in {where}, which is empty (each "
+                             f"environment has its own lake); run '{command('ingest', env)}' "
+                             f"first")
+    elsewhere = [other for other, tables in held.items() if other != layer and name in tables]
+    if elsewhere:
+        hint = f"; it is in the {' and '.join(elsewhere)} layer: pass --layer {elsewhere[0]}"
+    else:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+    holds = ", ".join(names) if names else "nothing yet"
+    return NotFoundError(f"{layer}.{name} is not in {where}{hint}; the {layer} layer holds: "
+                         f"{holds} (see '{command('lake ls', env)}')")

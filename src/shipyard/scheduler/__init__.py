@@ -1,5 +1,5 @@
 """Schedules and triggers: cron slots and new lake data start pipeline runs, each exactly once."""
 
-from shipyard.scheduler.ticks import Started, tick
+from shipyard.scheduler.ticks import NextSlot, Started, next_cron_slot, tick
 
-__all__ = ["Started", "tick"]
+__all__ = ["NextSlot", "Started", "next_cron_slot", "tick"]

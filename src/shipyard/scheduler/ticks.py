@@ -19,7 +19,7 @@ from shipyard.errors import ConfigError, ModelRejected, ShipyardError, StepFaile
 from shipyard.project import Project
 from shipyard.scheduler.slots import SlotStore
 
-__all__ = ["Started", "due_cron_slot", "new_data_slot", "tick"]
+__all__ = ["NextSlot", "Started", "due_cron_slot", "new_data_slot", "next_cron_slot", "tick"]
 
 log = logging.getLogger("shipyard.scheduler")
 
@@ -36,14 +36,36 @@ class Started:
     message: str | None
 
 
-def due_cron_slot(expression: str, now: datetime, *, pipeline: str) -> datetime:
-    """The most recent time ``expression`` fired at or before ``now``."""
+@dataclass(frozen=True)
+class NextSlot:
+    """The next time a pipeline's cron schedule fires."""
+
+    pipeline: str
+    schedule: str
+    at: datetime
+
+
+def _cron(expression: str, now: datetime, *, pipeline: str) -> croniter:
     if not croniter.is_valid(expression):
         raise ConfigError(
             f"pipelines.{pipeline}.schedule: {expression!r} is not a cron expression; "
             f"write e.g. '0 3 * * *' (03:00 UTC every day)"
         )
-    return croniter(expression, now).get_prev(datetime)
+    return croniter(expression, now)
+
+
+def due_cron_slot(expression: str, now: datetime, *, pipeline: str) -> datetime:
+    """The most recent time ``expression`` fired at or before ``now``."""
+    return _cron(expression, now, pipeline=pipeline).get_prev(datetime)
+
+
+def next_cron_slot(project: Project, now: datetime) -> NextSlot | None:
+    """The earliest slot after ``now`` of any pipeline's schedule (None: no schedules), so
+    that a waiting scheduler can say what it waits for instead of staying silent."""
+    found = [NextSlot(name, config.schedule,
+                      _cron(config.schedule, now, pipeline=name).get_next(datetime))
+             for name, config in project.config.pipelines.items() if config.schedule]
+    return min(found, key=lambda slot: slot.at, default=None)
 
 
 def new_data_slot(project: Project, pipeline: str) -> str | None:

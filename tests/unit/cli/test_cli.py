@@ -10,13 +10,31 @@ from tests.e2e.cli import run
 from tests.e2e.server import free_port
 
 
-def test_init_writes_a_project_that_loads_and_refuses_a_non_empty_folder(tmp_path: Path) -> None:
+def test_init_writes_a_project_that_loads_and_refuses_a_second_one(tmp_path: Path) -> None:
     run("init", "fresh", cwd=tmp_path)
     assert (tmp_path / "fresh" / "shipyard.yaml").is_file()
     listing = run("lake", "ls", "-p", str(tmp_path / "fresh"), cwd=tmp_path)
     assert "is empty; run 'shipyard ingest'" in " ".join(listing.stdout.split())
+    (tmp_path / "fresh" / "shipyard.yaml").write_text("project: mine\n")
     again = run("init", "fresh", cwd=tmp_path, check=2)
-    assert "is not empty" in again.stderr
+    assert "fresh/shipyard.yaml already exists: fresh is a Shipyard project" in again.stderr
+    assert (tmp_path / "fresh" / "shipyard.yaml").read_text() == "project: mine\n"
+
+
+def test_init_takes_the_folder_a_command_suggests_it_for(tmp_path: Path) -> None:
+    """Commands in a folder without a project file say 'run shipyard init DIR'; it must work
+    there, as git init and cargo init do, keeping the files that are already in it."""
+    code = tmp_path / "churn"
+    code.mkdir()
+    (code / "notes.md").write_text("mine\n")
+    (code / ".gitignore").write_text("*.pyc")
+    missing = run("lake", "ls", cwd=code, check=2)
+    assert f"run 'shipyard init {code}'" in " ".join(missing.stderr.split())
+    run("init", ".", cwd=code)
+    assert "project: churn" in (code / "shipyard.yaml").read_text()
+    assert (code / "notes.md").read_text() == "mine\n"
+    assert (code / ".gitignore").read_text() == "*.pyc\n.shipyard/\nlake/\n"
+    assert "is empty; run 'shipyard ingest'" in " ".join(run("lake", "ls", cwd=code).stdout.split())
 
 
 def test_version_and_usage_errors(tmp_path: Path) -> None:

@@ -80,3 +80,36 @@ def test_secrets_of_the_config_are_masked_from_the_moment_it_is_read() -> None:
     }}})
     text = redact_text("S3cr3tAccess in eu-west-1; login with Tr4ckingPw refused")
     assert text == "*** in eu-west-1; login with *** refused"
+
+
+def with_model(**model: object) -> dict:
+    return {**minimal(), "pipelines": {"train": {"function": "pipeline:train"}},
+            "models": {"titanic": {"pipeline": "train", **model}}}
+
+
+def test_a_misspelled_gate_metric_is_refused_at_load_naming_key_and_closest() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(with_model(primary_metric="roc_auc", gate={"acuracy": ">= 0.75"}))
+    assert ("shipyard.yaml is invalid:\n  models.titanic.gate: unknown metric 'acuracy' (did you "
+            "mean 'accuracy'?); a classifier reports accuracy, roc_auc, f1, log_loss; a "
+            "recommender map_at_k, ndcg_at_k, precision_at_k, auc") in str(error.value)
+    with pytest.raises(ConfigError, match=r"models.titanic.primary_metric: unknown metric "
+                                          r"'ndgc_at_5' \(did you mean 'ndcg_at_5'\?\)"):
+        parse_config(with_model(primary_metric="ndgc_at_5"))
+
+
+def test_gate_metrics_of_two_kinds_of_model_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"models.titanic: .*metrics of two kinds of model: "
+                                          r"roc_auc \(classifier\), map_at_10 \(recommender\)"):
+        parse_config(with_model(primary_metric="roc_auc", gate={"map_at_10": ">= 0.1"}))
+    parsed = parse_config(with_model(primary_metric="map_at_20", gate={"auc": ">= 0.6"}))
+    assert parsed.models["titanic"].gate == {"auc": ">= 0.6"}
+
+
+def test_the_metric_names_are_those_the_models_report() -> None:
+    from shipyard.config.metrics import CLASSIFIER, RECOMMENDER
+    from shipyard.recsys.metrics import RANKING
+    from shipyard.train.metrics import CLASSIFICATION, GREATER_IS_BETTER
+
+    assert set(CLASSIFIER) == set(CLASSIFICATION) == set(GREATER_IS_BETTER)
+    assert set(RECOMMENDER) == set(RANKING)

@@ -283,3 +283,17 @@ def test_a_non_empty_folder_is_never_overwritten(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="pick an empty"):
         create_example("titanic", tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+
+
+@pytest.mark.parametrize("name", ["recommender", "titanic"])
+def test_examples_send_no_alerts_until_the_commented_webhook_is_turned_on(
+        name: str, tmp_path: Path) -> None:
+    """A webhook to a closed port made every ingest print a delivery warning, in the middle
+    of its progress line; the examples ship the webhook as a comment to turn on instead."""
+    from tests.e2e.examples import add_webhook
+
+    shutil.copy(TEMPLATES / name / "shipyard.yaml", tmp_path / "shipyard.yaml")
+    assert load_config(tmp_path).alerts.webhooks == []
+    add_webhook(tmp_path, "http://127.0.0.1:8123/hook")
+    (webhook,) = load_config(tmp_path).alerts.webhooks
+    assert (webhook.kind, webhook.url) == ("json", "http://127.0.0.1:8123/hook")

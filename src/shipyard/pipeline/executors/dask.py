@@ -23,9 +23,22 @@ from shipyard.pipeline.executors.tasks import StepTask, TaskResult
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
-__all__ = ["DaskExecutor", "run_on_worker"]
+__all__ = ["DaskExecutor", "quiet_distributed", "run_on_worker"]
 
 LOCAL_WORKERS = 2
+
+
+def quiet_distributed() -> None:
+    """Keep ``distributed``'s INFO lines (about 35 a run: scheduler, nannies, connections)
+    out of a command's output, unless the command runs with ``--verbose``.
+
+    ``LocalCluster(silence_logs=...)`` only quietens the handlers ``distributed`` attaches
+    itself; its records also propagate to the root handler the CLI installs. ``--verbose``
+    sets the root logger to INFO, and then they are shown.
+    """
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        for name in ("distributed", "bokeh", "tornado"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _environ_for(task: StepTask) -> None:
@@ -79,6 +92,7 @@ class DaskExecutor(Executor):
     def start(self) -> None:
         from distributed import Client, LocalCluster
 
+        quiet_distributed()
         if self.address:
             try:
                 self._client = Client(self.address, timeout="10s")
@@ -88,8 +102,12 @@ class DaskExecutor(Executor):
                     f"{self.where} in shipyard.yaml, or remove it to start a local cluster"
                 ) from None
             return
+        # The scheduler serves HTTP (health, metrics, dashboard) whatever dashboard_address
+        # says: None still means port 8787, and a busy 8787 a warning. An ephemeral loopback
+        # port opens nothing to the network and collides with nothing.
         self._cluster = LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1,
-                                     processes=True, dashboard_address=None,
+                                     processes=True, dashboard_address="127.0.0.1:0",
+                                     scheduler_kwargs={"dashboard": False},
                                      silence_logs=logging.ERROR)
         self._client = Client(self._cluster)
 
@@ -122,5 +140,15 @@ class DaskExecutor(Executor):
             self._client.close()
             self._client = None
         if self._cluster is not None:
-            self._cluster.close()
+            # A worker slow to exit is killed after 4 s, with a warning each: expected when
+            # a run's own cluster is torn down (its results are in), so not shown unless
+            # --verbose.
+            nanny = logging.getLogger("distributed.nanny")
+            level = nanny.level
+            if not logging.getLogger().isEnabledFor(logging.INFO):
+                nanny.setLevel(logging.ERROR)
+            try:
+                self._cluster.close()
+            finally:
+                nanny.setLevel(level)
             self._cluster = None

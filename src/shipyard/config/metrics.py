@@ -1,0 +1,59 @@
+"""The metrics a trained model reports, by kind of model: what a gate or a primary metric may name.
+
+A gate on a metric no model reports (``acuracy``) used to be accepted when the file was read and
+failed only after training and registering a version. The names are checked when the config is
+loaded instead. ``config`` is the lowest layer and cannot import the code that computes the
+metrics (``shipyard.train.metrics``, ``shipyard.recsys.metrics``); a unit test holds the names
+here equal to theirs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+__all__ = ["CLASSIFIER", "RECOMMENDER", "check_metrics", "metric_kind"]
+
+CLASSIFIER = ("accuracy", "roc_auc", "f1", "log_loss")
+"""What a classifier reports on its test split (``shipyard.train.metrics.CLASSIFICATION``)."""
+RECOMMENDER = ("map_at_k", "ndcg_at_k", "precision_at_k", "auc")
+"""What a recommender reports, ``k`` being its cut-off (``map_at_10``)."""
+
+_AT_K = re.compile(r"^(map|ndcg|precision)_at_[1-9][0-9]*$")
+_KNOWN = (f"a classifier reports {', '.join(CLASSIFIER)}; a recommender "
+          f"{', '.join(RECOMMENDER)} with k its cut-off (e.g. map_at_10)")
+
+
+def metric_kind(name: str) -> str | None:
+    """``"classifier"`` or ``"recommender"``: which kind of model reports ``name``; None: none."""
+    if name in CLASSIFIER:
+        return "classifier"
+    if name == "auc" or _AT_K.match(name):
+        return "recommender"
+    return None
+
+
+def check_metrics(names: Iterable[str]) -> None:
+    """Refuse a metric name no model reports, or names that no one kind of model reports
+    together (``accuracy`` and ``map_at_10``): one of them would be missing after training.
+
+    Raises:
+        ValueError: naming the metric, the closest known name and the known ones.
+    """
+    kinds: dict[str, str] = {}
+    for name in names:
+        kind = metric_kind(name)
+        if kind is None:
+            cut_off = re.search(r"\d+", name)
+            candidates = [*CLASSIFIER, "auc",
+                          *(m.replace("_k", f"_{cut_off.group() if cut_off else 10}")
+                            for m in RECOMMENDER[:3])]
+            close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown metric {name!r}{hint}; {_KNOWN}")
+        kinds[name] = kind
+    if len(set(kinds.values())) > 1:
+        described = ", ".join(f"{name} ({kind})" for name, kind in kinds.items())
+        raise ValueError(f"metrics of two kinds of model: {described}; a model reports "
+                         f"either the classifier's or the recommender's")
