@@ -110,6 +110,30 @@ def test_every_route_but_health_needs_the_key(titanic: Path) -> None:
         assert client.get("/ready", headers={"X-API-Key": KEY}).status_code == 200
 
 
+def test_a_model_promoted_after_start_is_served_without_a_restart(
+        tmp_path: Path, example_projects: ExampleProjects) -> None:
+    root = example_projects.copy("titanic-staged", tmp_path / "titanic")  # no production yet
+    path = "/v1/models/titanic/predict"
+
+    def answer() -> httpx.Response:
+        return http.post(f"{base}{path}", json={"rows": [ROW]}, headers=AUTH)
+
+    def documented() -> bool:
+        return path in http.get(f"{base}/openapi.json", headers=AUTH).json()["paths"]
+
+    with serving(root, "--poll", "0.3") as base:
+        before = answer()
+        assert before.status_code == 404 and "no production version yet" in before.text
+        assert not documented()
+        run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
+        wait_for(lambda: answer().status_code == 200, "titanic v1 answering predict")
+        assert answer().json()["version"] == 1 and documented()
+        assert http.get(f"{base}/ready", headers=AUTH).json() == {
+            "ready": True, "models": {"titanic": 1}}
+        example = http.get(f"{base}/v1/models/titanic/example", headers=AUTH)
+        assert http.post(f"{base}{path}", json=example.json(), headers=AUTH).status_code == 200
+
+
 class ServedVersions:
     """Stops a load test once told to, and meanwhile notes which versions answered it.
 
