@@ -100,14 +100,22 @@ def test_every_route_but_health_needs_the_key(titanic: Path) -> None:
     with in_process(titanic) as client:  # the app decides, not the process: tested in process
         client.headers.pop("Authorization")  # each request below says which key it carries
         assert client.get("/health").status_code == 200
-        for method, path in (("GET", "/ready"), ("GET", "/metrics"),
-                             ("POST", "/v1/models/titanic/predict"),
+        for method, path in (("GET", "/ready"), ("GET", "/metrics"), ("GET", "/docs"),
+                             ("GET", "/openapi.json"), ("POST", "/v1/models/titanic/predict"),
                              ("GET", "/v1/recommendations/C00001"),
                              ("POST", "/v1/pipelines/train/runs")):
             for headers in ({}, {"Authorization": "Bearer wrong-key-0000000000000000"}):
                 answer = client.request(method, path, json={"rows": [ROW]}, headers=headers)
                 assert answer.status_code == 401, (path, headers, answer.text)
         assert client.get("/ready", headers={"X-API-Key": KEY}).status_code == 200
+        # the documents: a browser is asked for the key (Basic, the key as the password)
+        asked = client.get("/docs")
+        assert asked.headers["www-authenticate"].startswith("Basic ")
+        for path in ("/docs", "/openapi.json"):
+            assert client.get(path, auth=("anyone", KEY)).status_code == 200
+            assert client.get(path, headers={"X-API-Key": KEY}).status_code == 200
+            assert client.get(path, auth=("anyone", "wrong-key-0000000000000000")).status_code == 401
+        assert client.get("/ready", auth=("anyone", KEY)).status_code == 401  # documents only
 
 
 def test_a_model_promoted_after_start_is_served_without_a_restart(

@@ -17,13 +17,14 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from shipyard.batch.results import ResultsStore
 from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
-from shipyard.serving.auth import ApiKeys, require_key
+from shipyard.serving.auth import ApiKeys, require_docs_key, require_key
 from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.limits import Limits
 from shipyard.serving.model_routes import ModelRoutes
@@ -78,7 +79,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
 
     app = FastAPI(title=f"Shipyard · {project.config.project}", lifespan=lifespan,
                   description="Predictions and recommendations of the production models.",
-                  exception_handlers=HANDLERS)
+                  exception_handlers=HANDLERS, docs_url=None, redoc_url=None, openapi_url=None)
     secured = [Depends(require_key(keys))]
     routes = ModelRoutes(app, slots, config, log, secured, on_batch=telemetry.batch)
     batchers = routes.batchers
@@ -90,6 +91,17 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     def health() -> dict[str, str]:
         """The process is up (no key needed)."""
         return {"status": "ok"}
+
+    # The documents need a key too (see require_docs_key for why), unlike FastAPI's own.
+    documents = [Depends(require_docs_key(keys))]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=documents)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=documents)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} · docs")
 
     @app.get("/ready", tags=["operations"], dependencies=secured, response_model=Ready,
              response_model_exclude_none=True,
