@@ -301,6 +301,21 @@ class TestHostileRequests:
         after = client.post("/v1/models/titanic/predict", json={"rows": [ROW]})
         assert after.status_code == 200 and after.json() == before
 
+    @pytest.mark.parametrize(("field", "value", "known"), [
+        ("sex", "alien", ("female", "male")), ("pclass", "4th", ("1st", "2nd", "3rd"))])
+    def test_an_unknown_category_is_422_naming_field_value_and_the_known_ones(
+            self, client: TestClient, field: str, value: str, known: tuple[str, ...]) -> None:
+        url = "/v1/models/titanic/predict"
+        answer = client.post(url, json={"rows": [ROW, {**ROW, field: value}]})
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["detail"]
+        assert error["loc"] == ["body", "rows", 1, field] and error["input"] == value
+        assert f"{field}: unknown category {value!r}" in error["msg"]
+        assert ", ".join(map(repr, known)) in error["msg"]
+        row = client.get("/openapi.json").json()["components"]["schemas"]["TitanicRow"]
+        assert json.dumps(list(known)) in json.dumps(row["properties"][field])  # documented
+        assert client.post(url, json={"rows": [ROW, {**ROW, field: known[-1]}]}).status_code == 200
+
     def test_an_integral_number_is_an_integer(self, client: TestClient) -> None:
         answer = post_raw(client, f'{{"rows": [{row_with("sibsp", "1.0")}]}}')
         assert answer.status_code == 200, answer.text
@@ -494,6 +509,18 @@ def test_the_nightly_pipeline_publishes_every_time_it_runs(shop: Path) -> None:
         assert "runs every time (cache=False)" in " ".join(done.stdout.split())
         ids.append(store.current("recommender").id)
     assert ids[0] != ids[1]
+
+
+def test_predict_refuses_an_unknown_category(titanic: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    pd.DataFrame([ROW, {**ROW, "sex": "alien"}]).to_csv(tmp_path / "rows.csv", index=False)
+    done = run("predict", "titanic", "--input", str(tmp_path / "rows.csv"), "--output",
+               str(tmp_path / "scored.parquet"), cwd=titanic, check=1)
+    message = " ".join(done.stderr.split())
+    assert "sex: unknown category 'alien'; the model learnt 'female', 'male'" in message
+    assert "row(s) 2" in message and "Traceback" not in done.stderr
+    assert not (tmp_path / "scored.parquet").exists()
 
 
 def test_predict_scores_a_file_and_works_as_a_step(titanic: Path, tmp_path: Path) -> None:

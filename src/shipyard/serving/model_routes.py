@@ -7,7 +7,9 @@ columns. A model still loading, or one whose batcher stopped, is a 503 (see /rea
 
 :class:`ModelRoutes` keeps the routes in step with the served versions: a model that gets its
 first production version after the server started gets its routes then, and a version whose
-inputs differ from the route's gets the route rebuilt, before any request can reach it.
+inputs or learnt categories differ from the route's gets the route rebuilt, before any request
+can reach it. (Routes are first built from the signature alone, before the models load; the
+categories come with the loaded model.)
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the annotations of the route
@@ -31,6 +33,7 @@ from shipyard.serving.served import ModelSlots, Served
 __all__ = ["ModelRoutes"]
 
 Inputs = list[tuple[str, str, bool]]
+Body = tuple[Inputs, dict[str, tuple[Any, ...]]]
 
 
 def _still_loading(name: str) -> StillLoading:
@@ -51,15 +54,18 @@ class ModelRoutes:
         self.on_batch = on_batch
         self.batchers: dict[str, MicroBatcher] = {}
         self.started = False
-        self._inputs: dict[str, Inputs] = {}  # what each predict route's body was made from
+        self._bodies: dict[str, Body] = {}  # what each predict route's body was made from
         # Added first and kept last: the served models' routes are placed before it.
         self._fallback = self._add_unknown_model_route()
 
-    def add(self, name: str, inputs: Inputs) -> None:
-        """Give ``name`` its routes, its predict body made from ``inputs``; rebuild the predict
-        route when they differ from its current body's. Called on the event loop (or before
-        it runs), where requests are routed, so no request sees a route half-placed."""
-        if self._inputs.get(name) == inputs:
+    def add(self, name: str, inputs: Inputs,
+            categories: dict[str, tuple[Any, ...]] | None = None) -> None:
+        """Give ``name`` its routes, its predict body made from ``inputs`` and the learnt
+        ``categories``; rebuild the predict route when they differ from its current body's.
+        Called on the event loop (or before it runs), where requests are routed, so no
+        request sees a route half-placed."""
+        body = (inputs, categories or {})
+        if self._bodies.get(name) == body:
             return
         if name not in self.batchers:
             self.batchers[name] = MicroBatcher(
@@ -68,14 +74,14 @@ class ModelRoutes:
             if self.started:
                 self.batchers[name].start()
             self._place(self._example_route(name))
-        self._place(self._predict_route(name, row_model(name, inputs)))
-        self._inputs[name] = inputs
+        self._place(self._predict_route(name, row_model(name, inputs, categories)))
+        self._bodies[name] = body
         self.app.openapi_schema = None  # the document is made again at its next request
 
     def follow(self, served: Served) -> None:
         """The slots' ``on_load``: a classifier about to be served gets (fitting) routes."""
         if not served.is_recommender:
-            self.add(served.name, served.inputs)
+            self.add(served.name, served.inputs, served.categories)
 
     def start(self) -> None:
         """Start the batchers (on the event loop); later ones start as they are added."""

@@ -17,11 +17,12 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.project import Project
 from shipyard.registry import Registry
+from shipyard.train.categories import known_categories
 
 __all__ = ["ModelSlots", "Served"]
 
@@ -36,6 +37,8 @@ class Served:
     model: Any
     inputs: list[tuple[str, str, bool]]
     example: list[dict[str, Any]]
+    categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Input column → the categories the model learnt for it (others are refused)."""
 
     @property
     def is_recommender(self) -> bool:
@@ -91,7 +94,11 @@ class ModelSlots:
             rows = fetched.test_X.head(1).astype(object)
             example = [{str(k): v for k, v in r.items()}
                        for r in rows.where(rows.notna(), None).to_dict(orient="records")]
-            loaded.append(Served(name, version, fetched.model, fetched.inputs, example))
+            columns = {column for column, _, _ in fetched.inputs}
+            categories = {c: known for c, known in known_categories(fetched.model).items()
+                          if c in columns}
+            loaded.append(Served(name, version, fetched.model, fetched.inputs, example,
+                                 categories))
         return loaded
 
     def install(self, served: Served) -> str:
