@@ -57,10 +57,14 @@ def _titanic_ingested(projects: ExampleProjects, root: Path) -> None:
     run("ingest", cwd=root)
 
 
-def _titanic_trained(projects: ExampleProjects, root: Path) -> None:
+def _titanic_staged(projects: ExampleProjects, root: Path) -> None:
     projects.copy("titanic-ingested", root)
     small(root)
     run("run", "train", cwd=root)
+
+
+def _titanic_trained(projects: ExampleProjects, root: Path) -> None:
+    projects.copy("titanic-staged", root)
     run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
 
 
@@ -87,7 +91,9 @@ def _recommender_small_ingested(projects: ExampleProjects, root: Path) -> None:
 RECIPES: dict[str, Callable[[ExampleProjects, Path], None]] = {
     # the Titanic example as generated, its lake ingested, nothing trained
     "titanic-ingested": _titanic_ingested,
-    # … then trained with 4 trials and version 1 promoted to production
+    # … then trained with 4 trials: version 1 staged, no production version
+    "titanic-staged": _titanic_staged,
+    # … and version 1 promoted to production
     "titanic-trained": _titanic_trained,
     # … and a second gate-passing version (seed 7) staged beside it
     "titanic-two-versions": _titanic_two_versions,

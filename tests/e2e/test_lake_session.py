@@ -8,6 +8,7 @@ reaches CLEAN or CURATED.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from deltalake import DeltaTable
 
 from tests.e2e.cli import python, run
 from tests.e2e.examples import ExampleProjects, add_webhook
-from tests.e2e.lake_checks import strings_in_files, versions
+from tests.e2e.lake_checks import published, strings_in_files, versions
 from tests.receiver import Receiver
 
 
@@ -89,23 +90,43 @@ def test_a_person_reviews_and_accepts_the_quarantined_batch(
     with sqlite3.connect(db) as con:
         (batch_id,) = con.execute("SELECT id FROM shipyard_batches WHERE status = 'rejected' "
                                   "AND table_name = 'order_lines'").fetchone()
+        held = dict(con.execute("SELECT table_name, id FROM shipyard_batches "
+                                "WHERE status = 'held'").fetchall())
+    assert {"orders", "customers"} <= set(held)  # the month's orders wait with their lines
     shown = run("quarantine", "show", str(batch_id), cwd=shop).stdout
     assert "quantity" in shown and "FAIL" in shown
     before = versions(shop / "lake")
-    run("quarantine", "accept", str(batch_id), "--reason", "bulk promotion month",
-        cwd=shop, env=ENV)
+    done = run("quarantine", "accept", str(batch_id), "--reason", "bulk promotion month",
+               cwd=shop, env=ENV)
     after = versions(shop / "lake")
-    assert after["raw.order_lines"] == before["raw.order_lines"] + 1
+    # The whole ingest lands, in one snapshot: every table of it at its new version.
+    ingest = {"order_lines", *held}
+    moved = {f"{layer}.{t}" for layer in ("raw", "clean") for t in ingest}
+    assert {k: after[k] - before[k] for k in moved} == dict.fromkeys(moved, 1)
+    snapshot, published_versions = published(shop / "lake")
+    assert {k: published_versions[k] for k in moved} == {k: after[k] for k in moved}
+    listing = run("lake", "ls", cwd=shop).stdout
+    assert f"snapshot {snapshot} " in listing and "Not published" not in listing
+    shown_versions = {f"{layer}.{name}": int(version) for layer, name, version in re.findall(
+        r"(raw|clean)\s*│\s*(\w+)\s*│\s*(\d+)\s*│", listing)}
+    assert {k: shown_versions[k] for k in moved} == {k: after[k] for k in moved}
+    for table in ingest:
+        assert table in done.stdout
     history = run("lake", "history", "order_lines", "--layer", "clean", cwd=shop).stdout
     assert str(batch_id) in history
     with sqlite3.connect(db) as con:
         who, why = con.execute("SELECT accepted_by, accept_reason FROM shipyard_batches "
                                "WHERE id = ?", (batch_id,)).fetchone()
+        statuses = dict(con.execute(
+            "SELECT table_name, status FROM shipyard_batches WHERE id IN "
+            f"({', '.join(map(str, held.values()))})"))
     assert (who, why) == ("ana", "bulk promotion month")
+    assert statuses == dict.fromkeys(held, "landed")
     events = [r.json.get("event") for r in receiver.requests if r.json]
     assert "quarantine_accepted" in events
-    # The rest of that month (orders, new customers) lands with the next ingest.
+    # Nothing of that month is left for the next ingest.
     run("ingest", cwd=shop, env=ENV)
+    assert {k: versions(shop / "lake")[k] for k in moved} == {k: after[k] for k in moved}
     assert run("quarantine", "ls", cwd=shop).stdout.startswith("Quarantine is empty")
 
 

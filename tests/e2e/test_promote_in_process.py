@@ -28,7 +28,8 @@ def project(tmp_path: Path, example_projects: ExampleProjects) -> Project:
 
 def test_promote_moves_production_archives_the_last_and_the_slot_swaps(project: Project) -> None:
     loaded: list[tuple[str, int]] = []
-    slots = ModelSlots(project, ["titanic"], on_load=lambda name, v: loaded.append((name, v)))
+    slots = ModelSlots(project, ["titanic"],
+                       on_load=lambda served: loaded.append((served.name, served.version)))
     assert slots.refresh() == ["titanic v1"] and slots.ready()
     moved = promote(project, "titanic", 2, reason="better recall", actor="ana")
     assert (moved.version, moved.previous, moved.action) == (2, 1, "promoted")

@@ -100,14 +100,46 @@ def test_every_route_but_health_needs_the_key(titanic: Path) -> None:
     with in_process(titanic) as client:  # the app decides, not the process: tested in process
         client.headers.pop("Authorization")  # each request below says which key it carries
         assert client.get("/health").status_code == 200
-        for method, path in (("GET", "/ready"), ("GET", "/metrics"),
-                             ("POST", "/v1/models/titanic/predict"),
+        for method, path in (("GET", "/ready"), ("GET", "/metrics"), ("GET", "/docs"),
+                             ("GET", "/openapi.json"), ("POST", "/v1/models/titanic/predict"),
                              ("GET", "/v1/recommendations/C00001"),
                              ("POST", "/v1/pipelines/train/runs")):
             for headers in ({}, {"Authorization": "Bearer wrong-key-0000000000000000"}):
                 answer = client.request(method, path, json={"rows": [ROW]}, headers=headers)
                 assert answer.status_code == 401, (path, headers, answer.text)
         assert client.get("/ready", headers={"X-API-Key": KEY}).status_code == 200
+        # the documents: a browser is asked for the key (Basic, the key as the password)
+        asked = client.get("/docs")
+        assert asked.headers["www-authenticate"].startswith("Basic ")
+        for path in ("/docs", "/openapi.json"):
+            assert client.get(path, auth=("anyone", KEY)).status_code == 200
+            assert client.get(path, headers={"X-API-Key": KEY}).status_code == 200
+            assert client.get(path, auth=("anyone", "wrong-key-0000000000000000")).status_code == 401
+        assert client.get("/ready", auth=("anyone", KEY)).status_code == 401  # documents only
+
+
+def test_a_model_promoted_after_start_is_served_without_a_restart(
+        tmp_path: Path, example_projects: ExampleProjects) -> None:
+    root = example_projects.copy("titanic-staged", tmp_path / "titanic")  # no production yet
+    path = "/v1/models/titanic/predict"
+
+    def answer() -> httpx.Response:
+        return http.post(f"{base}{path}", json={"rows": [ROW]}, headers=AUTH)
+
+    def documented() -> bool:
+        return path in http.get(f"{base}/openapi.json", headers=AUTH).json()["paths"]
+
+    with serving(root, "--poll", "0.3") as base:
+        before = answer()
+        assert before.status_code == 404 and "no production version yet" in before.text
+        assert not documented()
+        run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
+        wait_for(lambda: answer().status_code == 200, "titanic v1 answering predict")
+        assert answer().json()["version"] == 1 and documented()
+        assert http.get(f"{base}/ready", headers=AUTH).json() == {
+            "ready": True, "models": {"titanic": 1}}
+        example = http.get(f"{base}/v1/models/titanic/example", headers=AUTH)
+        assert http.post(f"{base}{path}", json=example.json(), headers=AUTH).status_code == 200
 
 
 class ServedVersions:
@@ -268,6 +300,21 @@ class TestHostileRequests:
             ["body", "rows", 0, field]]
         after = client.post("/v1/models/titanic/predict", json={"rows": [ROW]})
         assert after.status_code == 200 and after.json() == before
+
+    @pytest.mark.parametrize(("field", "value", "known"), [
+        ("sex", "alien", ("female", "male")), ("pclass", "4th", ("1st", "2nd", "3rd"))])
+    def test_an_unknown_category_is_422_naming_field_value_and_the_known_ones(
+            self, client: TestClient, field: str, value: str, known: tuple[str, ...]) -> None:
+        url = "/v1/models/titanic/predict"
+        answer = client.post(url, json={"rows": [ROW, {**ROW, field: value}]})
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["detail"]
+        assert error["loc"] == ["body", "rows", 1, field] and error["input"] == value
+        assert f"{field}: unknown category {value!r}" in error["msg"]
+        assert ", ".join(map(repr, known)) in error["msg"]
+        row = client.get("/openapi.json").json()["components"]["schemas"]["TitanicRow"]
+        assert json.dumps(list(known)) in json.dumps(row["properties"][field])  # documented
+        assert client.post(url, json={"rows": [ROW, {**ROW, field: known[-1]}]}).status_code == 200
 
     def test_an_integral_number_is_an_integer(self, client: TestClient) -> None:
         answer = post_raw(client, f'{{"rows": [{row_with("sibsp", "1.0")}]}}')
@@ -462,6 +509,18 @@ def test_the_nightly_pipeline_publishes_every_time_it_runs(shop: Path) -> None:
         assert "runs every time (cache=False)" in " ".join(done.stdout.split())
         ids.append(store.current("recommender").id)
     assert ids[0] != ids[1]
+
+
+def test_predict_refuses_an_unknown_category(titanic: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    pd.DataFrame([ROW, {**ROW, "sex": "alien"}]).to_csv(tmp_path / "rows.csv", index=False)
+    done = run("predict", "titanic", "--input", str(tmp_path / "rows.csv"), "--output",
+               str(tmp_path / "scored.parquet"), cwd=titanic, check=1)
+    message = " ".join(done.stderr.split())
+    assert "sex: unknown category 'alien'; the model learnt 'female', 'male'" in message
+    assert "row(s) 2" in message and "Traceback" not in done.stderr
+    assert not (tmp_path / "scored.parquet").exists()
 
 
 def test_predict_scores_a_file_and_works_as_a_step(titanic: Path, tmp_path: Path) -> None:

@@ -82,6 +82,9 @@ def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame
     if missing:
         raise PipelineError(f"input lacks column(s) {', '.join(missing)}; the model expects "
                             f"{', '.join(expected)}")
+    from shipyard.train.categories import check_categories, known_categories
+
+    check_categories(frame, known_categories(model), where="input rows")
     probability = model.predict_proba(frame[expected])[:, 1]
     return frame.assign(prediction=(probability >= 0.5).astype(int), probability=probability)
 

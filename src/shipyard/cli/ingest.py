@@ -20,8 +20,8 @@ from shipyard.lake.ingest import ingest as run_ingest
 from shipyard.project import Project
 
 _STATUS_STYLE = {"landed": "green", "rejected": "red", "unchanged": "dim", "empty": "dim",
-                 "abandoned": "yellow"}
-_STATUS_LABEL = {"abandoned": "held back", "empty": "no new rows"}
+                 "abandoned": "yellow", "held": "yellow"}
+_STATUS_LABEL = {"abandoned": "not landed", "held": "held back", "empty": "no new rows"}
 
 
 def ingest(

@@ -60,13 +60,24 @@ def accept(
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
-    """Land a quarantined batch as if it had passed validation."""
+    """Land a quarantined batch as if it had passed validation, with its whole ingest."""
     project = Project.open(project_dir, env)
     done = q.accept(project, batch_id, reason=reason, wait_s=wait)
     b = done.batch
+    if done.snapshot is None:
+        waiting = ", ".join(f"{w.table_name} (batch {w.id})" for w in done.waiting)
+        console.print(f"[yellow]Accepted[/] batch {b.id} of {b.table_name} by {b.accepted_by}, "
+                      f"not landed yet: its ingest lands all of its tables or none, and "
+                      f"{waiting} of it is still rejected. Accept or review it: 'shipyard "
+                      f"quarantine show {done.waiting[0].id}{'' if env == 'dev' else f' --env {env}'}'.")
+        return
     console.print(f"[green]Accepted[/] batch {b.id} of {b.table_name} ({b.rows or 0:,} rows) "
-                  f"by {b.accepted_by}: raw version {b.raw_version}, clean version "
-                  f"{b.clean_version} in {project.lake_root}")
+                  f"by {b.accepted_by}; landed with its ingest in {project.lake_root}:")
+    for landed in done.landed:
+        how = "accepted" if landed.accepted_by else "held back with it"
+        console.print(f"  {landed.table_name} (batch {landed.id}, {landed.rows or 0:,} rows, "
+                      f"{how}) → raw version {landed.raw_version}, clean version "
+                      f"{landed.clean_version}")
     for build in done.curated:
         if build.version is not None:
             console.print(f"  curated.{build.name} → version {build.version} "

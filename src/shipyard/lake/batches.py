@@ -3,7 +3,10 @@
 The register is the source of truth for what reached the lake: a batch's status moves
 ``staging → landing → landed`` (or ``rejected``, ``unchanged``, ``empty``), and an incremental
 table's watermark is the highest ``watermark_to`` among its landed batches, so it only moves
-when a batch is accepted. Quarantine is the set of ``rejected`` batches.
+when a batch is accepted. Quarantine is the set of ``rejected`` batches; the batches of the same
+ingest that passed are ``held`` with them (an ingest lands all of its tables or none), and a
+rejected batch accepted while another of its ingest is still rejected is ``accepted``, waiting.
+The batches of one ingest share an ``ingest_id``.
 """
 
 from __future__ import annotations
@@ -46,12 +49,15 @@ _batches = sa.Table(
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("accepted_by", sa.String(200)),
     sa.Column("accept_reason", sa.Text),
+    sa.Column("ingest_id", sa.String(40), index=True),
 )
 
 STATUSES = (
-    "staging", "landing", "landed", "rejected", "unchanged", "empty", "abandoned", "superseded"
+    "staging", "landing", "landed", "rejected", "held", "accepted", "unchanged", "empty",
+    "abandoned", "superseded",
 )
-_FINAL = ("landed", "rejected", "unchanged", "empty", "abandoned", "superseded")
+_FINAL = ("landed", "rejected", "held", "accepted", "unchanged", "empty", "abandoned",
+          "superseded")
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class Batch:
     finished_at: datetime | None
     accepted_by: str | None
     accept_reason: str | None
+    ingest_id: str | None = None
 
 
 def _now() -> datetime:
@@ -93,8 +100,10 @@ class BatchRegister:
         """The batch register in ``project``'s metadata database."""
         return cls(project.metadata_engine, env=project.env_name)
 
-    def create(self, table_name: str, *, source_query: str, watermark_from: str | None) -> Batch:
-        """Register a new batch; ``watermark_from`` is JSON text, as ``watermark_to`` is."""
+    def create(self, table_name: str, *, source_query: str, watermark_from: str | None,
+               ingest_id: str | None = None) -> Batch:
+        """Register a new batch of the ingest ``ingest_id``; ``watermark_from`` is JSON text, as
+        ``watermark_to`` is."""
         with self.engine.begin() as conn:
             key = conn.execute(
                 _batches.insert().values(
@@ -102,6 +111,7 @@ class BatchRegister:
                     status="staging",
                     source_query=source_query,
                     watermark_from=watermark_from,
+                    ingest_id=ingest_id,
                     created_at=_now(),
                 )
             ).inserted_primary_key
@@ -128,12 +138,15 @@ class BatchRegister:
             row = conn.execute(sa.select(_batches).where(_batches.c.id == batch_id)).first()
         return None if row is None else Batch(**row._mapping)
 
-    def find(self, *, table_name: str | None = None, status: str | None = None) -> list[Batch]:
+    def find(self, *, table_name: str | None = None, status: str | None = None,
+             ingest_id: str | None = None) -> list[Batch]:
         query = sa.select(_batches).order_by(_batches.c.id)
         if table_name is not None:
             query = query.where(_batches.c.table_name == table_name)
         if status is not None:
             query = query.where(_batches.c.status == status)
+        if ingest_id is not None:
+            query = query.where(_batches.c.ingest_id == ingest_id)
         with self.engine.connect() as conn:
             return [Batch(**row._mapping) for row in conn.execute(query)]
 

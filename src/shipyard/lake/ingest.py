@@ -4,7 +4,9 @@ An ingest lands all of its tables or none: every table's new batch is staged and
 first, every CURATED query is bound against the CLEAN schemas-to-be, and only if nothing failed
 do the batches land. A rejected batch goes to quarantine with its report and an alert; the lake,
 the watermarks and the other tables stay as they were, so related tables (orders and their
-lines) never land out of step. The ingest ends by publishing one lake snapshot naming every
+lines) never land out of step. The other tables' batches that passed are held in quarantine
+with it (status ``held``): accepting the rejected batch lands the whole ingest at once
+(:mod:`shipyard.lake.quarantine`). The ingest ends by publishing one lake snapshot naming every
 table's version (:mod:`shipyard.lake.publish`): readers see all of it or none of it, even if the
 process is killed between two tables.
 
@@ -19,6 +21,7 @@ import datetime as dt
 import functools
 import json
 import shutil
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -62,7 +65,7 @@ class TableOutcome:
     """What one ingest did with one table."""
 
     table: str
-    status: str  # landed | rejected | unchanged | empty
+    status: str  # landed | rejected | held | unchanged | empty | abandoned
     batch: Batch
     report: ValidationReport | None = None
 
@@ -76,6 +79,11 @@ class IngestResult:
     @property
     def rejected(self) -> list[TableOutcome]:
         return [o for o in self.outcomes if o.status == "rejected"]
+
+    @property
+    def held(self) -> list[TableOutcome]:
+        """Batches that passed but wait in quarantine for the rejected ones of their ingest."""
+        return [o for o in self.outcomes if o.status == "held"]
 
 
 def _json_value(value: Any) -> str:
@@ -107,6 +115,7 @@ class _Ingest:
         self.on_rows = on_rows
         self.on_phase = on_phase or (lambda table, phase: None)
         self.on_wait = on_wait
+        self.ingest_id = uuid.uuid4().hex  # the batches of this ingest land together or not
 
     # -- stage and validate -----------------------------------------------------------------
     def stage(self, name: str) -> TableOutcome | tuple[Batch, ValidationReport]:
@@ -143,6 +152,7 @@ class _Ingest:
         batch = self.register.create(
             name, source_query=query.sql,
             watermark_from=last.watermark_to if watermark is not None and last else None,
+            ingest_id=self.ingest_id,
         )
         staged = self.state / "staging" / f"{batch.id}.parquet"
         self.on_phase(name, "reading source")
@@ -204,18 +214,31 @@ class _Ingest:
 
     # -- decisions --------------------------------------------------------------------------
     def quarantine(self, batch: Batch, report: ValidationReport) -> TableOutcome:
+        """Keep the rejected batch's data in quarantine, and alert."""
+        batch = self._keep(batch, "rejected")
+        event = batch_event(self.project, "batch_rejected", batch, report)
+        notify(self.config.alerts.webhooks, event)
+        return TableOutcome(batch.table_name, "rejected", batch, report)
+
+    def hold(self, batch: Batch, report: ValidationReport, rejected: list[Batch]) -> TableOutcome:
+        """Keep a batch that passed in quarantine beside the ``rejected`` ones of its ingest:
+        it lands when they are accepted, never without them."""
+        waiting = ", ".join(f"{b.table_name} (batch {b.id})" for b in rejected)
+        batch = self._keep(batch, "held", summary=f"held back: it lands with {waiting} of the "
+                                                  f"same ingest once accepted")
+        return TableOutcome(batch.table_name, "held", batch, report)
+
+    def _keep(self, batch: Batch, status: str, **values: Any) -> Batch:
         """Move the batch's data to quarantine; recorded first, so that a process killed
-        before the move ends leaves a rejected batch that recovery moves (see sweep_staging)."""
+        before the move ends leaves a batch that recovery moves (see sweep_staging)."""
         folder = self.state / "quarantine"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{batch.id}.parquet"
         staged = batch.staged_path or ""
-        batch = self.register.update(batch.id, status="rejected", staged_path=str(target))
+        batch = self.register.update(batch.id, status=status, staged_path=str(target), **values)
         crash_point("before-quarantine-move")
         shutil.move(staged, target)
-        event = batch_event(self.project, "batch_rejected", batch, report)
-        notify(self.config.alerts.webhooks, event)
-        return TableOutcome(batch.table_name, "rejected", batch, report)
+        return batch
 
     def discard(self, batch: Batch, report: ValidationReport, status: str,
                 summary: str) -> TableOutcome:
@@ -259,7 +282,7 @@ class _Ingest:
             except BaseException as error:
                 self.abandon(staged, error)
                 raise
-            any_rejected = any(_rejected(report) for _, report in staged)
+            rejected = [batch for batch, report in staged if _rejected(report)]
             to_land: list[tuple[Batch, ValidationReport]] = []
             for batch, report in staged:
                 if _rejected(report):
@@ -267,13 +290,11 @@ class _Ingest:
                 elif not report.passed:  # identical to the last accepted batch
                     result.outcomes.append(self.discard(batch, report, "unchanged",
                                                         report.summary()))
-                elif any_rejected:
-                    result.outcomes.append(self.discard(
-                        batch, report, "abandoned",
-                        "not landed: another table of the same ingest was rejected"))
+                elif rejected:
+                    result.outcomes.append(self.hold(batch, report, rejected))
                 else:
                     to_land.append((batch, report))
-            if any_rejected:
+            if rejected:
                 result.snapshot = Snapshots(self.store).current()
                 raise _rejection(result, self.project)
             try:
@@ -299,10 +320,13 @@ class _Ingest:
 def _rejection(result: IngestResult, project: Project) -> DataRejected:
     """The error of an ingest that found a rejected batch: names each and the way on."""
     batches = "; ".join(f"{o.table} (batch {o.batch.id})" for o in result.rejected)
+    held = ", ".join(f"{o.table} (batch {o.batch.id})" for o in result.held)
+    held_note = (f" The tables that passed are held in quarantine with them: {held}; "
+                 f"accepting lands them all in one snapshot." if held else "")
     accept = project.command('quarantine accept ID --reason "..."')
     return DataRejected(
         f"rejected by validation: {batches}; each batch is in quarantine with its report. "
-        f"Nothing landed: the lake and the watermarks are unchanged. Review with "
+        f"Nothing landed: the lake and the watermarks are unchanged.{held_note} Review with "
         f"'{project.command('quarantine show ID')}', then fix the source or '{accept}'.",
         result=result)
 

@@ -1,13 +1,17 @@
 """Quarantine: rejected batches kept with their data and report until a person decides.
 
-``accept`` lands a rejected batch exactly as if it had passed, recording who accepted it and
-why. Other rejected batches of the same table were read from the same watermark and overlap it,
-so they are marked superseded rather than left to be accepted twice.
+An ingest lands all of its tables or none, so the batches of the same ingest that passed wait
+in quarantine too (``held``). ``accept`` lands a rejected batch as if it had passed, recording
+who accepted it and why, together with every batch of its ingest, in one lake snapshot: orders
+and their lines never land out of step, accepted or not. When another batch of that ingest is
+still rejected, nothing lands yet: the batch is recorded ``accepted`` and the answer names what
+still waits. Other quarantined batches of the same tables were read from the same watermark and
+overlap them, so they are marked superseded rather than left to be accepted twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -32,9 +36,14 @@ __all__ = ["Accepted", "accept", "quarantined", "show"]
 
 @dataclass(frozen=True)
 class Accepted:
+    """What accepting a batch did: the accepted batch, and either the landed ingest (every
+    batch of it, the CURATED builds and the snapshot) or the rejected batches still waiting."""
+
     batch: Batch
-    curated: list[CuratedBuild]
-    snapshot: Snapshot
+    landed: list[Batch] = field(default_factory=list)
+    waiting: list[Batch] = field(default_factory=list)
+    curated: list[CuratedBuild] = field(default_factory=list)
+    snapshot: Snapshot | None = None
 
 
 def quarantined(project: Project) -> list[Batch]:
@@ -49,7 +58,8 @@ def show(project: Project, batch_id: int) -> tuple[Batch, ValidationReport | Non
 
 
 def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0) -> Accepted:
-    """Land quarantined batch ``batch_id`` as if it had passed validation."""
+    """Accept quarantined batch ``batch_id`` and land its whole ingest, if nothing of it is
+    still rejected (see the module docstring)."""
     if not reason.strip():
         raise ShipyardError("say why the batch is accepted: --reason \"...\" (kept in the audit)")
     register = BatchRegister.of(project)
@@ -59,41 +69,82 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
             f"batch {batch_id} is not in quarantine (status: {batch.status}); "
             f"see '{project.command('quarantine ls')}'"
         )
-    name = batch.table_name
-    if name not in project.config.tables:
-        raise NotFoundError(f"batch {batch_id} is of table {name!r}, no longer in shipyard.yaml")
-    table = project.config.tables[name]
+    group = _ingest_of(register, batch)
+    names = sorted({b.table_name for b in group})
+    unknown = [n for n in names if n not in project.config.tables]
+    if unknown:
+        raise NotFoundError(f"batch {batch_id}'s ingest holds table(s) {', '.join(unknown)}, no "
+                            f"longer in shipyard.yaml; run '{project.command('ingest')}' instead")
     store = DeltaStore.of(project)
-    with table_locks(project.state_dir / "locks", [name], wait_s=wait_s):
-        last = register.last_landed(name)
-        if table.mode == "incremental" and last is not None and last.watermark_to != (
-            batch.watermark_from
-        ):
-            raise ShipyardError(
-                f"batch {batch_id} was read from watermark {batch.watermark_from}, but "
-                f"{name} has since landed up to {last.watermark_to}; run "
-                f"'{project.command('ingest')}' instead"
-            )
-        staged = Path(batch.staged_path or "")
-        if not staged.is_file():
-            raise NotFoundError(f"batch {batch_id}'s data is missing ({staged}); it cannot be "
-                                f"accepted. Run '{project.command('ingest')}' to read the "
-                                f"rows again")
+    user = project.user
+    with table_locks(project.state_dir / "locks", names, wait_s=wait_s):
+        waiting = [b for b in group if b.status == "rejected" and b.id != batch.id]
+        if waiting:
+            accepted = register.update(batch.id, status="accepted", accepted_by=user,
+                                       accept_reason=reason)
+            return Accepted(batch=accepted, waiting=waiting)
+        for member in group:
+            _check_still_current(project, register, member)
+        staged = {b.table_name: Path(b.staged_path or "") for b in group}
         check_queries(
-            project.config, store,
-            clean_versions(upcoming(store, Snapshots(store).current(), [name])),
-            {name: clean_select(pq.read_schema(staged), table.clean, name, duck.parquet(staged))},
+            project.config, store, clean_versions(upcoming(store, Snapshots(store).current(), names)),
+            {name: clean_select(pq.read_schema(path), project.config.tables[name].clean, name,
+                                duck.parquet(path)) for name, path in staged.items()},
         )
-        user = project.user
-        landed = land_batch(store, register, batch, name, table, staged=staged, accepted_by=user)
-        landed = register.update(batch.id, accepted_by=user, accept_reason=reason)
-        for other in register.find(table_name=name, status="rejected"):
-            register.update(other.id, status="superseded",
-                            summary=f"superseded by accepted batch {batch.id}")
-        report = ValidationReport.load(Path(batch.report_path)) if batch.report_path else None
-        notify(project.config.alerts.webhooks,
-               batch_event(project, "quarantine_accepted", landed, report))
-        snapshot, curated = publish(project.config, store, project.state_dir / "locks", [name],
+        # Every batch says it is landing before any lands: a process killed between two
+        # tables leaves them all to the next ingest, which rolls them forward together.
+        for member in group:
+            register.update(member.id, status="landing", **(
+                {"accepted_by": user, "accept_reason": reason} if member.id == batch.id else {}))
+        landed = []
+        for member in [register.get(b.id) for b in group]:
+            name = member.table_name
+            landed.append(land_batch(store, register, member, name, project.config.tables[name],
+                                     staged=staged[name], accepted_by=member.accepted_by))
+        ours = {b.id for b in group}
+        for name in names:
+            for status in ("rejected", "held", "accepted"):
+                for other in register.find(table_name=name, status=status):
+                    if other.id not in ours:
+                        register.update(other.id, status="superseded",
+                                        summary=f"superseded by accepted batch {batch.id}")
+        for member in landed:
+            kind = "batch_accepted" if member.accepted_by is None else "quarantine_accepted"
+            report = (ValidationReport.load(Path(member.report_path))
+                      if member.report_path else None)
+            notify(project.config.alerts.webhooks, batch_event(project, kind, member, report))
+        snapshot, curated = publish(project.config, store, project.state_dir / "locks", names,
                                     origin=f"quarantine accept {batch_id}")
-    return Accepted(batch=landed, curated=curated, snapshot=snapshot)
+    return Accepted(batch=next(b for b in landed if b.id == batch.id), landed=landed,
+                    curated=curated, snapshot=snapshot)
 
+
+def _ingest_of(register: BatchRegister, batch: Batch) -> list[Batch]:
+    """The batches of ``batch``'s ingest still waiting in quarantine (rejected, held, or
+    accepted while another was still rejected), ``batch`` among them."""
+    if batch.ingest_id is None:  # recorded before ingests were: its siblings were not kept
+        return [batch]
+    return [b for b in register.find(ingest_id=batch.ingest_id)
+            if b.status in ("rejected", "held", "accepted")]
+
+
+def _check_still_current(project: Project, register: BatchRegister, batch: Batch) -> None:
+    """Refuse to land a batch its table has moved past since (a later batch landed), and one
+    whose data is gone."""
+    name = batch.table_name
+    last = register.last_landed(name)
+    if last is not None and last.id > batch.id:
+        raise ShipyardError(
+            f"batch {batch.id} of {name} is older than batch {last.id}, which has landed since; "
+            f"run '{project.command('ingest')}' instead")
+    if project.config.tables[name].mode == "incremental" and last is not None and (
+            last.watermark_to != batch.watermark_from):
+        raise ShipyardError(
+            f"batch {batch.id} was read from watermark {batch.watermark_from}, but "
+            f"{name} has since landed up to {last.watermark_to}; run "
+            f"'{project.command('ingest')}' instead"
+        )
+    staged = Path(batch.staged_path or "")
+    if not staged.is_file():
+        raise NotFoundError(f"batch {batch.id}'s data is missing ({staged}); it cannot be "
+                            f"accepted. Run '{project.command('ingest')}' to read the rows again")

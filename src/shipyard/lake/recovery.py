@@ -41,8 +41,8 @@ def sweep_staging(register: BatchRegister, state: Path, names: list[str]) -> Non
     """Remove staged files of ``names`` that no batch still needs.
 
     Files are matched by batch id, so a file whose record never learnt its path (killed
-    right after staging) is found too. A rejected batch whose move to quarantine was cut
-    short is moved there now.
+    right after staging) is found too. A rejected (or held) batch whose move to quarantine was
+    cut short is moved there now.
     """
     folder = state / "staging"
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
@@ -53,7 +53,7 @@ def sweep_staging(register: BatchRegister, state: Path, names: list[str]) -> Non
         if batch is not None and (batch.table_name not in names or batch.status == "landing"):
             continue  # another ingest's table, or the data of a batch being landed
         target = Path(batch.staged_path) if batch and batch.staged_path else None
-        if (batch is not None and batch.status == "rejected" and target is not None
+        if (batch is not None and batch.status in ("rejected", "held") and target is not None
                 and target != path and path.suffix == ".parquet" and not target.exists()):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, target)

@@ -1,7 +1,8 @@
 """The HTTP API: predictions of served models, recommendations, pipeline triggers, health.
 
 :func:`create_app` builds it from the project: routes from what the registry says when the app
-is made (each served classifier gets its own, :mod:`shipyard.serving.model_routes`), request
+is made, and from each version the server takes up later (each served classifier gets its
+own, :mod:`shipyard.serving.model_routes`), request
 and answer schemas (:mod:`~shipyard.serving.schemas`), the API key
 (:mod:`~shipyard.serving.auth`), errors (:mod:`~shipyard.serving.handlers`), request counting
 (:mod:`~shipyard.serving.telemetry`) and the limits (:mod:`~shipyard.serving.limits`).
@@ -10,26 +11,23 @@ Whatever a request holds, the answer is a status the OpenAPI document lists for 
 
 # No ``from __future__ import annotations`` here: FastAPI reads the annotations of the route
 # functions built below and needs them as objects.
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from shipyard.batch.results import ResultsStore
 from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
-from shipyard.serving.auth import ApiKeys, require_key
-from shipyard.serving.batching import MicroBatcher
+from shipyard.serving.auth import ApiKeys, require_docs_key, require_key
 from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.limits import Limits
-from shipyard.serving.model_routes import (
-    add_example_route,
-    add_predict_route,
-    add_unknown_model_route,
-)
+from shipyard.serving.model_routes import ModelRoutes
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.runs import pipeline_runs_router
 from shipyard.serving.schemas import (
@@ -39,9 +37,8 @@ from shipyard.serving.schemas import (
     Recommendation,
     Recommendations,
     error_responses,
-    row_model,
 )
-from shipyard.serving.served import ModelSlots
+from shipyard.serving.served import ModelSlots, Served
 from shipyard.serving.telemetry import Observed, Telemetry
 
 __all__ = ["create_app"]
@@ -52,9 +49,13 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     config = config or project.config.serving
     names = config.models if config.models is not None else list(project.config.models)
     telemetry = Telemetry()
-    slots = ModelSlots(project, names, on_load=telemetry.loaded)
+
+    def on_load(served: Served) -> None:  # on the event loop, before the slot takes it
+        routes.follow(served)
+        telemetry.loaded(served.name, served.version)
+
+    slots = ModelSlots(project, names, on_load=on_load)
     planned = slots.plan()
-    batchers: dict[str, MicroBatcher] = {}
     log = PredictionLog(project.lake_root, project.storage_options,
                         on_drop=telemetry.dropped_logs.inc) if config.prediction_log else None
 
@@ -66,30 +67,41 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
         # for a fifth of a second.
         gc.collect()
         gc.freeze()
-        for batcher in batchers.values():
-            batcher.start()
-        slots.watch(config.poll_s)
+        routes.start()
+        slots.watch(config.poll_s, asyncio.get_running_loop())
         if log is not None:
             log.start()
         yield
         slots.close()
-        for batcher in batchers.values():
-            await batcher.stop()
+        await routes.stop()
         if log is not None:
             log.close()
 
     app = FastAPI(title=f"Shipyard · {project.config.project}", lifespan=lifespan,
                   description="Predictions and recommendations of the production models.",
-                  exception_handlers=HANDLERS)
+                  exception_handlers=HANDLERS, docs_url=None, redoc_url=None, openapi_url=None)
+    secured = [Depends(require_key(keys))]
+    routes = ModelRoutes(app, slots, config, log, secured, on_batch=telemetry.batch)
+    batchers = routes.batchers
     app.state.slots = slots
     app.state.telemetry = telemetry
     app.state.batchers = batchers
-    secured = [Depends(require_key(keys))]
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
         """The process is up (no key needed)."""
         return {"status": "ok"}
+
+    # The documents need a key too (see require_docs_key for why), unlike FastAPI's own.
+    documents = [Depends(require_docs_key(keys))]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=documents)
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=documents)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} · docs")
 
     @app.get("/ready", tags=["operations"], dependencies=secured, response_model=Ready,
              response_model_exclude_none=True,
@@ -119,15 +131,8 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
         return Response(generate_latest(telemetry.registry), media_type=CONTENT_TYPE_LATEST)
 
     for name, (_, flavor, inputs) in planned.items():
-        if flavor == "recommender":
-            continue
-        batchers[name] = MicroBatcher(slots, name, max_size=config.batch_max_size,
-                                      max_wait_ms=config.batch_max_wait_ms,
-                                      on_batch=telemetry.batch)
-        add_predict_route(app, name, row_model(name, inputs), batchers[name],
-                          config.max_rows, log, secured)
-        add_example_route(app, name, slots, secured)
-    add_unknown_model_route(app, list(batchers), secured)
+        if flavor != "recommender":
+            routes.add(name, inputs)
 
     results = ResultsStore.of(project)
 

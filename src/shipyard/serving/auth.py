@@ -3,7 +3,8 @@
 A presented key is hashed and compared with every stored digest with ``hmac.compare_digest``,
 so the time a check takes says nothing about how close a guess was, and the process never
 holds a key in clear after start-up. :func:`require_key` is the routes' dependency that asks
-for one.
+for one; :func:`require_docs_key` is the one of ``/docs`` and ``/openapi.json``, which also
+takes the key as the password of HTTP Basic authentication, so that a browser can open them.
 """
 
 from __future__ import annotations
@@ -13,19 +14,27 @@ import hmac
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from fastapi import Depends
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    APIKeyHeader,
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 
 from shipyard.errors import ConfigError, Unauthorized
 
-__all__ = ["ApiKeys", "require_key"]
+__all__ = ["ApiKeys", "DocsUnauthorized", "require_docs_key", "require_key"]
 
 ENV = "SHIPYARD_API_KEYS"
 # Module-level: FastAPI resolves the dependency annotations below in this module's namespace.
 _BEARER = HTTPBearer(auto_error=False)
 _HEADER = APIKeyHeader(name="X-API-Key", auto_error=False)
+_BASIC = HTTPBasic(auto_error=False)
+_ASK = "missing or wrong API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 
 
 def _digest(key: str) -> bytes:
@@ -67,13 +76,42 @@ class ApiKeys:
         return found
 
 
+def _presented(credentials: HTTPAuthorizationCredentials | None, api_key: str | None) -> str | None:
+    return credentials.credentials if credentials is not None else api_key
+
+
 def require_key(keys: ApiKeys) -> Callable[..., None]:
     """The dependency of every secured route: a key in ``Authorization: Bearer KEY`` or
     ``X-API-Key: KEY`` that ``keys`` accepts, else 401 (both schemes show in OpenAPI)."""
     def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
               api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
-        token = credentials.credentials if credentials is not None else api_key
-        if not keys.accepts(token):
-            raise Unauthorized("missing or wrong API key: send 'Authorization: Bearer KEY' or "
-                               "'X-API-Key: KEY'")
+        if not keys.accepts(_presented(credentials, api_key)):
+            raise Unauthorized(_ASK)
+    return check
+
+
+class DocsUnauthorized(Unauthorized):
+    """A request for the API's documents without a key: asks a browser for one (the key as
+    the password, any user name), which it then sends with the document's own request too."""
+
+    http_headers: ClassVar[dict[str, str]] = {
+        "WWW-Authenticate": 'Basic realm="Shipyard API: an API key as the password"'}
+
+
+def require_docs_key(keys: ApiKeys) -> Callable[..., None]:
+    """The dependency of ``/docs`` and ``/openapi.json``: a key as for every secured route,
+    or as the password of HTTP Basic authentication (what a browser can send).
+
+    The documents are behind the key on purpose: they name every served model, its input
+    columns and the categories it learnt from its training data, which is what a private
+    API keeps from whoever has no key. A browser prompts for the key (the 401 asks for Basic
+    authentication) and opens them with it.
+    """
+    def check(basic: Annotated[HTTPBasicCredentials | None, Depends(_BASIC)],
+              credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+              api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
+        presented = basic.password if basic is not None else _presented(credentials, api_key)
+        if not keys.accepts(presented):
+            raise DocsUnauthorized(f"{_ASK}, or the key as the password of Basic "
+                                   f"authentication (a browser asks for it)")
     return check

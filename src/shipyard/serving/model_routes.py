@@ -1,86 +1,183 @@
-"""The routes of one served classifier: ``POST /v1/models/{name}/predict`` and
-``GET /v1/models/{name}/example``, plus the 404 of a model not served here.
+"""The routes of the served classifiers: ``POST /v1/models/{name}/predict`` and
+``GET /v1/models/{name}/example`` of each, plus the 404 of a model not served here.
 
 The predict body's schema is made from the model's MLflow signature (:func:`row_model`), so
 a wrong or missing field is a 422 that names it, and the OpenAPI document shows the real
 columns. A model still loading, or one whose batcher stopped, is a 503 (see /ready).
+
+:class:`ModelRoutes` keeps the routes in step with the served versions: a model that gets its
+first production version after the server started gets its routes then, and a version whose
+inputs or learnt categories differ from the route's gets the route rebuilt, before any request
+can reach it. (Routes are first built from the signature alone, before the models load; the
+categories come with the loaded model.)
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the annotations of the route
 # functions built below (a body model made at run time) and needs them as objects.
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError, NotReady, StillLoading
 from shipyard.serving.batching import BatcherStopped, MicroBatcher
 from shipyard.serving.predlog import PredictionLog
-from shipyard.serving.schemas import SECURED, Predictions, error_responses
-from shipyard.serving.served import ModelSlots
+from shipyard.serving.schemas import SECURED, Predictions, error_responses, row_model
+from shipyard.serving.served import ModelSlots, Served
 
-__all__ = ["add_example_route", "add_predict_route", "add_unknown_model_route"]
+__all__ = ["ModelRoutes"]
+
+Inputs = list[tuple[str, str, bool]]
+Body = tuple[Inputs, dict[str, tuple[Any, ...]]]
 
 
 def _still_loading(name: str) -> StillLoading:
     return StillLoading(f"model {name!r} is still loading; see /ready")
 
 
-def add_example_route(app: FastAPI, name: str, slots: ModelSlots, secured: list[Any]) -> None:
-    """``GET /v1/models/{name}/example``: a valid request body, from the model's test rows."""
+class ModelRoutes:
+    """The predict and example routes of each served classifier, and their batchers."""
 
-    def show() -> dict[str, Any]:
-        served = slots.current.get(name)
-        if served is None:
-            raise _still_loading(name)
-        return {"rows": served.example}
+    def __init__(self, app: FastAPI, slots: ModelSlots, config: ServingConfig,
+                 log: PredictionLog | None, secured: list[Any],
+                 on_batch: Callable[[str, int], None] | None = None) -> None:
+        self.app = app
+        self.slots = slots
+        self.config = config
+        self.log = log
+        self.secured = secured
+        self.on_batch = on_batch
+        self.batchers: dict[str, MicroBatcher] = {}
+        self.started = False
+        self._bodies: dict[str, Body] = {}  # what each predict route's body was made from
+        # Added first and kept last: the served models' routes are placed before it.
+        self._fallback = self._add_unknown_model_route()
 
-    app.add_api_route(f"/v1/models/{name}/example", show, methods=["GET"], tags=["models"],
-                      dependencies=secured, responses=error_responses(*SECURED),
-                      summary=f"A valid predict request body for {name}")
+    def add(self, name: str, inputs: Inputs,
+            categories: dict[str, tuple[Any, ...]] | None = None) -> None:
+        """Give ``name`` its routes, its predict body made from ``inputs`` and the learnt
+        ``categories``; rebuild the predict route when they differ from its current body's.
+        Called on the event loop (or before it runs), where requests are routed, so no
+        request sees a route half-placed."""
+        body = (inputs, categories or {})
+        if self._bodies.get(name) == body:
+            return
+        if name not in self.batchers:
+            self.batchers[name] = MicroBatcher(
+                self.slots, name, max_size=self.config.batch_max_size,
+                max_wait_ms=self.config.batch_max_wait_ms, on_batch=self.on_batch)
+            if self.started:
+                self.batchers[name].start()
+            self._place(self._example_route(name))
+        self._place(self._predict_route(name, row_model(name, inputs, categories)))
+        self._bodies[name] = body
+        self.app.openapi_schema = None  # the document is made again at its next request
 
+    def follow(self, served: Served) -> None:
+        """The slots' ``on_load``: a classifier about to be served gets (fitting) routes."""
+        if not served.is_recommender:
+            self.add(served.name, served.inputs, served.categories)
 
-def add_predict_route(app: FastAPI, name: str, row: type[BaseModel], batcher: MicroBatcher,
-                      max_rows: int, log: PredictionLog | None, secured: list[Any]) -> None:
-    """``POST /v1/models/{name}/predict``: up to ``max_rows`` rows, batched with other
-    requests by ``batcher``, each answer logged to ``log`` (when there is one)."""
-    body = create_model(f"{name.title()}Request", __config__=ConfigDict(extra="forbid"),
-                        rows=(list[row], Field(min_length=1, max_length=max_rows)))  # type: ignore[valid-type]
+    def start(self) -> None:
+        """Start the batchers (on the event loop); later ones start as they are added."""
+        self.started = True
+        for batcher in self.batchers.values():
+            batcher.start()
 
-    async def predict(request: body) -> Response:  # type: ignore[valid-type]
-        started = time.perf_counter()
-        if name not in batcher.slots.current:
-            raise _still_loading(name)
-        rows = [r.model_dump() for r in request.rows]  # type: ignore[attr-defined]
-        try:
-            done = await batcher.predict(rows)
-        except BatcherStopped as error:
-            raise NotReady(f"model {name!r} cannot answer ({error}); restart the "
-                           f"server") from error
-        probabilities = done.probabilities.tolist()
-        if log is not None:
-            log.record(name, done.version, rows, probabilities,
-                       (time.perf_counter() - started) * 1000)
-        # Built as JSON directly: the response model documents it, re-validating it per
-        # request would cost a tenth of the request.
-        return Response(json.dumps({"model": name, "version": done.version, "predictions": [
-            {"prediction": int(p >= 0.5), "probability": p} for p in probabilities]}),
-            media_type="application/json")
+    async def stop(self) -> None:
+        for batcher in self.batchers.values():
+            await batcher.stop()
 
-    app.add_api_route(f"/v1/models/{name}/predict", predict, methods=["POST"],
-                      response_model=Predictions, dependencies=secured, tags=["models"],
-                      responses=error_responses(*SECURED, 400, 413),
-                      summary=f"Predict with the production version of {name}")
+    def _place(self, route: APIRoute) -> None:
+        """Put ``route`` where the one of the same path and methods was, else just before
+        the 404 of unknown models (routes match in order)."""
+        routes = self.app.router.routes
+        for i, old in enumerate(routes):
+            if (isinstance(old, APIRoute) and old is not route and old.path == route.path
+                    and old.methods == route.methods):
+                routes[i] = route
+                return
+        routes.insert(routes.index(self._fallback), route)
 
+    def _added(self) -> APIRoute:
+        """The route ``add_api_route`` just appended, taken off the end to be placed."""
+        route = self.app.router.routes.pop()
+        assert isinstance(route, APIRoute)
+        return route
 
-def add_unknown_model_route(app: FastAPI, served: list[str], secured: list[Any]) -> None:
-    """``POST /v1/models/{name}/predict`` of any other name: a 404 naming the served ones
-    (added after the served models' routes, which match first; not in the OpenAPI document)."""
+    def _example_route(self, name: str) -> APIRoute:
+        """``GET /v1/models/{name}/example``: a valid request body, from the model's test rows."""
+        slots = self.slots
 
-    @app.post("/v1/models/{name}/predict", tags=["models"], dependencies=secured,
-              include_in_schema=False)
-    def unknown_model(name: str) -> None:
-        raise NotFoundError(f"model {name!r} is not served here; served: "
-                            f"{', '.join(sorted(served)) or 'none'}")
+        def show() -> dict[str, Any]:
+            served = slots.current.get(name)
+            if served is None:
+                raise _still_loading(name)
+            return {"rows": served.example}
+
+        self.app.add_api_route(f"/v1/models/{name}/example", show, methods=["GET"],
+                               tags=["models"], dependencies=self.secured,
+                               responses=error_responses(*SECURED),
+                               summary=f"A valid predict request body for {name}")
+        return self._added()
+
+    def _predict_route(self, name: str, row: type[BaseModel]) -> APIRoute:
+        """``POST /v1/models/{name}/predict``: up to ``max_rows`` rows, batched with other
+        requests by the model's batcher, each answer logged (when there is a log)."""
+        batcher, log = self.batchers[name], self.log
+        body = create_model(f"{name.title()}Request", __config__=ConfigDict(extra="forbid"),
+                            rows=(list[row], Field(min_length=1,  # type: ignore[valid-type]
+                                                   max_length=self.config.max_rows)))
+
+        async def predict(request: body) -> Response:  # type: ignore[valid-type]
+            started = time.perf_counter()
+            if name not in batcher.slots.current:
+                raise _still_loading(name)
+            rows = [r.model_dump() for r in request.rows]  # type: ignore[attr-defined]
+            try:
+                done = await batcher.predict(rows)
+            except BatcherStopped as error:
+                raise NotReady(f"model {name!r} cannot answer ({error}); restart the "
+                               f"server") from error
+            probabilities = done.probabilities.tolist()
+            if log is not None:
+                log.record(name, done.version, rows, probabilities,
+                           (time.perf_counter() - started) * 1000)
+            # Built as JSON directly: the response model documents it, re-validating it per
+            # request would cost a tenth of the request.
+            return Response(json.dumps({"model": name, "version": done.version, "predictions": [
+                {"prediction": int(p >= 0.5), "probability": p} for p in probabilities]}),
+                media_type="application/json")
+
+        self.app.add_api_route(f"/v1/models/{name}/predict", predict, methods=["POST"],
+                               response_model=Predictions, dependencies=self.secured,
+                               tags=["models"], responses=error_responses(*SECURED, 400, 413),
+                               summary=f"Predict with the production version of {name}")
+        return self._added()
+
+    def _add_unknown_model_route(self) -> APIRoute:
+        """``POST /v1/models/{name}/predict`` of any other name: a 404 naming the served ones
+        (not in the OpenAPI document). A watched model without a production version yet is
+        told apart: promoting one is the fix, and the server takes it up by itself."""
+        batchers, slots = self.batchers, self.slots
+
+        def unknown_model(name: str) -> None:
+            if name in slots.names and name not in slots.current:
+                raise NotFoundError(
+                    f"model {name!r} has no production version yet; promote one with "
+                    f"'shipyard models promote {name} VERSION --reason ...' and this server "
+                    f"serves it within {self.config.poll_s:g} s")
+            raise NotFoundError(f"model {name!r} is not served here; served: "
+                                f"{', '.join(sorted(batchers)) or 'none'}")
+
+        self.app.add_api_route("/v1/models/{name}/predict", unknown_model, methods=["POST"],
+                               tags=["models"], dependencies=self.secured,
+                               include_in_schema=False)
+        route = self.app.router.routes[-1]
+        assert isinstance(route, APIRoute)
+        return route

@@ -4,14 +4,19 @@ A predict route's body is made at run time from the model's MLflow signature (:f
 Fields are strict: an integer column takes JSON integers within its type's range only (not
 ``true``, ``"3"`` or ``3.5``), a number column finite numbers only (not ``NaN``, ``Infinity``
 or ``1e309``), a text column valid Unicode only (not a lone surrogate such as ``"\ud800"``,
-which no table, log or model can hold).
+which no table, log or model can hold), and a column the model encodes as categories only the
+categories it learnt (:mod:`shipyard.train.categories`): anything else is a 422 naming the
+field, the value and the known ones.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
+
+from shipyard.train.categories import unknown_category
 
 __all__ = ["SECURED", "Error", "PredictionOut", "Predictions", "Ready", "Recommendation",
            "Recommendations", "error_responses", "row_model"]
@@ -51,10 +56,28 @@ _TYPES: dict[str, Any] = {
 }
 
 
-def row_model(name: str, inputs: list[tuple[str, str, bool]]) -> type[BaseModel]:
+def _one_of(column: str, known: tuple[Any, ...]) -> Any:
+    """A validator refusing a value outside ``known``, naming the column, value and known ones."""
+    allowed = set(known)
+
+    def check(value: Any) -> Any:
+        if value not in allowed:
+            raise ValueError(unknown_category(column, value, known))
+        return value
+    return check
+
+
+def row_model(name: str, inputs: list[tuple[str, str, bool]],
+              categories: Mapping[str, tuple[Any, ...]] | None = None) -> type[BaseModel]:
+    """A row of ``name``'s predict body: a field per input column, typed strictly; a column
+    with learnt ``categories`` takes only those (an ``enum`` in the OpenAPI document)."""
     fields: dict[str, Any] = {}
     for column, kind, required in inputs:
         python = _TYPES.get(kind, _TYPES["string"])
+        known = (categories or {}).get(column)
+        if known:
+            python = Annotated[python, AfterValidator(_one_of(column, known)),
+                               Field(json_schema_extra={"enum": list(known)})]
         fields[column] = (python, ...) if required else (python | None, None)
     return create_model(f"{name.title()}Row", __config__=ConfigDict(extra="forbid"), **fields)
 

@@ -11,15 +11,18 @@ the old one keeps answering.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import Any
 
 from shipyard.project import Project
 from shipyard.registry import Registry
+from shipyard.train.categories import known_categories
 
 __all__ = ["ModelSlots", "Served"]
 
@@ -34,6 +37,8 @@ class Served:
     model: Any
     inputs: list[tuple[str, str, bool]]
     example: list[dict[str, Any]]
+    categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Input column → the categories the model learnt for it (others are refused)."""
 
     @property
     def is_recommender(self) -> bool:
@@ -43,13 +48,20 @@ class Served:
 
 
 class ModelSlots:
-    """Current production version of each served model, kept fresh by :meth:`watch`."""
+    """Current production version of each served model, kept fresh by :meth:`watch`.
+
+    A model with no production version yet (at start-up, or registered since) is watched like
+    the others: its first version is taken up the way a newer one is, so a server never needs a
+    restart to serve a model promoted after it started.
+    """
 
     def __init__(self, project: Project, names: list[str],
-                 on_load: Callable[[str, int], None] | None = None) -> None:
-        """``on_load(name, version)`` is called each time a slot takes a version (at start,
-        on promotion and on rollback), so what reports the served versions never waits for
-        traffic to learn of a swap."""
+                 on_load: Callable[[Served], None] | None = None) -> None:
+        """``on_load(served)`` is called each time a slot is about to take a version (at
+        start, on a first promotion, on promotion and on rollback), before any request can
+        get it: what depends on the served version (the routes, the version gauge) follows
+        the swap at once, never at the next request. If it raises, the slot keeps its
+        version and the next poll tries again."""
         self.project = project
         self.names = names
         self.on_load = on_load
@@ -69,10 +81,10 @@ class ModelSlots:
                 self.planned[name] = (version, *registry.inputs(name, version))
         return self.planned
 
-    def refresh(self) -> list[str]:
-        """Load every model whose production alias moved; returns what changed."""
+    def load_changed(self) -> list[Served]:
+        """Every model whose production alias moved (or appeared), loaded but not yet served."""
         registry = Registry.of(self.project)
-        changed = []
+        loaded = []
         for name in self.names:
             version = registry.alias(name, ALIAS)
             held = self.current.get(name)
@@ -82,36 +94,81 @@ class ModelSlots:
             rows = fetched.test_X.head(1).astype(object)
             example = [{str(k): v for k, v in r.items()}
                        for r in rows.where(rows.notna(), None).to_dict(orient="records")]
-            self.current[name] = Served(name, version, fetched.model, fetched.inputs, example)
-            self.swaps += held is not None
-            if self.on_load is not None:
-                self.on_load(name, version)
-            changed.append(f"{name} v{version}")
-            logger.info("serving %s version %s", name, version)
-        if changed:  # keep the new model's objects out of full collections too (see app.py)
-            gc.collect()
-            gc.freeze()
+            columns = {column for column, _, _ in fetched.inputs}
+            categories = {c: known for c, known in known_categories(fetched.model).items()
+                          if c in columns}
+            loaded.append(Served(name, version, fetched.model, fetched.inputs, example,
+                                 categories))
+        return loaded
+
+    def install(self, served: Served) -> str:
+        """Serve ``served`` from now on (one reference assignment); returns what changed."""
+        if self.on_load is not None:
+            self.on_load(served)
+        self.swaps += served.name in self.current
+        self.current[served.name] = served
+        logger.info("serving %s version %s", served.name, served.version)
+        return f"{served.name} v{served.version}"
+
+    def refresh(self) -> list[str]:
+        """Load and serve every model whose production alias moved; returns what changed."""
+        changed = [self.install(served) for served in self.load_changed()]
+        if changed:
+            _freeze()
         return changed
 
     def ready(self) -> bool:
         """Every model that had a production version at start-up is loaded."""
         return all(n in self.current for n in self.planned)
 
-    def watch(self, every_s: float) -> None:
-        """Load the models now, then look for newly promoted versions every ``every_s``."""
-        def loop() -> None:
+    def watch(self, every_s: float, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Load the models now, then look for newly promoted versions every ``every_s``.
+
+        Loading runs in a thread of its own, while the loaded versions answer; with ``loop``,
+        installing runs on that event loop (where the routes live, see ``on_load``), the
+        thread waiting for it unless told to stop.
+        """
+        def loop_body() -> None:
             while True:
                 try:
-                    self.refresh()
+                    changed = [self._install_on(loop, served) for served in self.load_changed()]
+                    if changed:
+                        _freeze()
                 except Exception as error:  # noqa: BLE001 - keep serving the loaded version
                     logger.warning("could not refresh models from the registry: %s", error)
                 if self._stop.wait(every_s):
                     return
 
-        self._thread = threading.Thread(target=loop, name="shipyard-model-watch", daemon=True)
+        self._thread = threading.Thread(target=loop_body, name="shipyard-model-watch",
+                                        daemon=True)
         self._thread.start()
+
+    def _install_on(self, loop: asyncio.AbstractEventLoop | None, served: Served) -> str:
+        if loop is None:
+            return self.install(served)
+        done: Future[str] = Future()
+
+        def install() -> None:
+            try:
+                done.set_result(self.install(served))
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+                done.set_exception(error)
+
+        loop.call_soon_threadsafe(install)
+        while True:  # the loop may be stopping (close() blocks it): do not wait forever
+            try:
+                return done.result(timeout=0.5)
+            except TimeoutError:
+                if self._stop.is_set():
+                    return "(server stopping)"
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+def _freeze() -> None:
+    """Keep newly loaded models' objects out of full collections too (see app.py)."""
+    gc.collect()
+    gc.freeze()

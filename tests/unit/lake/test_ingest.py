@@ -131,3 +131,30 @@ def test_a_rejected_batch_waits_in_quarantine_and_lands_once_accepted(project: P
     assert table(project, "raw", "events").num_rows == 2300
     kinds = table(project, "curated", "per_kind").column("kind").to_pylist()
     assert "zzz" in kinds
+
+
+def test_an_ingest_with_two_rejected_batches_lands_once_both_are_accepted(
+        project: Project) -> None:
+    config = project.root / "shipyard.yaml"
+    mirror = PROJECT_YAML.split("tables:\n", 1)[1].split("curated:", 1)[0].replace(
+        "  events:\n", "  mirror:\n", 1)  # a second table read from the same source
+    config.write_text(config.read_text().replace("curated:", mirror + "curated:", 1))
+    project = Project.open(project.root, "dev")
+    ingest(project)
+    add_events(project.root, 2000, 300, seed=3, kinds=("a", "b", "zzz"))
+    with pytest.raises(DataRejected):
+        ingest(project)
+    first, second = quarantined(project)
+    before = {name: version(project, "raw", name) for name in ("events", "mirror")}
+    waiting = accept(project, first.id, reason="zzz is a new kind")
+    assert waiting.snapshot is None and [b.id for b in waiting.waiting] == [second.id]
+    assert waiting.batch.status == "accepted" and waiting.batch.accepted_by
+    assert {name: version(project, "raw", name) for name in ("events", "mirror")} == before
+    assert quarantined(project) == [second]  # what still needs a person
+    landed = accept(project, second.id, reason="zzz is a new kind")
+    assert sorted(b.id for b in landed.landed) == [first.id, second.id]
+    assert all(b.status == "landed" and b.accepted_by for b in landed.landed)
+    assert landed.snapshot is not None and {
+        key: landed.snapshot.versions[key] for key in ("raw.events", "raw.mirror")} == {
+        f"raw.{name}": before[name] + 1 for name in before}
+    assert quarantined(project) == []
