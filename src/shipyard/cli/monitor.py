@@ -58,7 +58,7 @@ def drift(
     env: Env = "dev",
 ) -> None:
     """Skew (serving inputs vs the training profile) and drift (vs the previous window)."""
-    from shipyard.monitoring import check_drift, parse_duration, parse_since, write_report
+    from shipyard.monitoring import check_drift, parse_duration, parse_since, report_dir, write_report
     from shipyard.project import Project
 
     project = Project.open(project_dir, env)
@@ -73,7 +73,7 @@ def drift(
     console.print(drift_table(report))
     for note in report.notes:
         console.print(f"  {note}")
-    data, page = write_report(project, report)
+    data, page = write_report(report, report_dir(project, model))
     console.print(f"report: {page}\n        {data}")
     if not report.drifted:
         console.print(f"[green]no drift[/] in model {model} (version {report.version})")

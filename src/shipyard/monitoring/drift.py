@@ -27,7 +27,7 @@ from shipyard.monitoring.window import Window
 from shipyard.project import Project
 from shipyard.train.profile import OUTPUT, ColumnProfile, ReferenceProfile
 
-__all__ = ["ColumnResult", "DriftReport", "check_drift"]
+__all__ = ["ColumnResult", "DriftReport", "check_drift", "measure"]
 
 Kind = Literal["skew", "drift"]
 
@@ -123,8 +123,7 @@ def check_drift(project: Project, model: str, length: timedelta, *,
     settings = project.config.monitoring
     window = Window.of(length, since, now)
     log = PredictionLog(project.lake_root, project.storage_options, model)
-    rows, previous_rows = log.rows(window), log.rows(window.previous)
-    version = log.newest_version(window) if rows else None
+    version = log.newest_version(window)
     if version is None:
         raise NotFoundError(
             f"no predictions of model {model!r} logged in {window}; widen the window "
@@ -137,6 +136,16 @@ def check_drift(project: Project, model: str, length: timedelta, *,
             f"before Shipyard kept one with each version. Retrain it so that a new version "
             f"carries one ('shipyard run {_pipeline(project, model)} --no-cache'), promote "
             f"that version, and serve it")
+    return measure(log, profile, version, window, settings, progress=progress)
+
+
+def measure(log: PredictionLog, profile: ReferenceProfile, version: int, window: Window,
+            settings: MonitoringSettings, *,
+            progress: Callable[[int, int], Any] = lambda done, total: None) -> DriftReport:
+    """Skew of ``window``'s rows answered by ``version`` against ``profile``, and drift of
+    all its rows against the previous window's: the work of :func:`check_drift` once the
+    model, version and profile are known."""
+    rows, previous_rows = log.rows(window), log.rows(window.previous)
     done = 0
 
     def advance(batch: int) -> None:
@@ -145,7 +154,8 @@ def check_drift(project: Project, model: str, length: timedelta, *,
         progress(done, rows + previous_rows)
 
     everything, answered = log.tally(profile, window, version=version, progress=advance)
-    report = DriftReport(model, version, window, settings, rows, answered.rows, previous_rows)
+    report = DriftReport(log.model, version, window, settings, rows, answered.rows,
+                         previous_rows)
     report.results += _results("skew", profile, _profile_counts(profile), answered, settings)
     if previous_rows:
         before, _ = log.tally(profile, window.previous, progress=advance)

@@ -19,6 +19,7 @@ __all__ = ["report_dir", "to_dict", "write_report"]
 
 
 def report_dir(project: Project, model: str) -> Path:
+    """``.shipyard/<env>/reports/monitoring/<model>/``, beside the models' reports."""
     return project.state_dir / "reports" / "monitoring" / model
 
 
@@ -91,9 +92,8 @@ significant (p &lt; {report.settings.alpha}) and the shift is large (effect ≥
 """
 
 
-def write_report(project: Project, report: DriftReport) -> tuple[Path, Path]:
-    """Write ``drift-<time>.json`` and ``.html`` under the model's monitoring reports."""
-    folder = report_dir(project, report.model)
+def write_report(report: DriftReport, folder: Path) -> tuple[Path, Path]:
+    """Write ``drift-<time>.json`` and ``.html`` into ``folder`` (:func:`report_dir`)."""
     folder.mkdir(parents=True, exist_ok=True)
     stem = folder / f"drift-{report.created:%Y%m%dT%H%M%S%fZ}"
     data, page = stem.with_suffix(".json"), stem.with_suffix(".html")
