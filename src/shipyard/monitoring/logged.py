@@ -92,9 +92,10 @@ class PredictionLog:
         return newest
 
     def _batches(self, window: Window) -> Iterator[pa.RecordBatch]:
+        # Arrow's default read-ahead (16 batches of 4 files) would hold many batches at once
         yield from self.dataset().to_batches(columns=["version", "input", "output"],
-                                             filter=self._filter(window),
-                                             batch_size=BATCH_ROWS)
+                                             filter=self._filter(window), batch_size=BATCH_ROWS,
+                                             batch_readahead=1, fragment_readahead=1)
 
     def tally(self, profile: ReferenceProfile, window: Window, *, version: int | None = None,
               progress: Callable[[int], Any] = lambda rows: None) -> tuple[Tally, Tally]:
