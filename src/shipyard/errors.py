@@ -19,6 +19,7 @@ server answers with, so both shells map errors the same way::
     ├── StepFailed                exit 1, HTTP 500   a step raised; the run is recorded as failed
     ├── DataRejected              exit 3, HTTP 422   a batch failed validation
     ├── ModelRejected             exit 4, HTTP 422   a model failed its gate
+    ├── DriftDetected             exit 5, HTTP 409   monitor drift --fail-on-drift found drift
     └── PromotionRefused          exit 1, HTTP 409   e.g. promoting a rejected version
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "ConfigError",
     "DataRejected",
     "DatabaseMissing",
+    "DriftDetected",
     "LakeError",
     "LockedError",
     "ModelRejected",
@@ -159,6 +161,21 @@ class ModelRejected(ShipyardError):
     def __init__(self, message: str, *, outcome: Any = None) -> None:
         super().__init__(message)
         self.outcome = outcome
+
+
+class DriftDetected(ShipyardError):
+    """``shipyard monitor drift --fail-on-drift`` found a served model's inputs or predictions
+    drifted: exit 5, so a script or CI job can tell drift from a failure (exit 1).
+
+    ``report`` is the ``shipyard.monitoring.DriftReport``, for a caller that shows it.
+    """
+
+    exit_code = 5
+    http_status = 409
+
+    def __init__(self, message: str, *, report: Any = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class PromotionRefused(ShipyardError):

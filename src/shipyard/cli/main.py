@@ -53,6 +53,8 @@ class _Commands(LazyGroup):
         LazyCommand("serve", "shipyard.cli.serve:serve",
                     "Serve predictions, recommendations and pipeline triggers (FastAPI on "
                     "uvicorn)."),
+        LazyCommand("monitor", "shipyard.cli.monitor:app",
+                    "Watch served models: skew and drift of their inputs and predictions."),
         LazyCommand("loadtest", "shipyard.cli.loadtest:loadtest",
                     "Send bounded load and report requests/s, p50/p95/p99 and every status "
                     "code."),

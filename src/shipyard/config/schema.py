@@ -24,6 +24,7 @@ __all__ = [
     "DistributionSettings",
     "Environment",
     "ModelConfig",
+    "MonitoringSettings",
     "ParamRange",
     "PipelineConfig",
     "ProjectConfig",
@@ -284,6 +285,26 @@ class ServingConfig(_Model):
     prediction_log: bool = True
 
 
+class MonitoringSettings(_Model):
+    """``monitoring:``: when a column of a served model counts as drifted, and the model too.
+
+    A column drifts when its test (binned KS for numbers, chi-square for categories, and a
+    chi-square of its null rate) is significant (p < ``alpha``) **and** the shift is large
+    enough to matter: an effect (KS D, Cramér's V, φ) of at least ``min_effect`` or a PSI of
+    at least ``psi`` — the large-sample rule of ingest validation, since logs hold millions of
+    rows. The model drifts when at least ``drift_share`` of its input columns drift
+    (Evidently's convention), or when its predictions do.
+    """
+
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
+    min_effect: Annotated[float, Field(ge=0, le=1)] = 0.1
+    psi: Annotated[float, Field(gt=0)] = Field(
+        default=0.2, description="PSI at which a shift is large (0.1 moderate, 0.2 large).")
+    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    window: Annotated[str, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+        default="7d", description="Default length of the serving window: 30m, 12h, 7d, 2w.")
+
+
 class ProjectConfig(_Model):
     project: Annotated[str, Field(pattern=_NAME)]
     environments: dict[str, Environment]
@@ -296,6 +317,7 @@ class ProjectConfig(_Model):
     models: dict[Annotated[str, Field(pattern=_NAME)], ModelConfig] = Field(default_factory=dict)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectConfig:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
@@ -22,6 +22,9 @@ from mlflow.exceptions import MlflowException
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
 from shipyard.tracking import tracking_client
+
+if TYPE_CHECKING:
+    from shipyard.train.profile import ReferenceProfile
 
 __all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "gate_passed",
            "registration_state"]
@@ -139,6 +142,16 @@ class Registry:
                 artifact_uri=f"{source.rstrip('/')}/MLmodel", dst_path=tmp,
                 tracking_uri=self.project.tracking_uri)
             return flavor, _signature(Path(mlmodel))
+
+    def profile(self, name: str, version: int) -> ReferenceProfile | None:
+        """The reference profile logged with a version (``shipyard.train.profile``); None for
+        a version registered before Shipyard kept one."""
+        from shipyard.train.profile import PROFILE_FILE, ReferenceProfile
+
+        self.get(name, version)  # an unknown model or version is a NotFoundError naming them
+        with tempfile.TemporaryDirectory() as tmp:
+            found = list(self.download(name, version, Path(tmp)).rglob(PROFILE_FILE))
+            return ReferenceProfile.from_json(found[0].read_text()) if found else None
 
     def fetch(self, name: str, version: int) -> Fetched:
         """Everything a version carries: model, test rows, and its input signature.

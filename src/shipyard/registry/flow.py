@@ -1,7 +1,8 @@
 """What happens to a trained model after a successful run: log, register, gate, stage, compare.
 
 1. Logged with ``mlflow.sklearn`` under the pipeline's MLflow run (skops format, Shipyard's
-   trusted types, signature, input example, the test rows) and registered as a new version
+   trusted types, signature, input example, the test rows, the reference profile monitoring
+   compares serving inputs with) and registered as a new version
    with lineage tags: pipeline run, git commit, lake table versions.
 2. Gated: a threshold it fails tags it ``rejected`` and raises :class:`ModelRejected` (exit 4).
 3. Staged: alias ``staging`` moves to it; the version it leaves is archived.
@@ -37,6 +38,7 @@ from shipyard.registry.compare import Comparison, compare_means, compare_scores
 from shipyard.registry.gates import GateCheck, check_gate
 from shipyard.registry.promote import PRODUCTION, Transition, promote
 from shipyard.registry.transitions import announce, model_lock
+from shipyard.train.profile import PROFILE_FILE
 from shipyard.train.signature import declared_not_null
 from shipyard.train.trained import TrainedModel
 
@@ -139,6 +141,9 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunResult) ->
         if model.test_y is not None:
             files.append(Path(tmp) / EVALUATION[1])
             model.test_y.rename("label").to_frame().to_parquet(files[1])
+        if model.profile is not None:  # monitoring's reference: see shipyard.train.profile
+            files.append(Path(tmp) / PROFILE_FILE)
+            files[-1].write_text(model.profile.to_json())
         with mlflow.start_run(run_id=info.tracking_run_id):
             logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor},
                                 declared_not_null(project.config))

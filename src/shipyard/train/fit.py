@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shipyard.train.metrics import classification_metrics
+from shipyard.train.profile import build_profile
 from shipyard.train.split import Split
 from shipyard.train.trained import TrainedModel
 from shipyard.train.tune import Build, tune
@@ -28,16 +29,17 @@ def train_classifier(name: str, build: Build, data: Split, ctx: RunContext, *,
         seed: Seed of the search.
 
     Returns:
-        The fitted model with its test metrics (accuracy, roc_auc, f1, log_loss) and the test
-        rows, which a later comparison with the production model reuses.
+        The fitted model with its test metrics (accuracy, roc_auc, f1, log_loss), the test
+        rows, which a later comparison with the production model reuses, and the reference
+        profile of the rows it was fitted on, which monitoring compares serving inputs with.
     """
     tuned = tune(build, data, ctx, seed=seed)
     model = build(tuned.params).fit(data.X_fit, data.y_fit)
-    metrics = classification_metrics(data.y_test.to_numpy(),
-                                      model.predict_proba(data.X_test)[:, 1])
+    scores = model.predict_proba(data.X_test)[:, 1]
+    metrics = classification_metrics(data.y_test.to_numpy(), scores)
     ctx.log_metrics({f"test_{k}": v for k, v in metrics.items()})
     if tuned.trials and ctx.tuning is not None:
         ctx.log_metrics({f"best_val_{ctx.tuning.metric}": tuned.score, "trials": tuned.trials})
     return TrainedModel(name=name, model=model, metrics=metrics, params=tuned.params,
                         input_example=data.X_test.head(5), test_X=data.X_test,
-                        test_y=data.y_test)
+                        test_y=data.y_test, profile=build_profile(data.X_fit, scores))

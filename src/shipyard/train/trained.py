@@ -18,6 +18,7 @@ import pandas as pd
 
 from shipyard.pipeline.artifacts import ArtifactType, register_artifact_type
 from shipyard.train.persist import dump_estimator, load_estimator
+from shipyard.train.profile import PROFILE_FILE, ReferenceProfile
 
 __all__ = ["TrainedModel"]
 
@@ -39,6 +40,9 @@ class TrainedModel:
         task: What kind of model this is; decides which metrics a comparison computes.
         flavor: How it is stored and logged: ``sklearn`` (skops, ``mlflow.sklearn``) or
             ``recommender`` (NumPy arrays, an MLflow pyfunc wrapper).
+        profile: What its training inputs and test outputs looked like
+            (:mod:`shipyard.train.profile`), logged with the version for monitoring; None for
+            a model trained without one (a recommender, or a hand-built ``TrainedModel``).
     """
 
     name: str
@@ -51,6 +55,7 @@ class TrainedModel:
     task: Literal["classification", "ranking"] = "classification"
     flavor: Literal["sklearn", "recommender"] = "sklearn"
     tags: dict[str, str] = field(default_factory=dict)
+    profile: ReferenceProfile | None = None
 
     def predict_scores(self, X: pd.DataFrame) -> Any:
         """Positive-class probabilities: what every classification metric is computed from."""
@@ -72,6 +77,8 @@ class TrainedModel:
                 "model_class": f"{type(self.model).__module__}:{type(self.model).__qualname__}",
                 "label": None if self.test_y is None else self.test_y.name}
         (path / "trained.json").write_text(json.dumps(meta, indent=2, default=str))
+        if self.profile is not None:
+            (path / PROFILE_FILE).write_text(self.profile.to_json())
 
     @staticmethod
     def stored_name(path: Path) -> str:
@@ -90,11 +97,13 @@ class TrainedModel:
             model = _model_class(meta["model_class"]).load(path / "recommender")
         else:
             model = load_estimator(path / "model.skops")
+        profile = (ReferenceProfile.from_json((path / PROFILE_FILE).read_text())
+                   if (path / PROFILE_FILE).exists() else None)
         return cls(name=meta["name"], model=model,
                    metrics=meta["metrics"], params=meta["params"],
                    input_example=pd.read_parquet(path / "input_example.parquet"),
                    test_X=pd.read_parquet(path / "test_X.parquet"), test_y=test_y,
-                   task=meta["task"], flavor=meta["flavor"], tags=meta["tags"])
+                   task=meta["task"], flavor=meta["flavor"], tags=meta["tags"], profile=profile)
 
 
 def _model_class(name: str) -> Any:

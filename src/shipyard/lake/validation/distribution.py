@@ -29,6 +29,7 @@ from shipyard.config.schema import DistributionSettings
 from shipyard.lake.duck import one
 from shipyard.lake.duck import quote as _q
 from shipyard.lake.validation.report import Check
+from shipyard.lake.validation.stats import homogeneity, matters
 
 __all__ = ["check_distributions", "check_null_rates", "select_columns"]
 
@@ -92,7 +93,7 @@ def _ks(column: str, new: pa.ChunkedArray, ref: pa.ChunkedArray, s: Distribution
                      message="no non-null values on one side")
     result = stats.ks_2samp(a, b)
     d, p = float(result.statistic), float(result.pvalue)
-    failed = p < s.alpha and d >= s.min_effect
+    failed = matters(p, d, s.alpha, s.min_effect)
     return Check(
         name="distribution", column=column, test="ks", passed=not failed,
         statistic=d, p_value=p, effect=d, threshold=s.min_effect,
@@ -115,9 +116,8 @@ def _chi2(column: str, new: pa.ChunkedArray, ref: pa.ChunkedArray, s: Distributi
                      message="a single category on both sides")
     table = np.array([[counts_new.get(c, 0) for c in categories],
                       [counts_ref.get(c, 0) for c in categories]], dtype=float)
-    chi2, p, _, _ = stats.chi2_contingency(table)
-    v = float(np.sqrt(chi2 / table.sum()))  # Cramér's V for a 2×k table
-    failed = p < s.alpha and v >= s.min_effect
+    chi2, p, v = homogeneity(table)
+    failed = matters(p, v, s.alpha, s.min_effect)
     shares_new = table[0] / table[0].sum()
     shares_ref = table[1] / table[1].sum()
     i = int(np.argmax(np.abs(shares_new - shares_ref)))
@@ -177,9 +177,8 @@ def _null_rate(column: str, new: tuple[int, int], ref: tuple[int, int],
         what = "no nulls" if table[:, 0].sum() == 0 else "only nulls"
         return Check(name="null_rate", column=column, test="chi2", passed=True,
                      message=f"{what} on both sides")
-    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
-    phi = float(np.sqrt(chi2 / table.sum()))
-    failed = p < s.alpha and phi >= s.min_effect
+    chi2, p, phi = homogeneity(table, correction=False)
+    failed = matters(p, phi, s.alpha, s.min_effect)
     return Check(
         name="null_rate", column=column, test="chi2", passed=not failed,
         statistic=float(chi2), p_value=float(p), effect=phi, threshold=s.min_effect,

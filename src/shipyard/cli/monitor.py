@@ -1,0 +1,87 @@
+"""``shipyard monitor``: is a served model still seeing what it was trained on?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shipyard.cli.console import console
+from shipyard.cli.options import Env, ProjectDir
+from shipyard.errors import DriftDetected
+
+if TYPE_CHECKING:
+    from shipyard.monitoring import DriftReport
+
+__all__ = ["app", "drift_table"]
+
+app = typer.Typer(help="Watch served models: skew and drift of their inputs and predictions.",
+                  no_args_is_help=True)
+
+
+def _number(value: float | None, spec: str = ".3f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def drift_table(report: DriftReport) -> Table:
+    """One row per column and kind of check; drifted rows first."""
+    table = Table(title=f"{report.model} v{report.version} · window {report.window} · "
+                        f"{report.rows:,} rows (previous window {report.previous_rows:,})")
+    for name in ("column", "kind", "test", "statistic", "p", "PSI", "effect", "nulls"):
+        table.add_column(name, no_wrap=True, justify="left" if name in (
+            "column", "kind", "test") else "right")
+    table.add_column("verdict", ratio=1)
+    for r in sorted(report.results, key=lambda r: (not r.test.drifted, r.kind)):
+        t = r.test
+        verdict = f"[red]DRIFT[/] {t.reason}" if t.drifted else f"[green]ok[/] {t.reason}"
+        table.add_row(r.column, r.kind, t.test, _number(t.statistic), _number(t.p_value, ".2g"),
+                      _number(t.psi), _number(t.effect),
+                      f"{t.null_rate[0]:.0%}→{t.null_rate[1]:.0%}", verdict)
+    return table
+
+
+@app.command()
+def drift(
+    model: Annotated[str, typer.Argument(help="Registered model name.")],
+    window: Annotated[str | None, typer.Option(
+        help="Length of the serving window: 30m, 12h, 7d, 2w [default: monitoring.window, "
+             "7d].")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Start of the window (ISO 8601, UTC unless a zone is given); default: it ends "
+             "now.")] = None,
+    fail_on_drift: Annotated[bool, typer.Option(
+        "--fail-on-drift", help="Exit 5 when drift is found (for scripts and CI).")] = False,
+    project_dir: ProjectDir = Path("."),
+    env: Env = "dev",
+) -> None:
+    """Skew (serving inputs vs the training profile) and drift (vs the previous window)."""
+    from shipyard.monitoring import check_drift, parse_duration, parse_since, report_dir, write_report
+    from shipyard.project import Project
+
+    project = Project.open(project_dir, env)
+    length = parse_duration(window or project.config.monitoring.window)
+    start = None if since is None else parse_since(since)
+    with Progress(TextColumn("reading the prediction log"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("log", total=None)
+        report = check_drift(project, model, length, since=start,
+                             progress=lambda done, total: progress.update(
+                                 task, completed=done, total=total))
+    console.print(drift_table(report))
+    for note in report.notes:
+        console.print(f"  {note}")
+    data, page = write_report(report, report_dir(project, model))
+    console.print(f"report: {page}\n        {data}")
+    if not report.drifted:
+        console.print(f"[green]no drift[/] in model {model} (version {report.version})")
+        return
+    found = ", ".join(report.drifted_columns)
+    shares = "; ".join(f"{kind}: {share:.0%} of inputs" for kind in ("skew", "drift")
+                       if (share := report.share(kind)) is not None)
+    message = f"drift detected in model {model} version {report.version}: {found} ({shares})"
+    if fail_on_drift:
+        raise DriftDetected(f"{message}; report: {page}", report=report)
+    console.print(f"[red]{message}[/]")

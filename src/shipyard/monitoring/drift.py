@@ -1,0 +1,174 @@
+"""Skew and drift of a served model, per column and overall (Vertex AI's definitions).
+
+- *Skew*: the serving inputs of a window against the reference profile of the version that
+  answered them (its training rows; its outputs on its test rows for the prediction).
+- *Drift*: the serving window against the previous window of the same length (all versions:
+  the world's inputs moved, whichever model saw them), counted into the same bins.
+
+Each input column and the prediction are tested by :func:`shipyard.monitoring.stats.compare`.
+A kind of check (skew, drift) finds the model drifted when at least ``drift_share`` of its
+input columns drift (Evidently's dataset-drift convention) or its prediction does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+
+from shipyard.config.schema import MonitoringSettings
+from shipyard.errors import NotFoundError
+from shipyard.monitoring.logged import PredictionLog, Tally
+from shipyard.monitoring.stats import Counts, Test, compare
+from shipyard.monitoring.window import Window
+from shipyard.project import Project
+from shipyard.train.profile import OUTPUT, ColumnProfile, ReferenceProfile
+
+__all__ = ["ColumnResult", "DriftReport", "check_drift", "measure"]
+
+Kind = Literal["skew", "drift"]
+
+
+@dataclass(frozen=True)
+class ColumnResult:
+    """One column (or the prediction) under one kind of check, with what a plot needs."""
+
+    column: str
+    kind: Kind
+    numeric: bool
+    test: Test
+    labels: list[str]
+    reference: list[float]
+    """Shares per bin of the reference (the profile for skew, the previous window for drift)."""
+    current: list[float]
+    reference_rows: int
+    current_rows: int
+
+    @property
+    def is_prediction(self) -> bool:
+        return self.column == OUTPUT
+
+
+@dataclass
+class DriftReport:
+    """Everything one ``monitor drift`` found: what the JSON report holds."""
+
+    model: str
+    version: int
+    window: Window
+    settings: MonitoringSettings
+    rows: int
+    """Logged rows in the window (all versions)."""
+    version_rows: int
+    previous_rows: int
+    results: list[ColumnResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def share(self, kind: Kind) -> float | None:
+        """The share of input columns drifting under ``kind``; None if it was not checked."""
+        inputs = [r for r in self.results if r.kind == kind and not r.is_prediction]
+        return sum(r.test.drifted for r in inputs) / len(inputs) if inputs else None
+
+    def detected(self, kind: Kind) -> bool:
+        share = self.share(kind)
+        prediction = any(r.test.drifted for r in self.results
+                         if r.kind == kind and r.is_prediction)
+        return prediction or (share is not None and share >= self.settings.drift_share)
+
+    @property
+    def drifted(self) -> bool:
+        return self.detected("skew") or self.detected("drift")
+
+    @property
+    def drifted_columns(self) -> list[str]:
+        return sorted({r.column for r in self.results if r.test.drifted})
+
+
+def _results(kind: Kind, profile: ReferenceProfile, reference: dict[str, Counts],
+             current: Tally, settings: MonitoringSettings) -> list[ColumnResult]:
+    every: list[ColumnProfile] = [*profile.columns, *([profile.output] if profile.output else [])]
+    found = []
+    for column in every:
+        ref, cur = reference[column.name], current.columns[column.name]
+        numeric = column.kind == "numeric"
+        found.append(ColumnResult(column.name, kind, numeric, compare(ref, cur, numeric, settings),
+                                  column.labels, ref.shares.tolist(), cur.shares.tolist(),
+                                  ref.rows, cur.rows))
+    return found
+
+
+def _profile_counts(profile: ReferenceProfile) -> dict[str, Counts]:
+    every = [*profile.columns, *([profile.output] if profile.output else [])]
+    return {c.name: Counts(np.asarray(c.counts, dtype=np.int64), c.nulls) for c in every}
+
+
+def check_drift(project: Project, model: str, length: timedelta, *,
+                since: datetime | None = None, now: datetime | None = None,
+                progress: Callable[[int, int], Any] = lambda done, total: None) -> DriftReport:
+    """Skew and drift of ``model`` over the window of ``length`` ending now (or from
+    ``since``); ``progress(rows_done, rows_total)`` follows the reading of the log.
+
+    Raises:
+        NotFoundError: unknown model, no prediction log, nothing logged in the window, or a
+            version without a reference profile — each naming the fix.
+    """
+    from shipyard.registry.client import Registry
+
+    registry = Registry.of(project)
+    registry.versions(model)  # an unknown model is an error naming the registered ones
+    settings = project.config.monitoring
+    window = Window.of(length, since, now)
+    log = PredictionLog(project.lake_root, project.storage_options, model)
+    version = log.newest_version(window)
+    if version is None:
+        raise NotFoundError(
+            f"no predictions of model {model!r} logged in {window}; widen the window "
+            f"(--window 30d), move it (--since 2026-11-01), or serve the model and send it "
+            f"requests")
+    profile = registry.profile(model, version)
+    if profile is None:
+        raise NotFoundError(
+            f"model {model!r} version {version} has no reference profile: it was registered "
+            f"before Shipyard kept one with each version. Retrain it so that a new version "
+            f"carries one ('shipyard run {_pipeline(project, model)} --no-cache'), promote "
+            f"that version, and serve it")
+    return measure(log, profile, version, window, settings, progress=progress)
+
+
+def measure(log: PredictionLog, profile: ReferenceProfile, version: int, window: Window,
+            settings: MonitoringSettings, *,
+            progress: Callable[[int, int], Any] = lambda done, total: None) -> DriftReport:
+    """Skew of ``window``'s rows answered by ``version`` against ``profile``, and drift of
+    all its rows against the previous window's: the work of :func:`check_drift` once the
+    model, version and profile are known."""
+    rows, previous_rows = log.rows(window), log.rows(window.previous)
+    done = 0
+
+    def advance(batch: int) -> None:
+        nonlocal done
+        done += batch
+        progress(done, rows + previous_rows)
+
+    everything, answered = log.tally(profile, window, version=version, progress=advance)
+    report = DriftReport(log.model, version, window, settings, rows, answered.rows,
+                         previous_rows)
+    report.results += _results("skew", profile, _profile_counts(profile), answered, settings)
+    if previous_rows:
+        before, _ = log.tally(profile, window.previous, progress=advance)
+        report.results += _results("drift", profile, before.columns, everything, settings)
+    else:
+        report.notes.append(f"drift not checked: nothing was logged in the previous window "
+                            f"({window.previous})")
+    if answered.rows < rows:
+        report.notes.append(f"skew checked on the {answered.rows} of {rows} rows answered by "
+                            f"version {version}, the newest in the window")
+    return report
+
+
+def _pipeline(project: Project, model: str) -> str:
+    config = project.config.models.get(model)
+    return config.pipeline if config is not None else "PIPELINE"

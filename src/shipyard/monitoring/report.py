@@ -1,0 +1,102 @@
+"""The drift report on disk: JSON for scripts, and an HTML page with a plot per column.
+
+The page is self-contained: plotly.js is embedded once, inline, so it opens offline (on a
+laptop, from a CI artifact, attached to an alert) with no request to a CDN. Each plot shows a
+column's shares per bin, reference beside current, so a reader sees *how* it moved.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from shipyard.monitoring.drift import ColumnResult, DriftReport
+from shipyard.project import Project
+
+__all__ = ["report_dir", "to_dict", "write_report"]
+
+
+def report_dir(project: Project, model: str) -> Path:
+    """``.shipyard/<env>/reports/monitoring/<model>/``, beside the models' reports."""
+    return project.state_dir / "reports" / "monitoring" / model
+
+
+def to_dict(report: DriftReport) -> dict[str, Any]:
+    def result(r: ColumnResult) -> dict[str, Any]:
+        t = r.test
+        return {"column": r.column, "kind": r.kind, "test": t.test, "statistic": t.statistic,
+                "p_value": t.p_value, "effect": t.effect, "psi": t.psi,
+                "null_rate": {"reference": t.null_rate[0], "current": t.null_rate[1],
+                              "p_value": t.null_p, "effect": t.null_effect},
+                "drifted": t.drifted, "reason": t.reason, "reference_rows": r.reference_rows,
+                "current_rows": r.current_rows,
+                "bins": {"labels": r.labels, "reference": r.reference, "current": r.current}}
+
+    return {"model": report.model, "version": report.version, "created": report.created.isoformat(),
+            "window": {"start": report.window.start.isoformat(),
+                       "end": report.window.end.isoformat()},
+            "rows": report.rows, "version_rows": report.version_rows,
+            "previous_rows": report.previous_rows, "settings": report.settings.model_dump(),
+            "verdict": {"drifted": report.drifted,
+                        **{kind: {"share": report.share(kind), "detected": report.detected(kind)}
+                           for kind in ("skew", "drift")},
+                        "columns": report.drifted_columns},
+            "notes": report.notes, "results": [result(r) for r in report.results]}
+
+
+def _figure(r: ColumnResult, first: bool) -> str:
+    import plotly.graph_objects as go
+
+    baseline = "reference (training)" if r.kind == "skew" else "previous window"
+    figure = go.Figure([go.Bar(name=baseline, x=r.labels, y=r.reference),
+                        go.Bar(name="current window", x=r.labels, y=r.current)])
+    verdict = "DRIFTED" if r.test.drifted else "stable"
+    figure.update_layout(barmode="group", height=320, margin={"t": 40, "b": 40},
+                         title=f"{r.column} ({r.kind}): {verdict}; {r.test.reason}",
+                         yaxis_title="share of non-null values")
+    return str(figure.to_html(full_html=False, include_plotlyjs=first))
+
+
+def _html(report: DriftReport) -> str:
+    def cell(value: float | None, spec: str = ".3g") -> str:
+        return "–" if value is None else format(value, spec)
+
+    rows = "".join(
+        f"<tr class={'drift' if r.test.drifted else 'ok'}><td>{html.escape(r.column)}</td>"
+        f"<td>{r.kind}</td><td>{r.test.test}</td><td>{cell(r.test.statistic)}</td>"
+        f"<td>{cell(r.test.p_value, '.2g')}</td><td>{r.test.psi:.3f}</td>"
+        f"<td>{cell(r.test.effect)}</td><td>{html.escape(r.test.reason)}</td></tr>"
+        for r in report.results)
+    plots = "".join(_figure(r, i == 0) for i, r in enumerate(report.results))
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.notes)
+    verdict = ("drift detected in " + ", ".join(report.drifted_columns) if report.drifted
+               else "no drift")
+    title = f"{report.model} v{report.version}: {verdict}"
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
+td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}}
+tr.drift td{{color:#b00020;font-weight:bold}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>Window {report.window}: {report.rows} rows ({report.version_rows} answered by
+v{report.version}); previous window: {report.previous_rows} rows. A column drifts when its test is
+significant (p &lt; {report.settings.alpha}) and the shift is large (effect ≥
+{report.settings.min_effect} or PSI ≥ {report.settings.psi}); the model when at least
+{report.settings.drift_share:.0%} of its inputs drift, or its prediction does.</p>{notes}
+<table><tr><th>column</th><th>kind</th><th>test</th><th>statistic</th><th>p</th><th>PSI</th>
+<th>effect</th><th>verdict</th></tr>{rows}</table>
+{plots}
+</body></html>
+"""
+
+
+def write_report(report: DriftReport, folder: Path) -> tuple[Path, Path]:
+    """Write ``drift-<time>.json`` and ``.html`` into ``folder`` (:func:`report_dir`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"drift-{report.created:%Y%m%dT%H%M%S%fZ}"
+    data, page = stem.with_suffix(".json"), stem.with_suffix(".html")
+    data.write_text(json.dumps(to_dict(report), indent=2))
+    page.write_text(_html(report))
+    return data, page

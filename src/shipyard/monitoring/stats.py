@@ -1,0 +1,121 @@
+"""Skew and drift of one column, from counts over the reference profile's bins.
+
+Both sides are counted into the same fixed bins (:mod:`shipyard.train.profile`), so the tests
+run on a few dozen counts whatever the number of logged rows:
+
+- **PSI** (population stability index) over the bins, shares floored at 1e-4 so an empty bin
+  does not make it infinite; 0.1 is read as a moderate shift, 0.2 as a large one.
+- **Numbers: binned Kolmogorov–Smirnov.** D is the largest gap between the two cumulative
+  shares at the bin edges (a lower bound of the unbinned D: the edges are the reference's
+  quantiles, fine enough to see a shift of a tenth of a standard deviation), its p-value from
+  the KS distribution for the effective sample size ``n·m/(n+m)``.
+- **Categories: chi-square** of the 2×k table, effect Cramér's V (the unseen-value bucket is
+  a category like any other, so a new value is a shift).
+- **Null rate: chi-square** of null vs non-null counts, effect φ.
+
+A column drifts under the large-sample rule of ingest validation
+(:func:`shipyard.lake.validation.stats.matters`): a test significant at ``alpha`` *and* a shift
+large enough to matter — the effect at least ``min_effect``, or PSI at least ``psi``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from shipyard.config.schema import MonitoringSettings
+from shipyard.lake.validation.stats import homogeneity, matters
+
+__all__ = ["Counts", "Test", "compare", "psi"]
+
+_FLOOR = 1e-4
+_EXACT_KS_UP_TO = 10_000
+"""Effective sample sizes up to which the exact KS distribution is used; past it the
+asymptotic one agrees to many digits and costs nothing."""
+
+
+@dataclass
+class Counts:
+    """One sample of one column: counts per bin and the nulls beside them."""
+
+    counts: np.ndarray
+    nulls: int = 0
+
+    @property
+    def rows(self) -> int:
+        return int(self.counts.sum()) + self.nulls
+
+    @property
+    def shares(self) -> np.ndarray:
+        total = self.counts.sum()
+        return self.counts / total if total else np.zeros(len(self.counts))
+
+    def add(self, counts: np.ndarray, nulls: int) -> None:
+        self.counts = self.counts + counts
+        self.nulls += nulls
+
+
+@dataclass(frozen=True)
+class Test:
+    """The comparison of one column's current sample with its reference."""
+
+    test: str
+    """``ks`` (numbers), ``chi2`` (categories), or ``none`` when one side has no values."""
+    statistic: float | None
+    p_value: float | None
+    effect: float | None
+    psi: float
+    null_rate: tuple[float, float]
+    """(reference, current) share of nulls."""
+    null_p: float
+    null_effect: float
+    drifted: bool
+    reason: str
+
+
+def psi(reference: np.ndarray, current: np.ndarray) -> float:
+    """Population stability index of two count vectors over the same bins."""
+    r = np.maximum(reference / max(reference.sum(), 1), _FLOOR)
+    c = np.maximum(current / max(current.sum(), 1), _FLOOR)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def _ks(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
+    n, m = float(reference.sum()), float(current.sum())
+    d = float(np.max(np.abs(np.cumsum(reference) / n - np.cumsum(current) / m)))
+    en = n * m / (n + m)
+    p = (stats.kstwo.sf(d, max(1, round(en))) if en <= _EXACT_KS_UP_TO
+         else stats.kstwobign.sf(d * np.sqrt(en)))
+    return d, float(p)
+
+
+def compare(reference: Counts, current: Counts, numeric: bool, s: MonitoringSettings) -> Test:
+    """Test ``current`` against ``reference`` (counts over the same bins)."""
+    null_rate = (reference.nulls / max(reference.rows, 1), current.nulls / max(current.rows, 1))
+    _, null_p, null_effect = homogeneity(np.array(
+        [[current.nulls, current.rows - current.nulls],
+         [reference.nulls, reference.rows - reference.nulls]]), correction=False)
+    nulls_moved = matters(null_p, null_effect, s.alpha, s.min_effect)
+    null_reason = f"null rate {null_rate[0]:.1%} → {null_rate[1]:.1%} (φ={null_effect:.2f})"
+    if reference.counts.sum() == 0 or current.counts.sum() == 0:
+        return Test("none", None, None, None, 0.0, null_rate, null_p, null_effect, nulls_moved,
+                    null_reason if nulls_moved else "no values on one side to compare")
+    shift = psi(reference.counts, current.counts)
+    if numeric:
+        test, (statistic, p) = "ks", _ks(reference.counts, current.counts)
+        effect = statistic
+    else:
+        test = "chi2"
+        statistic, p, effect = homogeneity(np.vstack([current.counts, reference.counts]))
+    large = matters(p, effect, s.alpha, s.min_effect) or (p < s.alpha and shift >= s.psi)
+    if large:
+        name = "KS D" if numeric else "Cramér's V"
+        reason = f"shifted: {name}={effect:.2f}, PSI={shift:.2f}, p={p:.2g}"
+    elif nulls_moved:
+        reason = null_reason
+    else:
+        reason = "stable"
+    return Test(test, statistic, p, effect, shift, null_rate, null_p, null_effect,
+                large or nulls_moved, reason)

@@ -1,0 +1,110 @@
+"""Skew and drift over a real prediction log (the server's own writer, a Delta table), and the
+report pages they leave."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shipyard.config.schema import MonitoringSettings
+from shipyard.errors import ConfigError, NotFoundError
+from shipyard.monitoring import measure, write_report
+from shipyard.monitoring.logged import PredictionLog as LogReader
+from shipyard.monitoring.window import Window, parse_duration, parse_since
+from shipyard.serving.predlog import PredictionLog as LogWriter
+from shipyard.train.profile import build_profile
+
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def _rows(n: int, seed: int, age_shift: float = 0.0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"age": rng.normal(30, 10, n) + age_shift,
+                         "sex": rng.choice(["female", "male"], n)})
+
+
+def _log(lake: Path, when: datetime, frame: pd.DataFrame, version: int = 1) -> None:
+    """Append ``frame`` as served at ``when``, through the server's writer (its records carry
+    the time they were queued; here it is set, to place rows in a window)."""
+    writer = LogWriter(str(lake), None)
+    rows = frame.to_dict("records")
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        writer.queue.put_nowait((when, "titanic", version, chunk, [0.5] * len(chunk), 1.0))
+    while not writer.queue.empty():
+        writer.flush()
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    _log(tmp_path, NOW - 1.5 * DAY, _rows(2000, 1))                 # previous window
+    _log(tmp_path, NOW - 0.5 * DAY, _rows(2000, 2, age_shift=10))   # current window
+    return tmp_path
+
+
+def test_a_shifted_column_is_skewed_and_drifted_and_the_stable_one_is_not(lake: Path) -> None:
+    profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
+    seen: list[tuple[int, int]] = []
+    report = measure(LogReader(str(lake), None, "titanic"), profile, 1,
+                     Window.of(DAY, now=NOW), MonitoringSettings(),
+                     progress=lambda done, total: seen.append((done, total)))
+    verdicts = {(r.kind, r.column): r.test.drifted for r in report.results}
+    assert verdicts == {("skew", "age"): True, ("skew", "sex"): False,
+                        ("skew", "prediction"): False, ("drift", "age"): True,
+                        ("drift", "sex"): False, ("drift", "prediction"): False}
+    assert (report.rows, report.previous_rows, report.share("skew")) == (2000, 2000, 0.5)
+    assert report.drifted and report.drifted_columns == ["age"]
+    assert seen[-1] == (4000, 4000)  # progress reached the rows of both windows
+
+
+def test_drift_is_not_checked_without_a_previous_window_and_other_versions_are_left_out(
+        tmp_path: Path) -> None:
+    _log(tmp_path, NOW - 0.5 * DAY, _rows(1000, 2), version=1)
+    _log(tmp_path, NOW - 0.4 * DAY, _rows(1000, 3, age_shift=10), version=2)
+    profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
+    report = measure(LogReader(str(tmp_path), None, "titanic"), profile, 1,
+                     Window.of(DAY, now=NOW), MonitoringSettings())
+    assert {r.kind for r in report.results} == {"skew"}
+    assert not report.drifted  # version 2's shifted rows are not version 1's skew
+    assert report.version_rows == 1000 and "previous window" in report.notes[0]
+
+
+def test_the_report_is_json_and_an_offline_page_with_a_plot_per_column(lake: Path,
+                                                                     tmp_path: Path) -> None:
+    profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
+    report = measure(LogReader(str(lake), None, "titanic"), profile, 1,
+                     Window.of(DAY, now=NOW), MonitoringSettings())
+    data, page = write_report(report, tmp_path / "reports")
+    saved = json.loads(data.read_text())
+    assert saved["verdict"]["columns"] == ["age"] and saved["verdict"]["skew"]["share"] == 0.5
+    assert len(saved["results"]) == 6 and saved["results"][0]["bins"]["labels"]
+    text = page.read_text()
+    assert text.count("Plotly.newPlot(") == 6
+    assert len(re.findall(r"\* plotly\.js v", text)) == 1  # the library, inline, once
+    assert not re.search(r"<script[^>]*src=[\"']https?:", text)
+
+
+def test_an_empty_log_and_a_missing_log_are_errors_naming_the_fix(lake: Path,
+                                                                  tmp_path: Path) -> None:
+    old = Window.of(DAY, now=NOW - 30 * DAY)
+    assert LogReader(str(lake), None, "titanic").newest_version(old) is None
+    with pytest.raises(NotFoundError, match="shipyard serve"):
+        LogReader(str(tmp_path / "nowhere"), None, "titanic").rows(old)
+
+
+def test_windows_and_their_errors() -> None:
+    assert parse_duration("7d") == timedelta(days=7) and parse_duration("30m").seconds == 1800
+    assert parse_since("2026-11-20").tzinfo is UTC
+    window = Window.of(DAY, since=parse_since("2026-11-20T08:00:00Z"))
+    assert window.previous.end == window.start and window.end - window.start == DAY
+    with pytest.raises(ConfigError, match="30m, 12h, 7d or 2w"):
+        parse_duration("a week")
+    with pytest.raises(ConfigError, match="ISO 8601"):
+        parse_since("yesterday")
