@@ -32,15 +32,17 @@ def test_a_table_of_another_layer_names_that_layer() -> None:
 
 def test_only_an_empty_lake_says_to_ingest() -> None:
     empty = {"raw": [], "clean": [], "curated": []}
-    assert "which is empty; run 'shipyard ingest' first" in str(
-        unknown_table("raw", "orders", empty, "the lake"))
+    assert "which is empty (each environment has its own lake); run 'shipyard ingest' first" in (
+        str(unknown_table("raw", "orders", empty, "the lake")))
+    assert "'shipyard ingest --env prod' first" in str(
+        unknown_table("raw", "orders", empty, "the lake", "prod"))
     assert "ingest" not in str(unknown_table("raw", "nothing", HELD, "the lake"))
 
 
 def test_opening_a_missing_table_lists_the_present_ones(tmp_path: Path) -> None:
     store = DeltaStore(str(tmp_path))
     store.write("clean", "order_lines", pa.table({"id": [1, 2]}), mode="overwrite", metadata={})
-    with pytest.raises(NotFoundError, match=r"clean.order_line is not in the lake at .* \(did "
+    with pytest.raises(NotFoundError, match=r"clean.order_line is not in dev's lake at .* \(did "
                                             r"you mean 'order_lines'\?\); the clean layer "
                                             r"holds: order_lines"):
         store.open("clean", "order_line")

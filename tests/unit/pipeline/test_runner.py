@@ -293,8 +293,12 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Calls:
         trained.tags = {}
         return trained
 
+    def stored_name(path: Path) -> str:
+        return (path / "name.txt").read_text()
+
     monkeypatch.setattr(TrainedModel, "save", save)
     monkeypatch.setattr(TrainedModel, "load", classmethod(load))
+    monkeypatch.setattr(TrainedModel, "stored_name", staticmethod(stored_name))
     return Calls()
 
 
