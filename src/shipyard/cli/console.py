@@ -15,8 +15,8 @@ if TYPE_CHECKING:  # the validation package loads SciPy: not for every command
 
 __all__ = ["console", "err_console", "print_error", "print_traceback", "report_table"]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def print_error(message: str) -> None:
