@@ -171,7 +171,7 @@ class ModelRoutes:
                 raise NotFoundError(
                     f"model {name!r} has no production version yet; promote one with "
                     f"'shipyard models promote {name} VERSION --reason ...' and this server "
-                    f"serves it within {self.config.poll_s:g} s")
+                    f"takes it up by itself (it checks every {self.config.poll_s:g} s)")
             raise NotFoundError(f"model {name!r} is not served here; served: "
                                 f"{', '.join(sorted(batchers)) or 'none'}")
 
