@@ -49,5 +49,6 @@ def serve(
     console.print(f"[green]Serving[/] {models or 'no production models yet'} at {base}, "
                   f"loading in the background (/ready says when)  "
                   f"(docs: {base}/docs, metrics: {base}/metrics)")
-    console.print(f"  try: curl -H 'Authorization: Bearer $KEY' {base}/v1/recommendations/C00042")
+    console.print(f'  try: curl -H "Authorization: Bearer $KEY" {base}/v1/recommendations/C00042',
+                  markup=False, highlight=False, soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
