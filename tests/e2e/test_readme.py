@@ -14,8 +14,9 @@ What the test changes, and why (nothing else is touched):
   (``--port N``) become free ones, so the test never meets a person's files or servers.
 - ``export SHIPYARD_PROD_DB=...`` names a PostgreSQL database of the test's own, which does not
   exist beforehand (``ingest --env prod`` creates it) and is dropped afterwards.
-- ``curl`` without ``-f`` gets ``--fail-with-body``: a person reads the status in the answer,
-  the test needs it as an exit code.
+- ``curl`` without ``-f`` gets ``--fail-with-body``, and ``shipyard loadtest`` runs with
+  ``SHIPYARD_LOADTEST_STRICT=1``: a person reads the statuses in the answer and the report,
+  the test needs a failed request as an exit code.
 
 A background line (``... &``) whose comment gives an address is polled until that address
 answers; servers whose readiness the README waits for itself (``curl --retry ... /ready``)
@@ -176,7 +177,8 @@ def play(session: Session, tmp: Path, overrides: dict[str, str] | None = None) -
     work, logs = tmp / "work", tmp / "logs"
     work.mkdir()
     logs.mkdir()
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONPATH": str(SOURCE)}
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONPATH": str(SOURCE),
+           "SHIPYARD_LOADTEST_STRICT": "1"}
     shell = Shell(work, logs, env)
     try:
         for index, (line, command, url) in enumerate(rewrite(session, tmp, overrides or {})):
