@@ -48,10 +48,8 @@ def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
         when = f"{b.finished_at:%Y-%m-%d %H:%M:%S}" if b.finished_at else ""
         table.add_row(str(b.id), b.table_name, f"{b.rows or 0:,}", when, b.summary or "")
     console.print(table)
-    newest = max(b.id for b in batches)
-    console.print(f"Review one with 'shipyard quarantine show {newest}'; land it with "
-                  f"'shipyard quarantine accept {newest} --reason \"...\"' "
-                  "('latest' names the newest).")
+    console.print("Review one with 'shipyard quarantine show ID'; land it with "
+                  "'shipyard quarantine accept ID --reason \"...\"'.")
 
 
 @app.command("show")
