@@ -155,7 +155,7 @@ def rewrite(session: Session, tmp: Path,
         if line.activates:
             commands.append((line, f"export PATH={shlex.quote(str(VENV_BIN))}:$PATH", None))
             continue
-        command = re.sub(r"(?<![\w./])/tmp/", f"{tmp}/", line.command)
+        command = re.sub(r"(?<![\w./])/tmp\b", str(tmp), line.command)
         for old, new in ports.items():
             command = re.sub(rf"(localhost:|127\.0\.0\.1:|--port ){old}\b", rf"\g<1>{new}", command)
         exported = re.match(r"export (\w+)=", command)
@@ -257,3 +257,16 @@ def test_blocks_join_continuations_and_read_annotations() -> None:
     ]
     with pytest.raises(ValueError, match="never returns"):
         parse_block(["shipyard serve --port 8000"], first_number=1)
+
+
+def test_a_line_that_ends_otherwise_than_the_readme_says_fails_the_session(tmp_path: Path) -> None:
+    lines = parse_block([
+        "source .venv/bin/activate",
+        "cd /tmp && mkdir here && cd here",
+        "bash -c 'exit 3'        # exit 3: as documented",
+        "sleep 600 &             # stopped with the session",
+        "echo \"in $PWD\" && false",
+    ], first_number=40)
+    with pytest.raises(AssertionError, match=rf"README.md:44 .* exited 1, the README says 0\n"
+                                             rf"\s*in {tmp_path}/here"):
+        play(Session("a failing session", lines), tmp_path)
