@@ -51,7 +51,8 @@ serve-demo: $(STAMP)
 	@for i in $$(seq 1 120); do curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null && break; sleep 0.5; done
 	@curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null || (cat $(DEMO)/serve.log; exit 1)
 	@echo "API serving at http://127.0.0.1:$(DEMO_PORT) (docs: /docs; log: $(DEMO)/serve.log; stop: kill $$(cat $(DEMO)/.serve.pid))"
-	@echo "Try: curl -H 'Authorization: Bearer $$(cat $(DEMO)/.api-key)' http://127.0.0.1:$(DEMO_PORT)/v1/recommendations/$$(cd $(DEMO) && $(CURDIR)/$(PY) -c "import sqlite3; print(sqlite3.connect('.shipyard/dev/results.db').execute('select customer_id from shipyard_recommendations limit 1').fetchone()[0])")"
+	@echo 'Try: export KEY=$$(cat $(DEMO)/.api-key)'
+	@echo "     curl -H \"Authorization: Bearer \$$KEY\" http://127.0.0.1:$(DEMO_PORT)/v1/recommendations/$$(cd $(DEMO) && $(CURDIR)/$(PY) -c "import sqlite3; print(sqlite3.connect('.shipyard/dev/results.db').execute('select customer_id from shipyard_recommendations limit 1').fetchone()[0])")"
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -q

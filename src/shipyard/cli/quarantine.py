@@ -10,11 +10,28 @@ from rich.table import Table
 
 from shipyard.cli.console import console, report_table
 from shipyard.cli.options import Env, ProjectDir
+from shipyard.errors import NotFoundError
 from shipyard.lake import quarantine as q
 from shipyard.project import Project
 
 app = typer.Typer(help="Batches rejected by validation, waiting for a person.",
                   no_args_is_help=True)
+
+BatchId = Annotated[str, typer.Argument(
+    metavar="ID", help="Batch id (see 'shipyard quarantine ls'), or 'latest': the newest one.")]
+
+
+def _batch_id(project: Project, batch_id: str) -> int:
+    """The batch ``batch_id`` names: a number, or ``latest`` so a README line can be pasted."""
+    if batch_id == "latest":
+        batches = q.quarantined(project)
+        if not batches:
+            raise NotFoundError("quarantine is empty: no batch is waiting for a person")
+        return max(b.id for b in batches)
+    if not batch_id.isdigit():
+        raise typer.BadParameter(f"{batch_id!r} is neither a batch id nor 'latest'; see "
+                                 "'shipyard quarantine ls'", param_hint="ID")
+    return int(batch_id)
 
 
 @app.command("ls")
@@ -38,9 +55,10 @@ def ls(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
 
 
 @app.command("show")
-def show(batch_id: int, project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
+def show(batch_id: BatchId, project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """A batch's validation report, its data file and source query."""
-    batch, report = q.show(Project.open(project_dir, env), batch_id)
+    project = Project.open(project_dir, env)
+    batch, report = q.show(project, _batch_id(project, batch_id))
     console.print(f"batch {batch.id} of {batch.table_name}: {batch.status}, "
                   f"{batch.rows or 0:,} rows")
     console.print(f"  data:   {batch.staged_path or '-'}")
@@ -54,7 +72,7 @@ def show(batch_id: int, project_dir: ProjectDir = Path("."), env: Env = "dev") -
 
 @app.command("accept")
 def accept(
-    batch_id: int,
+    batch_id: BatchId,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is accepted (audited).")],
     wait: Annotated[float, typer.Option(help="Seconds to wait for a busy table.")] = 0.0,
     project_dir: ProjectDir = Path("."),
@@ -62,7 +80,7 @@ def accept(
 ) -> None:
     """Land a quarantined batch as if it had passed validation, with its whole ingest."""
     project = Project.open(project_dir, env)
-    done = q.accept(project, batch_id, reason=reason, wait_s=wait)
+    done = q.accept(project, _batch_id(project, batch_id), reason=reason, wait_s=wait)
     b = done.batch
     if done.snapshot is None:
         waiting = ", ".join(f"{w.table_name} (batch {w.id})" for w in done.waiting)

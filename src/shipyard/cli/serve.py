@@ -49,5 +49,10 @@ def serve(
     console.print(f"[green]Serving[/] {models or 'no production models yet'} at {base}, "
                   f"loading in the background (/ready says when)  "
                   f"(docs: {base}/docs, metrics: {base}/metrics)")
-    console.print(f"  try: curl -H 'Authorization: Bearer $KEY' {base}/v1/recommendations/C00042")
+    # Double quotes, so that a pasted line sends the key in $KEY rather than the text "$KEY".
+    routes = ["/v1/recommendations/C00042" if flavor == "recommender" else f"/v1/models/{n}/example"
+              for n, (_, flavor, _) in planned.items()] or ["/ready"]
+    for route in routes:
+        console.print(f'  try: curl -H "Authorization: Bearer $KEY" {base}{route}',
+                      markup=False, highlight=False, soft_wrap=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
