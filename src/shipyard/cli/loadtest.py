@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from shipyard.cli.console import console
+from shipyard.errors import StoreUnreachable
 
 __all__ = ["loadtest"]
 
@@ -26,7 +27,11 @@ def _payload(url: str, payload: Path | None, headers: dict[str, str]) -> Any:
     if found is None:
         return None
     example = f"{found['base']}/v1/models/{found['name']}/example"
-    response = httpx.get(example, headers=headers, timeout=10)
+    try:
+        response = httpx.get(example, headers=headers, timeout=10)
+    except httpx.HTTPError as error:
+        raise StoreUnreachable(f"nothing answers at {found['base']} ({error}); start the server "
+                               f"('shipyard serve') or correct the URL") from None
     if response.status_code != 200:
         raise typer.BadParameter(f"no --payload given and {example} answered "
                                  f"{response.status_code}", param_hint="--payload")

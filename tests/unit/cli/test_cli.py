@@ -77,3 +77,11 @@ def test_an_unreachable_store_is_named_with_its_url_and_fix(
     assert "refused" in text and f"correct {setting} in shipyard.yaml" in text, text
     assert "Traceback" not in text and "S3cretPw" not in done.stdout + done.stderr
     assert not (tmp_path / "lake").exists()
+
+
+def test_loadtest_against_a_closed_port_names_the_address_and_the_fix(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    done = run("loadtest", f"{url}/v1/models/titanic/predict", "--requests", "1", cwd=tmp_path,
+               check=1)
+    assert f"nothing answers at {url}" in done.stderr and "shipyard serve" in done.stderr
+    assert "Traceback" not in done.stderr
