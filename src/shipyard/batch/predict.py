@@ -95,9 +95,9 @@ def _chosen(registry: Registry, model: str, alias: str, version: int | None) -> 
         return registry.version_at(model, alias)
     known = [int(v.version) for v in registry.versions(model)]  # unknown model: names the known
     if version not in known:
-        env = "" if registry.project.env_name == "dev" else f" --env {registry.project.env_name}"
         raise NotFoundError(f"model {model!r} has no version {version}; its versions are "
-                            f"{', '.join(map(str, known))} (see 'shipyard models ls{env}')")
+                            f"{', '.join(map(str, known))} (see "
+                            f"'{registry.project.command('models ls')}')")
     return version
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 from shipyard.cli.console import console, report_table
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import NotFoundError
+from shipyard.hints import command
 from shipyard.lake import quarantine as q
 from shipyard.project import Project
 
@@ -86,8 +87,8 @@ def accept(
         waiting = ", ".join(f"{w.table_name} (batch {w.id})" for w in done.waiting)
         console.print(f"[yellow]Accepted[/] batch {b.id} of {b.table_name} by {b.accepted_by}, "
                       f"not landed yet: its ingest lands all of its tables or none, and "
-                      f"{waiting} of it is still rejected. Accept or review it: 'shipyard "
-                      f"quarantine show {done.waiting[0].id}{'' if env == 'dev' else f' --env {env}'}'.")
+                      f"{waiting} of it is still rejected. Accept or review it: "
+                      f"'{command(f'quarantine show {done.waiting[0].id}', env)}'.")
         return
     console.print(f"[green]Accepted[/] batch {b.id} of {b.table_name} ({b.rows or 0:,} rows) "
                   f"by {b.accepted_by}; landed with its ingest in {project.lake_root}:")

@@ -134,7 +134,8 @@ def check_drift(project: Project, model: str, length: timedelta, *,
         raise NotFoundError(
             f"model {model!r} version {version} has no reference profile: it was registered "
             f"before Shipyard kept one with each version. Retrain it so that a new version "
-            f"carries one ('shipyard run {_pipeline(project, model)} --no-cache'), promote "
+            f"carries one ('{project.command(f'run {_pipeline(project, model)} --no-cache')}'), "
+            f"promote "
             f"that version, and serve it")
     return measure(log, profile, version, window, settings, progress=progress)
 
