@@ -102,7 +102,8 @@ def score(recommended: dict[str, list[str]], bought: dict[str, set[str]], k: int
     for row, c in enumerate(customers):
         positions = items.get_indexer(pd.Index(recommended[c][:k]))
         top[row, :len(positions)] = positions
-    pairs = [(row, j) for row, c in enumerate(customers) for j in items.get_indexer(pd.Index(sorted(bought[c])))]
+    pairs = [(row, j) for row, c in enumerate(customers)
+             for j in items.get_indexer(pd.Index(sorted(bought[c])))]
     rows, cols = zip(*pairs, strict=True)
     truth = sp.csr_matrix((np.ones(len(pairs)), (rows, cols)), shape=(len(customers), len(items)))
     truth.sum_duplicates()
