@@ -36,7 +36,8 @@ from shipyard.recsys.metrics import ranking_of
 if TYPE_CHECKING:
     from shipyard.batch.results import RecommendationSet
 
-__all__ = ["Outcome", "OutcomesReport", "Scores", "check_outcomes", "concentration", "score",
+__all__ = ["Outcome", "OutcomesReport", "Scores", "check_outcomes", "concentration",
+           "popularity_baseline", "score",
            "write_outcomes"]
 
 TOP_SHARE = 0.1
@@ -129,7 +130,7 @@ def concentration(recommended: dict[str, list[str]], catalogue: int) -> tuple[fl
     return len(counts) / size, share, gini
 
 
-def _popular(rows: pd.DataFrame, k: int) -> list[str]:
+def popularity_baseline(rows: pd.DataFrame, k: int) -> list[str]:
     """The ``k`` products most customers bought (ties by id): the popularity baseline."""
     buyers = rows.groupby("product")["customer"].nunique()
     return (buyers.reset_index().sort_values(["customer", "product"], ascending=[False, True])
@@ -224,7 +225,7 @@ def _outcome(made: RecommendationSet, known_until: date | None, next_known: date
                                            if str(c) in recommended}
             buyers = len(bought)
             model_scores = score(recommended, bought, made.k)
-            popular = _popular(known, made.k)
+            popular = popularity_baseline(known, made.k)
             baseline = score(dict.fromkeys(bought, popular), bought, made.k)
     return Outcome(made.id, made.created_at, made.version, made.k, len(recommended), period,
                    buyers, model_scores, baseline, coverage, top_share, gini, None)
