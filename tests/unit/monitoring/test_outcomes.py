@@ -41,7 +41,7 @@ def test_the_baseline_is_the_products_most_customers_bought_ties_by_id() -> None
                          "product": ["p3", "p1", "p1", "p2", "p1", "p2", "p2"]})
     assert popularity_baseline(rows, 2) == ["p1", "p2"]
     assert popularity_baseline(rows.iloc[:2], 2) == ["p1", "p3"]
-    baseline = score(dict.fromkeys("AB", ["p1", "p2"]), {"A": {"p2"}, "B": {"p5"}}, k=2)
+    baseline = score({"A": ["p1", "p2"], "B": ["p1", "p2"]}, {"A": {"p2"}, "B": {"p5"}}, k=2)
     assert baseline is not None
     assert (baseline.hit_rate, baseline.map_at_k) == pytest.approx((0.5, 0.25))
 
