@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -30,22 +31,28 @@ def outcomes(
 
     project = Project.open(project_dir, env)
     report = check_outcomes(project, model)
-    table = Table(title=f"{model}: outcomes of published sets (baseline: most popular)")
-    for name in ("published", "v", "period", "buyers", "hit rate", "P@K", "MAP@K",
-                 "base hit", "base P@K", "base MAP", "coverage", "top10%", "fallback"):
-        table.add_column(name, no_wrap=True, justify="left" if name in ("published", "period")
-                         else "right")
-    for o in report.outcomes:
-        model_scores, base = o.model, o.baseline
-        table.add_row(
-            f"{o.published:%Y-%m-%d %H:%M}", str(o.version),
-            "waiting for data" if o.period is None else f"{o.period[0]} – {o.period[1]}",
-            str(o.buyers),
-            *(_score(None if s is None else getattr(s, m)) for s in (model_scores, base)
-              for m in ("hit_rate", "precision_at_k", "map_at_k")),
-            f"{o.coverage:.0%}", f"{o.top_share:.0%}",
-            "not logged" if o.fallback_share is None else f"{o.fallback_share:.0%}")
-    console.print(table)
+    scores = Table(title=f"{model}: outcomes of published sets · base = popularity baseline "
+                         f"on the same customers and period")
+    for name in ("set", "period", "buyers", "hit", "base", "P@K", "base", "MAP@K", "base"):
+        scores.add_column(name, no_wrap=True, min_width=5, justify="left" if name in (
+            "set", "period") else "right")
+    catalogue = Table(title="what was recommended, and how requests were answered")
+    for name in ("set", "published", "v", "K", "coverage", "top 10%", "Gini", "fallback"):
+        catalogue.add_column(name, no_wrap=True, justify="left" if name in ("set", "published")
+                             else "right")
+    for number, o in enumerate(report.outcomes, start=1):
+        period = ("no data yet" if o.period is None
+                  else f"{o.period[0] + timedelta(days=1):%m-%d}→{o.period[1]:%m-%d}")
+        scores.add_row(f"#{number}", period, str(o.buyers),
+                       *(_score(None if s is None else getattr(s, m))
+                         for m in ("hit_rate", "precision_at_k", "map_at_k")
+                         for s in (o.model, o.baseline)))
+        catalogue.add_row(f"#{number}", f"{o.published:%Y-%m-%d %H:%M}", str(o.version),
+                          str(o.k), f"{o.coverage:.0%}", f"{o.top_share:.0%}", f"{o.gini:.2f}",
+                          "not logged" if o.fallback_share is None
+                          else f"{o.fallback_share:.0%}")
+    console.print(scores)
+    console.print(catalogue)
     for note in report.notes:
         console.print(f"  {note}")
     data, page = write_outcomes(report, report_dir(project, model))

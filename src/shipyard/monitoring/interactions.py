@@ -5,7 +5,8 @@ interactions describe. Four views of the CLEAN order lines (``monitoring.interac
 monitored, with the tests of :mod:`shipyard.monitoring.stats` and the bins of the training
 snapshot:
 
-- ``orders_per_customer`` (number): customer activity;
+- ``orders_per_customer`` (number): customer activity, orders of a customer in a calendar
+  month (per month, so that a year of history compares with one new month);
 - ``basket_size`` (number): lines per order;
 - ``product`` (category): product popularity, one value per order line;
 - ``category`` (category): the category mix, when the catalogue table is there.
@@ -116,8 +117,11 @@ class LakeHistory:
 
 
 def features(rows: pd.DataFrame, categories: pd.Series | None) -> dict[str, pd.Series]:
-    """The monitored views of interaction rows (columns customer, product, order)."""
-    found = {"orders_per_customer": rows.groupby("customer")["order"].nunique(),
+    """The monitored views of interaction rows (columns customer, product, order, and date:
+    without it, activity is counted over all the rows)."""
+    month = pd.to_datetime(rows["date"]).dt.to_period("M") if "date" in rows else None
+    found = {"orders_per_customer": rows.groupby(
+                 ["customer"] if month is None else ["customer", month])["order"].nunique(),
              "basket_size": rows.groupby("order").size(),
              "product": rows["product"].astype(object)}
     if categories is not None:
