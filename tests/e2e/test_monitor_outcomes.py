@@ -10,6 +10,7 @@ from, not requests — finds it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,9 @@ def test_a_published_set_is_scored_on_the_next_month_beside_the_baseline(shop: P
     assert 0 < outcome["coverage"] <= 1 and outcome["fallback_share"] is None
     page = max((shop / ".shipyard" / "dev" / "reports" / "monitoring" / "recommender")
                .glob("outcomes-*.html")).read_text()
-    assert "plotly" in page.lower() and "cdn.plot.ly" not in page
+    assert page.count("Plotly.newPlot(") == 1  # the series, as lines
+    assert len(re.findall(r"\* plotly\.js v", page)) == 1  # the library, inline: offline
+    assert not re.search(r"<script[^>]*src=[\"']https?:", page)
 
 
 def test_a_drifted_month_accepted_from_quarantine_is_found_in_the_interactions(
