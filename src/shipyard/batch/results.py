@@ -6,6 +6,10 @@ under a new set id that no reader looks at; then one UPDATE moves the model's po
 reader's query joins through the pointer, so it sees the previous set
 or the new one, never a mix — on SQLite and PostgreSQL alike, and also when the writer is
 killed halfway (its rows are orphans, removed by the next write).
+
+The newest :data:`KEEP` finished sets of a model stay readable after they are replaced: the
+outcomes of a published set (what its customers bought afterwards) can only be measured once
+the next month's orders land, when newer sets are current.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ from shipyard.faults import crash_point
 if TYPE_CHECKING:
     from shipyard.project import Project
 
-__all__ = ["RecommendationSet", "ResultsStore"]
+__all__ = ["KEEP", "RecommendationSet", "ResultsStore"]
+
+KEEP = 60
+"""Finished sets kept per model (two months of nightly sets); older ones are removed."""
 
 _metadata = sa.MetaData()
 _sets = sa.Table(
@@ -136,9 +143,14 @@ class ResultsStore:
                                  .values(set_id=made.id)).rowcount
             if not moved:
                 conn.execute(_current.insert().values(model=model, set_id=made.id))
-            # the model's sets older than this one, and those of killed writers
-            old = sa.select(_sets.c.id).where(_sets.c.model == model, _sets.c.id != made.id,
-                                              _sets.c.created_at <= made.created_at)
+            # the model's sets older than the newest KEEP, and those of killed writers
+            kept = (sa.select(_sets.c.id)
+                    .where(_sets.c.model == model, _sets.c.customers.is_not(None))
+                    .order_by(_sets.c.created_at.desc()).limit(KEEP))
+            old = sa.select(_sets.c.id).where(
+                _sets.c.model == model, _sets.c.id != made.id,
+                _sets.c.created_at <= made.created_at,
+                sa.or_(_sets.c.customers.is_(None), _sets.c.id.not_in(kept.scalar_subquery())))
             conn.execute(_rows.delete().where(_rows.c.set_id.in_(old)))
             conn.execute(_sets.delete().where(_sets.c.id.in_(old.scalar_subquery())))
         return RecommendationSet(made.id, model, version, k, len(customers), made.created_at)
@@ -152,6 +164,22 @@ class ResultsStore:
             return None
         created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         return RecommendationSet(row.id, row.model, row.version, row.k, row.customers, created)
+
+    def sets(self, model: str) -> list[RecommendationSet]:
+        """The model's finished sets still kept, oldest first."""
+        query = (sa.select(_sets).where(_sets.c.model == model, _sets.c.customers.is_not(None))
+                 .order_by(_sets.c.created_at))
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        return [RecommendationSet(r.id, r.model, r.version, r.k, r.customers,
+                                  r.created_at if r.created_at.tzinfo
+                                  else r.created_at.replace(tzinfo=UTC)) for r in found]
+
+    def set_rows(self, set_id: str) -> dict[str, list[str]]:
+        """Each customer's products (best first) in the set ``set_id``."""
+        query = sa.select(_rows.c.customer_id, _rows.c.products).where(_rows.c.set_id == set_id)
+        with self.engine.connect() as conn:
+            return {c: json.loads(p) for c, p in conn.execute(query).all()}
 
     def for_customer(self, model: str, customer_id: str) -> tuple[int | None, list[tuple[str, float]]]:
         """(model version, [(product, score)] best first) from the current set, in one query."""

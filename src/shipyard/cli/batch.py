@@ -31,7 +31,7 @@ def recommend(
     made = done.set
     console.print(f"[green]{made.customers:,} customers × top {made.k}[/] from {model} "
                   f"v{made.version} in {done.seconds:.2f} s → {redact(done.results_url)} "
-                  f"(set {made.id}, now current; the previous set is gone)")
+                  f"(set {made.id}, now current; earlier sets are kept for 'monitor outcomes')")
 
 
 def predict(

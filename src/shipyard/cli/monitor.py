@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard.cli import monitor_outcomes
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import DriftDetected
@@ -85,3 +86,6 @@ def drift(
     if fail_on_drift:
         raise DriftDetected(f"{message}; report: {page}", report=report)
     console.print(f"[red]{message}[/]")
+
+
+app.command("outcomes")(monitor_outcomes.outcomes)

@@ -285,6 +285,22 @@ class ServingConfig(_Model):
     prediction_log: bool = True
 
 
+class InteractionColumns(_Model):
+    """``monitoring.interactions``: where a recommender's interactions are in the lake's CLEAN
+    layer (its requests carry only a customer id, so these are its monitored inputs, and the
+    orders that land after a set was published are its outcomes). The defaults name the
+    recommender example's tables."""
+
+    table: str = "order_lines"
+    customer: str = "customer_id"
+    product: str = "product_id"
+    order: str = "order_id"
+    date: str = "order_date"
+    products: str | None = Field(
+        default="products", description="CLEAN table of the catalogue; None: no category mix.")
+    category: str = "category"
+
+
 class MonitoringSettings(_Model):
     """``monitoring:``: when a column of a served model counts as drifted, and the model too.
 
@@ -303,6 +319,13 @@ class MonitoringSettings(_Model):
     drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     window: Annotated[str, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
         default="7d", description="Default length of the serving window: 30m, 12h, 7d, 2w.")
+
+    # recommender inputs and outcomes (monitor drift of a recommender, monitor outcomes)
+    interactions: InteractionColumns = Field(default_factory=InteractionColumns)
+    outcome_horizon: Annotated[str, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+        default="31d", description="Orders counted as a published set's outcome: those dated "
+                                   "up to this long after the data it was computed from (or "
+                                   "until the next set computed from newer data).")
 
 
 class ProjectConfig(_Model):

@@ -119,7 +119,11 @@ def check_drift(project: Project, model: str, length: timedelta, *,
     from shipyard.registry.client import Registry
 
     registry = Registry.of(project)
-    registry.versions(model)  # an unknown model is an error naming the registered ones
+    newest = registry.versions(model)[0]  # an unknown model is an error naming the known ones
+    if newest.tags.get("shipyard.flavor") == "recommender":  # its inputs are interactions
+        from shipyard.monitoring.interactions import check_interactions
+
+        return check_interactions(project, model, registry)
     settings = project.config.monitoring
     window = Window.of(length, since, now)
     log = PredictionLog(project.lake_root, project.storage_options, model)

@@ -12,7 +12,7 @@ import scipy.sparse as sp
 
 from shipyard.recsys.model import RecModel
 
-__all__ = ["RANKING", "per_user_metrics", "ranking_metrics"]
+__all__ = ["RANKING", "per_user_metrics", "ranking_metrics", "ranking_of"]
 
 RANKING = ("map_at_k", "ndcg_at_k", "precision_at_k", "auc")
 
@@ -23,10 +23,19 @@ def per_user_metrics(model: RecModel, test: sp.csr_matrix, k: int = 10) -> pd.Da
     users = np.flatnonzero(np.diff(test.indptr) > 0)
     top, _ = model.top_k(users, k, exclude_seen=bool(model.params.get("exclude_seen", False)))
     truth = test[users]
+    ranked = ranking_of(top, truth)
+    return pd.DataFrame({**ranked, "auc": _auc(model, users, truth)},
+                        index=pd.Index(model.users[users], name="user"))
+
+
+def ranking_of(top: np.ndarray, truth: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """MAP@K, NDCG@K and precision@K of each row of ``top`` (item positions, best first; -1
+    pads a list shorter than K) against the items of the same row of ``truth`` (at least one
+    per row): the arithmetic shared by offline evaluation and the outcomes of published sets."""
     hits = np.zeros(top.shape, dtype=bool)
-    for row in range(len(users)):
+    for row in range(top.shape[0]):
         relevant = truth.indices[truth.indptr[row]:truth.indptr[row + 1]]
-        hits[row] = np.isin(top[row], relevant)
+        hits[row] = np.isin(top[row], relevant) & (top[row] >= 0)
     n_relevant = np.diff(truth.indptr)
     ranks = np.arange(1, top.shape[1] + 1)
     precision_at_i = np.cumsum(hits, axis=1) / ranks
@@ -34,9 +43,7 @@ def per_user_metrics(model: RecModel, test: sp.csr_matrix, k: int = 10) -> pd.Da
     discounts = 1 / np.log2(ranks + 1)
     dcg = (hits * discounts).sum(axis=1)
     ideal = np.array([discounts[:min(n, top.shape[1])].sum() for n in n_relevant])
-    return pd.DataFrame({"map_at_k": ap, "ndcg_at_k": dcg / ideal,
-                         "precision_at_k": hits.mean(axis=1), "auc": _auc(model, users, truth)},
-                        index=pd.Index(model.users[users], name="user"))
+    return {"map_at_k": ap, "ndcg_at_k": dcg / ideal, "precision_at_k": hits.mean(axis=1)}
 
 
 def _auc(model: RecModel, users: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:

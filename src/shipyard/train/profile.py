@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["OTHER", "PROFILE_FILE", "ColumnProfile", "ReferenceProfile", "build_profile"]
+__all__ = ["OTHER", "PROFILE_FILE", "ColumnProfile", "ReferenceProfile", "build_profile",
+           "profile_column"]
 
 PROFILE_FILE = "reference_profile.json"
 OTHER = "<other>"
@@ -139,10 +140,14 @@ def _categorical(name: str, values: pd.Series) -> ColumnProfile:
                          categories=kept)
 
 
+def profile_column(name: str, values: pd.Series) -> ColumnProfile:
+    """The profile of one column: quantile bins for a number, categories for the rest."""
+    return _numeric(name, values) if _is_numeric(values) else _categorical(name, values)
+
+
 def build_profile(train_X: pd.DataFrame, test_scores: Any) -> ReferenceProfile:
     """Profile the rows a model was fitted on and its positive-class probabilities on its test
     rows."""
-    columns = [_numeric(str(name), values) if _is_numeric(values)
-               else _categorical(str(name), values) for name, values in train_X.items()]
+    columns = [profile_column(str(name), values) for name, values in train_X.items()]
     output = _numeric(OUTPUT, pd.Series(np.asarray(test_scores, dtype=float)), OUTPUT_EDGES)
     return ReferenceProfile(columns, output)

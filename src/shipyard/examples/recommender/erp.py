@@ -19,8 +19,9 @@ only tested by data that behaves like the real thing:
 Everything is deterministic: the same flags give byte-identical tables, and each appended month
 is seeded from the stored seed and the month, so a re-run gives the same rows. ``--drift``
 writes a month whose order lines have clearly shifted (quantities several times larger,
-discounts around 45 %, a tools-heavy mix): Shipyard's validation must reject it, while a
-normal month must pass.
+discounts around 45 %, a tools-heavy mix, few repeat purchases): Shipyard's validation must
+reject it, while a normal month must pass; and the recommendations published before it score
+lower on it (``shipyard monitor outcomes``).
 
 The default database is ``erp.db`` (SQLite) in this script's folder; ``--url`` takes any
 SQLAlchemy URL, e.g. ``postgresql+psycopg://user@host:5432/erp``. This file is standalone (numpy
@@ -89,6 +90,7 @@ SEGMENT_DISCOUNT = np.array([0.06, 0.11, 0.05, 0.05, 0.04, 0.12])  # negotiated 
 ORDERS_PER_CUSTOMER = 1.6  # a month, on average
 EXTRA_LINES = 2.2  # mean order lines beyond the first
 REPEAT = 0.5  # probability that a line re-buys a product the customer bought before
+REPEAT_DRIFT = 0.1  # … in a drifted month: customers try the promoted tools instead
 ZIPF = (1.0, 5.0)  # popularity of the product of rank r: (r + 5) ** -1.0, a Zipf-like tail
 NEW_CUSTOMERS = 0.015  # monthly growth of the customer base
 
@@ -316,7 +318,7 @@ def _month(world: _World, start: dt.date, first_order_id: int, first_line_id: in
     line_buyer = buyers[line_order]
     line_segment = world.segment[line_buyer]
     has_history = np.array([len(world.history[b]) > 0 for b in line_buyer], dtype=bool)
-    repeat = (rng.random(len(line_order)) < REPEAT) & has_history
+    repeat = (rng.random(len(line_order)) < (REPEAT_DRIFT if drift else REPEAT)) & has_history
     pick = rng.random(len(line_order))
     product = np.zeros(len(line_order), dtype=int)
     weights = world.product_weights(start.month, drift)

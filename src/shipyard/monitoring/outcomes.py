@@ -1,0 +1,287 @@
+"""Outcomes of published recommendations: what customers bought after a set was published.
+
+Ground truth arrives with the next ingest. A set (``shipyard recommend``) was computed from the
+lake as it was when the set was published; its *period* is the interactions dated after the
+newest date that lake held, up to ``monitoring.outcome_horizon`` later or until the next set
+computed from newer data. Over the set's customers who bought in the period:
+
+- hit rate (share with at least one recommended product bought), precision@K, MAP@K
+  (:func:`shipyard.recsys.metrics.ranking_of`, as offline evaluation computes them);
+- the same for the popularity baseline: the K products most customers had bought by then, for
+  everyone;
+- catalogue coverage (share of the products known then that were recommended to anyone), the
+  share of recommendations going to the top 10% most recommended products, and their Gini;
+- the share of served requests answered by the popularity fallback, from the recommendation
+  log (``<lake>/monitoring/recommendations``, column ``fallback``) when it exists.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from shipyard.errors import NotFoundError
+from shipyard.monitoring.interactions import LakeHistory
+from shipyard.monitoring.window import parse_duration
+from shipyard.project import Project
+from shipyard.recsys.metrics import ranking_of
+
+if TYPE_CHECKING:
+    from shipyard.batch.results import RecommendationSet
+
+__all__ = ["Outcome", "OutcomesReport", "Scores", "check_outcomes", "concentration",
+           "popularity_baseline", "score",
+           "write_outcomes"]
+
+TOP_SHARE = 0.1
+"""Concentration is the share of recommendations going to this share of the catalogue."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    hit_rate: float
+    precision_at_k: float
+    map_at_k: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One published set and what followed it."""
+
+    set_id: str
+    published: datetime
+    version: int
+    k: int
+    customers: int
+    """Customers in the set."""
+    period: tuple[date, date] | None
+    """Interaction dates counted, (after, up to and including); None: no data yet."""
+    buyers: int
+    """The set's customers who bought in the period (the ones scored)."""
+    model: Scores | None
+    baseline: Scores | None
+    coverage: float
+    top_share: float
+    gini: float
+    fallback_share: float | None
+    """None: the recommendation log is absent ("not logged")."""
+
+
+@dataclass
+class OutcomesReport:
+    model: str
+    outcomes: list[Outcome]
+    notes: list[str] = field(default_factory=list)
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_dict(self) -> dict[str, Any]:
+        def one(o: Outcome) -> dict[str, Any]:
+            data = asdict(o)
+            data["published"] = o.published.isoformat()
+            data["period"] = None if o.period is None else [d.isoformat() for d in o.period]
+            return data
+
+        return {"model": self.model, "created": self.created.isoformat(),
+                "notes": self.notes, "sets": [one(o) for o in self.outcomes]}
+
+
+def score(recommended: dict[str, list[str]], bought: dict[str, set[str]], k: int) -> Scores | None:
+    """Hit rate, precision@k and MAP@k of ``recommended`` lists over the customers of
+    ``bought`` (each with at least one product) that have a list; None if there are none."""
+    customers = [c for c in bought if bought[c] and c in recommended]
+    if not customers:
+        return None
+    items = pd.Index(sorted({p for c in customers for p in (*recommended[c][:k], *bought[c])}))
+    top = np.full((len(customers), k), -1, dtype=np.int64)
+    for row, c in enumerate(customers):
+        positions = items.get_indexer(pd.Index(recommended[c][:k]))
+        top[row, :len(positions)] = positions
+    pairs = [(row, j) for row, c in enumerate(customers)
+             for j in items.get_indexer(pd.Index(sorted(bought[c])))]
+    rows, cols = zip(*pairs, strict=True)
+    truth = sp.csr_matrix((np.ones(len(pairs)), (rows, cols)), shape=(len(customers), len(items)))
+    truth.sum_duplicates()
+    truth.sort_indices()
+    ranked = ranking_of(top, truth)
+    hits = np.asarray([bool(set(recommended[c][:k]) & bought[c]) for c in customers])
+    return Scores(float(hits.mean()), float(ranked["precision_at_k"].mean()),
+                  float(ranked["map_at_k"].mean()))
+
+
+def concentration(recommended: dict[str, list[str]], catalogue: int) -> tuple[float, float, float]:
+    """(coverage, share of recommendations on the top 10% products, Gini) over a catalogue of
+    ``catalogue`` products (those never recommended count as zeros)."""
+    counts = pd.Series([p for products in recommended.values() for p in products]).value_counts()
+    size = max(catalogue, len(counts))
+    if size == 0 or counts.empty:
+        return 0.0, 0.0, 0.0
+    full = np.sort(np.concatenate([counts.to_numpy(dtype=float), np.zeros(size - len(counts))]))
+    top = math.ceil(TOP_SHARE * size)
+    share = float(full[-top:].sum() / full.sum())
+    ranks = np.arange(1, size + 1)
+    gini = float((2 * ranks - size - 1) @ full / (size * full.sum()))
+    return len(counts) / size, share, gini
+
+
+def popularity_baseline(rows: pd.DataFrame, k: int) -> list[str]:
+    """The ``k`` products most customers bought (ties by id): the popularity baseline."""
+    buyers = rows.groupby("product")["customer"].nunique()
+    return (buyers.reset_index().sort_values(["customer", "product"], ascending=[False, True])
+            ["product"].head(k).tolist())
+
+
+def _fallback_share(project: Project, model: str, start: datetime,
+                    end: datetime | None) -> float | None:
+    """Share of logged recommendation requests in [start, end) answered by the fallback; None
+    when there is no recommendation log (or it has no ``fallback`` column)."""
+    from deltalake import DeltaTable
+
+    path = f"{project.lake_root.rstrip('/')}/monitoring/recommendations"
+    if not DeltaTable.is_deltatable(path, project.storage_options):
+        return None
+    table = DeltaTable(path, storage_options=project.storage_options)
+    names = table.schema().to_arrow().names
+    if "fallback" not in names or "time" not in names:
+        return None
+    frame = table.to_pyarrow_table(
+        columns=[n for n in ("time", "model", "fallback") if n in names]).to_pandas()
+    if "model" in frame:
+        frame = frame[frame["model"] == model]
+    times = pd.to_datetime(frame["time"], utc=True)
+    keep = times >= start
+    if end is not None:
+        keep &= times < end
+    chosen = frame.loc[keep, "fallback"]
+    return float(chosen.mean()) if len(chosen) else None
+
+
+def check_outcomes(project: Project, model: str = "recommender") -> OutcomesReport:
+    """The outcomes of every kept published set of ``model``, oldest first.
+
+    Raises:
+        NotFoundError: no set of ``model`` was published in this environment, or the lake has
+            no interactions table.
+    """
+    from shipyard.batch.results import ResultsStore
+    from shipyard.lake.tables import DeltaStore
+
+    settings = project.config.monitoring
+    store = ResultsStore.of(project)
+    sets = store.sets(model)
+    if not sets:
+        raise NotFoundError(
+            f"no recommendations of model {model!r} were published in {project.env_name}; "
+            f"publish a set with '{project.command('recommend --top 10')}', then ingest the "
+            f"next month's orders and run this again")
+    lake = LakeHistory(DeltaStore.of(project), settings.interactions)
+    horizon = parse_duration(settings.outcome_horizon)
+    known = [lake.at(s.created_at) for s in sets]
+    report = OutcomesReport(model, [])
+    logged = False
+    for i, made in enumerate(sets):
+        version = known[i]
+        following = next((s.created_at for s in sets[i + 1:]), None)
+        later = [v.last_date for v in known[i + 1:] if v is not None and version is not None
+                 and v.last_date is not None and version.last_date is not None
+                 and v.last_date > version.last_date]
+        outcome = _outcome(made, version.last_date if version else None, later[0] if later
+                           else None, horizon, lake, store.set_rows(made.id))
+        fallback = _fallback_share(project, model, made.created_at, following)
+        logged |= fallback is not None
+        report.outcomes.append(replace(outcome, fallback_share=fallback))
+    if not logged:
+        report.notes.append("fallback share not logged: no recommendation log "
+                            "(<lake>/monitoring/recommendations) covers these sets")
+    if any(o.period is None for o in report.outcomes):
+        report.notes.append("a set without a period has no interactions dated after its data "
+                            "yet: ingest the next month's orders ('shipyard ingest')")
+    return report
+
+
+def _outcome(made: RecommendationSet, known_until: date | None, next_known: date | None,
+             horizon: timedelta, lake: LakeHistory,
+             recommended: dict[str, list[str]]) -> Outcome:
+    known = lake.between(None, known_until)
+    coverage, top_share, gini = concentration(recommended, known["product"].nunique())
+    period: tuple[date, date] | None = None
+    model_scores = baseline = None
+    buyers = 0
+    if known_until is not None:
+        end = known_until + horizon
+        if next_known is not None:
+            end = min(end, next_known)
+        bought_rows = lake.between(known_until, end)
+        if len(bought_rows):
+            period = (known_until, min(end, bought_rows["date"].max()))
+            grouped = bought_rows.groupby("customer")["product"].agg(set)
+            bought: dict[str, set[str]] = {str(c): set(p) for c, p in grouped.items()
+                                           if str(c) in recommended}
+            buyers = len(bought)
+            model_scores = score(recommended, bought, made.k)
+            popular = popularity_baseline(known, made.k)
+            baseline = score(dict.fromkeys(bought, popular), bought, made.k)
+    return Outcome(made.id, made.created_at, made.version, made.k, len(recommended), period,
+                   buyers, model_scores, baseline, coverage, top_share, gini, None)
+
+
+def _html(report: OutcomesReport) -> str:
+    import html
+
+    import plotly.graph_objects as go
+
+    scored = [o for o in report.outcomes if o.model is not None and o.baseline is not None]
+    x = [f"{o.published:%Y-%m-%d %H:%M} v{o.version}" for o in scored]
+    figure = go.Figure()
+    for name, dash in (("model", "solid"), ("baseline", "dash")):
+        for metric in ("hit_rate", "precision_at_k", "map_at_k"):
+            figure.add_trace(go.Scatter(
+                x=x, y=[getattr(getattr(o, name), metric) for o in scored], mode="lines+markers",
+                name=f"{metric} ({'recommender' if name == 'model' else 'popularity baseline'})",
+                line={"dash": dash}))
+    figure.update_layout(height=420, title=f"{report.model}: outcomes of published sets",
+                         xaxis_title="published set", yaxis_title="score")
+    rows = "".join(
+        f"<tr><td>{html.escape(o.set_id)}</td><td>{o.published:%Y-%m-%d %H:%M}</td>"
+        f"<td>{'–' if o.period is None else f'{o.period[0]} – {o.period[1]}'}</td>"
+        f"<td>{o.buyers}</td>"
+        + "".join(f"<td>{'–' if s is None else f'{getattr(s, m):.3f}'}</td>"
+                  for s in (o.model, o.baseline) for m in ("hit_rate", "precision_at_k",
+                                                           "map_at_k"))
+        + f"<td>{o.coverage:.1%}</td><td>{o.top_share:.1%}</td><td>{o.gini:.2f}</td>"
+          f"<td>{'not logged' if o.fallback_share is None else f'{o.fallback_share:.1%}'}</td>"
+          f"</tr>" for o in report.outcomes)
+    notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.notes)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(report.model)} outcomes</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
+td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}}</style></head><body>
+<h1>{html.escape(report.model)}: outcomes of published recommendations</h1>
+<p>Each set is scored on what its customers bought after the data it was computed from, beside
+the popularity baseline (the most bought products, for everyone) on the same customers and
+period.</p>{notes}
+<table><tr><th>set</th><th>published</th><th>period</th><th>buyers</th><th>hit rate</th>
+<th>P@K</th><th>MAP@K</th><th>baseline hit rate</th><th>baseline P@K</th>
+<th>baseline MAP@K</th><th>coverage</th><th>top 10% share</th><th>Gini</th><th>fallback</th>
+</tr>{rows}</table>
+{figure.to_html(full_html=False, include_plotlyjs=True)}
+</body></html>
+"""
+
+
+def write_outcomes(report: OutcomesReport, folder: Path) -> tuple[Path, Path]:
+    """Write ``outcomes-<time>.json`` and ``.html`` into ``folder``."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"outcomes-{report.created:%Y%m%dT%H%M%S%fZ}"
+    data, page = stem.with_suffix(".json"), stem.with_suffix(".html")
+    data.write_text(json.dumps(report.to_dict(), indent=2))
+    page.write_text(_html(report))
+    return data, page
