@@ -48,7 +48,8 @@ def serve(
     base = f"http://{host}:{port}"
     console.print(f"[green]Serving[/] {models or 'no production models yet'} at {base}, "
                   f"loading in the background (/ready says when)  "
-                  f"(docs: {base}/docs, metrics: {base}/metrics)")
+                  f"(docs: {base}/docs, with the key as the password; metrics: "
+                  f"{base}/metrics)")
     # Double quotes, so that a pasted line sends the key in $KEY rather than the text "$KEY".
     routes = ["/v1/recommendations/C00042" if flavor == "recommender" else f"/v1/models/{n}/example"
               for n, (_, flavor, _) in planned.items()] or ["/ready"]
