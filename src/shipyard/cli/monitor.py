@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shipyard.cli import monitor_log
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import DriftDetected
@@ -85,3 +86,5 @@ def drift(
     if fail_on_drift:
         raise DriftDetected(f"{message}; report: {page}", report=report)
     console.print(f"[red]{message}[/]")
+app.command("compact")(monitor_log.compact)
+app.command("trace")(monitor_log.trace)

@@ -304,6 +304,11 @@ class MonitoringSettings(_Model):
     window: Annotated[str, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
         default="7d", description="Default length of the serving window: 30m, 12h, 7d, 2w.")
 
+    # prediction log (monitor compact / trace): rows older than this are deleted by
+    # 'shipyard monitor compact', and a trace looks back this far
+    retention_days: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Days the prediction and recommendation logs are kept.")
+
 
 class ProjectConfig(_Model):
     project: Annotated[str, Field(pattern=_NAME)]

@@ -107,13 +107,15 @@ class PredictionLog:
 
     def flush(self) -> None:
         """Append up to 5,000 queued rows, one write per table (and per signature)."""
-        groups: dict[tuple[str, tuple[tuple[str, str, bool], ...] | None], list[Any]] = {}
+        Key = tuple[str, tuple[tuple[str, str, bool], ...] | None]  # path, signature
+        groups: dict[Key, list[Any]] = {}
         rows = 0
         while rows < _FLUSH_ROWS:
             try:
                 record = self.queue.get_nowait()
             except queue.Empty:
                 break
+            key: Key
             if isinstance(record, _Predicted):
                 key = (predictions_path(self.lake_root, record.model), tuple(record.inputs))
                 rows += len(record.rows)
