@@ -34,7 +34,7 @@ class Logged:
     request_id: str
     table: str  # e.g. predictions/titanic, recommendations
     model: str
-    version: int
+    version: int | None  # None: a recommendations set the results store gave no version for
     time: datetime
     rows: list[dict[str, Any]]
 
@@ -93,8 +93,7 @@ def find_request(project: Project, request_id: str, *, now: datetime | None = No
                 rows = sorted(found.to_pylist(), key=lambda r: r.get("row") or 0)
                 first = rows[0]
                 model = first.get("model") or name.removeprefix("predictions/")
-                return Logged(request_id, name, model, int(first["version"]), first["time"],
-                              rows)
+                return Logged(request_id, name, model, first["version"], first["time"], rows)
     raise NotFoundError(
         f"no request {request_id!r} logged from {window[0]} to {window[1]} (the last "
         f"{project.config.monitoring.retention_days} days: monitoring.retention_days) in "
@@ -109,6 +108,8 @@ def trace(project: Project, request_id: str, *, now: datetime | None = None) -> 
     from shipyard.tracking.records import RunStore
 
     logged = find_request(project, request_id, now=now)
+    if logged.version is None:
+        return Trace(logged, None, None, None, None, None)
     version = Registry.of(project).get(logged.model, logged.version)
     tags = dict(version.tags)
     commit = tags.get("shipyard.git_commit")

@@ -52,7 +52,7 @@ class _Recommended:
     when: datetime
     request_id: str
     model: str
-    version: int
+    version: int | None  # of the results set served (None if the store does not say)
     customer_id: str
     items: list[tuple[str, float]]
     source: str
@@ -91,7 +91,7 @@ class PredictionLog:
         self._put(_Predicted(when or datetime.now(UTC), request_id, model, version, inputs,
                              rows, probabilities, latency_ms))
 
-    def record_recommendation(self, model: str, version: int, customer_id: str,
+    def record_recommendation(self, model: str, version: int | None, customer_id: str,
                               items: list[tuple[str, float]], *, source: str, k: int,
                               latency_ms: float, request_id: str,
                               when: datetime | None = None) -> None:

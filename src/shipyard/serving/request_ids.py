@@ -6,6 +6,7 @@ reaches the log); otherwise a new ULID is made (:mod:`shipyard.monitoring.logsch
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from shipyard.monitoring.logschema import new_request_id, well_formed
@@ -16,7 +17,7 @@ HEADER = "X-Request-ID"
 _KEY = "shipyard.request_id"
 
 
-def request_id(scope: dict[str, Any]) -> str:
+def request_id(scope: MutableMapping[str, Any]) -> str:
     """The id :class:`RequestIds` gave the request of ``scope``."""
     return str(scope[_KEY])
 
