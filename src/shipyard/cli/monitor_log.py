@@ -48,8 +48,7 @@ def trace(
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
-    """From a request id to its inputs and output, model version, training run, data
-    versions and git commit."""
+    """From a request id to its rows, model version, training run, lake versions, commit."""
     from shipyard.monitoring.trace import trace as find
     from shipyard.project import Project
 
