@@ -15,6 +15,12 @@ from shipyard.cli.options import Env, ProjectDir
 __all__ = ["compact", "trace"]
 
 
+def _shown(value: object) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def compact(
     vacuum_hours: Annotated[int | None, typer.Option(
         min=0, help="Keep replaced files this many hours [default: Delta's retention, 7 days]; "
@@ -35,7 +41,8 @@ def compact(
     table = Table(title=f"logs compacted · retention "
                         f"{project.config.monitoring.retention_days} days")
     for name in ("table", "files before", "files after", "rows removed", "files vacuumed"):
-        table.add_column(name, justify="left" if name == "table" else "right", no_wrap=True)
+        table.add_column(name, justify="left" if name == "table" else "right",
+                         no_wrap=name == "table", overflow="fold")
     for c in done:
         table.add_row(c.table, f"{c.files_before:,}", f"{c.files_after:,}",
                       f"{c.rows_removed:,}", f"{c.files_vacuumed:,}")
@@ -57,13 +64,14 @@ def trace(
     kind = "recommendations" if logged.is_recommendation else "prediction"
     console.print(f"request {logged.request_id} · {kind} at {logged.time:%Y-%m-%d %H:%M:%S} "
                   f"UTC · model {logged.model} version {logged.version}")
+    # one line per field, one column per row: a request has few rows and many inputs
     shown = Table(title=f"logged in {logged.table}")
-    hidden = {"time", "day", "request_id", "model", "version"}
-    names = [n for n in logged.rows[0] if n not in hidden]
-    for name in names:
-        shown.add_column(name, overflow="fold")
+    shown.add_column("field", no_wrap=True)
     for row in logged.rows:
-        shown.add_row(*("–" if row[n] is None else str(row[n]) for n in names))
+        shown.add_column(f"row {row['row']}" if "row" in row else "value", overflow="fold")
+    hidden = {"time", "day", "request_id", "model", "version", "row"}
+    for name in (n for n in logged.rows[0] if n not in hidden):
+        shown.add_row(name, *(_shown(row[name]) for row in logged.rows))
     console.print(shown)
     lines = [
         ("training run (MLflow)", found.mlflow_run_id),
