@@ -71,7 +71,8 @@ def test_without_fail_on_drift_drift_is_reported_not_failed(titanic: Path) -> No
 
 def test_an_unknown_model_and_an_empty_window_name_the_fix(titanic: Path) -> None:
     done = run("monitor", "drift", "titanc", cwd=titanic, check=1)
-    assert "no registered model 'titanc'; registered models: titanic" in _output(done)
+    assert ("no registered model 'titanc' (registered in dev: titanic; models declared in "
+            "shipyard.yaml: titanic); did you mean 'titanic'?") in _output(done)
     assert "Traceback" not in done.stderr
     done = run("monitor", "drift", "titanic", "--since", "2020-01-01", cwd=titanic, check=1)
     assert "no predictions of model 'titanic' logged in" in _output(done)

@@ -34,6 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shipyard.batch.results import ResultsStore
+from shipyard.monitoring import find_request
 from shipyard.project import Project
 from shipyard.serving import ApiKeys, create_app
 from shipyard.serving.loadtest import LoadReport, run_load
@@ -90,10 +91,12 @@ def test_predict_uses_production_and_names_a_bad_field(titanic: Path) -> None:
         assert 'shipyard_model_version{model="titanic"} 1.0' in metrics
         assert "shipyard_request_seconds_bucket" in metrics
     # the server flushed its prediction log on the way out: every scored row is in the lake
-    logged = DeltaTable(str(titanic / "lake" / "monitoring" / "predictions")).to_pandas()
-    assert len(logged) >= 3 and set(logged["model"]) == {"titanic"}
-    assert set(logged["version"]) == {1} and logged["latency_ms"].gt(0).all()
-    assert '"sex": "male"' in " ".join(logged["input"])
+    # (the model's own table, its inputs as typed columns, each row under its request's id)
+    logged = DeltaTable(str(titanic / "lake" / "monitoring" / "predictions" / "titanic")
+                        ).to_pandas()
+    assert len(logged) >= 3 and set(logged["version"]) == {1}
+    assert logged["latency_ms"].gt(0).all() and logged["request_id"].notna().all()
+    assert "male" in set(logged["sex"]) and str(logged["age"].dtype) == "float64"
 
 
 def test_every_route_but_health_needs_the_key(titanic: Path) -> None:
@@ -451,8 +454,15 @@ def test_recommendations_come_from_the_results_db(shop: Path) -> None:
         body = found.json()
         assert body["source"] == "results" and body["version"] == current.version == 1
         assert len(body["items"]) == 5
-        unknown = client.get("/v1/recommendations/NOBODY").json()
-        assert unknown["source"] == "popularity" and len(unknown["items"]) == 10
+        unknown = client.get("/v1/recommendations/NOBODY")
+        assert unknown.json()["source"] == "popularity" and len(unknown.json()["items"]) == 10
+    # what was served is logged under the X-Request-ID of each answer (flushed at shutdown)
+    served = find_request(project, found.headers["X-Request-ID"])
+    (row,) = served.rows
+    assert (row["customer_id"], row["version"], row["fallback"]) == (customer, 1, False)
+    assert row["items"] == [i["product_id"] for i in body["items"]]
+    (fallback,) = find_request(project, unknown.headers["X-Request-ID"]).rows
+    assert fallback["customer_id"] == "NOBODY" and fallback["fallback"]
 
 
 def test_a_killed_recommend_never_shows_a_half_written_set(shop: Path) -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shipyard.cli import monitor_outcomes
+from shipyard.cli import monitor_log, monitor_outcomes
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import DriftDetected
@@ -89,3 +89,5 @@ def drift(
 
 
 app.command("outcomes")(monitor_outcomes.outcomes)
+app.command("compact")(monitor_log.compact)
+app.command("trace")(monitor_log.trace)

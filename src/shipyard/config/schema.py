@@ -327,6 +327,11 @@ class MonitoringSettings(_Model):
                                    "up to this long after the data it was computed from (or "
                                    "until the next set computed from newer data).")
 
+    # prediction log (monitor compact / trace): rows older than this are deleted by
+    # 'shipyard monitor compact', and a trace looks back this far
+    retention_days: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Days the prediction and recommendation logs are kept.")
+
 
 class ProjectConfig(_Model):
     project: Annotated[str, Field(pattern=_NAME)]

@@ -1,11 +1,12 @@
 """Count logged predictions into a reference profile's bins, in bounded batches.
 
-The server appends each predicted row to the Delta table ``<lake>/monitoring/predictions``
-(partitioned by model; columns ``time, model, version, input`` — the request row as a JSON
-string — ``output, latency_ms``; see :mod:`shipyard.serving.predlog`). A window of it is read
-as Arrow record batches with the model and time range pushed down to the scan; DuckDB parses
-each batch's JSON into typed columns, and only the counts per bin are kept. Memory is bounded
-by one batch whatever the window holds, and each batch reports its rows for a progress bar.
+The server appends each predicted row to the model's own Delta table
+``<lake>/monitoring/predictions/<model>``, its inputs as typed columns (layout and columns:
+:mod:`shipyard.monitoring.logschema`). A window of it is read as Arrow record batches with the
+time range (and its days, the partitions) pushed down to the scan; only the columns the profile
+counts are read, cast to what it counts (numbers as doubles, categories as strings), and only
+the counts per bin are kept. Memory is bounded by one batch whatever the window holds, and each
+batch reports its rows for a progress bar.
 """
 
 from __future__ import annotations
@@ -20,11 +21,10 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from shipyard.errors import NotFoundError
-from shipyard.lake.duck import connect, literal
-from shipyard.lake.duck import quote as q
+from shipyard.monitoring.logschema import input_column, predictions_path
 from shipyard.monitoring.stats import Counts
 from shipyard.monitoring.window import Window
-from shipyard.train.profile import OUTPUT, ColumnProfile, ReferenceProfile
+from shipyard.train.profile import ColumnProfile, ReferenceProfile
 
 __all__ = ["PredictionLog", "Tally"]
 
@@ -51,7 +51,7 @@ class PredictionLog:
     """The prediction log of one model in one lake."""
 
     def __init__(self, lake_root: str, storage_options: dict[str, str] | None, model: str) -> None:
-        self.path = f"{lake_root.rstrip('/')}/monitoring/predictions"
+        self.path = predictions_path(lake_root, model)
         self.storage_options = storage_options
         self.model = model
         self._dataset: ds.Dataset | None = None
@@ -73,7 +73,8 @@ class PredictionLog:
 
     def _filter(self, window: Window, version: int | None = None) -> ds.Expression:
         stamp = pa.timestamp("us", tz="UTC")
-        found = ((ds.field("model") == self.model)
+        found = ((ds.field("day") >= window.start.date().isoformat())
+                 & (ds.field("day") <= window.end.date().isoformat())
                  & (ds.field("time") >= pa.scalar(window.start, type=stamp))
                  & (ds.field("time") < pa.scalar(window.end, type=stamp)))
         return found if version is None else found & (ds.field("version") == version)
@@ -91,40 +92,38 @@ class PredictionLog:
                 newest = int(top)
         return newest
 
-    def _batches(self, window: Window) -> Iterator[pa.RecordBatch]:
+    def _batches(self, window: Window, columns: list[str]) -> Iterator[pa.RecordBatch]:
         # Arrow's default read-ahead (16 batches of 4 files) would hold many batches at once
-        yield from self.dataset().to_batches(columns=["version", "input", "output"],
-                                             filter=self._filter(window), batch_size=BATCH_ROWS,
-                                             batch_readahead=1, fragment_readahead=1)
+        yield from self.dataset().to_batches(columns=columns, filter=self._filter(window),
+                                             batch_size=BATCH_ROWS, batch_readahead=1,
+                                             fragment_readahead=1)
 
     def tally(self, profile: ReferenceProfile, window: Window, *, version: int | None = None,
               progress: Callable[[int], Any] = lambda rows: None) -> tuple[Tally, Tally]:
         """(all rows, rows answered by ``version``) of ``window``, counted into the profile's
-        bins; ``progress`` is told the rows of each batch done."""
+        bins; ``progress`` is told the rows of each batch done. A profiled column the log does
+        not have (a version's signature without it) counts as null."""
         everything, answered = Tally.empty(profile), Tally.empty(profile)
-        con = connect()
-        typed = ", ".join(_extract(c) for c in profile.columns)
-        for batch in self._batches(window):
-            con.register("batch", pa.Table.from_batches([batch]))
-            parsed = con.sql(f"SELECT version, output AS {q(OUTPUT)}, {typed} FROM batch"
-                             ).to_arrow_table()
-            con.unregister("batch")
-            mine = parsed if version is None else parsed.filter(
-                pc.equal(parsed["version"], version))
-            for tally, rows in ((everything, parsed), (answered, mine)):
+        logged = set(self.dataset().schema.names)
+        read = {c.name: input_column(c.name) for c in profile.columns
+                if input_column(c.name) in logged}
+        for batch in self._batches(window, ["version", "probability", *read.values()]):
+            mine = None if version is None else pc.equal(batch.column("version"), version)
+            for tally, selected in ((everything, None), (answered, mine)):
+                rows = batch if selected is None else batch.filter(selected)
                 tally.rows += rows.num_rows
                 for column in profile.columns:
-                    tally.add(column, rows[column.name])
+                    tally.add(column, _typed(column, rows, read.get(column.name)))
                 if profile.output is not None:
-                    tally.add(profile.output, rows[OUTPUT])
+                    tally.add(profile.output, rows.column("probability"))
             progress(batch.num_rows)
         return everything, answered
 
 
-def _extract(column: ColumnProfile) -> str:
-    """The SQL reading one input column from the logged JSON: a number (NULL when missing,
-    null or not a number) or a string."""
-    path = literal(f'$."{column.name}"')
-    value = f"json_extract_string(input, {path})"
-    typed = f"TRY_CAST({value} AS DOUBLE)" if column.kind == "numeric" else value
-    return f"{typed} AS {q(column.name)}"
+def _typed(column: ColumnProfile, rows: pa.RecordBatch, name: str | None) -> pa.Array:
+    """The logged values of one profiled column as the profile counts them: numbers as
+    doubles, categories as strings (nulls where the log has no such column)."""
+    kind = pa.float64() if column.kind == "numeric" else pa.string()
+    if name is None:
+        return pa.nulls(rows.num_rows, type=kind)
+    return pc.cast(rows.column(name), kind)

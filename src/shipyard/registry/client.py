@@ -10,6 +10,7 @@ How far its registration got is the tag ``shipyard.registration`` (``registered`
 
 from __future__ import annotations
 
+import difflib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,8 +74,10 @@ class Registry:
         config = project.config.models.get(name)
         if config is None:
             declared = ", ".join(sorted(project.config.models)) or "none"
+            close = difflib.get_close_matches(name, [*self.names(), *project.config.models], n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
             return (f"no registered model {name!r} ({here}; models declared in shipyard.yaml: "
-                    f"{declared})")
+                    f"{declared}){guess}")
         promote = project.command(f"models promote {name} VERSION --reason {_REASON}")
         return (f"no registered model {name!r} in environment {env} ({here}). Models are "
                 f"registered per environment: {project.where('registry')}. Train and promote "

@@ -13,10 +13,11 @@ Whatever a request holds, the answer is a status the OpenAPI document lists for 
 # functions built below and needs them as objects.
 import asyncio
 import gc
+import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -29,6 +30,7 @@ from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.limits import Limits
 from shipyard.serving.model_routes import ModelRoutes
 from shipyard.serving.predlog import PredictionLog
+from shipyard.serving.request_ids import RequestIds, request_id
 from shipyard.serving.runs import pipeline_runs_router
 from shipyard.serving.schemas import (
     SECURED,
@@ -139,10 +141,11 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     @app.get("/v1/recommendations/{customer_id}", tags=["recommendations"],
              dependencies=secured, response_model=Recommendations,
              responses=error_responses(*SECURED, 404))
-    def recommendations(customer_id: str,
+    def recommendations(customer_id: str, http: Request,
                         k: Annotated[int, Query(ge=1, le=100)] = 10
                         ) -> Recommendations:
         """The customer's current top-K from the latest `shipyard recommend`."""
+        started = time.perf_counter()
         model = config.recommender or "recommender"
         version, items = results.for_customer(model, customer_id)
         source = "results"
@@ -151,6 +154,10 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
             if not config.popularity_fallback or served is None or not served.is_recommender:
                 raise NotFoundError(f"no recommendations for customer {customer_id!r}")
             version, items, source = served.version, served.model.most_popular(k), "popularity"
+        if log is not None:
+            log.record_recommendation(model, version, customer_id, items[:k], source=source, k=k,
+                                      latency_ms=(time.perf_counter() - started) * 1000,
+                                      request_id=request_id(http.scope))
         return Recommendations(customer_id=customer_id, model=model, version=version,
                                source=source, items=[Recommendation(product_id=p, score=s)
                                                      for p, s in items[:k]])
@@ -163,4 +170,5 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                        max_concurrency=config.max_concurrency, max_queue=config.max_queue,
                        timeout_s=config.timeout_s,
                        on_reject=lambda reason: telemetry.rejected.labels(reason).inc())
+    app.add_middleware(RequestIds)  # outermost: the limits' refusals carry an id too
     return app

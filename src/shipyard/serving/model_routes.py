@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -27,6 +27,7 @@ from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError, NotReady, StillLoading
 from shipyard.serving.batching import BatcherStopped, MicroBatcher
 from shipyard.serving.predlog import PredictionLog
+from shipyard.serving.request_ids import request_id
 from shipyard.serving.schemas import SECURED, Predictions, error_responses, row_model
 from shipyard.serving.served import ModelSlots, Served
 
@@ -74,7 +75,7 @@ class ModelRoutes:
             if self.started:
                 self.batchers[name].start()
             self._place(self._example_route(name))
-        self._place(self._predict_route(name, row_model(name, inputs, categories)))
+        self._place(self._predict_route(name, row_model(name, inputs, categories), inputs))
         self._bodies[name] = body
         self.app.openapi_schema = None  # the document is made again at its next request
 
@@ -126,15 +127,16 @@ class ModelRoutes:
                                summary=f"A valid predict request body for {name}")
         return self._added()
 
-    def _predict_route(self, name: str, row: type[BaseModel]) -> APIRoute:
+    def _predict_route(self, name: str, row: type[BaseModel], inputs: Inputs) -> APIRoute:
         """``POST /v1/models/{name}/predict``: up to ``max_rows`` rows, batched with other
-        requests by the model's batcher, each answer logged (when there is a log)."""
+        requests by the model's batcher, each answer logged (when there is a log) with the
+        request's id and the signature ``inputs`` its rows were validated against."""
         batcher, log = self.batchers[name], self.log
         body = create_model(f"{name.title()}Request", __config__=ConfigDict(extra="forbid"),
                             rows=(list[row], Field(min_length=1,  # type: ignore[valid-type]
                                                    max_length=self.config.max_rows)))
 
-        async def predict(request: body) -> Response:  # type: ignore[valid-type]
+        async def predict(request: body, http: Request) -> Response:  # type: ignore[valid-type]
             started = time.perf_counter()
             if name not in batcher.slots.current:
                 raise _still_loading(name)
@@ -146,8 +148,9 @@ class ModelRoutes:
                                f"server") from error
             probabilities = done.probabilities.tolist()
             if log is not None:
-                log.record(name, done.version, rows, probabilities,
-                           (time.perf_counter() - started) * 1000)
+                log.record(name, done.version, inputs, rows, probabilities,
+                           (time.perf_counter() - started) * 1000,
+                           request_id=request_id(http.scope))
             # Built as JSON directly: the response model documents it, re-validating it per
             # request would cost a tenth of the request.
             return Response(json.dumps({"model": name, "version": done.version, "predictions": [

@@ -22,6 +22,7 @@ from shipyard.train.profile import build_profile
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
 DAY = timedelta(days=1)
+SIGNATURE = [("age", "double", True), ("sex", "string", True)]
 
 
 def _rows(n: int, seed: int, age_shift: float = 0.0) -> pd.DataFrame:
@@ -37,7 +38,8 @@ def _log(lake: Path, when: datetime, frame: pd.DataFrame, version: int = 1) -> N
     rows = frame.to_dict("records")
     for start in range(0, len(rows), 500):
         chunk = rows[start:start + 500]
-        writer.queue.put_nowait((when, "titanic", version, chunk, [0.5] * len(chunk), 1.0))
+        writer.record("titanic", version, SIGNATURE, chunk, [0.5] * len(chunk), 1.0,
+                      request_id=f"r{start}", when=when)
     while not writer.queue.empty():
         writer.flush()
 

@@ -1,0 +1,115 @@
+"""Where the server's logs live and what their rows hold: shared by the writer
+(:mod:`shipyard.serving.predlog`) and the readers (drift, trace, compaction).
+
+**One Delta table per model**, ``<lake>/monitoring/predictions/<model>``, and not one table
+partitioned by model: a Delta table has one schema, and each model's signature is different.
+With a table of its own, every input column of a model is a typed column (``age`` a double,
+``sex`` a string), read by any engine (DuckDB, Spark) without parsing, with statistics per file
+that a filter can prune on; one shared table would have to hold the union of every model's
+columns (mostly nulls) or fall back to a JSON string. A later version that adds an input adds a
+column (schema merge on append). Each table is partitioned by ``day`` (UTC, ``YYYY-MM-DD``): a
+window or a retention delete reads or drops whole days, and a trace goes straight to the day
+its request id was made.
+
+Columns of a prediction table, one row per predicted row: ``time`` (UTC, microseconds),
+``day``, ``request_id``, ``version`` (model version), ``row`` (its place in the request),
+``probability`` (of the positive class), ``prediction`` (the class answered), ``latency_ms``
+(of the whole request), then the signature's columns with their MLflow types. A signature
+column named like one of these is stored as ``input_<name>`` (:func:`input_column`).
+
+The recommendations table ``<lake>/monitoring/recommendations``, one row per request:
+``time, day, request_id, model, version, customer_id, items`` (product ids, best first),
+``scores``, ``source`` (``results`` or ``popularity``), ``fallback``, ``k``, ``latency_ms``.
+
+Request ids are ULIDs (26 Crockford base32 characters, the first ten the time in ms), so they
+sort by time and name the day to look in; a well-formed id sent by the client
+(``X-Request-ID``) is kept as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["META_COLUMNS", "RECOMMENDATIONS", "input_column", "new_request_id",
+           "prediction_schema", "predictions_path", "recommendation_schema",
+           "recommendations_path", "request_day", "well_formed"]
+
+META_COLUMNS = ("time", "day", "request_id", "version", "row", "probability", "prediction",
+                "latency_ms")
+RECOMMENDATIONS = "recommendations"
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+_WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+def predictions_path(lake_root: str, model: str) -> str:
+    return f"{lake_root.rstrip('/')}/monitoring/predictions/{model}"
+
+
+def recommendations_path(lake_root: str) -> str:
+    return f"{lake_root.rstrip('/')}/monitoring/{RECOMMENDATIONS}"
+
+
+def input_column(name: str) -> str:
+    """The log column of the signature column ``name`` (renamed only if it is a log column's)."""
+    return f"input_{name}" if name in META_COLUMNS else name
+
+
+def _arrow_type(kind: str) -> pa.DataType:
+    import pyarrow as pa
+
+    types = {"double": pa.float64(), "float": pa.float32(), "long": pa.int64(),
+             "integer": pa.int32(), "boolean": pa.bool_(), "string": pa.string(),
+             "binary": pa.binary(), "datetime": pa.timestamp("us")}
+    return types.get(kind, pa.string())
+
+
+def prediction_schema(inputs: list[tuple[str, str, bool]]) -> pa.Schema:
+    """The prediction table's schema for a signature of (column, MLflow type, required)."""
+    import pyarrow as pa
+
+    return pa.schema([
+        ("time", pa.timestamp("us", tz="UTC")), ("day", pa.string()),
+        ("request_id", pa.string()), ("version", pa.int64()), ("row", pa.int32()),
+        ("probability", pa.float64()), ("prediction", pa.int64()), ("latency_ms", pa.float64()),
+        *((input_column(name), _arrow_type(kind)) for name, kind, _ in inputs)])
+
+
+def recommendation_schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([
+        ("time", pa.timestamp("us", tz="UTC")), ("day", pa.string()),
+        ("request_id", pa.string()), ("model", pa.string()), ("version", pa.int64()),
+        ("customer_id", pa.string()), ("items", pa.list_(pa.string())),
+        ("scores", pa.list_(pa.float64())), ("source", pa.string()), ("fallback", pa.bool_()),
+        ("k", pa.int32()), ("latency_ms", pa.float64())])
+
+
+def new_request_id(now: float | None = None) -> str:
+    """A ULID: 48 bits of milliseconds since the epoch, then 80 random bits, in base 32."""
+    millis = int((time.time() if now is None else now) * 1000)
+    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
+    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+def well_formed(value: str) -> bool:
+    """An incoming ``X-Request-ID`` worth keeping: 1–128 letters, digits and ``._:-``."""
+    return bool(_WELL_FORMED.match(value))
+
+
+def request_day(request_id: str) -> date | None:
+    """The UTC day a ULID was made (None for an id that is not one)."""
+    if not _ULID.match(request_id):
+        return None
+    millis = 0
+    for char in request_id[:10]:
+        millis = millis * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp(millis / 1000, UTC).date()
