@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/recsys.py
+	$(PY) benchmarks/monitoring.py
 
 # kill -9 trials of ingest, training (registration included) and recommend; figures in
 # benchmarks/results/kill_*.json. Bounded, about 15 minutes on 2 cores; not part of the suite.

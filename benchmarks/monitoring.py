@@ -1,0 +1,440 @@
+"""Benchmark: Shipyard's skew and drift checks vs Evidently's ``DataDriftPreset``.
+
+    python benchmarks/monitoring.py [--rows 1000000] [--big-rows 10000000] [--small-rows 1000]
+                                    [--runs 3] [--big-runs 1] [--out FILE]
+
+Two data sets, seeded: the Titanic features (pclass, sex, age, sibsp, parch, fare) and a
+synthetic 50-column variant. For each, three samples of N rows: the *training* rows (the
+reference profile is built from them, as registration does), the *previous* window and the
+*current* window, where four columns carry a planted shift — location, scale, a new category,
+missing values — and the others none. Both windows go to a prediction log (a Delta table in
+the format the server writes; :func:`write_log`) and to Parquet files, so both tools read the
+same rows:
+
+* **shipyard**: :func:`shipyard.monitoring.measure`, the work of ``shipyard monitor drift``
+  once the model is known: reads the log in Arrow batches, skew (current window vs the
+  profile) *and* drift (current vs previous window);
+* **evidently**: ``Report([DataDriftPreset()])`` on the previous window (reference) vs the
+  current one as pandas frames read from the Parquet files — one comparison, so Evidently does
+  half the work. Evidently runs in its own virtualenv (``benchmarks/.venvs/evidently``, made
+  on first use with the pinned version), never a dependency of Shipyard.
+
+Each measurement is a fresh process (peak RSS from ``getrusage`` in the child, libraries
+imported before the clock starts); runs alternate and medians are reported. The verdict of
+every column under each tool is kept, at N rows and at ``--small-rows``. Last, Shipyard alone
+on ``--big-rows`` logged rows, to show its memory stays flat. Figures go to
+``benchmarks/results/monitoring.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "monitoring.json"
+EVIDENTLY = ["evidently==0.7.23", "pandas==2.3.3", "pyarrow==22.0.0"]
+"""Pinned: Evidently 0.7.23 does not import under pandas 3."""
+EVIDENTLY_VENV = Path(os.environ.get("SHIPYARD_BENCH_VENVS",
+                                    Path(tempfile.gettempdir()) / "shipyard-bench-venvs")) / "evidently"
+MODEL = "titanic"
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+DAY = timedelta(days=1)
+CHUNK = 250_000
+"""Rows per append to the log (the server appends at most 5,000 per second)."""
+
+
+# -- the prediction log: the one function that knows its format -------------------------------
+def write_log(lake: Path, when: datetime, inputs: Any, outputs: Any) -> None:
+    """Append rows (``inputs`` a pyarrow Table of model inputs, ``outputs`` the predicted
+    probabilities) to ``<lake>/monitoring/predictions`` as served at ``when`` by version 1, in
+    the format of :class:`shipyard.serving.predlog.PredictionLog`: ``time, model, version,
+    input`` (the request row as a JSON string), ``output, latency_ms``, partitioned by model.
+
+    The server's writer turns Python dicts into JSON one record at a time, 5,000 per append;
+    here DuckDB writes the same JSON (``json_object``, nulls as ``null``) so that ten million
+    rows take seconds, not an hour."""
+    import duckdb
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    con = duckdb.connect()
+    con.register("rows", inputs)
+    pairs = ", ".join(f"'{name}', \"{name}\"" for name in inputs.column_names)
+    json_rows = con.sql(f"SELECT json_object({pairs}) AS input FROM rows").to_arrow_table()
+    n = inputs.num_rows
+    table = pa.table({
+        "time": pa.array([when] * n, type=pa.timestamp("us", tz="UTC")),
+        "model": pa.array([MODEL] * n),
+        "version": pa.array([1] * n, type=pa.int64()),
+        "input": json_rows.column("input").combine_chunks().cast(pa.string()),
+        "output": pa.array(outputs, type=pa.float64()),
+        "latency_ms": pa.array([1.0] * n, type=pa.float64()),
+    })
+    write_deltalake(str(lake / "monitoring" / "predictions"), table, mode="append",
+                    partition_by=["model"])
+
+
+# -- the data ----------------------------------------------------------------------------------
+PLANTED = {
+    "titanic": {"age": "location", "fare": "scale", "pclass": "new category",
+                "sibsp": "missing values"},
+    "wide50": {"x00": "location", "x01": "scale", "c00": "new category",
+               "x02": "missing values"},
+}
+WIDE_NUMERIC, WIDE_CATEGORICAL = 38, 12
+
+
+def sample(variant: str, rows: int, seed: int, shifted: bool) -> Any:
+    """``rows`` seeded rows of ``variant`` as a pyarrow Table (nulls as nulls), with the
+    planted shifts when ``shifted``: location +0.5 sd, spread ×1.6, 15% of rows in a category
+    the reference never had, 25% of values missing."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+
+    def nulls(share: float) -> Any:
+        return rng.random(rows) < share
+
+    def categories(values: list[str], p: list[float], new: str | None) -> Any:
+        drawn = rng.choice(np.array(values, dtype=object), rows, p=p)
+        if new is not None:
+            drawn[rng.random(rows) < 0.15] = new
+        return pa.array(drawn, type=pa.string())
+
+    if variant == "titanic":
+        z = rng.standard_normal(rows)
+        age = np.clip(29.7 + 14.5 * (z + (0.5 if shifted else 0.0)), 0.2, 80.0).round(1)
+        fare = np.exp(2.9 + (1.6 if shifted else 1.0) * rng.standard_normal(rows)).round(2)
+        sibsp = rng.choice(np.arange(6), rows, p=[0.68, 0.23, 0.04, 0.02, 0.02, 0.01])
+        return pa.table({
+            "pclass": categories(["1st", "2nd", "3rd"], [0.25, 0.21, 0.54],
+                                 "crew" if shifted else None),
+            "sex": categories(["female", "male"], [0.36, 0.64], None),
+            "age": pa.array(age, mask=nulls(0.2)),
+            "sibsp": pa.array(sibsp, mask=nulls(0.25) if shifted else None),
+            "parch": pa.array(rng.choice(np.arange(5), rows, p=[0.76, 0.13, 0.09, 0.01, 0.01])),
+            "fare": pa.array(fare),
+        })
+    columns: dict[str, Any] = {}
+    for i in range(WIDE_NUMERIC):
+        mean, sd = 10.0 * (i % 7), 1.0 + i % 5
+        z = rng.standard_normal(rows)
+        if shifted and i == 0:
+            z = z + 0.5
+        if shifted and i == 1:
+            z = z * 1.6
+        mask = nulls(0.25) if shifted and i == 2 else None
+        columns[f"x{i:02d}"] = pa.array((mean + sd * z).round(3), mask=mask)
+    for i in range(WIDE_CATEGORICAL):
+        levels = [f"level{j}" for j in range(3 + i % 6)]
+        weights = np.arange(len(levels), 0, -1, dtype=float)
+        columns[f"c{i:02d}"] = categories(levels, list(weights / weights.sum()),
+                                          "unseen" if shifted and i == 0 else None)
+    return pa.table(columns)
+
+
+def outputs(rows: int, seed: int) -> Any:
+    """The logged positive-class probabilities: the same distribution in every window."""
+    import numpy as np
+
+    return np.random.default_rng(seed).beta(2.0, 3.0, rows)
+
+
+def prepare(folder: Path, variant: str, rows: int, *, parquet: bool) -> None:
+    """The profile, the log of both windows (and their Parquet copies) of ``rows`` rows each."""
+    import pyarrow.parquet as pq
+
+    from shipyard.train.profile import build_profile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    seeds = {"titanic": 100, "wide50": 200}[variant]
+    training = sample(variant, min(rows, 1_000_000), seeds, shifted=False)
+    profile = build_profile(training.to_pandas(), outputs(min(rows, 1_000_000), seeds + 1))
+    (folder / "profile.json").write_text(profile.to_json())
+    del training
+    for name, when, shifted, seed in (("previous", NOW - 1.5 * DAY, False, seeds + 10),
+                                      ("current", NOW - 0.5 * DAY, True, seeds + 20)):
+        writer = None
+        for part, start in enumerate(range(0, rows, CHUNK)):
+            n = min(CHUNK, rows - start)
+            chunk = sample(variant, n, seed + part, shifted)
+            scores = outputs(n, seed + part + 5)
+            write_log(folder / "lake", when, chunk, scores)
+            if parquet:
+                import pyarrow as pa
+
+                chunk = chunk.append_column("prediction", pa.array(scores))
+                if writer is None:
+                    writer = pq.ParquetWriter(folder / f"{name}.parquet", chunk.schema)
+                writer.write_table(chunk)
+            print(f"  {variant}: {name} window {start + n:,}/{rows:,} rows logged", flush=True)
+        if writer is not None:
+            writer.close()
+
+
+# -- one measured run, in its own process ------------------------------------------------------
+def peak_mb() -> float:
+    """This process's peak RSS. Linux's ``ru_maxrss`` survives ``exec``, so a child started by
+    a large parent would report the parent's size: the kernel's ``VmHWM`` (reset by ``exec``)
+    is read instead where there is one."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process, all threads: steadier than the clock on a shared machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_shipyard(folder: Path) -> dict[str, Any]:
+    from shipyard.config.schema import MonitoringSettings
+    from shipyard.monitoring import measure
+    from shipyard.monitoring.logged import PredictionLog
+    from shipyard.monitoring.window import Window
+    from shipyard.train.profile import ReferenceProfile
+
+    start, cpu = time.perf_counter(), cpu_s()
+    profile = ReferenceProfile.from_json((folder / "profile.json").read_text())
+    report = measure(PredictionLog(str(folder / "lake"), None, MODEL), profile, 1,
+                     Window.of(DAY, now=NOW), MonitoringSettings())
+    seconds = time.perf_counter() - start
+    verdicts: dict[str, dict[str, bool]] = {}
+    for result in report.results:
+        verdicts.setdefault(result.column, {})[result.kind] = bool(result.test.drifted)
+    return {"seconds": seconds, "cpu_s": cpu_s() - cpu, "peak_mb": peak_mb(), "rows": report.rows,
+            "previous_rows": report.previous_rows, "verdicts": verdicts}
+
+
+def run_evidently(folder: Path) -> dict[str, Any]:
+    import pandas as pd
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    start, cpu = time.perf_counter(), cpu_s()
+    reference = pd.read_parquet(folder / "previous.parquet")
+    current = pd.read_parquet(folder / "current.parquet")
+    loaded = time.perf_counter()
+    numeric = [c for c in current.columns if pd.api.types.is_numeric_dtype(reference[c])]
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=[
+        c for c in current.columns if c not in numeric])
+    snapshot = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition))
+    result = snapshot.dict()
+    seconds = time.perf_counter() - start
+    verdicts = {}
+    for metric in result["metrics"]:
+        config = metric.get("config", {})
+        if config.get("type", "").endswith("ValueDrift"):
+            threshold, method = config.get("threshold"), config.get("method", "")
+            value = float(metric["value"])
+            # a p-value drifts below the threshold, a distance above it
+            drifted = value < threshold if "p_value" in method else value >= threshold
+            verdicts[config["column"]] = {"drift": drifted, "method": method, "value": value,
+                                          "threshold": threshold}
+    return {"seconds": seconds, "cpu_s": cpu_s() - cpu, "load_seconds": loaded - start,
+            "peak_mb": peak_mb(),
+            "verdicts": verdicts}
+
+
+def child(tool: str, folder: Path) -> dict[str, Any]:
+    """One run of ``tool`` on ``folder`` in a fresh process (the Evidently venv's Python for
+    Evidently), its JSON answer; a run that fails answers ``{"error": its last line}``."""
+    python = str(evidently_python()) if tool == "evidently" else sys.executable
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")} if tool == "shipyard" \
+        else {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([python, __file__, "--child", tool, "--folder", str(folder)],
+                          capture_output=True, text=True, env=env, check=False)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr, flush=True)
+        lines = [line for line in done.stderr.splitlines() if "Error" in line or "Exception" in line]
+        return {"error": lines[-1].strip() if lines else f"exit {done.returncode}"}
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def evidently_python() -> Path:
+    """The Python of Evidently's own virtualenv, created with the pinned version if missing."""
+    python = EVIDENTLY_VENV / "bin" / "python"
+    stamp = EVIDENTLY_VENV / f".installed-{'-'.join(EVIDENTLY)}"
+    if not stamp.exists():
+        print(f"creating {EVIDENTLY_VENV} with {' '.join(EVIDENTLY)} (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(EVIDENTLY_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *EVIDENTLY],
+                       check=True)
+        stamp.touch()
+    return python
+
+
+def version_of(python: Path, package: str) -> str:
+    code = f"import importlib.metadata as m; print(m.version({package!r}))"
+    found = subprocess.run([str(python), "-c", code],
+                           capture_output=True, text=True, check=True)
+    return found.stdout.strip()
+
+
+# -- the comparison ----------------------------------------------------------------------------
+def verdict_table(variant: str, ours: dict[str, Any] | None, theirs: dict[str, Any] | None
+                  ) -> dict[str, Any]:
+    """Per column: what was planted, Shipyard's skew and drift verdicts, Evidently's (None
+    where a tool failed)."""
+    planted = PLANTED[variant]
+    names = list((ours or theirs or {"verdicts": {}})["verdicts"])
+    table = {}
+    for column in names:
+        kinds = (ours or {"verdicts": {}})["verdicts"].get(column, {})
+        table[column] = {"planted": planted.get(column),
+                         "shipyard_skew": kinds.get("skew"), "shipyard_drift": kinds.get("drift"),
+                         "evidently": None if theirs is None
+                         else theirs["verdicts"].get(column, {}).get("drift")}
+
+    def score(key: str) -> dict[str, Any]:
+        found = [c for c in planted if table.get(c, {}).get(key)]
+        flagged = [c for c, row in table.items() if row["planted"] is None and row[key]]
+        return {"planted_found": f"{len(found)}/{len(planted)}", "missed":
+                sorted(set(planted) - set(found)), "unshifted_flagged": sorted(flagged),
+                "unshifted": sum(row["planted"] is None for row in table.values())}
+
+    keys = (["shipyard_skew", "shipyard_drift"] if ours is not None else []) + (
+        ["evidently"] if theirs is not None else [])
+    return {"columns": table, "summary": {key: score(key) for key in keys}}
+
+
+def _median(runs: list[dict[str, Any]], key: str) -> float | None:
+    return round(statistics.median(r[key] for r in runs), 3) if runs else None
+
+
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return round(top / bottom, 2) if top is not None and bottom else None
+
+
+def compare(work: Path, variant: str, rows: int, runs: int) -> dict[str, Any]:
+    """Alternating runs of both tools on the same ``rows``-row windows; a tool that fails
+    stops the repeats (its error is kept, the other's figures too)."""
+    folder = work / f"{variant}-{rows}"
+    print(f"{variant}, {rows:,} rows per window: writing the log and the Parquet files",
+          flush=True)
+    prepare(folder, variant, rows, parquet=True)
+    done: dict[str, list[dict[str, Any]]] = {"shipyard": [], "evidently": []}
+    errors: dict[str, str] = {}
+    for i in range(runs):
+        for tool, answers in done.items():
+            answer = child(tool, folder)
+            if "error" in answer:
+                errors[tool] = answer["error"]
+                print(f"  run {i + 1}/{runs} {tool}: FAILED: {answer['error']}", flush=True)
+                continue
+            answers.append(answer)
+            print(f"  run {i + 1}/{runs} {tool}: {answer['seconds']:.2f} s "
+                  f"({answer['cpu_s']:.2f} s CPU), peak {answer['peak_mb']:.0f} MB", flush=True)
+        if errors:
+            break
+    ours, theirs = done["shipyard"], done["evidently"]
+    shipyard_s, evidently_s = _median(ours, "seconds"), _median(theirs, "seconds")
+    shipyard_cpu, evidently_cpu = _median(ours, "cpu_s"), _median(theirs, "cpu_s")
+    return {
+        "rows_per_window": rows, "logged_rows": 2 * rows, "runs": max(map(len, done.values())),
+        "columns": len((ours or theirs)[0]["verdicts"]) - 1 if ours or theirs else None,
+        "shipyard_s": shipyard_s, "evidently_s": evidently_s,
+        "evidently_report_s": round(statistics.median(
+            r["seconds"] - r["load_seconds"] for r in theirs), 3) if theirs else None,
+        "ratio_vs_evidently": _ratio(evidently_s, shipyard_s),
+        "shipyard_cpu_s": shipyard_cpu, "evidently_cpu_s": evidently_cpu,
+        "ratio_vs_evidently_cpu": _ratio(evidently_cpu, shipyard_cpu),
+        "peak_mb": _median(ours, "peak_mb"), "evidently_peak_mb": _median(theirs, "peak_mb"),
+        "shipyard_runs_s": [round(r["seconds"], 3) for r in ours],
+        "evidently_runs_s": [round(r["seconds"], 3) for r in theirs],
+        "errors": errors,
+        "verdicts": verdict_table(variant, ours[-1] if ours else None,
+                                  theirs[-1] if theirs else None),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows per window")
+    parser.add_argument("--big-rows", type=int, default=10_000_000,
+                        help="rows per window of the Shipyard-only memory run (0: skip)")
+    parser.add_argument("--small-rows", type=int, default=1_000,
+                        help="rows per window of the small verdict run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--big-runs", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--child", choices=["shipyard", "evidently"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run = run_shipyard if args.child == "shipyard" else run_evidently
+        print(json.dumps(run(args.folder)))
+        return
+
+    evidently = evidently_python()
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "evidently_version": version_of(evidently, "evidently"),
+        "evidently_pandas_version": version_of(evidently, "pandas"),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "planted": PLANTED,
+    }
+    with tempfile.TemporaryDirectory(prefix="shipyard-bench-monitoring-") as tmp:
+        work = Path(tmp)
+        for variant in ("titanic", "wide50"):
+            results[variant] = compare(work, variant, args.rows, args.runs)
+            small = compare(work, variant, args.small_rows, 1)
+            results[variant]["verdicts_small"] = {"rows_per_window": args.small_rows,
+                                                  **small["verdicts"]}
+        titanic = results["titanic"]
+        results["ratio_vs_evidently"] = titanic["ratio_vs_evidently"]
+        results["ratio_vs_evidently_cpu"] = titanic["ratio_vs_evidently_cpu"]
+        results["ratio_vs_evidently_wide50"] = results["wide50"]["ratio_vs_evidently"]
+        results["ratio_vs_evidently_cpu_wide50"] = results["wide50"]["ratio_vs_evidently_cpu"]
+        results["peak_mb"] = titanic["peak_mb"]
+        results["evidently_peak_mb"] = titanic["evidently_peak_mb"]
+        results["verdicts"] = {
+            variant: {str(args.rows): results[variant]["verdicts"],
+                      str(args.small_rows): results[variant]["verdicts_small"]}
+            for variant in ("titanic", "wide50")}
+        if args.big_rows:
+            folder = work / f"titanic-{args.big_rows}"
+            print(f"titanic, {args.big_rows:,} rows per window: Shipyard alone", flush=True)
+            prepare(folder, "titanic", args.big_rows, parquet=False)
+            big = []
+            for i in range(args.big_runs):
+                answer = child("shipyard", folder)
+                if "error" in answer:
+                    results["error_10m"] = answer["error"]
+                    print(f"  run {i + 1}/{args.big_runs} shipyard: FAILED", flush=True)
+                    break
+                big.append(answer)
+                print(f"  run {i + 1}/{args.big_runs} shipyard: {answer['seconds']:.2f} s, "
+                      f"peak {answer['peak_mb']:.0f} MB", flush=True)
+            results["big_rows_per_window"] = args.big_rows
+            results["big_runs"] = len(big)
+            results["shipyard_s_10m"] = _median(big, "seconds")
+            results["peak_mb_10m"] = _median(big, "peak_mb")
+            results["peak_ratio_10m_vs_1m"] = _ratio(results["peak_mb_10m"], titanic["peak_mb"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in results.items()
+                      if k not in ("titanic", "wide50", "verdicts", "planted")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
