@@ -58,7 +58,14 @@ def drift(
     env: Env = "dev",
 ) -> None:
     """Skew (serving inputs vs the training profile) and drift (vs the previous window)."""
-    from shipyard.monitoring import check_drift, parse_duration, parse_since, report_dir, write_report
+    from shipyard.monitoring import (
+        check_drift,
+        parse_duration,
+        parse_since,
+        record_drift,
+        report_dir,
+        write_report,
+    )
     from shipyard.project import Project
 
     project = Project.open(project_dir, env)
@@ -75,6 +82,7 @@ def drift(
         console.print(f"  {note}")
     data, page = write_report(report, report_dir(project, model))
     console.print(f"report: {page}\n        {data}")
+    record_drift(project, report, page)  # alerts the webhooks once per drift episode
     if not report.drifted:
         console.print(f"[green]no drift[/] in model {model} (version {report.version})")
         return
@@ -85,3 +93,8 @@ def drift(
     if fail_on_drift:
         raise DriftDetected(f"{message}; report: {page}", report=report)
     console.print(f"[red]{message}[/]")
+
+
+from shipyard.cli import monitor_check  # noqa: E402 - one line per command, near the end
+
+app.command("check")(monitor_check.check)

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from shipyard.monitoring.drift import ColumnResult, DriftReport, check_drift, measure
 from shipyard.monitoring.report import report_dir, write_report
+from shipyard.monitoring.rules import CheckOutcome, RuleResult, check_rules, record_drift
 from shipyard.monitoring.window import parse_duration, parse_since
 
-__all__ = ["ColumnResult", "DriftReport", "check_drift", "measure", "parse_duration", "parse_since",
-           "report_dir", "write_report"]
+__all__ = [
+           "CheckOutcome",
+           "ColumnResult",
+           "DriftReport",
+           "RuleResult",
+           "check_drift",
+           "check_rules",
+           "measure",
+           "parse_duration",
+           "parse_since",
+           "record_drift",
+           "report_dir",
+           "write_report",
+]
