@@ -26,7 +26,7 @@ from shipyard.db.migrate import migrate
 from shipyard.notify import Event, notify
 from shipyard.project import Project
 
-__all__ = ["MonitorStates", "State", "Transition", "alert", "drift_key"]
+__all__ = ["MonitorStates", "State", "StoredState", "Transition", "alert", "drift_key"]
 
 State = Literal["ok", "firing", "unknown"]
 
