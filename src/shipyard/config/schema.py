@@ -345,9 +345,14 @@ class RuleConfig(_Model):
 
 
 class OnDrift(_Model):
-    """``monitoring.on_drift``: the pipeline to run when a drift rule starts firing."""
+    """``monitoring.on_drift``: the pipeline to run when a drift rule starts firing.
+
+    With the lake unchanged since the last run, the run's steps are reused from the cache and
+    no new version is registered; ``no_cache: true`` retrains anyway.
+    """
 
     run: Annotated[str, Field(pattern=_NAME)]
+    no_cache: bool = Field(default=False, description="Retrain even if the lake is unchanged.")
 
 
 class MonitoringSettings(_Model):

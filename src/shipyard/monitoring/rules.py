@@ -273,17 +273,18 @@ def check_rules(project: Project, now: datetime | None = None) -> CheckOutcome:
                                          **result.facts})
         on_drift = project.config.monitoring.on_drift
         if result.kind == "drift" and result.state == "firing" and on_drift is not None:
-            outcome.retrains.append(retrain(project, on_drift.run))
+            outcome.retrains.append(retrain(project, on_drift.run, no_cache=on_drift.no_cache))
     return outcome
 
 
-def retrain(project: Project, pipeline: str) -> Retrain:
+def retrain(project: Project, pipeline: str, *, no_cache: bool = False) -> Retrain:
     """Run ``pipeline`` as ``shipyard run`` would (gate, comparison, promotion policy)."""
     from shipyard.registry.hooks import run_pipeline
 
     log.info("drift detected: running %s (monitoring.on_drift)", pipeline)
     try:
-        return Retrain(pipeline, "succeeded", run_pipeline(project, pipeline).run_id, None)
+        result = run_pipeline(project, pipeline, no_cache=no_cache)
+        return Retrain(pipeline, "succeeded", result.run_id, None)
     except ShipyardError as error:
         status = "rejected" if isinstance(error, ModelRejected) else "failed"
         run_id = error.run_id if isinstance(error, StepFailed) else None
