@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -134,3 +135,35 @@ def test_unknown_neither_alerts_nor_ends_an_episode(tmp_path: Path) -> None:
     assert seen == [False, True, False, False, True, False, False]
     (row,) = states.latest()
     assert (row.key, row.state) == ("r", "ok")
+
+
+
+
+def test_monitor_drift_alerts_once_per_episode_with_the_report(tmp_path: Path) -> None:
+    from shipyard.monitoring import measure, record_drift
+    from shipyard.monitoring.logged import PredictionLog as LogReader
+    from shipyard.monitoring.window import Window
+    from shipyard.train.profile import build_profile
+    from tests.unit.monitoring.test_drift import DAY, NOW, _log, _rows
+
+    with Receiver() as receiver:
+        p = project(tmp_path, "    - {kind: drift, target: titanic, threshold: 0.5}",
+                    url=receiver.url + "/hook")
+        _log(Path(p.lake_root), NOW - 0.5 * DAY, _rows(2000, 2, age_shift=10))
+        _log(Path(p.lake_root), NOW + 1.5 * DAY, _rows(2000, 0))  # calm, then calm again
+        _log(Path(p.lake_root), NOW + 2.5 * DAY, _rows(2000, 3))
+        profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
+        reader = LogReader(p.lake_root, None, "titanic")
+        drifted = measure(reader, profile, 1, Window.of(DAY, now=NOW), p.config.monitoring)
+        calm = measure(reader, profile, 1, Window.of(DAY, now=NOW + 3 * DAY), p.config.monitoring)
+        assert drifted.drifted and not calm.drifted
+
+        assert [record_drift(p, report, f"/reports/{n}.html")
+                for n, report in enumerate([drifted, drifted, calm, calm])] == [
+            True, False, True, False]
+        started, ended = receiver.wait_for(2)
+        assert (started.json["event"], ended.json["event"]) == ("drift_detected", "drift_recovered")
+        assert started.json["facts"]["report"] == "/reports/0.html"
+        assert "age" in started.json["summary"]
+        (state,) = MonitorStates.of(p).latest()
+        assert (state.key, state.state) == ("drift:titanic", "ok")  # a drift rule's own key
