@@ -62,6 +62,7 @@ class Transition:
 
     Attributes:
         key: The rule's name (``drift:<model>`` for drift).
+        kind: ``drift`` for a model's drift, ``rule`` for the other rules.
         state: The state just seen.
         previous: The state alerted before (``ok`` when never alerted).
         alert: Whether this is a change people should hear about.
@@ -69,6 +70,7 @@ class Transition:
     """
 
     key: str
+    kind: str
     state: State
     previous: str
     alert: bool
@@ -116,7 +118,7 @@ class MonitorStates:
                 conn.execute(_states.insert().values(key=key, **values))
             else:
                 conn.execute(_states.update().where(_states.c.key == key).values(**values))
-        return Transition(key, state, previous, alert, now if alert else since)
+        return Transition(key, kind, state, previous, alert, now if alert else since)
 
     def latest(self) -> list[StoredState]:
         """Every stored state, by key."""
@@ -130,7 +132,7 @@ def alert(project: Project, transition: Transition, *, title: str, summary: str,
           facts: dict[str, str]) -> None:
     """Send ``rule_firing`` or ``rule_resolved`` (``drift_detected``/``drift_recovered`` for
     drift) to the webhooks that want it; never raises for a failed delivery."""
-    drift = transition.key.startswith("drift:")
+    drift = transition.kind == "drift"
     firing = transition.state == "firing"
     kind = ({True: "drift_detected", False: "drift_recovered"} if drift
             else {True: "rule_firing", False: "rule_resolved"})[firing]

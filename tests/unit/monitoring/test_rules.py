@@ -167,3 +167,19 @@ def test_monitor_drift_alerts_once_per_episode_with_the_report(tmp_path: Path) -
         assert "age" in started.json["summary"]
         (state,) = MonitorStates.of(p).latest()
         assert (state.key, state.state) == ("drift:titanic", "ok")  # a drift rule's own key
+
+
+@pytest.mark.parametrize("statuses", [[200] * 18 + [503, 422], ["ok"] * 18 + ["error", "refused"]])
+def test_error_rate_counts_failed_and_refused_requests(tmp_path: Path,
+                                                       statuses: list[object]) -> None:
+    """The prediction log's status column, as HTTP codes or as words (the format is moving)."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}")
+    now = datetime.now(UTC)
+    write_deltalake(f"{p.lake_root}/monitoring/predictions", pa.table({
+        "time": pa.array([now - timedelta(minutes=1)] * 20, pa.timestamp("us", tz="UTC")),
+        "model": ["titanic"] * 20, "latency_ms": [5.0] * 20, "status": statuses}))
+    (result,) = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
+    assert (result.value, result.state, result.shown) == (0.1, "firing", "10.00%")
