@@ -42,20 +42,20 @@ def test_a_firing_rule_is_alerted_once_and_its_recovery_once(
 
         text = _output(run("monitor", "check", cwd=root))
         assert re.search(r"lake_age \S+ 0s firing snapshot \d+ at", text), text
-        assert "alerted: lake_age" in text and "1 of 1 rule(s) firing" in text
+        assert "state changed: lake_age; alerts delivered: 1" in text and "1 of 1 rule(s) firing" in text
         (firing,) = receiver.wait_for(1)
         assert firing.json["event"] == "rule_firing"
         assert firing.json["title"].startswith("lake_age is firing")
 
         again = run("monitor", "check", "--fail-on-firing", cwd=root, check=6)
         assert "1 rule(s) firing: lake_age" in _output(again)
-        assert "alerted" not in again.stdout
+        assert "state changed" not in again.stdout
         assert len(receiver.requests) == 1  # still firing: nothing sent
 
         config = root / "shipyard.yaml"
         config.write_text(config.read_text().replace("threshold: 0s", "threshold: 1d"))
         text = _output(run("monitor", "check", "--fail-on-firing", cwd=root))
-        assert "lake_age" in text and "no rule firing" in text and "alerted: lake_age" in text
+        assert "lake_age" in text and "no rule firing" in text and "state changed: lake_age" in text
         (_, resolved) = receiver.wait_for(2)
         assert resolved.json["event"] == "rule_resolved"
         run("monitor", "check", cwd=root)
@@ -91,5 +91,5 @@ def test_drift_starts_the_train_pipeline_and_a_gated_version_is_registered(
 
         # The episode goes on: the next check neither alerts nor retrains again.
         text = _output(run("monitor", "check", cwd=root))
-        assert "on_drift" not in text and "alerted" not in text
+        assert "on_drift" not in text and "state changed" not in text
         assert len(receiver.requests) == 2

@@ -35,8 +35,9 @@ def check_table(outcome: CheckOutcome) -> Table:
 def show_outcome(outcome: CheckOutcome) -> None:
     """The table, then what was alerted and what was retrained (also used by the scheduler)."""
     console.print(check_table(outcome))
-    if outcome.alerted:
-        console.print(f"alerted: {', '.join(outcome.alerted)} (state changed)")
+    if outcome.changed:
+        console.print(f"state changed: {', '.join(outcome.changed)}; alerts delivered: "
+                      f"{outcome.delivered}")
     for run in outcome.retrains:
         console.print(f"on_drift: ran {run.pipeline}: {run.status}"
                       + (f" (run {run.run_id})" if run.run_id else "")

@@ -102,8 +102,10 @@ class Retrain:
 @dataclass
 class CheckOutcome:
     results: list[RuleResult]
-    alerted: list[str] = field(default_factory=list)
-    """Keys of the rules whose change of state was alerted."""
+    changed: list[str] = field(default_factory=list)
+    """Keys of the rules whose state changed (between ok and firing): each was alerted."""
+    delivered: int = 0
+    """Alerts a webhook took (none when no webhook wants the events, or all failed)."""
     retrains: list[Retrain] = field(default_factory=list)
 
     @property
@@ -237,6 +239,10 @@ def _limit(rule: RuleConfig) -> float:
     return float(rule.threshold)
 
 
+def _shown(threshold: float | str) -> str:
+    return threshold if isinstance(threshold, str) else f"{threshold:g}"
+
+
 def evaluate(project: Project, rule: RuleConfig, now: datetime | None = None) -> RuleResult:
     """Measure one rule; a Shipyard error while measuring makes it ``unknown``, with why."""
     now = now or datetime.now(UTC)
@@ -251,7 +257,7 @@ def evaluate(project: Project, rule: RuleConfig, now: datetime | None = None) ->
     else:
         state = "firing" if measured.value > _limit(rule) else "ok"
     return RuleResult(rule.key, rule.kind, rule.target, measured.value, measured.shown or "–",
-                      str(rule.threshold), state, measured.why, measured.facts)
+                      _shown(rule.threshold), state, measured.why, measured.facts)
 
 
 def check_rules(project: Project, now: datetime | None = None) -> CheckOutcome:
@@ -267,9 +273,9 @@ def check_rules(project: Project, now: datetime | None = None) -> CheckOutcome:
                                    now=now)
         if not transition.alert:
             continue
-        outcome.alerted.append(result.rule)
+        outcome.changed.append(result.rule)
         verb = "is firing" if result.state == "firing" else "is back to ok"
-        alert(project, transition, title=f"{result.rule} {verb}: {result.shown} "
+        outcome.delivered += alert(project, transition, title=f"{result.rule} {verb}: {result.shown} "
                                          f"(threshold {result.threshold})",
               summary=result.why, facts={"value": result.shown, "threshold": result.threshold,
                                          **result.facts})

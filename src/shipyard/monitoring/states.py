@@ -129,16 +129,18 @@ class MonitorStates:
 
 
 def alert(project: Project, transition: Transition, *, title: str, summary: str,
-          facts: dict[str, str]) -> None:
+          facts: dict[str, str]) -> int:
     """Send ``rule_firing`` or ``rule_resolved`` (``drift_detected``/``drift_recovered`` for
-    drift) to the webhooks that want it; never raises for a failed delivery."""
+    drift) to the webhooks that want it; never raises for a failed delivery. Returns the
+    deliveries that succeeded."""
     drift = transition.kind == "drift"
     firing = transition.state == "firing"
     kind = ({True: "drift_detected", False: "drift_recovered"} if drift
             else {True: "rule_firing", False: "rule_resolved"})[firing]
-    notify(project.config.alerts.webhooks, Event(
+    deliveries = notify(project.config.alerts.webhooks, Event(
         kind=kind, title=title, summary=summary,
         facts={"rule": transition.key, "state": transition.state, **facts},
         details={"rule": transition.key, "state": transition.state,
                  "previous": transition.previous, **facts},
         project=project.config.project, environment=project.env_name))
+    return sum(d.ok for d in deliveries)

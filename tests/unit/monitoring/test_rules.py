@@ -112,18 +112,18 @@ def test_a_rule_alerts_once_when_it_starts_firing_and_once_when_it_recovers(
 
         first = check_rules(p)
         assert [(r.state, r.value) for r in first.results] == [("firing", 1)]
-        assert first.alerted == ["quarantine_waiting"]
+        assert (first.changed, first.delivered) == (["quarantine_waiting"], 1)
         (sent,) = receiver.wait_for(1)
         assert sent.json["event"] == "rule_firing"
         assert sent.json["facts"]["value"] == "1"
         assert f"batch {batch.id} (events)" in sent.json["summary"]
 
-        assert check_rules(p).alerted == []  # still firing: nothing more
+        assert check_rules(p).changed == []  # still firing: nothing more
         batches.update(batch.id, status="landed")
-        assert check_rules(p).alerted == ["quarantine_waiting"]
+        assert check_rules(p).changed == ["quarantine_waiting"]
         requests = receiver.wait_for(2)
         assert [r.json["event"] for r in requests] == ["rule_firing", "rule_resolved"]
-        assert check_rules(p).alerted == []
+        assert check_rules(p).changed == []
         assert len(receiver.requests) == 2
 
 
