@@ -20,6 +20,7 @@ server answers with, so both shells map errors the same way::
     ├── DataRejected              exit 3, HTTP 422   a batch failed validation
     ├── ModelRejected             exit 4, HTTP 422   a model failed its gate
     ├── DriftDetected             exit 5, HTTP 409   monitor drift --fail-on-drift found drift
+    ├── RulesFiring               exit 6, HTTP 409   monitor check --fail-on-firing found a rule firing
     └── PromotionRefused          exit 1, HTTP 409   e.g. promoting a rejected version
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "PIIError",
     "PipelineError",
     "PromotionRefused",
+    "RulesFiring",
     "ShipyardError",
     "SourceError",
     "StepFailed",
@@ -176,6 +178,14 @@ class DriftDetected(ShipyardError):
     def __init__(self, message: str, *, report: Any = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class RulesFiring(ShipyardError):
+    """``shipyard monitor check --fail-on-firing`` found monitoring rules firing: exit 6, so a
+    script or CI job can tell a firing rule from drift (5) or a failure (1)."""
+
+    exit_code = 6
+    http_status = 409
 
 
 class PromotionRefused(ShipyardError):

@@ -13,7 +13,7 @@ def test_a_misspelled_table_lists_the_layers_tables(tmp_path: Path,
     shop = example_projects.copy("recommender-small-ingested", tmp_path / "shop")
     done = run("lake", "show", "order_line", cwd=shop, check=1)
     message = " ".join(done.stderr.split())
-    assert ("clean.order_line is not in the lake (did you mean 'order_lines'?); the clean "
+    assert ("clean.order_line is not in dev's lake (did you mean 'order_lines'?); the clean "
             "layer holds: customers, order_lines, orders, products (see 'shipyard lake ls')"
             ) in message, message
     assert "ingest" not in message

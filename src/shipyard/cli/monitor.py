@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shipyard.cli import monitor_log, monitor_outcomes
+from shipyard.cli import monitor_check, monitor_log, monitor_outcomes
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import DriftDetected
@@ -59,7 +59,14 @@ def drift(
     env: Env = "dev",
 ) -> None:
     """Skew (serving inputs vs the training profile) and drift (vs the previous window)."""
-    from shipyard.monitoring import check_drift, parse_duration, parse_since, report_dir, write_report
+    from shipyard.monitoring import (
+        check_drift,
+        parse_duration,
+        parse_since,
+        record_drift,
+        report_dir,
+        write_report,
+    )
     from shipyard.project import Project
 
     project = Project.open(project_dir, env)
@@ -76,6 +83,7 @@ def drift(
         console.print(f"  {note}")
     data, page = write_report(report, report_dir(project, model))
     console.print(f"report: {page}\n        {data}")
+    record_drift(project, report, page)  # alerts the webhooks once per drift episode
     if not report.drifted:
         console.print(f"[green]no drift[/] in model {model} (version {report.version})")
         return
@@ -88,6 +96,7 @@ def drift(
     console.print(f"[red]{message}[/]")
 
 
+app.command("check")(monitor_check.check)
 app.command("outcomes")(monitor_outcomes.outcomes)
 app.command("compact")(monitor_log.compact)
 app.command("trace")(monitor_log.trace)

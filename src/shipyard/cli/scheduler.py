@@ -75,8 +75,11 @@ def scheduler(
         f"{name} ({', '.join(filter(None, [c.schedule, 'on new data' if c.on_new_data else '']))})"
         for name, c in project.config.pipelines.items() if c.schedule or c.on_new_data
     ]
+    if project.config.monitoring.check_every:
+        planned.append(f"rule checks (every {project.config.monitoring.check_every})")
     if not planned:
-        console.print("No pipeline declares a schedule or on_new_data; nothing to do.")
+        console.print("No pipeline declares a schedule or on_new_data, and "
+                      "monitoring.check_every is not set; nothing to do.")
         return
     console.print(f"Scheduling {', '.join(planned)} in {project.root} ({env}); "
                   f"slots are recorded in {redact(project.metadata_url)}")

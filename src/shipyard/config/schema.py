@@ -16,6 +16,7 @@ from shipyard.config.metrics import check_metrics
 __all__ = [
     "CLEAN_TYPES",
     "EVENTS",
+    "RULE_KINDS",
     "AlertsConfig",
     "CleanRules",
     "CleanType",
@@ -25,9 +26,11 @@ __all__ = [
     "Environment",
     "ModelConfig",
     "MonitoringSettings",
+    "OnDrift",
     "ParamRange",
     "PipelineConfig",
     "ProjectConfig",
+    "RuleConfig",
     "ServingConfig",
     "SourceConfig",
     "TableConfig",
@@ -51,6 +54,10 @@ EVENTS: tuple[str, ...] = (
     "model_staged",
     "model_promoted",
     "model_rolled_back",
+    "rule_firing",
+    "rule_resolved",
+    "drift_detected",
+    "drift_recovered",
 )
 """Events that can be sent to webhooks; later parts of the lifecycle add their own."""
 
@@ -301,6 +308,69 @@ class InteractionColumns(_Model):
     category: str = "category"
 
 
+RULE_KINDS: dict[str, str] = {
+    "p99_latency_ms": "p99 of the logged prediction latency over `window`, in ms (target: model)",
+    "error_rate": "share of logged requests of `window` that failed or were refused (target: model)",
+    "lake_age": "age of the lake's newest snapshot (threshold: a duration, e.g. 26h)",
+    "run_age": "age of the last successful run of a pipeline (target: pipeline; threshold: 2d)",
+    "failed_runs": "failed runs over `window` (target: pipeline, or every pipeline)",
+    "quarantine_waiting": "batches waiting in quarantine (target: table, or every table)",
+    "drift": "drift share of a served model over `window` (target: model; threshold: a share)",
+}
+"""The kinds of ``monitoring.rules``, with what each measures (shown when a kind is unknown)."""
+_AGE_KINDS = ("lake_age", "run_age")
+_TARGET_NEEDED = ("p99_latency_ms", "error_rate", "run_age", "drift")
+_AGE = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$")
+
+
+class RuleConfig(_Model):
+    """One entry of ``monitoring.rules``: it fires when the measured value exceeds ``threshold``.
+
+    A value equal to the threshold fires for ages and counts (``lake_age: 0s`` always fires once
+    the lake has data); ages take a duration (``26h``), the rest a number.
+    """
+
+    kind: str
+    threshold: float | str
+    target: str | None = None
+    window: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+        default=None, description="Window of the rate, latency, count or drift [monitoring.window].")
+    name: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] = Field(
+        default=None, description="Name in tables, alerts and /metrics [kind, or kind:target].")
+
+    @model_validator(mode="after")
+    def _known(self) -> RuleConfig:
+        if self.kind not in RULE_KINDS:
+            raise ValueError(f"unknown rule kind {self.kind!r}; known kinds: "
+                             f"{', '.join(RULE_KINDS)}")
+        if self.kind in _TARGET_NEEDED and not self.target:
+            raise ValueError(f"a {self.kind} rule needs a target: {RULE_KINDS[self.kind]}")
+        if self.kind in _AGE_KINDS:
+            if not isinstance(self.threshold, str) or not _AGE.match(self.threshold):
+                raise ValueError(f"threshold of a {self.kind} rule is a duration: write e.g. "
+                                 f"26h, 2d or 0s, not {self.threshold!r}")
+        elif isinstance(self.threshold, str):
+            raise ValueError(f"threshold of a {self.kind} rule is a number, not "
+                             f"{self.threshold!r}")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The rule's name: ``name`` if given, else ``kind`` or ``kind:target``."""
+        return self.name or (f"{self.kind}:{self.target}" if self.target else self.kind)
+
+
+class OnDrift(_Model):
+    """``monitoring.on_drift``: the pipeline to run when a drift rule starts firing.
+
+    With the lake unchanged since the last run, the run's steps are reused from the cache and
+    no new version is registered; ``no_cache: true`` retrains anyway.
+    """
+
+    run: Annotated[str, Field(pattern=_NAME)]
+    no_cache: bool = Field(default=False, description="Retrain even if the lake is unchanged.")
+
+
 class MonitoringSettings(_Model):
     """``monitoring:``: when a column of a served model counts as drifted, and the model too.
 
@@ -333,6 +403,15 @@ class MonitoringSettings(_Model):
         default=30, description="Days the prediction and recommendation logs are kept.")
 
 
+    # --- rules and alerts (issue 11: rules on the service and the pipelines) ---
+    rules: list[RuleConfig] = Field(
+        default_factory=list, description="Rules 'shipyard monitor check' evaluates and alerts on.")
+    check_every: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+        default=None, description="How often 'shipyard scheduler' runs 'monitor check' (e.g. 15m).")
+    on_drift: OnDrift | None = Field(
+        default=None, description="What to do when a drift rule starts firing: {run: PIPELINE}.")
+
+
 class ProjectConfig(_Model):
     project: Annotated[str, Field(pattern=_NAME)]
     environments: dict[str, Environment]
@@ -357,7 +436,7 @@ class ProjectConfig(_Model):
         ] + [
             (f"models.{name}.pipeline", "pipeline", model.pipeline, self.pipelines)
             for name, model in self.models.items()
-        ]
+        ] + self._monitoring_references()
         for key, kind, value, declared in references:
             if value not in declared:
                 known = ", ".join(sorted(declared)) or "none declared"
@@ -366,6 +445,21 @@ class ProjectConfig(_Model):
         if overlap:
             raise ValueError(f"curated: names {sorted(overlap)} are already CLEAN table names")
         return self
+
+    def _monitoring_references(self) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """Targets of ``monitoring.rules`` and ``monitoring.on_drift.run`` that must exist."""
+        declared: dict[str, tuple[str, dict[str, Any]]] = {
+            "pipeline": ("pipeline", self.pipelines), "model": ("model", self.models),
+            "table": ("table", self.tables)}
+        wants = {"p99_latency_ms": "model", "error_rate": "model", "drift": "model",
+                 "run_age": "pipeline", "failed_runs": "pipeline", "quarantine_waiting": "table"}
+        found = [(f"monitoring.rules[{number}].target", *declared[wants[rule.kind]], rule.target)
+                 for number, rule in enumerate(self.monitoring.rules)
+                 if rule.target and rule.kind in wants]
+        if self.monitoring.on_drift is not None:
+            found.append(("monitoring.on_drift.run", "pipeline", self.pipelines,
+                          self.monitoring.on_drift.run))
+        return [(key, kind, value, names) for key, kind, names, value in found]
 
     @property
     def pii_columns(self) -> dict[str, str]:

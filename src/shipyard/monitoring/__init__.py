@@ -11,11 +11,29 @@ from shipyard.monitoring.drift import ColumnResult, DriftReport, check_drift, me
 from shipyard.monitoring.maintenance import Compacted, compact_logs
 from shipyard.monitoring.outcomes import OutcomesReport, check_outcomes, write_outcomes
 from shipyard.monitoring.report import report_dir, write_report
+from shipyard.monitoring.rules import CheckOutcome, RuleResult, check_rules, record_drift
 from shipyard.monitoring.trace import Trace, find_request, trace
 from shipyard.monitoring.window import parse_duration, parse_since
 
-__all__ = ["ColumnResult", "DriftReport", "check_drift", "measure", "parse_duration", "parse_since",
-           "report_dir", "write_report"]
-__all__ += ["OutcomesReport", "check_outcomes", "write_outcomes"]
-__all__ += ["Compacted", "compact_logs"]
-__all__ += ["Trace", "find_request", "trace"]
+__all__ = [
+    "CheckOutcome",
+    "ColumnResult",
+    "Compacted",
+    "DriftReport",
+    "OutcomesReport",
+    "RuleResult",
+    "Trace",
+    "check_drift",
+    "check_outcomes",
+    "check_rules",
+    "compact_logs",
+    "find_request",
+    "measure",
+    "parse_duration",
+    "parse_since",
+    "record_drift",
+    "report_dir",
+    "trace",
+    "write_outcomes",
+    "write_report",
+]

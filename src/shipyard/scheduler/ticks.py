@@ -4,6 +4,9 @@ A cron schedule is due at its most recent slot (``croniter``'s previous fire tim
 missed while no scheduler ran are not replayed one by one, only the latest is run. A pipeline
 with ``on_new_data: true`` is due whenever the set of lake versions it reads has not been
 claimed before, which happens after an ingest lands a new version of one of its tables.
+With ``monitoring.check_every``, the rules of ``monitoring.rules`` are checked once per period
+(slots aligned to the Unix epoch, so two schedulers share them), which may start the
+``monitoring.on_drift`` pipeline.
 """
 
 from __future__ import annotations
@@ -19,7 +22,11 @@ from shipyard.errors import ConfigError, ModelRejected, ShipyardError, StepFaile
 from shipyard.project import Project
 from shipyard.scheduler.slots import SlotStore
 
-__all__ = ["NextSlot", "Started", "due_cron_slot", "new_data_slot", "next_cron_slot", "tick"]
+__all__ = ["NextSlot", "Started", "due_cron_slot", "monitor_slot", "new_data_slot",
+           "next_cron_slot", "tick"]
+
+MONITOR = "monitoring"
+"""The slots' ``pipeline`` of rule checks (no pipeline can be named so: it is not a run)."""
 
 log = logging.getLogger("shipyard.scheduler")
 
@@ -110,11 +117,45 @@ def _run(project: Project, slots: SlotStore, pipeline: str, trigger: str, slot: 
     return Started(pipeline, trigger, slot, status, run_id, message)
 
 
+def monitor_slot(project: Project, now: datetime) -> str | None:
+    """The start of the ``monitoring.check_every`` period holding ``now`` (None: not set)."""
+    from shipyard.monitoring import parse_duration
+
+    every = project.config.monitoring.check_every
+    if not every:
+        return None
+    period = parse_duration(every).total_seconds()
+    return datetime.fromtimestamp(now.timestamp() // period * period, UTC).isoformat()
+
+
+def _check(project: Project, slots: SlotStore, slot: str) -> list[Started]:
+    """Check the rules once for ``slot``: one ``Started`` for the check, one per retraining."""
+    from shipyard.monitoring import check_rules
+
+    try:
+        outcome = check_rules(project)
+    except ShipyardError as error:
+        message = str(error).splitlines()[0]
+        log.warning("monitoring check (slot %s) failed: %s", slot, message)
+        slots.finish(MONITOR, "check", slot, status="failed", run_id=None, message=message)
+        return [Started(MONITOR, "check", slot, "failed", None, message)]
+    firing = [r.rule for r in outcome.firing]
+    message = f"firing: {', '.join(firing)}" if firing else f"{len(outcome.results)} rule(s) ok"
+    slots.finish(MONITOR, "check", slot, status="succeeded", run_id=None, message=message)
+    return [Started(MONITOR, "check", slot, "succeeded", None, message),
+            *(Started(run.pipeline, "on_drift", slot, run.status, run.run_id, run.message)
+              for run in outcome.retrains)]
+
+
 def tick(project: Project, now: datetime | None = None) -> list[Started]:
-    """Run every due, unclaimed slot of every pipeline once; return what was started."""
+    """Run every due, unclaimed slot of every pipeline once, and the rule check when its
+    period is due; return what was started."""
     now = now or datetime.now(UTC)
     slots = SlotStore.of(project)
     started = []
+    check = monitor_slot(project, now)
+    if check is not None and slots.claim(MONITOR, "check", check):
+        started += _check(project, slots, check)
     for name, config in project.config.pipelines.items():
         due: list[tuple[str, str]] = []
         if config.schedule:

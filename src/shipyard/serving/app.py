@@ -29,6 +29,7 @@ from shipyard.serving.auth import ApiKeys, require_docs_key, require_key
 from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.limits import Limits
 from shipyard.serving.model_routes import ModelRoutes
+from shipyard.serving.monitor_metrics import MonitorStateCollector
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.request_ids import RequestIds, request_id
 from shipyard.serving.runs import pipeline_runs_router
@@ -51,6 +52,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     config = config or project.config.serving
     names = config.models if config.models is not None else list(project.config.models)
     telemetry = Telemetry()
+    telemetry.registry.register(MonitorStateCollector(project))  # rule states, drift shares
 
     def on_load(served: Served) -> None:  # on the event loop, before the slot takes it
         routes.follow(served)

@@ -27,6 +27,7 @@ from shipyard.db import create_engine_for
 from shipyard.db.migrate import VERSION_TABLES, Chain, alembic_config, migrate
 from shipyard.errors import ConfigError
 from shipyard.lake.batches import BatchRegister
+from shipyard.monitoring.states import MonitorStates
 from shipyard.pipeline import RunStore
 from shipyard.registry.audit import AuditTrail
 from shipyard.scheduler.slots import SlotStore
@@ -35,14 +36,14 @@ from shipyard.serving.runs import RunClaims
 BOUND_S = 120  # generous: each process imports SQLAlchemy and Alembic on a busy machine
 
 STORES: dict[Chain, tuple[type, ...]] = {
-    "metadata": (BatchRegister, RunStore, SlotStore, AuditTrail, RunClaims),
+    "metadata": (BatchRegister, RunStore, SlotStore, AuditTrail, RunClaims, MonitorStates),
     "results": (ResultsStore,),
 }
 
 AT = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
 LATER = datetime(2026, 10, 1, 8, 45, tzinfo=UTC)
 RUN = "train-20261001-0830-beef"
-HEADS: dict[Chain, list[str]] = {"metadata": ["metadata_0003"], "results": ["results_0001"]}
+HEADS: dict[Chain, list[str]] = {"metadata": ["metadata_0004"], "results": ["results_0001"]}
 ADDED = {"shipyard_batches": {"ingest_id": None}}
 """Columns later revisions added to a table, and what the rows written before them hold."""
 

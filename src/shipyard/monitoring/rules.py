@@ -1,0 +1,315 @@
+"""``monitoring.rules``: measure each rule, keep its state, alert once per change of state.
+
+Each kind of rule has one measuring function returning the value (or why there is none); a rule
+fires when its value exceeds the threshold (drift: when the drifting share of input columns
+reaches it, or the prediction drifts). A rule that cannot be measured (no log yet, nothing
+logged in the window) is ``unknown`` with the reason, which alerts nobody
+(:mod:`shipyard.monitoring.states`).
+
+When a drift rule starts firing and ``monitoring.on_drift.run`` names a pipeline, that pipeline
+runs with the project's hooks, so its gate, comparison and promotion policy apply as usual. It
+runs from ``monitor check`` and the scheduler only, never from a request.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from shipyard.config.schema import RuleConfig
+from shipyard.errors import ModelRejected, ShipyardError, StepFailed
+from shipyard.monitoring.states import MonitorStates, State, alert, drift_key
+from shipyard.monitoring.window import Window, parse_duration
+from shipyard.project import Project
+
+if TYPE_CHECKING:
+    from shipyard.monitoring.drift import DriftReport
+
+__all__ = [
+    "CheckOutcome",
+    "Retrain",
+    "RuleResult",
+    "check_rules",
+    "evaluate",
+    "parse_age",
+    "record_drift",
+]
+
+log = logging.getLogger("shipyard.monitoring")
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_age(text: str) -> timedelta:
+    """``26h``, ``2d``, ``0s``, ``1.5h``: a rule's age threshold (zero allowed)."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a duration; write e.g. 26h, 2d or 0s")
+    return timedelta(seconds=float(found[1]) * _UNITS[found[2]])
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A rule's value (None: it could not be measured, and ``why`` says why)."""
+
+    value: float | None
+    shown: str = ""
+    why: str = ""
+    facts: dict[str, str] = field(default_factory=dict)
+    firing: bool | None = None
+    """Set by kinds whose verdict is more than ``value > threshold`` (drift)."""
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One row of ``monitor check``: the rule, what was measured, and its state."""
+
+    rule: str
+    kind: str
+    target: str | None
+    value: float | None
+    shown: str
+    threshold: str
+    state: State
+    why: str
+    facts: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Retrain:
+    """A run started by ``monitoring.on_drift``, and how it ended."""
+
+    pipeline: str
+    status: str
+    run_id: str | None
+    message: str | None
+
+
+@dataclass
+class CheckOutcome:
+    results: list[RuleResult]
+    changed: list[str] = field(default_factory=list)
+    """Keys of the rules whose state changed (between ok and firing): each was alerted."""
+    delivered: int = 0
+    """Alerts a webhook took (none when no webhook wants the events, or all failed)."""
+    retrains: list[Retrain] = field(default_factory=list)
+
+    @property
+    def firing(self) -> list[RuleResult]:
+        return [r for r in self.results if r.state == "firing"]
+
+
+def _window(project: Project, rule: RuleConfig, now: datetime) -> Window:
+    return Window.of(parse_duration(rule.window or project.config.monitoring.window), now=now)
+
+
+def served_requests(project: Project, model: str, window: Window) -> pa.Table:
+    """``time``, ``latency_ms`` and (when logged) ``status`` of ``model``'s logged predictions
+    in ``window``: the only place rules read the prediction log, so a change of its columns is
+    adapted here. Three narrow columns of one window (about 24 bytes a request) fit in memory
+    where the inputs of the same rows might not."""
+    from shipyard.monitoring.logged import PredictionLog
+
+    predictions = PredictionLog(project.lake_root, project.storage_options, model)
+    dataset = predictions.dataset()
+    columns = [c for c in ("time", "latency_ms", "status") if c in dataset.schema.names]
+    return dataset.to_table(columns=columns, filter=predictions._filter(window))
+
+
+def _failed(status: pa.ChunkedArray) -> int:
+    """Logged statuses that are errors or refusals: HTTP 4xx/5xx, or any word but ok."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_integer(status.type) or pa.types.is_floating(status.type):
+        failed = pc.greater_equal(status, 400)
+    else:
+        failed = pc.invert(pc.is_in(pc.utf8_lower(status.cast(pa.string())),
+                                    value_set=pa.array(["ok", "200", "success", "succeeded"])))
+    return int(pc.sum(failed.cast(pa.int64())).as_py() or 0)
+
+
+def _p99_latency(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    import pyarrow.compute as pc
+
+    window = _window(project, rule, now)
+    latencies = served_requests(project, str(rule.target), window).column("latency_ms").drop_null()
+    if len(latencies) == 0:
+        return Measured(None, why=f"no predictions of {rule.target} logged in {window}")
+    p99 = float(pc.quantile(latencies, q=0.99)[0].as_py())
+    return Measured(p99, f"{p99:.1f} ms", f"{len(latencies)} requests")
+
+
+def _error_rate(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    window = _window(project, rule, now)
+    logged = served_requests(project, str(rule.target), window)
+    if "status" not in logged.column_names:
+        return Measured(None, why="the prediction log has no status column")
+    if logged.num_rows == 0:
+        return Measured(None, why=f"no requests of {rule.target} logged in {window}")
+    rate = _failed(logged.column("status")) / logged.num_rows
+    return Measured(rate, f"{rate:.2%}", f"{logged.num_rows} requests")
+
+
+def _lake_age(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    from shipyard.lake.snapshots import Snapshots
+    from shipyard.lake.tables import DeltaStore
+
+    latest = Snapshots(DeltaStore.of(project)).latest()
+    if latest is None or latest.created_at is None:
+        return Measured(None, why=f"the lake has no snapshot yet: "
+                                  f"'{project.command('ingest')}' writes one")
+    age = (now - latest.created_at).total_seconds()
+    return Measured(age, _span(age), f"snapshot {latest.id} at {latest.created_at:%Y-%m-%d %H:%M} UTC")
+
+
+def _run_age(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    from shipyard.tracking.records import RunStore
+
+    runs = RunStore(project.metadata_engine, env=project.env_name).recent(
+        limit=1000, pipeline=rule.target)
+    done = next((r for r in runs if r.status == "succeeded"), None)
+    if done is None:
+        return Measured(None, why=f"no successful run of {rule.target} yet")
+    age = (now - (done.finished_at or done.started_at)).total_seconds()
+    return Measured(age, _span(age), f"run {done.id}")
+
+
+def _failed_runs(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    from shipyard.tracking.records import RunStore
+
+    window = _window(project, rule, now)
+    runs = RunStore(project.metadata_engine, env=project.env_name).recent(
+        limit=10_000, pipeline=rule.target)
+    failed = [r for r in runs if r.status == "failed" and window.start <= r.started_at < window.end]
+    return Measured(len(failed), str(len(failed)), f"in {window}" if not failed
+                    else f"last: {failed[0].id}")
+
+
+def _quarantine_waiting(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    from shipyard.lake.quarantine import quarantined
+
+    waiting = [b for b in quarantined(project)
+               if rule.target is None or b.table_name == rule.target]
+    return Measured(len(waiting), str(len(waiting)),
+                    ", ".join(f"batch {b.id} ({b.table_name})" for b in waiting[:5]))
+
+
+def _drift(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    from shipyard.monitoring.drift import check_drift
+    from shipyard.monitoring.report import report_dir, write_report
+
+    model = str(rule.target)
+    report = check_drift(project, model, parse_duration(
+        rule.window or project.config.monitoring.window), now=now)
+    shares = [s for kind in ("skew", "drift") if (s := report.share(kind)) is not None]
+    share = max(shares, default=0.0)
+    prediction = any(r.test.drifted for r in report.results if r.is_prediction)
+    _, page = write_report(report, report_dir(project, model))
+    found = ", ".join(report.drifted_columns) or "nothing"
+    return Measured(share, f"{share:.0%}", f"v{report.version}, drifted: {found}",
+                    {"model": model, "version": str(report.version), "report": str(page)},
+                    firing=prediction or share >= float(rule.threshold))
+
+
+MEASURES: dict[str, Callable[[Project, RuleConfig, datetime], Measured]] = {
+    "p99_latency_ms": _p99_latency, "error_rate": _error_rate, "lake_age": _lake_age,
+    "run_age": _run_age, "failed_runs": _failed_runs, "quarantine_waiting": _quarantine_waiting,
+    "drift": _drift,
+}
+"""The measuring function of each kind in :data:`shipyard.config.schema.RULE_KINDS`."""
+
+
+def _limit(rule: RuleConfig) -> float:
+    if isinstance(rule.threshold, str):
+        return parse_age(rule.threshold).total_seconds()
+    return float(rule.threshold)
+
+
+def _shown(threshold: float | str) -> str:
+    return threshold if isinstance(threshold, str) else f"{threshold:g}"
+
+
+def evaluate(project: Project, rule: RuleConfig, now: datetime | None = None) -> RuleResult:
+    """Measure one rule; a Shipyard error while measuring makes it ``unknown``, with why."""
+    now = now or datetime.now(UTC)
+    try:
+        measured = MEASURES[rule.kind](project, rule, now)
+    except ShipyardError as error:
+        measured = Measured(None, why=str(error).splitlines()[0])
+    if measured.value is None:
+        state: State = "unknown"
+    elif measured.firing is not None:
+        state = "firing" if measured.firing else "ok"
+    else:
+        state = "firing" if measured.value > _limit(rule) else "ok"
+    return RuleResult(rule.key, rule.kind, rule.target, measured.value, measured.shown or "–",
+                      _shown(rule.threshold), state, measured.why, measured.facts)
+
+
+def check_rules(project: Project, now: datetime | None = None) -> CheckOutcome:
+    """Evaluate every rule, record its state, alert each change once, and retrain on drift
+    when ``monitoring.on_drift`` says so."""
+    now = now or datetime.now(UTC)
+    states = MonitorStates.of(project)
+    outcome = CheckOutcome([evaluate(project, rule, now) for rule in project.config.monitoring.rules])
+    for result in outcome.results:
+        transition = states.record(result.rule, "drift" if result.kind == "drift" else "rule",
+                                   result.state,
+                                   value=result.value, subject=result.target, detail=result.why,
+                                   now=now)
+        if not transition.alert:
+            continue
+        outcome.changed.append(result.rule)
+        verb = "is firing" if result.state == "firing" else "is back to ok"
+        outcome.delivered += alert(project, transition, title=f"{result.rule} {verb}: {result.shown} "
+                                         f"(threshold {result.threshold})",
+              summary=result.why, facts={"value": result.shown, "threshold": result.threshold,
+                                         **result.facts})
+        on_drift = project.config.monitoring.on_drift
+        if result.kind == "drift" and result.state == "firing" and on_drift is not None:
+            outcome.retrains.append(retrain(project, on_drift.run, no_cache=on_drift.no_cache))
+    return outcome
+
+
+def retrain(project: Project, pipeline: str, *, no_cache: bool = False) -> Retrain:
+    """Run ``pipeline`` as ``shipyard run`` would (gate, comparison, promotion policy)."""
+    from shipyard.registry.hooks import run_pipeline
+
+    log.info("drift detected: running %s (monitoring.on_drift)", pipeline)
+    try:
+        result = run_pipeline(project, pipeline, no_cache=no_cache)
+        return Retrain(pipeline, "succeeded", result.run_id, None)
+    except ShipyardError as error:
+        status = "rejected" if isinstance(error, ModelRejected) else "failed"
+        run_id = error.run_id if isinstance(error, StepFailed) else None
+        return Retrain(pipeline, status, run_id, str(error).splitlines()[0])
+
+
+def record_drift(project: Project, report: DriftReport, page: Path | str) -> bool:
+    """Record what ``monitor drift`` found and alert once per episode (its start and its end,
+    with the report's path); True when this call alerted."""
+    shares = [s for kind in ("skew", "drift") if (s := report.share(kind)) is not None]
+    transition = MonitorStates.of(project).record(
+        drift_key(report.model), "drift", "firing" if report.drifted else "ok",
+        value=max(shares, default=0.0), subject=report.model, detail=str(page))
+    if transition.alert:
+        verb = "drift detected in" if report.drifted else "drift is over in"
+        found = ", ".join(report.drifted_columns) or "nothing drifts"
+        alert(project, transition, title=f"{verb} model {report.model} v{report.version}",
+              summary=f"{found}\nreport: {page}",
+              facts={"model": report.model, "version": str(report.version), "report": str(page)})
+    return transition.alert
