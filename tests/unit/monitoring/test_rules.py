@@ -89,9 +89,9 @@ def test_p99_latency_is_read_from_the_prediction_log(tmp_path: Path) -> None:
                           "window: 1h, name: relaxed}")
     writer = LogWriter(p.lake_root, None)
     now = datetime.now(UTC)
-    for latency in [10.0] * 98 + [200.0] * 2:  # the slowest 2% take 200 ms
-        writer.queue.put_nowait((now - timedelta(minutes=5), "titanic", 1, [{"age": 1}], [0.5],
-                                 latency))
+    for i, latency in enumerate([10.0] * 98 + [200.0] * 2):  # the slowest 2% take 200 ms
+        writer.record("titanic", 1, [("age", "double", True)], [{"age": 1.0}], [0.5], latency,
+                      request_id=f"r{i}", when=now - timedelta(minutes=5))
     while not writer.queue.empty():
         writer.flush()
     strict, relaxed = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
@@ -172,14 +172,31 @@ def test_monitor_drift_alerts_once_per_episode_with_the_report(tmp_path: Path) -
 @pytest.mark.parametrize("statuses", [[200] * 18 + [503, 422], ["ok"] * 18 + ["error", "refused"]])
 def test_error_rate_counts_failed_and_refused_requests(tmp_path: Path,
                                                        statuses: list[object]) -> None:
-    """The prediction log's status column, as HTTP codes or as words (the format is moving)."""
+    """A status column in the model's log table, as HTTP codes or as words. The server logs
+    answered predictions only, without one, so there the rule is unknown (next test)."""
     import pyarrow as pa
     from deltalake import write_deltalake
 
+    from shipyard.monitoring.logschema import predictions_path
+
     p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}")
     now = datetime.now(UTC)
-    write_deltalake(f"{p.lake_root}/monitoring/predictions", pa.table({
+    write_deltalake(predictions_path(p.lake_root, "titanic"), pa.table({
         "time": pa.array([now - timedelta(minutes=1)] * 20, pa.timestamp("us", tz="UTC")),
-        "model": ["titanic"] * 20, "latency_ms": [5.0] * 20, "status": statuses}))
+        "day": [now.date().isoformat()] * 20, "latency_ms": [5.0] * 20, "status": statuses}),
+        partition_by=["day"])
     (result,) = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
     assert (result.value, result.state, result.shown) == (0.1, "firing", "10.00%")
+
+
+def test_error_rate_is_unknown_on_a_log_without_status(tmp_path: Path) -> None:
+    p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}")
+    writer = LogWriter(p.lake_root, None)
+    now = datetime.now(UTC)
+    writer.record("titanic", 1, [("age", "double", True)], [{"age": 1.0}], [0.5], 3.0,
+                  request_id="r1", when=now - timedelta(minutes=5))
+    while not writer.queue.empty():
+        writer.flush()
+    (result,) = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
+    assert (result.value, result.state) == (None, "unknown")
+    assert result.why == "the prediction log has no status column"
