@@ -401,6 +401,9 @@ class MonitoringSettings(_Model):
     # 'shipyard monitor compact', and a trace looks back this far
     retention_days: Annotated[int, Field(ge=1)] = Field(
         default=30, description="Days the prediction and recommendation logs are kept.")
+    compact_every: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+        default=None, description="How often 'shipyard scheduler' runs 'monitor compact' "
+                                  "(e.g. 1d): retention, then Delta's optimize and vacuum.")
 
 
     # --- rules and alerts (issue 11: rules on the service and the pipelines) ---

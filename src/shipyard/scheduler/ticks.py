@@ -6,7 +6,9 @@ with ``on_new_data: true`` is due whenever the set of lake versions it reads has
 claimed before, which happens after an ingest lands a new version of one of its tables.
 With ``monitoring.check_every``, the rules of ``monitoring.rules`` are checked once per period
 (slots aligned to the Unix epoch, so two schedulers share them), which may start the
-``monitoring.on_drift`` pipeline.
+``monitoring.on_drift`` pipeline. With ``monitoring.compact_every``, the prediction logs are
+expired, compacted and vacuumed once per period the same way (the server appends small files
+all day; left alone, reading a window opens thousands of them).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from shipyard.errors import ConfigError, ModelRejected, ShipyardError, StepFaile
 from shipyard.project import Project
 from shipyard.scheduler.slots import SlotStore
 
-__all__ = ["NextSlot", "Started", "due_cron_slot", "monitor_slot", "new_data_slot",
-           "next_cron_slot", "tick"]
+__all__ = ["NextSlot", "Started", "compact_slot", "due_cron_slot", "monitor_slot",
+           "new_data_slot", "next_cron_slot", "tick"]
 
 MONITOR = "monitoring"
 """The slots' ``pipeline`` of rule checks (no pipeline can be named so: it is not a run)."""
@@ -117,15 +119,42 @@ def _run(project: Project, slots: SlotStore, pipeline: str, trigger: str, slot: 
     return Started(pipeline, trigger, slot, status, run_id, message)
 
 
-def monitor_slot(project: Project, now: datetime) -> str | None:
-    """The start of the ``monitoring.check_every`` period holding ``now`` (None: not set)."""
+def _period_start(every: str | None, now: datetime) -> str | None:
+    """The start of the ``every`` period holding ``now``, aligned to the Unix epoch so that
+    two schedulers name the same slot (None: ``every`` not set)."""
     from shipyard.monitoring import parse_duration
 
-    every = project.config.monitoring.check_every
     if not every:
         return None
     period = parse_duration(every).total_seconds()
     return datetime.fromtimestamp(now.timestamp() // period * period, UTC).isoformat()
+
+
+def monitor_slot(project: Project, now: datetime) -> str | None:
+    """The start of the ``monitoring.check_every`` period holding ``now`` (None: not set)."""
+    return _period_start(project.config.monitoring.check_every, now)
+
+
+def compact_slot(project: Project, now: datetime) -> str | None:
+    """The start of the ``monitoring.compact_every`` period holding ``now`` (None: not set)."""
+    return _period_start(project.config.monitoring.compact_every, now)
+
+
+def _compact(project: Project, slots: SlotStore, slot: str) -> Started:
+    """Expire, compact and vacuum the prediction logs once for ``slot``."""
+    from shipyard.monitoring import compact_logs
+
+    try:
+        done = compact_logs(project)
+    except Exception as error:  # noqa: BLE001 - a failed maintenance must not stop the ticks
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        log.warning("log compaction (slot %s) failed: %s", slot, message)
+        slots.finish(MONITOR, "compact", slot, status="failed", run_id=None, message=message)
+        return Started(MONITOR, "compact", slot, "failed", None, message)
+    message = "; ".join(f"{c.table}: {c.files_before}→{c.files_after} files, "
+                        f"{c.rows_removed:,} rows expired" for c in done) or "no log yet"
+    slots.finish(MONITOR, "compact", slot, status="succeeded", run_id=None, message=message)
+    return Started(MONITOR, "compact", slot, "succeeded", None, message)
 
 
 def _check(project: Project, slots: SlotStore, slot: str) -> list[Started]:
@@ -156,6 +185,9 @@ def tick(project: Project, now: datetime | None = None) -> list[Started]:
     check = monitor_slot(project, now)
     if check is not None and slots.claim(MONITOR, "check", check):
         started += _check(project, slots, check)
+    compact = compact_slot(project, now)
+    if compact is not None and slots.claim(MONITOR, "compact", compact):
+        started.append(_compact(project, slots, compact))
     for name, config in project.config.pipelines.items():
         due: list[tuple[str, str]] = []
         if config.schedule:

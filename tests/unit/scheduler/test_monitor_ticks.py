@@ -8,7 +8,7 @@ from pathlib import Path
 from shipyard.lake.batches import BatchRegister
 from shipyard.project import Project
 from shipyard.scheduler import Started, tick
-from shipyard.scheduler.ticks import monitor_slot
+from shipyard.scheduler.ticks import compact_slot, monitor_slot
 
 YAML = """\
 project: p
@@ -40,3 +40,35 @@ def test_no_check_every_means_no_checks(tmp_path: Path) -> None:
     project = Project.open(tmp_path)
     assert monitor_slot(project, datetime.now(UTC)) is None
     assert tick(project) == []
+
+
+def test_logs_are_compacted_once_per_period(tmp_path: Path) -> None:
+    from deltalake import DeltaTable
+
+    from shipyard.monitoring.logschema import recommendations_path
+    from shipyard.serving.predlog import PredictionLog
+
+    (tmp_path / "shipyard.yaml").write_text(
+        "project: p\nenvironments: {dev: {lake: lake}}\n"
+        "monitoring: {compact_every: 1d, retention_days: 30}\n")
+    project = Project.open(tmp_path)
+    at = datetime(2026, 11, 28, 6, 20, tzinfo=UTC)
+    writer = PredictionLog(project.lake_root, None)
+    for i, when in enumerate([at - timedelta(days=40), at - timedelta(hours=1),
+                              at - timedelta(minutes=30)]):  # one expired, three small files
+        writer.record_recommendation("recommender", 1, "C00001", [("P1", 1.0)],
+                                     source="results", k=1, latency_ms=2.0,
+                                     request_id=f"r{i}", when=when)
+        while not writer.queue.empty():
+            writer.flush()
+    path = recommendations_path(project.lake_root)
+    assert DeltaTable(path).to_pyarrow_table().num_rows == 3
+    slot = "2026-11-28T00:00:00+00:00"
+    assert compact_slot(project, at) == slot
+    (done,) = tick(project, at)
+    assert (done.pipeline, done.trigger, done.slot, done.status) == (
+        "monitoring", "compact", slot, "succeeded")
+    assert "1 rows expired" in done.message
+    assert sorted(DeltaTable(path).to_pyarrow_table().column("request_id").to_pylist()) == [
+        "r1", "r2"]
+    assert tick(project, at + timedelta(hours=5)) == []  # same day: compacted already
