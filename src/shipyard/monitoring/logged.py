@@ -71,7 +71,9 @@ class PredictionLog:
             self._dataset = table.to_pyarrow_dataset()
         return self._dataset
 
-    def _filter(self, window: Window, version: int | None = None) -> ds.Expression:
+    def window_filter(self, window: Window, version: int | None = None) -> ds.Expression:
+        """Rows of ``window`` (and of ``version``): the day partitions first, so a scan opens
+        only the files of the days it covers."""
         stamp = pa.timestamp("us", tz="UTC")
         found = ((ds.field("day") >= window.start.date().isoformat())
                  & (ds.field("day") <= window.end.date().isoformat())
@@ -80,12 +82,12 @@ class PredictionLog:
         return found if version is None else found & (ds.field("version") == version)
 
     def rows(self, window: Window) -> int:
-        return int(self.dataset().count_rows(filter=self._filter(window)))
+        return int(self.dataset().count_rows(filter=self.window_filter(window)))
 
     def newest_version(self, window: Window) -> int | None:
         """The newest model version that answered in ``window`` (None if none did)."""
         newest = None
-        for batch in self.dataset().to_batches(columns=["version"], filter=self._filter(window),
+        for batch in self.dataset().to_batches(columns=["version"], filter=self.window_filter(window),
                                                batch_size=BATCH_ROWS):
             top = pc.max(batch.column(0)).as_py()
             if top is not None and (newest is None or top > newest):
@@ -94,7 +96,7 @@ class PredictionLog:
 
     def _batches(self, window: Window, columns: list[str]) -> Iterator[pa.RecordBatch]:
         # Arrow's default read-ahead (16 batches of 4 files) would hold many batches at once
-        yield from self.dataset().to_batches(columns=columns, filter=self._filter(window),
+        yield from self.dataset().to_batches(columns=columns, filter=self.window_filter(window),
                                              batch_size=BATCH_ROWS, batch_readahead=1,
                                              fragment_readahead=1)
 

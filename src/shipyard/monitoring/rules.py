@@ -127,7 +127,7 @@ def served_requests(project: Project, model: str, window: Window) -> pa.Table:
     predictions = PredictionLog(project.lake_root, project.storage_options, model)
     dataset = predictions.dataset()
     columns = [c for c in ("time", "latency_ms", "status") if c in dataset.schema.names]
-    return dataset.to_table(columns=columns, filter=predictions._filter(window))
+    return dataset.to_table(columns=columns, filter=predictions.window_filter(window))
 
 
 def _failed(status: pa.ChunkedArray) -> int:

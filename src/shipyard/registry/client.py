@@ -134,17 +134,21 @@ class Registry:
         fetched = self.fetch(name, version)
         return fetched.model, fetched.test_X, fetched.test_y
 
-    def inputs(self, name: str, version: int) -> tuple[str, list[tuple[str, str, bool]]]:
-        """(flavour, input signature) of a version, from its tags and MLmodel file alone."""
+    def download_file(self, name: str, version: int, relative: str, into: Path) -> Path:
+        """One file of the version's model folder (``MLmodel``, ``extra_files/…``) under
+        ``into``: reading a signature or a profile needs neither the model nor the test rows."""
         import mlflow.artifacts
 
-        flavor = self.get(name, version).tags.get("shipyard.flavor", "sklearn")
         source = self.client.get_model_version_download_uri(name, str(version))
+        return Path(mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{source.rstrip('/')}/{relative}", dst_path=str(into),
+            tracking_uri=self.project.tracking_uri))
+
+    def inputs(self, name: str, version: int) -> tuple[str, list[tuple[str, str, bool]]]:
+        """(flavour, input signature) of a version, from its tags and MLmodel file alone."""
+        flavor = self.get(name, version).tags.get("shipyard.flavor", "sklearn")
         with tempfile.TemporaryDirectory() as tmp:
-            mlmodel = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{source.rstrip('/')}/MLmodel", dst_path=tmp,
-                tracking_uri=self.project.tracking_uri)
-            return flavor, _signature(Path(mlmodel))
+            return flavor, _signature(self.download_file(name, version, "MLmodel", Path(tmp)))
 
     def profile(self, name: str, version: int) -> ReferenceProfile | None:
         """The reference profile logged with a version (``shipyard.train.profile``); None for
@@ -153,8 +157,11 @@ class Registry:
 
         self.get(name, version)  # an unknown model or version is a NotFoundError naming them
         with tempfile.TemporaryDirectory() as tmp:
-            found = list(self.download(name, version, Path(tmp)).rglob(PROFILE_FILE))
-            return ReferenceProfile.from_json(found[0].read_text()) if found else None
+            try:  # logged by registration as an extra file of the model
+                path = self.download_file(name, version, f"extra_files/{PROFILE_FILE}", Path(tmp))
+            except (MlflowException, OSError):  # registered before profiles were kept
+                return None
+            return ReferenceProfile.from_json(path.read_text())
 
     def fetch(self, name: str, version: int) -> Fetched:
         """Everything a version carries: model, test rows, and its input signature.
