@@ -8,13 +8,17 @@ The group is lazy like the root command: each subcommand is a :class:`LazyComman
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.table import Table
 
 from shipyard.cli.console import console
 from shipyard.cli.lazy import LazyCommand, LazyGroup
 from shipyard.cli.options import Env, ProjectDir
+
+if TYPE_CHECKING:
+    from shipyard.deploy import ValidationReport
 
 __all__ = ["app", "build", "validate"]
 
@@ -79,6 +83,17 @@ def validate(
         raise DeployInvalid(f"{len(report.problems)} problem(s) in {report.root}; fix them, "
                             f"or run {project.command('deploy build')} again")
     console.print(f"[green]✓[/] {report.summary()}", highlight=False)
+
+
+def checks_table(report: ValidationReport) -> Table:
+    """One row per check: what, on what, how many items, and the verdict."""
+    table = Table(title=f"deploy validate · {report.root}")
+    for name in ("check", "on", "items", "result"):
+        table.add_column(name, justify="right" if name == "items" else "left")
+    for check in report.checks:
+        verdict = f"[red]{len(check.problems)} problem(s)[/]" if check.problems else "[green]ok[/]"
+        table.add_row(check.name, check.target, str(check.items), verdict)
+    return table
 
 
 def _first_env(project_dir: Path) -> str:
