@@ -53,7 +53,7 @@ def build(
     from shipyard.deploy import build_deploy
     from shipyard.project import Project
 
-    project = Project.open(project_dir, (env or [None])[0] or _first_env(project_dir))
+    project = Project.open(project_dir, env[0] if env else _first_env(project_dir))
     written = build_deploy(project, envs=env or None, wheel=wheel)
     for line in written.summary():
         console.print(line, highlight=False)

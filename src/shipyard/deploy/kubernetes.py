@@ -157,9 +157,9 @@ def _env(names: Names, variables: list[SecretVar], *, with_keys: bool, port: int
 def _volumes(names: Names, config: ProjectConfig) -> tuple[list[Obj], list[Obj]]:
     """emptyDirs for what the process writes (/tmp, the project's local stores) under a
     read-only root, and shipyard.yaml from the ConfigMap over the image's copy."""
-    volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},  # noqa: S108
+    volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
                           {"name": "config", "configMap": {"name": names.config}}]
-    mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"},
+    mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a pod's own emptyDir
                          {"name": "config", "mountPath": CONFIG_PATH, "subPath": "shipyard.yaml",
                           "readOnly": True}]
     for folder in local_store_dirs(config):

@@ -134,15 +134,7 @@ def _build(folder: Path, root: Path, seen: set[Path]) -> list[Resource]:
     if unknown:
         raise ConfigError(f"{where}: {', '.join(unknown)} is not rendered by Shipyard's "
                           f"renderer; use the fields 'shipyard deploy build' writes")
-    resources: list[Resource] = []
-    for entry in spec.get("resources", []):
-        path = (folder / entry).resolve()
-        if path.is_dir():
-            resources += _build(path, root, seen)
-        elif path.is_file():
-            resources += load_all(path, _rel(path, root))
-        else:
-            raise ConfigError(f"{where}: resources entry {entry!r} does not exist")
+    resources = _resources(spec.get("resources", []), folder, root, seen, where)
     for generator in spec.get("configMapGenerator", []):
         _generate(generator, folder, resources, where)
     for patch in spec.get("patches", []):
@@ -153,6 +145,21 @@ def _build(folder: Path, root: Path, seen: set[Path]) -> list[Resource]:
         for resource in resources:
             if resource.kind not in _CLUSTER_WIDE:
                 resource.obj.setdefault("metadata", {})["namespace"] = spec["namespace"]
+    return resources
+
+
+def _resources(entries: list[str], folder: Path, root: Path, seen: set[Path],
+               where: str) -> list[Resource]:
+    """The objects of ``resources``: files as they are, folders rendered first."""
+    resources: list[Resource] = []
+    for entry in entries:
+        path = (folder / entry).resolve()
+        if path.is_dir():
+            resources += _build(path, root, seen)
+        elif path.is_file():
+            resources += load_all(path, _rel(path, root))
+        else:
+            raise ConfigError(f"{where}: resources entry {entry!r} does not exist")
     return resources
 
 
@@ -290,4 +297,4 @@ def _hash(name: str, data: dict[str, str]) -> str:
                          separators=(",", ":"), ensure_ascii=False)
     encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     digest = hashlib.sha256(encoded.encode()).hexdigest()[:10]
-    return digest.translate(str.maketrans({"0": "g", "1": "h", "3": "k", "a": "m", "e": "t"}))
+    return digest.translate(str.maketrans("013ae", "ghkmt"))

@@ -136,7 +136,8 @@ def _schemas(resources: list[Resource], version: str, overlays: int) -> Check:
 def _workflow_schema() -> dict[str, Any]:
     """GitHub's workflow schema as check-jsonschema vendors it (no network)."""
     vendored = package_files.files("check_jsonschema.builtin_schemas.vendor")
-    return json.loads((vendored / "github-workflows.json").read_text())  # type: ignore[no-any-return]
+    schema: dict[str, Any] = json.loads((vendored / "github-workflows.json").read_text())
+    return schema
 
 
 def _workflows(root: Path) -> Check:
@@ -157,10 +158,10 @@ def _workflows(root: Path) -> Check:
             continue
         if isinstance(workflow, dict) and True in workflow:  # YAML 1.1 reads a bare `on` as true
             workflow["on"] = workflow.pop(True)
-        for error in sorted(validator.iter_errors(workflow), key=lambda e: list(e.path))[:5]:
-            where = ".".join(str(p) for p in error.path) or "(the workflow)"
-            found.problems.append(f"{relative}: {where}: {error.message[:300]} (GitHub workflow "
-                                  f"schema)")
+        for invalid in sorted(validator.iter_errors(workflow), key=lambda e: list(e.path))[:5]:
+            where = ".".join(str(p) for p in invalid.path) or "(the workflow)"
+            found.problems.append(f"{relative}: {where}: {invalid.message[:300]} (GitHub "
+                                  f"workflow schema)")
         found.problems += [f"{relative}: {where}: {name} is set to a value, not a secret; fix: "
                            f"{name}: ${{{{ secrets.{name} }}}}"
                            for where, name in _inline_secrets(workflow)]

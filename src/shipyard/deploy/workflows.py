@@ -29,6 +29,13 @@ python -m pip install --no-deps "${wheel:-shipyard==$SHIPYARD_VERSION}"
 shipyard --version"""
 
 
+_BUILD_AND_PUSH = """\
+echo "$REGISTRY_PASSWORD" | docker login "${IMAGE%%/*}" -u "$REGISTRY_USER" --password-stdin
+docker build -f deploy/Dockerfile -t "$IMAGE:${{ github.sha }}" .
+docker push "$IMAGE:${{ github.sha }}"
+"""
+
+
 def _setup(version: str) -> list[Obj]:
     return [
         {"uses": "actions/checkout@v4"},
@@ -140,11 +147,7 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> 
         "image": {"needs": "train", "runs-on": "ubuntu-latest", "timeout-minutes": 30,
                   "permissions": {"contents": "read", "packages": "write"},
                   "steps": [{"uses": "actions/checkout@v4"},
-                            {"name": "Build and push the image", "run": "\n".join([
-                                'echo "$REGISTRY_PASSWORD" | docker login "${IMAGE%%/*}" '
-                                '-u "$REGISTRY_USER" --password-stdin',
-                                'docker build -f deploy/Dockerfile -t "$IMAGE:${{ github.sha }}" .',
-                                'docker push "$IMAGE:${{ github.sha }}"']),
+                            {"name": "Build and push the image", "run": _BUILD_AND_PUSH,
                              "env": {"IMAGE": "${{ vars.IMAGE }}",
                                      "REGISTRY_USER": "${{ secrets.REGISTRY_USER }}",
                                      "REGISTRY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}"}}]},
