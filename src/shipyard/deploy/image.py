@@ -274,9 +274,13 @@ def build_wheel(folder: Path) -> Path:
                           f"and the image installs shipyard=={__version__} from the index")
     for old in folder.glob("shipyard-*.whl"):
         old.unlink()
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                           "--no-build-isolation", "--quiet", "-w", str(folder), str(source)],
-                          capture_output=True, text=True, check=False)
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(folder),
+               str(source)]
+    # with the build tools installed here first (offline); else pip fetches them
+    done = subprocess.run([*command, "--no-build-isolation"], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
     wheels = sorted(folder.glob("shipyard-*.whl"))
     if done.returncode != 0 or not wheels:
         raise ConfigError(f"building Shipyard's wheel from {source} failed: "

@@ -127,5 +127,5 @@ def test_a_config_copy_out_of_date_is_named(project: Project) -> None:
     config = project.root / "shipyard.yaml"
     config.write_text(config.read_text() + "\n# changed\n")
     problems = validate_deploy(Project.open(project.root, "dev")).problems
-    assert problems == ["deploy/k8s/base/shipyard.yaml: is not the project's shipyard.yaml (the "
-                        "ConfigMap would serve an old configuration); run 'shipyard deploy build'"]
+    assert problems == [("deploy/k8s/base/shipyard.yaml: is not the project's shipyard.yaml (the "
+                         "ConfigMap would serve an old configuration); run 'shipyard deploy build'")]
