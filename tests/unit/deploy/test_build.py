@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
+import pytest
 import yaml
 
 from shipyard.deploy import build_deploy, validate_deploy
@@ -129,3 +133,17 @@ def test_a_rebuild_drops_a_removed_schedule(project: Project) -> None:
     build_deploy(Project.open(project.root, "dev"))
     assert not (project.root / "deploy/k8s/base/cronjob-run-nightly.yaml").exists()
     assert validate_deploy(Project.open(project.root, "dev")).problems == []
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its kustomize) is not "
+                    "installed; the rendering is then checked by the tests above only")
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_rendering_is_what_kubectl_kustomize_renders(project: Project, env: str) -> None:
+    # the prod overlay has patches (HPA) and an Ingress of its own; the ConfigMap's hash suffix
+    # and the order of the objects are kustomize's too
+    done = subprocess.run(["kubectl", "kustomize", str(project.root / "deploy/k8s/overlays" / env)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    theirs = [d for d in yaml.safe_load_all(done.stdout) if d]
+    mine = [d for d in yaml.safe_load_all(
+        (project.root / f"deploy/k8s/rendered/{env}.yaml").read_text()) if d]
+    assert mine == theirs
