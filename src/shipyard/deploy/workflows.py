@@ -131,6 +131,8 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> 
                       {"name": "Tests", "run": "if [ -d tests ]; then python -m pytest -q tests; fi"},
                       {"name": "Deployment files are valid",
                        "run": "shipyard deploy validate"},
+                      *({"name": "Set up", "run": command}
+                        for command in config.deploy.ci_setup),
                       *([{"name": "Ingest", "run": f"shipyard ingest --env {dev}"}]
                         if config.tables else []),
                       *({"name": f"Smoke run of {p}: 5% of the data, one trial, registers "

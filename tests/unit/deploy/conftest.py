@@ -32,6 +32,7 @@ models:
 deploy:
   image: registry.example.com/team/demo
   tag: "1.2.3"
+  ci_setup: ["python make_source.py"]
   environments:
     prod:
       ingress_host: demo.example.com

@@ -124,6 +124,7 @@ def test_workflows_read_secrets_only_from_secrets(project: Project) -> None:
     assert "postgresql" not in text and "DEMO_DB: ${{ secrets.DEMO_DB }}" in text
     ci = (project.root / ".github/workflows/ci.yml").read_text()
     assert "shipyard run train --smoke --sample 0.05 --env dev" in ci
+    assert ci.index("run: python make_source.py") < ci.index("run: shipyard ingest --env dev")
 
 
 def test_a_rebuild_drops_a_removed_schedule(project: Project) -> None:

@@ -35,7 +35,7 @@ def test_defaults() -> None:
     ({"replicas": 3}, "deploy.replicas: unknown key"),
 ])
 def test_a_bad_deploy_section_names_the_key(deploy: dict, words: str) -> None:
-    with pytest.raises(ConfigError, match="shipyard.yaml is invalid") as raised:
+    with pytest.raises(ConfigError, match=r"shipyard\.yaml is invalid") as raised:
         parse_config({**MINIMAL, "deploy": deploy})
     assert words in str(raised.value)
 
