@@ -74,7 +74,7 @@ def build_deploy(project: Project, envs: list[str] | None = None, *,
     config_text = (project.root / CONFIG_FILE).read_text()
     _write_image(written, project, wheel=wheel)
     _write_kubernetes(written, project, config_text, chosen)
-    for path, text in workflows(config, chosen, config_text).items():
+    for path, text in workflows(config, list(config.environments), config_text).items():
         written.write(path, text)
     local = image.local_store_dirs(config)
     if local:
