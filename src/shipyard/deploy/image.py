@@ -103,10 +103,10 @@ def dockerfile(config: ProjectConfig) -> str:
     """The Dockerfile, built from the project folder: ``docker build -f deploy/Dockerfile .``."""
     deploy = config.deploy
     writable = " ".join(f"/app/{d}" for d in local_store_dirs(config))
-    mkdir = f"mkdir -p {writable} && chown {deploy.uid}:{deploy.uid} {writable}" if writable \
+    mkdir = f"mkdir -p {writable} && chown ${{UID}}:${{UID}} {writable}" if writable \
         else "true"
-    return f"""# syntax=docker/dockerfile:1
-# {GENERATED}
+    # no "# syntax=" line: BuildKit would pull its frontend image from Docker Hub for it
+    return f"""# {GENERATED}
 # Build from the project folder:
 #   docker build -f deploy/Dockerfile -t {config.deploy.image or _name(config)}:{deploy.tag} .
 # (podman build / buildah bud take the same arguments). Build arguments:
