@@ -70,3 +70,14 @@ def test_declared_schedules_replace_the_defaults() -> None:
     config = parse_config({**MINIMAL, "deploy": {"schedules": {
         "weekly-train": {"cron": "0 3 * * 1", "command": "run train --no-cache"}}}})
     assert list(default_schedules(config)) == ["weekly-train"]
+
+
+def test_a_grace_period_shorter_than_the_server_drain_is_said(tmp_path: Path) -> None:
+    (tmp_path / "shipyard.yaml").write_text(yaml.safe_dump(MINIMAL))
+    project = Project.open(tmp_path, "dev")
+    # serving.shutdown_grace_s: how long the server lets requests finish after SIGTERM
+    serving = project.config.serving.model_copy(update={"shutdown_grace_s": 40})
+    slow = Project(project.root, project.config.model_copy(update={"serving": serving}), "dev")
+    warnings = build_deploy(slow).warnings
+    assert any("deploy.grace_period_s (30) is not above deploy.drain_s (5) + "
+               "serving.shutdown_grace_s (40)" in w for w in warnings), warnings
