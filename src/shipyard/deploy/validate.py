@@ -68,6 +68,7 @@ def validate_deploy(project: Project, *, kubernetes_version: str | None = None) 
     """Check the project's deploy/ and workflows; the report lists every problem found."""
     root = project.root
     version = kubernetes_version or project.config.deploy.kubernetes_version
+    _check_version(version)
     overlays_dir = k8s_dir(root) / "overlays"
     overlays = sorted(p for p in overlays_dir.glob("*") if p.is_dir())
     if not overlays:
@@ -95,6 +96,16 @@ def validate_deploy(project: Project, *, kubernetes_version: str | None = None) 
     report.checks.append(_workflows(root))
     report.checks.append(_image(root))
     return report
+
+
+def _check_version(version: str) -> None:
+    from kubernetes_validate import utils
+
+    shipped = sorted(set(utils.all_versions()), key=lambda v: tuple(map(int, v.split("."))))
+    if version not in shipped:
+        raise ConfigError(f"no Kubernetes {version} schemas in kubernetes-validate (it ships "
+                          f"{shipped[0]} to {shipped[-1]}); pass --kubernetes-version with "
+                          f"one of those, or set deploy.kubernetes_version")
 
 
 def _up_to_date(root: Path, env: str, resources: list[Resource], into: Check) -> None:

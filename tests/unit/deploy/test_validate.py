@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from shipyard.deploy import validate_deploy
+from shipyard.errors import ConfigError
 from shipyard.project import Project
 
 Edit = Callable[[dict[str, Any]], None]
@@ -129,3 +130,9 @@ def test_a_config_copy_out_of_date_is_named(project: Project) -> None:
     problems = validate_deploy(Project.open(project.root, "dev")).problems
     assert problems == [("deploy/k8s/base/shipyard.yaml: is not the project's shipyard.yaml (the "
                          "ConfigMap would serve an old configuration); run 'shipyard deploy build'")]
+
+
+def test_an_unknown_kubernetes_version_is_refused_naming_the_shipped_ones(project: Project) -> None:
+    with pytest.raises(ConfigError, match=r"no Kubernetes 1\.99\.0 schemas .* ships 1\.25\.0 to"):
+        validate_deploy(project, kubernetes_version="1.99.0")
+    assert validate_deploy(project, kubernetes_version="1.29.0").problems == []
