@@ -167,7 +167,7 @@ def _volumes(names: Names, config: ProjectConfig) -> tuple[list[Obj], list[Obj]]
                          {"name": "config", "mountPath": CONFIG_PATH, "subPath": "shipyard.yaml",
                           "readOnly": True}]
     for folder in local_store_dirs(config):
-        volume = _dns(f"local-{folder}")
+        volume = _dns(f"local-{folder.strip('.')}")
         volumes.append({"name": volume, "emptyDir": {}})
         mounts.append({"name": volume, "mountPath": f"/app/{folder}"})
     return volumes, mounts
