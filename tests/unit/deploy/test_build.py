@@ -122,6 +122,9 @@ def test_workflows_read_secrets_only_from_secrets(project: Project) -> None:
     assert cd["jobs"]["deploy-prod"]["environment"]["name"] == "production"
     text = (project.root / ".github/workflows/cd.yml").read_text()
     assert "postgresql" not in text and "DEMO_DB: ${{ secrets.DEMO_DB }}" in text
+    steps = [s.get("name", "") for s in cd["jobs"]["deploy-prod"]["steps"]]
+    assert steps.index("Secret demo-shop-secrets from this environment's secrets") < steps.index(
+        "Apply the prod overlay with this commit's image") < steps.index("HTTP API tests against prod")
     ci = (project.root / ".github/workflows/ci.yml").read_text()
     assert "shipyard run train --smoke --sample 0.05 --env dev" in ci
     assert ci.index("run: python make_source.py") < ci.index("run: shipyard ingest --env dev")
