@@ -50,3 +50,19 @@ def test_a_broken_overlay_fails_validate_with_exit_2(tmp_path: Path) -> None:
     kustomization.write_text(kustomization.read_text().replace("newTag: v1", "newTag: latest"))
     done = run("deploy", "validate", cwd=root, check=2)
     assert "is tagged latest" in done.stdout
+
+
+def test_the_pull_request_workflow_shipyard_steps_pass_on_titanic(tmp_path: Path) -> None:
+    # what ci.yml runs after installing: validate, ingest, the 5% one-trial smoke run; each
+    # shipyard step of the generated workflow is run here as GitHub would run it
+    run("example", "titanic", str(tmp_path / "titanic"), cwd=tmp_path)
+    root = tmp_path / "titanic"
+    run("deploy", "build", cwd=root)
+    workflow = yaml.safe_load((root / ".github/workflows/ci.yml").read_text())
+    commands = [s["run"] for s in workflow["jobs"]["test"]["steps"]
+                if s.get("run", "").startswith("shipyard ")]
+    assert commands == ["shipyard deploy validate", "shipyard ingest --env dev",
+                        "shipyard run train --smoke --sample 0.05 --env dev"]
+    for command in commands:
+        done = run(*command.split()[1:], cwd=root)
+    assert "smoke run: nothing registered" in done.stdout
