@@ -136,3 +136,23 @@ def test_an_unknown_kubernetes_version_is_refused_naming_the_shipped_ones(projec
     with pytest.raises(ConfigError, match=r"no Kubernetes 1\.99\.0 schemas .* ships 1\.25\.0 to"):
         validate_deploy(project, kubernetes_version="1.99.0")
     assert validate_deploy(project, kubernetes_version="1.29.0").problems == []
+
+
+def test_validate_before_build_says_to_build(tmp_path: Path) -> None:
+    (tmp_path / "shipyard.yaml").write_text("project: p\nenvironments: {dev: {lake: lake}}\n")
+    with pytest.raises(ConfigError, match=r"no overlays in .*; run shipyard deploy build first"):
+        validate_deploy(Project.open(tmp_path, "dev"))
+
+
+def test_a_file_that_is_not_yaml_is_named(project: Project) -> None:
+    (project.root / "deploy/k8s/base/service.yaml").write_text("kind: Service\n  bad: [\n")
+    problems = validate_deploy(project).problems
+    assert any(p.startswith("deploy/k8s/base/service.yaml: not valid YAML") for p in problems)
+
+
+def test_a_kustomization_field_shipyard_does_not_render_is_named(project: Project) -> None:
+    path = project.root / "deploy/k8s/overlays/dev/kustomization.yaml"
+    path.write_text(path.read_text() + "replicas:\n- name: demo-shop\n  count: 2\n")
+    problems = validate_deploy(project).problems
+    assert any(p.startswith("deploy/k8s/overlays/dev/kustomization.yaml: replicas is not "
+                            "rendered by Shipyard") for p in problems), problems
