@@ -6,9 +6,10 @@ reaches it, or the prediction drifts). A rule that cannot be measured (no log ye
 logged in the window) is ``unknown`` with the reason, which alerts nobody
 (:mod:`shipyard.monitoring.states`).
 
-When a drift rule starts firing and ``monitoring.on_drift.run`` names a pipeline, that pipeline
-runs with the project's hooks, so its gate, comparison and promotion policy apply as usual. It
-runs from ``monitor check`` and the scheduler only, never from a request.
+When a drift rule fires and ``monitoring.on_drift.run`` names a pipeline, that pipeline runs
+with the project's hooks, so its gate, comparison and promotion policy apply as usual: once per
+drift episode, also when ``monitor drift`` alerted the episode first. It runs from
+``monitor check`` and the scheduler only, never from a request.
 """
 
 from __future__ import annotations
