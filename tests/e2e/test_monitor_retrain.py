@@ -103,8 +103,10 @@ def test_a_drifted_month_accepted_from_quarantine_is_retrained_on_and_traced(
             # The recommender's inputs moved: found, reported, alerted once.
             found = _output(run("monitor", "drift", "recommender", cwd=root))
             assert "drift detected in model recommender version 1: category, product" in found
-            page = Path(re.search(r"report: (\S+\.html)", found)[1])  # type: ignore[index]
-            assert page.exists() and page.with_suffix(".json").exists()
+            reported = re.search(r"report: (\S+\.html) (\S+\.json)", found)
+            assert reported, found
+            page = Path(reported[1])
+            assert page.exists() and Path(reported[2]).exists()
             wait_for(lambda: bool(_events(receiver, "drift_detected")), "drift_detected alert")
             (detected,) = _events(receiver, "drift_detected")
             assert str(page) in json.dumps(detected), detected
