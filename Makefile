@@ -41,6 +41,12 @@ demo: $(STAMP)
 	cd $(DEMO) && $(SHIPYARD) run train
 	cd $(DEMO) && $(SHIPYARD) models promote recommender 1 --reason "make demo"
 	cd $(DEMO) && $(SHIPYARD) recommend --top 10
+# A bulk-promotion month: validation rejects it (exit 3, quarantine); accepted as real orders, it
+# moves what the recommender learns from, and monitor drift prints where its JSON and HTML are.
+	cd $(DEMO) && $(CURDIR)/$(PY) erp.py next-month --drift
+	cd $(DEMO) && $(SHIPYARD) ingest; test $$? -eq 3
+	cd $(DEMO) && $(SHIPYARD) quarantine accept latest --reason "make demo: a bulk-promotion month"
+	cd $(DEMO) && $(SHIPYARD) monitor drift recommender
 	@$(MAKE) --no-print-directory serve-demo
 
 # (Re)start the API for the demo project in the background; its key is in $(DEMO)/.api-key.

@@ -106,6 +106,9 @@ def _root(
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:  # MLflow's own INFO lines and progress bars would bury what Shipyard says
         logging.getLogger("mlflow").setLevel(logging.WARNING)
+        # … and for commands that import MLflow later (monitor check, scheduler), whose import
+        # sets its logger back to this level
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
     if version:

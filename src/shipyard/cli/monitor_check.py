@@ -14,6 +14,7 @@ from shipyard.errors import RulesFiring
 
 if TYPE_CHECKING:
     from shipyard.monitoring import CheckOutcome
+    from shipyard.project import Project
 
 __all__ = ["check", "check_table", "show_outcome"]
 
@@ -32,8 +33,11 @@ def check_table(outcome: CheckOutcome) -> Table:
     return table
 
 
-def show_outcome(outcome: CheckOutcome) -> None:
-    """The table, then what was alerted and what was retrained (also used by the scheduler)."""
+def show_outcome(project: Project, outcome: CheckOutcome) -> None:
+    """The table, then what was alerted and what was retrained: each version the retraining
+    registered with its gate and its comparison with production, as ``shipyard run`` shows."""
+    from shipyard.cli.models import print_registered
+
     console.print(check_table(outcome))
     if outcome.changed:
         console.print(f"state changed: {', '.join(outcome.changed)}; alerts delivered: "
@@ -42,6 +46,8 @@ def show_outcome(outcome: CheckOutcome) -> None:
         console.print(f"on_drift: ran {run.pipeline}: {run.status}"
                       + (f" (run {run.run_id})" if run.run_id else "")
                       + (f": {run.message}" if run.message else ""))
+        for registered in run.registered:
+            print_registered(project, registered)
 
 
 def check(
@@ -60,7 +66,7 @@ def check(
                       "'- {kind: lake_age, threshold: 26h}'.")
         return
     outcome = check_rules(project)
-    show_outcome(outcome)
+    show_outcome(project, outcome)
     firing = [r.rule for r in outcome.firing]
     if firing and fail_on_firing:
         raise RulesFiring(f"{len(firing)} rule(s) firing: {', '.join(firing)}")

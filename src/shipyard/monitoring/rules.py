@@ -6,9 +6,10 @@ reaches it, or the prediction drifts). A rule that cannot be measured (no log ye
 logged in the window) is ``unknown`` with the reason, which alerts nobody
 (:mod:`shipyard.monitoring.states`).
 
-When a drift rule starts firing and ``monitoring.on_drift.run`` names a pipeline, that pipeline
-runs with the project's hooks, so its gate, comparison and promotion policy apply as usual. It
-runs from ``monitor check`` and the scheduler only, never from a request.
+When a drift rule fires and ``monitoring.on_drift.run`` names a pipeline, that pipeline runs
+with the project's hooks, so its gate, comparison and promotion policy apply as usual: once per
+drift episode, also when ``monitor drift`` alerted the episode first. It runs from
+``monitor check`` and the scheduler only, never from a request.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from shipyard.project import Project
 
 if TYPE_CHECKING:
     from shipyard.monitoring.drift import DriftReport
+    from shipyard.registry.flow import Registered
 
 __all__ = [
     "CheckOutcome",
@@ -97,6 +99,8 @@ class Retrain:
     status: str
     run_id: str | None
     message: str | None
+    registered: list[Registered] = field(default_factory=list)
+    """The versions the run registered (gate passed, compared with production), to show."""
 
 
 @dataclass
@@ -266,11 +270,13 @@ def check_rules(project: Project, now: datetime | None = None) -> CheckOutcome:
     now = now or datetime.now(UTC)
     states = MonitorStates.of(project)
     outcome = CheckOutcome([evaluate(project, rule, now) for rule in project.config.monitoring.rules])
+    transitions = []
     for result in outcome.results:
         transition = states.record(result.rule, "drift" if result.kind == "drift" else "rule",
                                    result.state,
                                    value=result.value, subject=result.target, detail=result.why,
                                    now=now)
+        transitions.append((result, transition))
         if not transition.alert:
             continue
         outcome.changed.append(result.rule)
@@ -279,10 +285,27 @@ def check_rules(project: Project, now: datetime | None = None) -> CheckOutcome:
                                          f"(threshold {result.threshold})",
               summary=result.why, facts={"value": result.shown, "threshold": result.threshold,
                                          **result.facts})
-        on_drift = project.config.monitoring.on_drift
-        if result.kind == "drift" and result.state == "firing" and on_drift is not None:
+    on_drift = project.config.monitoring.on_drift
+    for result, transition in transitions:
+        if (on_drift is not None and result.kind == "drift" and result.state == "firing"
+                and (transition.alert or not _ran_since(project, on_drift.run, transition.since))):
             outcome.retrains.append(retrain(project, on_drift.run, no_cache=on_drift.no_cache))
     return outcome
+
+
+def _ran_since(project: Project, pipeline: str, since: datetime) -> bool:
+    """Whether ``pipeline`` started a run at or after ``since`` (the drift episode's start).
+
+    An episode is alerted by whoever finds it first: a drift rule, or ``monitor drift`` run
+    by hand, which never retrains. So a rule that finds its episode already open retrains
+    unless the pipeline ran since the episode began (retrained already, by on_drift, the
+    scheduler's new-data trigger or a person), and a drift that lasts retrains once.
+    """
+    from shipyard.tracking.records import RunStore
+
+    runs = RunStore(project.metadata_engine, env=project.env_name).recent(limit=1,
+                                                                         pipeline=pipeline)
+    return bool(runs) and runs[0].started_at >= since
 
 
 def retrain(project: Project, pipeline: str, *, no_cache: bool = False) -> Retrain:
@@ -292,7 +315,7 @@ def retrain(project: Project, pipeline: str, *, no_cache: bool = False) -> Retra
     log.info("drift detected: running %s (monitoring.on_drift)", pipeline)
     try:
         result = run_pipeline(project, pipeline, no_cache=no_cache)
-        return Retrain(pipeline, "succeeded", result.run_id, None)
+        return Retrain(pipeline, "succeeded", result.run_id, None, list(result.registered))
     except ShipyardError as error:
         status = "rejected" if isinstance(error, ModelRejected) else "failed"
         run_id = error.run_id if isinstance(error, StepFailed) else None

@@ -169,6 +169,36 @@ def test_monitor_drift_alerts_once_per_episode_with_the_report(tmp_path: Path) -
         assert (state.key, state.state) == ("drift:titanic", "ok")  # a drift rule's own key
 
 
+def test_on_drift_retrains_once_per_episode_even_when_monitor_drift_opened_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``monitor drift`` run by hand alerts the episode first (and never retrains); the drift
+    rule's next check must still retrain, once, and not again while the drift lasts."""
+    from shipyard.monitoring import rules
+    from shipyard.tracking.records import RunStore
+
+    p = project(tmp_path, "    - {kind: drift, target: titanic, threshold: 0.5}\n"
+                          "  on_drift: {run: train}")
+    monkeypatch.setitem(rules.MEASURES, "drift", lambda project, rule, now: rules.Measured(
+        0.5, "50%", "v1, drifted: age", firing=True))
+    started: list[str] = []
+
+    def retrain(project: Project, pipeline: str, *, no_cache: bool = False) -> rules.Retrain:
+        run_id = f"{pipeline}-{len(started)}"
+        RunStore(project.metadata_engine).start(
+            id=run_id, pipeline=pipeline, started_at=datetime.now(UTC), params={},
+            executor="local", env="dev", data_versions={}, smoke=False, no_cache=no_cache)
+        started.append(run_id)
+        return rules.Retrain(pipeline, "succeeded", run_id, None)
+
+    monkeypatch.setattr(rules, "retrain", retrain)
+    opened = MonitorStates.of(p).record("drift:titanic", "drift", "firing", subject="titanic")
+    assert opened.alert  # what record_drift does when monitor drift finds the drift first
+
+    first = check_rules(p)
+    assert first.changed == [] and [r.run_id for r in first.retrains] == ["train-0"]
+    assert check_rules(p).retrains == []  # the episode goes on: retrained already
+
+
 @pytest.mark.parametrize("statuses", [[200] * 18 + [503, 422], ["ok"] * 18 + ["error", "refused"]])
 def test_error_rate_counts_failed_and_refused_requests(tmp_path: Path,
                                                        statuses: list[object]) -> None:
