@@ -112,15 +112,24 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
 
     for module in PAGES:
         app.include_router(importlib.import_module(module).router)
-    app.add_middleware(ServerTiming)
+    app.add_middleware(PageHeaders)
     return app
 
 
-class ServerTiming:
-    """ASGI middleware: each answer says how long the server took to make it, in a
-    ``Server-Timing: app;dur=MS`` header (browsers' developer tools show it; the UI benchmark
-    reads it), from the request's arrival to the answer's headers: pages render whole before
-    they are sent."""
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),  # no other site may frame a page to click its buttons
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class PageHeaders:
+    """ASGI middleware: every answer refuses to be framed by another site (an accept or
+    promote button under someone else's page), and says how long the server took to make it
+    in a ``Server-Timing: app;dur=MS`` header (browsers' developer tools show it; the UI
+    benchmark reads it), from the request's arrival to the answer's headers: pages render
+    whole before they are sent."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -135,7 +144,7 @@ class ServerTiming:
             if message["type"] == "http.response.start":
                 took = (time.perf_counter() - started) * 1000
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
+                message["headers"] = [*message["headers"], *SECURITY_HEADERS,
                                       (b"server-timing", f"app;dur={took:.1f}".encode())]
             await send(message)
 

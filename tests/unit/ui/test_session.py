@@ -95,3 +95,10 @@ def test_static_files_and_plotly_come_from_the_package(client: TestClient) -> No
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     js = client.get("/ui/static/plotly.min.js")
     assert js.status_code == 200 and "plotly" in js.text[:2000].lower()
+
+
+def test_pages_refuse_to_be_framed_and_say_their_server_time(client: TestClient) -> None:
+    page = client.get("/ui/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["server-timing"].startswith("app;dur=")
