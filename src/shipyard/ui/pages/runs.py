@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from shipyard.errors import NotFoundError
 from shipyard.pipeline.graph import StepGraph, step_graph, step_key
 from shipyard.project import Project
 from shipyard.redact import redact_url
@@ -111,15 +110,7 @@ def graph_svg(graph: StepGraph, links: dict[str, str]) -> Markup:
 @router.get("/{run_id}", response_class=HTMLResponse)
 def run(request: Request, run_id: str, _: Viewer, p: ProjectDep) -> HTMLResponse:
     """One run in full."""
-    store = RunStore.of(p)
-    if run_id == "latest":
-        latest = store.latest()
-        if latest is None:
-            raise NotFoundError(f"no runs yet in {p.env_name}; start one with "
-                                f"'{p.command('run PIPELINE')}'")
-        record = latest
-    else:
-        record = store.get(run_id)
+    record = RunStore.of(p).resolve(run_id)
     graph = step_graph(record)
     links = {f"step:{s.step}": f"#step-{s.step}" for s in record.steps}
     links.update({n.id: href(request, f"/lake/tables/{n.id.removeprefix('table:').replace('.', '/', 1)}")
