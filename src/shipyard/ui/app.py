@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.config import load_config
@@ -72,8 +74,19 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
     @app.exception_handler(ShipyardError)
     def library_error(request: Request, error: ShipyardError) -> Response:
         title = "Not allowed" if isinstance(error, Forbidden) else "Could not do that"
-        return render(request, "error.html", status_code=error.http_status, title=title,
-                      message=str(error))
+        return _error_page(request, error.http_status, title, str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        message = ("no such page here; the navigation bar leads to every page"
+                   if error.status_code == 404 else str(error.detail))
+        return _error_page(request, error.status_code, "Not found" if error.status_code == 404
+                           else "Could not do that", message)
+
+    @app.exception_handler(RequestValidationError)
+    def bad_address(request: Request, error: RequestValidationError) -> Response:
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in error.errors())
+        return _error_page(request, 400, "Could not do that", f"this address does not fit the page: {wrong}")
 
     plotly_js = _plotly_js()
 
@@ -149,6 +162,14 @@ class PageHeaders:
             await send(message)
 
         await self.app(scope, receive, timed)
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    """The error page, with the navigation bar when the browser is signed in (the error may
+    have come before the route's own session dependency ran)."""
+    if getattr(request.state, "session", None) is None:
+        request.state.session = request.app.state.sessions.get(request.cookies.get(COOKIE))
+    return render(request, "error.html", status_code=status, title=title, message=message)
 
 
 def _safe_next(target: str | None) -> str | None:

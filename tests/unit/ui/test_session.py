@@ -102,3 +102,12 @@ def test_pages_refuse_to_be_framed_and_say_their_server_time(client: TestClient)
     assert page.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert page.headers["server-timing"].startswith("app;dur=")
+
+
+def test_unknown_pages_and_bad_addresses_get_the_error_page(client: TestClient) -> None:
+    sign_in(client, VIEWER)
+    missing = client.get("/ui/nowhere")
+    assert missing.status_code == 404 and "no such page" in missing.text
+    assert 'aria-label="pages"' in missing.text  # signed in: the navigation bar is there
+    bad = client.get("/ui/lake/batches/abc")
+    assert bad.status_code == 400 and "batch_id" in bad.text
