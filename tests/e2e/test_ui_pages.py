@@ -142,6 +142,7 @@ def test_a_forged_post_without_the_token_fails_and_an_operator_accepts(
     assert done.status_code == 303
     accepted = register.get(batch_id)
     assert accepted.status == "landed" and accepted.accept_reason == "a bulk promotion month"
+    assert accepted.accepted_by is not None and "(web UI, operator key " in accepted.accepted_by
     after = client.get(done.headers["location"])
     assert "landed with its ingest" in after.text and "Accept this batch" not in after.text
 
