@@ -106,7 +106,9 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
     async def login(request: Request) -> Response:
         form = await read_form(request)
         target = _safe_next(form.get("next"))
-        session = request.app.state.sessions.sign_in(form.get("key", ""))
+        sessions: Sessions = request.app.state.sessions
+        sessions.sign_out(request.cookies.get(COOKIE, ""))  # signing in again ends the old one
+        session = sessions.sign_in(form.get("key", ""))
         if session is None:
             return render(request, "login.html", status_code=401, next=target,
                           error="that key is not one this server accepts")

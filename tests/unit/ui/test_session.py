@@ -111,3 +111,13 @@ def test_unknown_pages_and_bad_addresses_get_the_error_page(client: TestClient) 
     assert 'aria-label="pages"' in missing.text  # signed in: the navigation bar is there
     bad = client.get("/ui/lake/batches/abc")
     assert bad.status_code == 400 and "batch_id" in bad.text
+
+
+def test_signing_in_again_ends_the_previous_session(client: TestClient) -> None:
+    sign_in(client, OPERATOR)
+    old = client.cookies.get("shipyard_session")
+    sign_in(client, VIEWER)
+    assert client.cookies.get("shipyard_session") != old
+    assert old is not None
+    stale = TestClient(client.app, follow_redirects=False, cookies={"shipyard_session": old})
+    assert stale.get("/ui/").status_code == 303  # the operator's session is gone
