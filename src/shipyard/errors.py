@@ -21,7 +21,8 @@ server answers with, so both shells map errors the same way::
     ├── ModelRejected             exit 4, HTTP 422   a model failed its gate
     ├── DriftDetected             exit 5, HTTP 409   monitor drift --fail-on-drift found drift
     ├── RulesFiring               exit 6, HTTP 409   monitor check --fail-on-firing found a rule firing
-    └── PromotionRefused          exit 1, HTTP 409   e.g. promoting a rejected version
+    ├── PromotionRefused          exit 1, HTTP 409   e.g. promoting a rejected version
+    └── DeployInvalid             exit 2, HTTP 400   deploy validate found a problem in deploy/
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigError",
     "DataRejected",
     "DatabaseMissing",
+    "DeployInvalid",
     "DriftDetected",
     "LakeError",
     "LockedError",
@@ -192,6 +194,14 @@ class PromotionRefused(ShipyardError):
     """A registry move that breaks its rules: a rejected version, nothing to roll back to."""
 
     http_status = 409
+
+
+class DeployInvalid(ShipyardError):
+    """``shipyard deploy validate`` found a manifest or workflow that fails a schema or a
+    policy: exit 2, like any configuration to fix (each problem names its file and field)."""
+
+    exit_code = 2
+    http_status = 400
 
 
 class PipelineDefinitionError(PipelineError):

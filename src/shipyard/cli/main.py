@@ -58,6 +58,8 @@ class _Commands(LazyGroup):
         LazyCommand("loadtest", "shipyard.cli.loadtest:loadtest",
                     "Send bounded load and report requests/s, p50/p95/p99 and every status "
                     "code."),
+        LazyCommand("deploy", "shipyard.cli.deploy:app",
+                    "Container image, Kubernetes manifests and CI/CD workflows of the project."),
     )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "CleanType",
     "ColumnExpectations",
     "CuratedTable",
+    "DeployConfig",
     "DistributionSettings",
     "Environment",
     "ModelConfig",
@@ -418,6 +419,91 @@ class MonitoringSettings(_Model):
         default=None, description="What to do when a drift rule starts firing: {run: PIPELINE}.")
 
 
+# --- deploy (issue 12: image, Kubernetes manifests, CI/CD workflows) ---
+_CRON = r"^\s*(\S+\s+){4}\S+\s*$"
+_QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
+
+
+class ResourcesConfig(_Model):
+    """Requests (what the scheduler reserves, and what the HPA's CPU percentage is of) and
+    limits (where a container is throttled, or killed for memory) of one server container."""
+
+    cpu_request: Annotated[str, Field(pattern=_QUANTITY)] = "500m"
+    memory_request: Annotated[str, Field(pattern=_QUANTITY)] = "1Gi"
+    cpu_limit: Annotated[str, Field(pattern=_QUANTITY)] = "2"
+    memory_limit: Annotated[str, Field(pattern=_QUANTITY)] = "2Gi"
+
+
+class AutoscalingConfig(_Model):
+    """The HorizontalPodAutoscaler: replicas between ``min`` and ``max``, aiming at ``cpu``
+    percent of the CPU request."""
+
+    min: Annotated[int, Field(ge=1)] = 3
+    max: Annotated[int, Field(ge=1)] = 6
+    cpu: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=50, description="Target CPU utilisation, percent of the request.")
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self) -> AutoscalingConfig:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class ScheduleConfig(_Model):
+    """One CronJob: a ``shipyard`` command run on a cron schedule (UTC) in the server's image."""
+
+    cron: Annotated[str, Field(pattern=_CRON)] = Field(description="Five-field cron (UTC).")
+    command: str = Field(description="The shipyard command, e.g. 'run train' or 'monitor check'.")
+    suspend: bool = False
+
+
+class DeployEnvironment(_Model):
+    """What differs per environment in its Kubernetes overlay (the rest comes from ``deploy``)."""
+
+    namespace: str | None = Field(default=None, description="Default: <project>-<env>.")
+    ingress_host: str | None = None
+    autoscaling: AutoscalingConfig | None = None
+    resources: ResourcesConfig | None = None
+
+
+class DeployConfig(_Model):
+    """``deploy:``: what ``shipyard deploy build`` writes into deploy/. Every key has a default
+    that works; ``image`` names where CI pushes the image (default: the project's name)."""
+
+    image: str | None = Field(default=None, description="Image name without tag, e.g. "
+                                                        "ghcr.io/acme/shop [the project name].")
+    tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] = Field(
+        default="v1", description="Image tag in the manifests; CI sets the commit's SHA.")
+    base: str = Field(default="python:3.11-slim", description="Base image (build arg BASE).")
+    requirements: list[str] = Field(
+        default_factory=list, description="Extra pip requirements of the project's own code.")
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    uid: Annotated[int, Field(ge=1000)] = Field(default=10001, description="Non-root UID.")
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
+    resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
+    schedules: dict[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")],
+                    ScheduleConfig] | None = Field(
+        default=None, description="CronJobs by name; default: ingest, each model's training "
+                                  "pipeline, recommend and monitor check, as the project has them.")
+    ingress_host: str | None = Field(
+        default=None, description="Host of an Ingress ({env} is the environment); none: no Ingress.")
+    grace_period_s: Annotated[int, Field(ge=1)] = Field(
+        default=30, description="Seconds a stopping pod has to finish its requests.")
+    drain_s: Annotated[int, Field(ge=0)] = Field(
+        default=5, description="Seconds a stopping pod keeps serving while endpoints drain.")
+    kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]+\.[0-9]+$")] = Field(
+        default="1.33.0", description="Kubernetes version the manifests are validated against.")
+    environments: dict[str, DeployEnvironment] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _drain_within_grace(self) -> DeployConfig:
+        if self.drain_s >= self.grace_period_s:
+            raise ValueError(f"drain_s ({self.drain_s}) must be shorter than grace_period_s "
+                             f"({self.grace_period_s}): the pod must have time left to finish")
+        return self
+
+
 class ProjectConfig(_Model):
     project: Annotated[str, Field(pattern=_NAME)]
     environments: dict[str, Environment]
@@ -431,6 +517,7 @@ class ProjectConfig(_Model):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    deploy: DeployConfig = Field(default_factory=DeployConfig)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectConfig:

@@ -1,0 +1,102 @@
+"""``shipyard deploy``: from a project folder to files a cluster and a CI service can run.
+
+The group is lazy like the root command: each subcommand is a :class:`LazyCommand` line in
+``_DeployCommands.COMMANDS`` naming ``module:function``, so a subcommand kept in its own module
+(``smoke``) is added by one line here and imports nothing until it runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from shipyard.cli.console import console
+from shipyard.cli.lazy import LazyCommand, LazyGroup
+from shipyard.cli.options import Env, ProjectDir
+
+if TYPE_CHECKING:
+    from shipyard.deploy import ValidationReport
+
+__all__ = ["app", "build", "validate"]
+
+
+class _DeployCommands(LazyGroup):
+    """The deploy subcommands, in the order ``shipyard deploy --help`` lists them."""
+
+    COMMANDS = (
+        LazyCommand("build", "shipyard.cli.deploy:build",
+                    "Write the image definition, Kubernetes manifests and CI workflows into "
+                    "deploy/."),
+        LazyCommand("validate", "shipyard.cli.deploy:validate",
+                    "Check deploy/ offline: Kubernetes schemas, the GitHub workflow schema, "
+                    "Shipyard's policies."),
+    )
+
+
+app = typer.Typer(cls=_DeployCommands, no_args_is_help=True,
+                  help="Container image, Kubernetes manifests and CI/CD workflows of the project.")
+
+
+def build(
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", "-e", help="Environment to write an overlay for (repeat; default: all "
+                            "declared).")] = None,
+    wheel: Annotated[bool, typer.Option(
+        "--wheel", help="Build the running Shipyard's wheel into deploy/wheels/ for the image "
+                        "(instead of installing shipyard from the index).")] = False,
+    project_dir: ProjectDir = Path("."),
+) -> None:
+    """Write the image definition, Kubernetes manifests and CI workflows into deploy/."""
+    from shipyard.deploy import build_deploy
+    from shipyard.project import Project
+
+    project = Project.open(project_dir, env[0] if env else _first_env(project_dir))
+    written = build_deploy(project, envs=env or None, wheel=wheel)
+    for line in written.summary():
+        console.print(line, highlight=False)
+    for warning in written.warnings:
+        console.print(f"[yellow]note[/] {warning}", highlight=False)
+    console.print(f"Next: {project.command('deploy validate')}", highlight=False)
+
+
+def validate(
+    kubernetes_version: Annotated[str | None, typer.Option(
+        help="Kubernetes version whose schemas the manifests are checked against [default: "
+             "deploy.kubernetes_version].")] = None,
+    project_dir: ProjectDir = Path("."),
+    env: Env = "dev",
+) -> None:
+    """Check deploy/ offline: Kubernetes schemas, the GitHub workflow schema, Shipyard's policies."""
+    from shipyard.deploy import validate_deploy
+    from shipyard.errors import DeployInvalid
+    from shipyard.project import Project
+
+    project = Project.open(project_dir, env)
+    report = validate_deploy(project, kubernetes_version=kubernetes_version)
+    console.print(checks_table(report))
+    for problem in report.problems:
+        console.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
+    if report.problems:
+        raise DeployInvalid(f"{len(report.problems)} problem(s) in {report.root}; fix them, "
+                            f"or run {project.command('deploy build')} again")
+    console.print(f"[green]✓[/] {report.summary()}", highlight=False)
+
+
+def checks_table(report: ValidationReport) -> Table:
+    """One row per check: what, on what, how many items, and the verdict."""
+    table = Table(title=f"deploy validate · {report.root}")
+    for name in ("check", "on", "items", "result"):
+        table.add_column(name, justify="right" if name == "items" else "left")
+    for check in report.checks:
+        verdict = f"[red]{len(check.problems)} problem(s)[/]" if check.problems else "[green]ok[/]"
+        table.add_row(check.name, check.target, str(check.items), verdict)
+    return table
+
+
+def _first_env(project_dir: Path) -> str:
+    from shipyard.config import load_config
+
+    return next(iter(load_config(project_dir.resolve()).environments))

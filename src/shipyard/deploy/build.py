@@ -1,0 +1,173 @@
+"""``shipyard deploy build``: write deploy/ (and the CI workflows) from ``shipyard.yaml``.
+
+Everything written is text to read, review and commit. Each run rewrites the generated files
+from the configuration, so a change goes into ``shipyard.yaml``'s ``deploy:`` section, not into
+the files; ``deploy/wheels/`` and a ``.dockerignore`` the user wrote are left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shipyard.config.load import CONFIG_FILE
+from shipyard.deploy import image, kubernetes
+from shipyard.deploy.kustomize import KUSTOMIZATION, dump_all, render
+from shipyard.deploy.workflows import workflows
+from shipyard.errors import ConfigError
+from shipyard.project import Project
+
+__all__ = ["DEPLOY_DIR", "Written", "build_deploy", "k8s_dir"]
+
+DEPLOY_DIR = "deploy"
+_HEADER = f"# {image.GENERATED}\n"
+_WHEELS_README = """Wheels the image installs without an index: a shipyard-*.whl here is installed
+instead of $SHIPYARD (shipyard deploy build --wheel puts the running Shipyard's here).
+"""
+
+
+def k8s_dir(root: Path) -> Path:
+    return root / DEPLOY_DIR / "k8s"
+
+
+@dataclass
+class Written:
+    """What a build wrote, relative to the project folder, and what a user should know."""
+
+    root: Path
+    files: list[str] = field(default_factory=list)
+    envs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def write(self, relative: str, text: str, *, mode: int | None = None) -> None:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        if mode is not None:
+            path.chmod(mode)
+        self.files.append(relative)
+
+    def summary(self) -> list[str]:
+        groups = {"image": [f for f in self.files if f == ".dockerignore"
+                            or (f.startswith("deploy/") and "/k8s/" not in f)],
+                  "kubernetes": [f for f in self.files if "/k8s/" in f],
+                  "workflows": [f for f in self.files if f.startswith(".github/")]}
+        return [(f"Wrote {len(self.files)} files into {self.root} (environments: "
+                 f"{', '.join(self.envs)})")] + [
+            f"  {kind:<10} {len(names):>2} files in "
+            f"{', '.join(sorted({str(Path(n).parent) + '/' for n in names}))}"
+            for kind, names in groups.items() if names]
+
+
+def build_deploy(project: Project, envs: list[str] | None = None, *,
+                 wheel: bool = False) -> Written:
+    """Write the image definition, the kustomize base and overlays (and their renderings),
+    and the GitHub Actions workflows of ``project``."""
+    config = project.config
+    chosen = envs or list(config.environments)
+    for name in [*chosen, *config.deploy.environments]:
+        if name not in config.environments:
+            known = ", ".join(config.environments)
+            raise ConfigError(f"deploy: environment {name!r} is not declared in {CONFIG_FILE} "
+                              f"(environments: {known})")
+    written = Written(project.root, envs=chosen)
+    config_text = (project.root / CONFIG_FILE).read_text()
+    _write_image(written, project, wheel=wheel)
+    _write_kubernetes(written, project, config_text, chosen)
+    for path, text in workflows(config, chosen, config_text).items():
+        written.write(path, text)
+    local = image.local_store_dirs(config)
+    if local:
+        written.warnings.append(
+            f"stores inside the project folder ({', '.join(f + '/' for f in local)}) are, in a "
+            f"pod, empty per-pod folders (emptyDir): for a cluster, point the environment at "
+            f"servers (PostgreSQL, an object store) with ${{VAR}} in {CONFIG_FILE}.")
+    return written
+
+
+def _write_image(written: Written, project: Project, *, wheel: bool) -> None:
+    config = project.config
+    written.write(f"{DEPLOY_DIR}/Dockerfile", image.dockerfile(config))
+    written.write(f"{DEPLOY_DIR}/entrypoint.sh", image.entrypoint(), mode=0o755)
+    written.write(f"{DEPLOY_DIR}/probe.py", image.probe(), mode=0o755)
+    written.write(f"{DEPLOY_DIR}/requirements.lock", image.lock(config))
+    wheels = project.root / DEPLOY_DIR / "wheels"
+    wheels.mkdir(parents=True, exist_ok=True)
+    if not (wheels / "README").exists():
+        written.write(f"{DEPLOY_DIR}/wheels/README", _WHEELS_README)
+    if wheel:
+        built = image.build_wheel(wheels)
+        written.files.append(str(built.relative_to(project.root)))
+    ignore = project.root / ".dockerignore"
+    if ignore.exists() and image.GENERATED not in ignore.read_text():
+        written.warnings.append(".dockerignore exists and was not written by Shipyard: left "
+                                "as it is; check that it keeps .shipyard/, data and keys out")
+    else:
+        written.write(".dockerignore", image.DOCKERIGNORE)
+
+
+def _write_kubernetes(written: Written, project: Project, config_text: str,
+                      envs: list[str]) -> None:
+    config = project.config
+    names = kubernetes.Names.of(config)
+    base = f"{DEPLOY_DIR}/k8s/base"
+    files = kubernetes.base_objects(config, config_text)
+    for old in (project.root / base).glob("cronjob-*.yaml"):
+        old.unlink()  # a schedule removed from shipyard.yaml goes away here too
+    for name, objects in files.items():
+        written.write(f"{base}/{name}", _HEADER + dump_all(objects))
+    written.write(f"{base}/shipyard.yaml", config_text)
+    written.write(f"{base}/{KUSTOMIZATION}", _HEADER + dump_all([{
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": list(files),
+        "configMapGenerator": [{"name": names.config, "files": ["shipyard.yaml"],
+                                "literals": [f"SHIPYARD_ENV={next(iter(config.environments))}"]}],
+    }]))
+    variables = kubernetes.secret_vars(config_text)
+    written.write(f"{DEPLOY_DIR}/k8s/secret.example.env", "\n".join([
+        f"# {image.GENERATED}",
+        (f"# The Secret '{names.secret}' each environment's namespace needs: names only. "
+         f"Fill a copy (never commit it) and create it with"),
+        f"#   kubectl -n NAMESPACE create secret generic {names.secret} --from-env-file=FILE",
+        "# Optional ones (shipyard.yaml gives a default) may be left out.",
+        *(f"# optional\n{v.name}=" if v.optional else f"{v.name}=" for v in variables)]) + "\n")
+    for env in envs:
+        _write_overlay(written, project, env)
+        overlay = project.root / DEPLOY_DIR / "k8s" / "overlays" / env
+        rendered = render(overlay, project.root / DEPLOY_DIR)
+        written.write(f"{DEPLOY_DIR}/k8s/rendered/{env}.yaml",
+                      rendered_text(env, [r.obj for r in rendered]))
+
+
+def rendered_text(env: str, objects: list[dict[str, object]]) -> str:
+    return (f"# {image.GENERATED}\n# What `kubectl apply -k deploy/k8s/overlays/{env}` applies, "
+            f"rendered by Shipyard (kustomize not needed).\n" + dump_all(objects))
+
+
+def _write_overlay(written: Written, project: Project, env: str) -> None:
+    config = project.config
+    names = kubernetes.Names.of(config)
+    folder = f"{DEPLOY_DIR}/k8s/overlays/{env}"
+    objects, patches = kubernetes.overlay_patches(config, env)
+    resources = ["../../base"]
+    for obj in objects:
+        file = f"{obj['kind'].lower()}.yaml"
+        written.write(f"{folder}/{file}", _HEADER + dump_all([obj]))
+        resources.append(file)
+    kustomization: dict[str, object] = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "namespace": objects[0]["metadata"]["name"],
+        "resources": resources,
+        "configMapGenerator": [{"name": names.config, "behavior": "merge",
+                                "literals": [f"SHIPYARD_ENV={env}"]}],
+        "images": [{"name": names.image, "newTag": config.deploy.tag}],
+    }
+    for old in (project.root / folder).glob("patch-*.yaml"):
+        old.unlink()
+    if patches:
+        kustomization["patches"] = []
+        for patch in patches:
+            file = f"patch-{patch['kind'].lower()}.yaml"
+            written.write(f"{folder}/{file}", _HEADER + dump_all([patch]))
+            kustomization["patches"].append({"path": file})  # type: ignore[attr-defined]
+    written.write(f"{folder}/{KUSTOMIZATION}", _HEADER + dump_all([kustomization]))
