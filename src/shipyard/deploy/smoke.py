@@ -251,7 +251,8 @@ class SmokeTest:
             response = self.client.get(f"/v1/recommendations/{unknown}", headers=self.auth)
             if response.status_code == 404:
                 _expect(unknown in response.json()["detail"], _said(response))
-                return "404 (no popularity fallback): " + response.json()["detail"]
+                why = "no popularity fallback" if recommenders else "no recommender served"
+                return f"404 ({why}): {response.json()['detail']}"
             _expect(response.status_code == 200 and bool(recommenders), _said(response))
             body = response.json()
             _expect(body["source"] == "popularity" and bool(body["items"]),
