@@ -132,8 +132,8 @@ def test_sigterm_under_load_answers_and_logs_every_accepted_request(titanic: Pat
         # A full round trip after it: the server has read the held request's headers by then.
         assert http.get(f"{base}/health").status_code == 200
 
-        process.send_signal(signal.SIGTERM)
         signalled.set()
+        process.send_signal(signal.SIGTERM)
         wait_for(lambda: _refused(port), "the listener closed after SIGTERM")
         held.send(body[len(body) // 2:])
         answer = held.getresponse()
