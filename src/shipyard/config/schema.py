@@ -478,6 +478,9 @@ class DeployConfig(_Model):
     base: str = Field(default="python:3.11-slim", description="Base image (build arg BASE).")
     requirements: list[str] = Field(
         default_factory=list, description="Extra pip requirements of the project's own code.")
+    ci_setup: list[str] = Field(
+        default_factory=list, description="Commands CI runs before ingesting, e.g. one that "
+                                          "builds a test copy of the source database.")
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     uid: Annotated[int, Field(ge=1000)] = Field(default=10001, description="Non-root UID.")
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)

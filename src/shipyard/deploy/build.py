@@ -74,8 +74,14 @@ def build_deploy(project: Project, envs: list[str] | None = None, *,
     config_text = (project.root / CONFIG_FILE).read_text()
     _write_image(written, project, wheel=wheel)
     _write_kubernetes(written, project, config_text, chosen)
-    for path, text in workflows(config, chosen, config_text).items():
+    for path, text in workflows(config, list(config.environments), config_text).items():
         written.write(path, text)
+    drain = getattr(config.serving, "shutdown_grace_s", None)  # the server's own drain on SIGTERM
+    if drain is not None and config.deploy.drain_s + drain >= config.deploy.grace_period_s:
+        written.warnings.append(
+            f"deploy.grace_period_s ({config.deploy.grace_period_s}) is not above deploy.drain_s "
+            f"({config.deploy.drain_s}) + serving.shutdown_grace_s ({drain}): Kubernetes would "
+            f"kill a pod still finishing requests; raise grace_period_s")
     local = image.local_store_dirs(config)
     if local:
         written.warnings.append(

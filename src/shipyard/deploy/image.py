@@ -17,8 +17,10 @@ secrets reach the container only as environment variables at run time.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -101,10 +103,10 @@ def dockerfile(config: ProjectConfig) -> str:
     """The Dockerfile, built from the project folder: ``docker build -f deploy/Dockerfile .``."""
     deploy = config.deploy
     writable = " ".join(f"/app/{d}" for d in local_store_dirs(config))
-    mkdir = f"mkdir -p {writable} && chown {deploy.uid}:{deploy.uid} {writable}" if writable \
+    mkdir = f"mkdir -p {writable} && chown ${{UID}}:${{UID}} {writable}" if writable \
         else "true"
-    return f"""# syntax=docker/dockerfile:1
-# {GENERATED}
+    # no "# syntax=" line: BuildKit would pull its frontend image from Docker Hub for it
+    return f"""# {GENERATED}
 # Build from the project folder:
 #   docker build -f deploy/Dockerfile -t {config.deploy.image or _name(config)}:{deploy.tag} .
 # (podman build / buildah bud take the same arguments). Build arguments:
@@ -206,7 +208,7 @@ if key:
 try:
     with urllib.request.urlopen(request, timeout=float(os.environ.get("PROBE_TIMEOUT", "3"))) as answer:
         sys.exit(0 if answer.status == 200 else 1)
-except Exception as error:  # any failure means "not healthy"
+except OSError as error:  # refused, timed out, or an HTTP error status: not healthy
     print(f"{{path}}: {{error}}", file=sys.stderr)
     sys.exit(1)
 '''
@@ -274,9 +276,19 @@ def build_wheel(folder: Path) -> Path:
                           f"and the image installs shipyard=={__version__} from the index")
     for old in folder.glob("shipyard-*.whl"):
         old.unlink()
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                           "--no-build-isolation", "--quiet", "-w", str(folder), str(source)],
-                          capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory(prefix="shipyard-wheel-") as scratch:
+        # a copy, so that the build's build/ and *.egg-info stay out of the source tree
+        copy = Path(scratch) / "src"
+        shutil.copytree(source, copy, ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "*_cache", "tests",
+            "benchmarks", ".shipyard"))
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w",
+                   str(folder), str(copy)]
+        # with the build tools installed here first (offline); else pip fetches them
+        done = subprocess.run([*command, "--no-build-isolation"], capture_output=True,
+                              text=True, check=False)
+        if done.returncode != 0:
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
     wheels = sorted(folder.glob("shipyard-*.whl"))
     if done.returncode != 0 or not wheels:
         raise ConfigError(f"building Shipyard's wheel from {source} failed: "

@@ -87,7 +87,8 @@ def default_schedules(config: ProjectConfig) -> dict[str, ScheduleConfig]:
 
     Ingest nightly if it has tables; each model's training pipeline at its ``schedule`` (or
     after the ingest); recommendations after training if a recommender is served; monitoring
-    rules at ``monitoring.check_every`` (or every 15 minutes) if there are rules.
+    rules at ``monitoring.check_every`` (or every 15 minutes) if there are rules, and the
+    prediction log's compaction at ``monitoring.compact_every`` if set.
     """
     if config.deploy.schedules is not None:
         return dict(config.deploy.schedules)
@@ -105,6 +106,9 @@ def default_schedules(config: ProjectConfig) -> dict[str, ScheduleConfig]:
     if config.monitoring.rules:
         found["monitor-check"] = ScheduleConfig(
             cron=_every(config.monitoring.check_every or "15m"), command="monitor check")
+    if config.monitoring.compact_every:
+        found["monitor-compact"] = ScheduleConfig(
+            cron=_every(config.monitoring.compact_every), command="monitor compact")
     return found
 
 
@@ -163,7 +167,7 @@ def _volumes(names: Names, config: ProjectConfig) -> tuple[list[Obj], list[Obj]]
                          {"name": "config", "mountPath": CONFIG_PATH, "subPath": "shipyard.yaml",
                           "readOnly": True}]
     for folder in local_store_dirs(config):
-        volume = _dns(f"local-{folder}")
+        volume = _dns(f"local-{folder.strip('.')}")
         volumes.append({"name": volume, "emptyDir": {}})
         mounts.append({"name": volume, "mountPath": f"/app/{folder}"})
     return volumes, mounts

@@ -35,8 +35,13 @@ _SUPPORTED = {"apiVersion", "kind", "resources", "namespace", "configMapGenerato
               "patches", "generatorOptions"}
 _CLUSTER_WIDE = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume",
                  "StorageClass", "CustomResourceDefinition", "PriorityClass"}
-_ORDER = ["Namespace", "ServiceAccount", "ConfigMap", "Secret", "Service", "Deployment",
-          "HorizontalPodAutoscaler", "PodDisruptionBudget", "CronJob", "Ingress"]
+# kustomize's legacy output order (api/resid/gvk.go): these kinds first, in this order, then
+# the others by group, version and kind; within a kind by namespace and name
+_ORDER = ["Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition",
+          "ServiceAccount", "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding",
+          "ClusterRoleBinding", "ConfigMap", "Secret", "Endpoints", "Service", "LimitRange",
+          "PriorityClass", "PersistentVolume", "PersistentVolumeClaim", "Deployment",
+          "StatefulSet", "CronJob", "PodDisruptionBudget"]
 
 Obj = dict[str, Any]
 
@@ -109,8 +114,16 @@ def render(folder: Path, root: Path) -> list[Resource]:
     """Render the kustomization in ``folder``; sources are named relative to ``root``."""
     resources = _build(folder.resolve(), root.resolve(), set())
     _suffix_generated(resources)
-    return sorted(resources, key=lambda r: (
-        _ORDER.index(r.kind) if r.kind in _ORDER else len(_ORDER), r.name))
+    return sorted(resources, key=_order)
+
+
+def _order(resource: Resource) -> tuple[int, str, str, str]:
+    group_version = str(resource.obj.get("apiVersion", ""))
+    group, _, version = group_version.rpartition("/")
+    known = _ORDER.index(resource.kind) if resource.kind in _ORDER else len(_ORDER)
+    gvk = "" if known < len(_ORDER) else f"{group}_{version}_{resource.kind}"
+    namespace = str((resource.obj.get("metadata") or {}).get("namespace", ""))
+    return known, gvk, namespace, resource.name
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -270,7 +283,7 @@ def _suffix_generated(resources: list[Resource]) -> None:
         if resource.generated is None:
             continue
         name = resource.obj["metadata"]["name"]
-        suffixed = f"{name}-{_hash(name, resource.obj['data'])}"
+        suffixed = f"{name}-{_hash(resource.obj['data'])}"
         resource.obj["metadata"]["name"] = suffixed
         renamed[name] = suffixed
     for resource in resources:
@@ -290,10 +303,11 @@ def _suffix_generated(resources: list[Resource]) -> None:
                         ref["name"] = renamed[ref["name"]]
 
 
-def _hash(name: str, data: dict[str, str]) -> str:
-    """kustomize's ConfigMap hash: SHA-256 of Go's JSON of {kind, name, data}, 10 characters
-    with the vowels and digits that could spell words swapped out."""
-    encoded = json.dumps({"kind": "ConfigMap", "name": name, "data": dict(sorted(data.items()))},
+def _hash(data: dict[str, str]) -> str:
+    """kustomize's ConfigMap hash: SHA-256 of Go's JSON of {data, kind, name} (keys sorted,
+    the name empty: checked here against ``kubectl kustomize``), its first 10 hex digits with
+    those that could spell words swapped out."""
+    encoded = json.dumps({"data": data, "kind": "ConfigMap", "name": ""}, sort_keys=True,
                          separators=(",", ":"), ensure_ascii=False)
     encoded = encoded.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     digest = hashlib.sha256(encoded.encode()).hexdigest()[:10]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources as package_files
@@ -66,6 +68,7 @@ def validate_deploy(project: Project, *, kubernetes_version: str | None = None) 
     """Check the project's deploy/ and workflows; the report lists every problem found."""
     root = project.root
     version = kubernetes_version or project.config.deploy.kubernetes_version
+    _check_version(version)
     overlays_dir = k8s_dir(root) / "overlays"
     overlays = sorted(p for p in overlays_dir.glob("*") if p.is_dir())
     if not overlays:
@@ -83,6 +86,8 @@ def validate_deploy(project: Project, *, kubernetes_version: str | None = None) 
         _up_to_date(root, overlay.name, rendered[overlay.name], rendering)
     _config_copy(root, rendering)
     report.checks.append(rendering)
+    if shutil.which("kubectl"):
+        report.checks.append(_kubectl_agrees(root, rendered))
     everything = [r for found in rendered.values() for r in found]
     report.checks.append(_schemas(everything, version, len(rendered)))
     for name, problems in check(everything).items():
@@ -91,6 +96,16 @@ def validate_deploy(project: Project, *, kubernetes_version: str | None = None) 
     report.checks.append(_workflows(root))
     report.checks.append(_image(root))
     return report
+
+
+def _check_version(version: str) -> None:
+    from kubernetes_validate import utils
+
+    shipped = sorted(set(utils.all_versions()), key=lambda v: tuple(map(int, v.split("."))))
+    if version not in shipped:
+        raise ConfigError(f"no Kubernetes {version} schemas in kubernetes-validate (it ships "
+                          f"{shipped[0]} to {shipped[-1]}); pass --kubernetes-version with "
+                          f"one of those, or set deploy.kubernetes_version")
 
 
 def _up_to_date(root: Path, env: str, resources: list[Resource], into: Check) -> None:
@@ -102,6 +117,25 @@ def _up_to_date(root: Path, env: str, resources: list[Resource], into: Check) ->
         into.problems.append(f"{relative}: is not the rendering of deploy/k8s/overlays/{env} "
                              f"(edited by hand, or the kustomization changed); run 'shipyard "
                              f"deploy build' to write it again")
+
+
+def _kubectl_agrees(root: Path, rendered: dict[str, list[Resource]]) -> Check:
+    """Where kubectl is installed, its kustomize must render each overlay as Shipyard did."""
+    found = Check("kubectl kustomize agrees", "the same objects, in the same order",
+                  len(rendered))
+    for env, resources in rendered.items():
+        overlay = k8s_dir(root) / "overlays" / env
+        done = subprocess.run(["kubectl", "kustomize", str(overlay)], capture_output=True,
+                              text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            found.problems.append(f"{overlay.relative_to(root)}: kubectl kustomize failed: "
+                                  f"{done.stderr.strip()[:500]}")
+        elif [d for d in yaml.safe_load_all(done.stdout) if d] != [r.obj for r in resources]:
+            found.problems.append(f"{overlay.relative_to(root)}: kubectl kustomize renders "
+                                  f"other objects than Shipyard: compare 'kubectl kustomize "
+                                  f"{overlay.relative_to(root)}' with deploy/k8s/rendered/"
+                                  f"{env}.yaml")
+    return found
 
 
 def _config_copy(root: Path, into: Check) -> None:

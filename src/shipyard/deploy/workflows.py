@@ -87,12 +87,30 @@ def _promote_steps(config: ProjectConfig, env: str) -> list[Obj]:
         "--reason \"CD ${{ github.sha }}\"; fi")} for name, _ in _models(config)]
 
 
-def _deploy_steps(names: Names, env: str, namespace: str, url_var: str) -> list[Obj]:
+def _secret_step(names: Names, namespace: str, config_text: str) -> Obj:
+    """The namespace's Secret, written from the GitHub environment's secrets (the set ones):
+    the pods read the store URLs and API keys from it by key."""
+    variables = [v.name for v in secret_vars(config_text)]
+    return {"name": f"Secret {names.secret} from this environment's secrets", "run": "\n".join([
+        "args=()",
+        f"for name in {' '.join(variables)}; do",
+        '  if [ -n "${!name}" ]; then args+=("--from-literal=$name=${!name}"); fi',
+        "done",
+        f"kubectl create namespace {namespace} --dry-run=client -o yaml | kubectl apply -f -",
+        # server-side: no last-applied annotation, which would hold the values in clear
+        (f'kubectl -n {namespace} create secret generic {names.secret} "${{args[@]}}" '
+         "--dry-run=client -o yaml | kubectl apply --server-side --force-conflicts -f -")]),
+        "env": {n: f"${{{{ secrets.{n} }}}}" for n in variables}}
+
+
+def _deploy_steps(names: Names, env: str, namespace: str, url_var: str,
+                  config_text: str) -> list[Obj]:
     return [
         {"name": "Kubernetes credentials", "run": (
             'mkdir -p ~/.kube && printf "%s" "$KUBECONFIG_DATA" > ~/.kube/config && '
             "chmod 600 ~/.kube/config"),
          "env": {"KUBECONFIG_DATA": f"${{{{ secrets.KUBECONFIG_{env.upper()} }}}}"}},
+        _secret_step(names, namespace, config_text),
         {"name": f"Apply the {env} overlay with this commit's image", "run": "\n".join([
             f"cd deploy/k8s/overlays/{env}",
             f'kustomize edit set image "{names.image}=$IMAGE:${{{{ github.sha }}}}"',
@@ -101,8 +119,9 @@ def _deploy_steps(names: Names, env: str, namespace: str, url_var: str) -> list[
             f"kubectl -n {namespace} rollout status deployment/{names.app} --timeout=10m"]),
          "env": {"IMAGE": "${{ vars.IMAGE }}"}},
         {"name": f"HTTP API tests against {env}",
-         "run": f'shipyard deploy smoke "${{{{ vars.{url_var} }}}}"',
-         "env": {"SHIPYARD_API_KEY": "${{ secrets.SHIPYARD_API_KEY }}"}},
+         "run": ('SHIPYARD_API_KEY="${SHIPYARD_API_KEYS%%,*}" '  # the first of the keys
+                 f'shipyard deploy smoke "${{{{ vars.{url_var} }}}}"'),
+         "env": {API_KEYS: f"${{{{ secrets.{API_KEYS} }}}}"}},
     ]
 
 
@@ -131,6 +150,8 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> 
                       {"name": "Tests", "run": "if [ -d tests ]; then python -m pytest -q tests; fi"},
                       {"name": "Deployment files are valid",
                        "run": "shipyard deploy validate"},
+                      *({"name": "Set up", "run": command}
+                        for command in config.deploy.ci_setup),
                       *([{"name": "Ingest", "run": f"shipyard ingest --env {dev}"}]
                         if config.tables else []),
                       *({"name": f"Smoke run of {p}: 5% of the data, one trial, registers "
@@ -154,7 +175,8 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> 
         f"deploy-{dev}": {
             "needs": "image", "runs-on": "ubuntu-latest", "timeout-minutes": 30,
             "environment": {"name": dev, "url": f"${{{{ vars.{dev.upper()}_URL }}}}"},
-            "steps": [*setup, *_deploy_steps(names, dev, overlay_ns[dev], f"{dev.upper()}_URL")]},
+            "steps": [*setup, *_deploy_steps(names, dev, overlay_ns[dev], f"{dev.upper()}_URL",
+                                             config_text)]},
     }
     if prod != dev:
         jobs[f"deploy-{prod}"] = {
@@ -162,7 +184,8 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> 
             # the approval: the environment's required reviewers (repository settings)
             "environment": {"name": "production", "url": f"${{{{ vars.{prod.upper()}_URL }}}}"},
             "steps": [*setup, *_train_steps(config, prod), *_promote_steps(config, prod),
-                      *_deploy_steps(names, prod, overlay_ns[prod], f"{prod.upper()}_URL")]}
+                      *_deploy_steps(names, prod, overlay_ns[prod], f"{prod.upper()}_URL",
+                                     config_text)]}
     cd = {"name": "cd", "on": {"push": {"branches": ["main"]}, "workflow_dispatch": None},
           "permissions": {"contents": "read"},
           "concurrency": {"group": "cd", "cancel-in-progress": False},

@@ -1,0 +1,68 @@
+"""From a fresh example project: ``shipyard deploy build`` then ``validate`` pass (issue 12).
+
+What can be proved without a cluster: every manifest each overlay renders to is valid against
+the stated Kubernetes schemas and Shipyard's policies, and the workflows against GitHub's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.e2e.cli import run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(("example", "envs", "jobs"), [
+    ("titanic", ["dev"], {"ingest", "run-train"}),
+    ("recommender", ["dev", "prod"], {"ingest", "run-train", "run-nightly", "recommend"}),
+])
+def test_build_then_validate_pass(tmp_path: Path, example: str, envs: list[str],
+                                  jobs: set[str]) -> None:
+    run("example", example, str(tmp_path / example), cwd=tmp_path)
+    root = tmp_path / example
+    built = run("deploy", "build", cwd=root)
+    assert "Next: shipyard deploy validate" in built.stdout
+    assert sorted(p.name for p in (root / "deploy/k8s/overlays").iterdir()) == envs
+    cronjobs = {p.stem.removeprefix("cronjob-") for p in (root / "deploy/k8s/base").glob("cronjob-*")}
+    assert cronjobs == jobs
+    checked = run("deploy", "validate", cwd=root)
+    assert "passed" in checked.stdout and "problem" not in checked.stdout
+    for env in envs:
+        kinds = [d["kind"] for d in yaml.safe_load_all((root / f"deploy/k8s/rendered/{env}.yaml")
+                                                       .read_text())]
+        assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                "ConfigMap", "CronJob", "Namespace"} <= set(kinds)
+    # build twice: the same files (reviewable diffs), still valid
+    before = {p: p.read_bytes() for p in (root / "deploy").rglob("*") if p.is_file()}
+    run("deploy", "build", cwd=root)
+    assert {p: p.read_bytes() for p in (root / "deploy").rglob("*") if p.is_file()} == before
+
+
+def test_a_broken_overlay_fails_validate_with_exit_2(tmp_path: Path) -> None:
+    run("example", "titanic", str(tmp_path / "titanic"), cwd=tmp_path)
+    root = tmp_path / "titanic"
+    run("deploy", "build", cwd=root)
+    kustomization = root / "deploy/k8s/overlays/dev/kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("newTag: v1", "newTag: latest"))
+    done = run("deploy", "validate", cwd=root, check=2)
+    assert "is tagged latest" in done.stdout
+
+
+def test_the_pull_request_workflow_shipyard_steps_pass_on_titanic(tmp_path: Path) -> None:
+    # what ci.yml runs after installing: validate, ingest, the 5% one-trial smoke run; each
+    # shipyard step of the generated workflow is run here as GitHub would run it
+    run("example", "titanic", str(tmp_path / "titanic"), cwd=tmp_path)
+    root = tmp_path / "titanic"
+    run("deploy", "build", cwd=root)
+    workflow = yaml.safe_load((root / ".github/workflows/ci.yml").read_text())
+    commands = [s["run"] for s in workflow["jobs"]["test"]["steps"]
+                if s.get("run", "").startswith("shipyard ")]
+    assert commands == ["shipyard deploy validate", "shipyard ingest --env dev",
+                        "shipyard run train --smoke --sample 0.05 --env dev"]
+    for command in commands:
+        done = run(*command.split()[1:], cwd=root)
+    assert "smoke run: nothing registered" in done.stdout

@@ -1,0 +1,153 @@
+"""What ``shipyard deploy build`` writes: image definition, manifests, workflows."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from shipyard.deploy import build_deploy, validate_deploy
+from shipyard.deploy.kubernetes import default_schedules, secret_vars
+from shipyard.deploy.kustomize import render
+from shipyard.project import Project
+from tests.unit.deploy.conftest import CONFIG
+
+
+def _objects(project: Project, env: str) -> dict[str, dict]:
+    found = render(project.root / "deploy/k8s/overlays" / env, project.root / "deploy")
+    return {r.label: r.obj for r in found}
+
+
+def test_a_fresh_build_validates(project: Project) -> None:
+    report = validate_deploy(project)
+    assert report.problems == []
+    assert {c.name for c in report.checks} >= {"Kubernetes 1.33.0 schemas", "policy: probes",
+                                               "GitHub workflow schema", "image definition"}
+
+
+def test_the_dockerfile_is_layered_non_root_and_configurable(project: Project) -> None:
+    text = (project.root / "deploy/Dockerfile").read_text()
+    assert "ARG BASE=python:3.11-slim\nFROM ${BASE}" in text
+    lock, wheels, code = (text.index("requirements.lock /tmp"), text.index("COPY deploy/wheels/"),
+                          text.index("COPY . /app"))
+    assert lock < wheels < code  # dependencies change least, the code most
+    assert "USER ${UID}:${UID}" in text and "ARG UID=10001" in text
+    assert "HEALTHCHECK" in text and 'CMD ["serve"]' in text
+    ignore = (project.root / ".dockerignore").read_text().split()
+    assert {".shipyard", "**/*.db", "**/.api-key*", "**/.venv", "lake"} <= set(ignore)
+    pins = (project.root / "deploy/requirements.lock").read_text()
+    assert "\nmlflow==" in pins and "\nfastapi==" in pins and "\nshipyard==" not in pins
+
+
+def test_the_entrypoint_serves_by_default_and_runs_any_command(project: Project) -> None:
+    text = (project.root / "deploy/entrypoint.sh").read_text()
+    assert 'exec shipyard serve --host 0.0.0.0 --port "${SHIPYARD_PORT:-8000}"' in text
+    assert '--env "${SHIPYARD_ENV:-dev}" "$@"' in text
+    assert text.rstrip().endswith('exec shipyard "$@"')
+
+
+def test_secrets_are_the_config_variables_and_the_api_keys() -> None:
+    found = {v.name: v.optional for v in secret_vars(CONFIG)}
+    assert found == {"DEMO_DB": False, "DEMO_TRACKING": True, "ERP_URL": True,
+                     "SHIPYARD_API_KEYS": False}
+
+
+def test_secret_example_has_names_only(project: Project) -> None:
+    lines = (project.root / "deploy/k8s/secret.example.env").read_text().splitlines()
+    assigned = [line for line in lines if not line.startswith("#")]
+    assert assigned == ["DEMO_DB=", "DEMO_TRACKING=", "ERP_URL=", "SHIPYARD_API_KEYS="]
+
+
+def test_overlays_set_namespace_environment_image_and_their_own_settings(project: Project) -> None:
+    dev, prod = _objects(project, "dev"), _objects(project, "prod")
+    assert prod["Namespace/demo-shop-prod"]
+    deployment = prod["Deployment/demo-shop"]
+    assert deployment["metadata"]["namespace"] == "demo-shop-prod"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example.com/team/demo:1.2.3"
+    config_maps = [o for label, o in prod.items() if label.startswith("ConfigMap/")]
+    assert len(config_maps) == 1 and config_maps[0]["data"]["SHIPYARD_ENV"] == "prod"
+    suffixed = config_maps[0]["metadata"]["name"]
+    assert suffixed.startswith("demo-shop-config-") and len(suffixed) == len("demo-shop-config-") + 10
+    env_from = {e["name"]: e.get("valueFrom") for e in container["env"]}
+    assert env_from["SHIPYARD_ENV"]["configMapKeyRef"]["name"] == suffixed  # renamed with it
+    assert env_from["DEMO_DB"] == {"secretKeyRef": {"name": "demo-shop-secrets", "key": "DEMO_DB"}}
+    assert env_from["ERP_URL"]["secretKeyRef"]["optional"] is True
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["config"]["configMap"]["name"] == suffixed
+    hpa = prod["HorizontalPodAutoscaler/demo-shop"]["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (4, 8)  # the prod patch
+    assert hpa["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+    assert dev["HorizontalPodAutoscaler/demo-shop"]["spec"]["minReplicas"] == 3
+    assert prod["Ingress/demo-shop"]["spec"]["rules"][0]["host"] == "demo.example.com"
+    assert "Ingress/demo-shop" not in dev
+    # a different shipyard.yaml environment: a different ConfigMap name, so the pods roll
+    dev_map = next(label for label in dev if label.startswith("ConfigMap/"))
+    assert dev_map != f"ConfigMap/{suffixed}"
+
+
+def test_the_deployment_keeps_serving_through_rollouts_and_stops_gracefully(
+        project: Project) -> None:
+    spec = _objects(project, "dev")["Deployment/demo-shop"]["spec"]
+    assert "replicas" not in spec  # the HPA owns it
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    pod = spec["template"]["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 30
+    container = pod["containers"][0]
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    assert container["readinessProbe"]["exec"]["command"][-1] == "/ready"
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/tmp", "/app/shipyard.yaml", "/app/lake", "/app/.shipyard"} <= mounts
+
+
+def test_schedules_default_from_the_project(project: Project) -> None:
+    schedules = default_schedules(project.config)
+    assert {n: (s.cron, s.command) for n, s in schedules.items()} == {
+        "ingest": ("0 2 * * *", "ingest"), "run-train": ("0 3 * * *", "run train"),
+        "run-nightly": ("0 4 * * *", "run nightly")}
+    job = _objects(project, "prod")["CronJob/demo-shop-run-nightly"]
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["run", "nightly", "--env", "$(SHIPYARD_ENV)"]
+
+
+def test_workflows_read_secrets_only_from_secrets(project: Project) -> None:
+    cd = yaml.safe_load((project.root / ".github/workflows/cd.yml").read_text())
+    assert list(cd["jobs"]) == ["train", "image", "deploy-dev", "deploy-prod"]
+    assert cd["jobs"]["deploy-prod"]["environment"]["name"] == "production"
+    text = (project.root / ".github/workflows/cd.yml").read_text()
+    assert "postgresql" not in text and "DEMO_DB: ${{ secrets.DEMO_DB }}" in text
+    steps = [s.get("name", "") for s in cd["jobs"]["deploy-prod"]["steps"]]
+    assert steps.index("Secret demo-shop-secrets from this environment's secrets") < steps.index(
+        "Apply the prod overlay with this commit's image") < steps.index("HTTP API tests against prod")
+    ci = (project.root / ".github/workflows/ci.yml").read_text()
+    assert "shipyard run train --smoke --sample 0.05 --env dev" in ci
+    assert ci.index("run: python make_source.py") < ci.index("run: shipyard ingest --env dev")
+
+
+def test_a_rebuild_drops_a_removed_schedule(project: Project) -> None:
+    assert (project.root / "deploy/k8s/base/cronjob-run-nightly.yaml").exists()
+    config = project.root / "shipyard.yaml"
+    config.write_text(config.read_text().replace(', schedule: "0 4 * * *"', ""))
+    build_deploy(Project.open(project.root, "dev"))
+    assert not (project.root / "deploy/k8s/base/cronjob-run-nightly.yaml").exists()
+    assert validate_deploy(Project.open(project.root, "dev")).problems == []
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its kustomize) is not "
+                    "installed; the rendering is then checked by the tests above only")
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_rendering_is_what_kubectl_kustomize_renders(project: Project, env: str) -> None:
+    # the prod overlay has patches (HPA) and an Ingress of its own; the ConfigMap's hash suffix
+    # and the order of the objects are kustomize's too
+    done = subprocess.run(["kubectl", "kustomize", str(project.root / "deploy/k8s/overlays" / env)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    theirs = [d for d in yaml.safe_load_all(done.stdout) if d]
+    mine = [d for d in yaml.safe_load_all(
+        (project.root / f"deploy/k8s/rendered/{env}.yaml").read_text()) if d]
+    assert mine == theirs
