@@ -33,6 +33,9 @@ class _DeployCommands(LazyGroup):
         LazyCommand("validate", "shipyard.cli.deploy:validate",
                     "Check deploy/ offline: Kubernetes schemas, the GitHub workflow schema, "
                     "Shipyard's policies."),
+        LazyCommand("smoke", "shipyard.cli.deploy_smoke:smoke",
+                    "Check a running server over HTTP: health, keys, served versions, right and "
+                    "wrong inputs."),
     )
 
 

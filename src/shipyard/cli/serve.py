@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -28,6 +30,9 @@ def serve(
     poll: Annotated[float | None, typer.Option(
         help="Seconds between checks of the production alias (default: serving.poll_s).")
     ] = None,
+    shutdown_grace: Annotated[int | None, typer.Option(
+        help="Seconds in-flight requests get to finish after SIGTERM (default: "
+             "serving.shutdown_grace_s).")] = None,
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
@@ -39,7 +44,8 @@ def serve(
     keys = ApiKeys.load(api_keys_file)
     project = Project.open(project_dir, env)
     overrides = {k: v for k, v in {"max_concurrency": max_concurrency, "max_queue": max_queue,
-                                   "poll_s": poll}.items() if v is not None}
+                                   "poll_s": poll, "shutdown_grace_s": shutdown_grace,
+                                   }.items() if v is not None}
     config = project.config.serving.model_copy(update=overrides)
     with console.status("reading the production models' signatures…"):
         app = create_app(project, keys, config)
@@ -56,4 +62,15 @@ def serve(
     for route in routes:
         console.print(f'  try: curl -H "Authorization: Bearer $KEY" {base}{route}',
                       markup=False, highlight=False, soft_wrap=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    signal.signal(signal.SIGTERM, _stopped)
+    # On SIGTERM uvicorn stops listening, lets the requests in flight finish (cut after the
+    # grace period), then the app's lifespan stops the batchers and flushes the prediction log.
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=config.shutdown_grace_s)
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM outside uvicorn's own handler: during start-up, or raised again by uvicorn once
+    it has shut down gracefully (it re-raises the signal it stopped on, with the handler it
+    found). Either way the server ends as asked, and a drained server exits 0, not as killed."""
+    raise SystemExit(0)

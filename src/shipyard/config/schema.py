@@ -291,6 +291,9 @@ class ServingConfig(_Model):
     batch_max_wait_ms: Annotated[float, Field(ge=0)] = 2.0
     poll_s: Annotated[float, Field(gt=0)] = 2.0
     prediction_log: bool = True
+    shutdown_grace_s: Annotated[int, Field(gt=0, description=(
+        "On SIGTERM, how long requests in flight may take to finish before they are cut; the "
+        "prediction log is flushed after. Keep Kubernetes' grace period above it."))] = 20
 
 
 class InteractionColumns(_Model):

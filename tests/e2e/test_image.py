@@ -1,0 +1,275 @@
+"""The generated image, really built and really run: ``make image-test`` (CI runs it after the
+suite; ``make test`` skips it, as it takes minutes and root).
+
+There is no Docker daemon and no image registry here, so the test makes both ends itself:
+a Debian bookworm base with Python 3.11 from Debian's archive (``debootstrap``, through the
+mirror this machine's apt uses), imported as an image with Buildah, and Buildah builds the
+Titanic example's generated ``deploy/Dockerfile`` on it (``--isolation chroot``,
+``--storage-driver vfs``: no daemon, no kernel overlay). pip inside the build reaches no
+index: the pinned dependencies are made into wheels on the host (where pip's index settings
+live) and mounted into the build, as ``PIP_OPTIONS="--no-index --find-links /wheels"``, the
+Dockerfile's argument for builds without an index.
+
+The image holds no data: the trained project's stores (``.shipyard/`` and the lake) are left
+out by ``.dockerignore`` and mounted at run time, as a volume or a store URL would be given to
+a real container. Then the image's own entrypoint is started (``buildah run``, host network),
+``shipyard deploy smoke`` runs against it, the server's UID is checked to be the image's
+non-root one, and SIGTERM stops it with its prediction log flushed into the mounted lake.
+
+The base (~3 minutes) and the wheels (~1 minute) are cached in ~/.cache/shipyard-image
+(SHIPYARD_IMAGE_CACHE) between runs; a fresh machine builds them. The image's size and build
+time are printed and written to benchmarks/results/image.json.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from deltalake import DeltaTable
+
+from shipyard.config import load_config
+from tests.e2e.cli import run
+from tests.e2e.examples import ExampleProjects, relocate
+from tests.e2e.server import PATIENCE_S, free_port, http, wait_for
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("SHIPYARD_IMAGE_TEST"),
+    reason="builds and runs the container image for minutes: run with make image-test")
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("SHIPYARD_IMAGE_CACHE", "~/.cache/shipyard-image")).expanduser()
+BASE = "localhost/shipyard-base:bookworm"
+IMAGE = "localhost/shipyard-titanic:image-test"
+PACKAGES = "python3,python3-venv,python3-pip,ca-certificates"
+STEP_S = 1800  # bound of one build step: a cold debootstrap or build on a loaded machine
+
+
+def buildah(*args: str) -> list[str]:
+    return ["buildah", "--root", str(CACHE / "storage"), "--runroot", str(CACHE / "run"),
+            "--storage-driver", "vfs", *args]
+
+
+def sh(*command: str, cwd: Path | None = None) -> str:
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=STEP_S,
+                          check=False)
+    assert done.returncode == 0, (f"{' '.join(command)} exited {done.returncode}\n"
+                                  f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def debian_mirror() -> str:
+    """The Debian archive this machine's apt uses (SHIPYARD_DEBIAN_MIRROR overrides it)."""
+    if os.environ.get("SHIPYARD_DEBIAN_MIRROR"):
+        return os.environ["SHIPYARD_DEBIAN_MIRROR"]
+    sources = Path("/etc/apt")
+    texts = [p.read_text() for p in [sources / "sources.list", *sorted(
+        (sources / "sources.list.d").glob("*"))] if p.is_file() and p.suffix in (
+            ".list", ".sources")]
+    for text in texts:
+        for stanza in re.split(r"\n\s*\n", text):  # deb822: URIs and Suites per stanza
+            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.MULTILINE)
+            suites = re.search(r"^Suites:(.*)$", stanza, re.MULTILINE)
+            if uris and suites and "bookworm" in suites[1].split():
+                return uris[1]
+        found = re.search(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+bookworm\s", text, re.MULTILINE)
+        if found:
+            return found[1]
+    raise AssertionError("no Debian bookworm archive in /etc/apt sources: set "
+                         "SHIPYARD_DEBIAN_MIRROR to one")
+
+
+@pytest.fixture(scope="module")
+def cache_lock() -> Iterator[None]:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def base_image(timings: dict[str, float | None]) -> None:
+    """Debian bookworm with python3, venv and pip, as the image BASE (made once, cached)."""
+    tar = CACHE / "bookworm-python3.tar"
+    timings["debootstrap_s"] = timings["import_s"] = None  # cached
+    started = time.monotonic()
+    if not tar.exists():
+        rootfs = CACHE / "rootfs.partial"
+        shutil.rmtree(rootfs, ignore_errors=True)
+        sh("debootstrap", "--variant=minbase", f"--include={PACKAGES}", "bookworm",
+           str(rootfs), debian_mirror())
+        for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
+            for path in (rootfs / cache).glob("*"):
+                if path.is_file():
+                    path.unlink()
+        sh("tar", "-C", str(rootfs), "-cf", f"{tar}.partial", ".")
+        os.replace(f"{tar}.partial", tar)
+        shutil.rmtree(rootfs)
+        timings["debootstrap_s"] = round(time.monotonic() - started, 1)
+    started = time.monotonic()
+    known = subprocess.run(buildah("inspect", "--type", "image", BASE), capture_output=True,
+                           check=False)
+    if known.returncode != 0:
+        container = sh(*buildah("from", "scratch")).strip()
+        sh(*buildah("add", container, str(tar), "/"))
+        sh(*buildah("config", "--env", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                    "/usr/bin:/sbin:/bin", "--env", "LANG=C.UTF-8", "--cmd", "/usr/bin/python3",
+                    container))
+        sh(*buildah("commit", "-q", "--rm", container, BASE))
+        timings["import_s"] = round(time.monotonic() - started, 1)
+
+
+def wheels(lock: Path, timings: dict[str, float | None]) -> Path:
+    """The pinned dependencies as wheels, on the host: offline from the cache when it has them
+    all, else through the host's pip settings (index, certificates)."""
+    folder = CACHE / "wheels"
+    folder.mkdir(exist_ok=True)
+    started = time.monotonic()
+    pip = [sys.executable, "-m", "pip", "wheel", "-q", "-r", str(lock), "-w", str(folder)]
+    offline = subprocess.run([*pip, "--no-index", "--find-links", str(folder)],
+                             capture_output=True, text=True, timeout=STEP_S, check=False)
+    if offline.returncode != 0:
+        sh(*pip)
+    timings["wheels_s"] = round(time.monotonic() - started, 1)
+    return folder
+
+
+def store_for_container(project: Path, uid: int) -> Path:
+    """The project's stores as the container sees them: its paths rewritten to /app (they
+    record absolute paths), owned by the image's user."""
+    store = project.parent / "store"
+    store.mkdir()
+    for name in (".shipyard", "lake"):
+        shutil.copytree(project / name, store / name, symlinks=True)
+    relocate(store, str(project), "/app")
+    sh("chown", "-R", f"{uid}:{uid}", str(store))
+    return store
+
+
+def rootfs_bytes(container: str) -> int:
+    """The image's size as a container's root filesystem, uncompressed (what ``docker images``
+    shows)."""
+    mounted = sh(*buildah("mount", container)).strip()
+    try:
+        return int(sh("du", "-sb", mounted).split()[0])
+    finally:
+        sh(*buildah("umount", container))
+
+
+def process_uid(port: int) -> tuple[int, str]:
+    """Real UID and command line of the process serving on ``port``."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode().split("\0")
+            status = (proc / "status").read_text()
+        except (OSError, ValueError):
+            continue
+        if "serve" in argv and str(port) in argv and not argv[0].endswith("buildah"):
+            found = re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE)
+            assert found, status
+            return int(found[1]), proc.name
+    raise AssertionError(f"no process serving on port {port}")
+
+
+def test_generated_image_builds_runs_as_non_root_and_passes_the_smoke_test(
+        tmp_path: Path, example_projects: ExampleProjects, cache_lock: None) -> None:
+    timings: dict[str, float | None] = {}
+    project = example_projects.copy("titanic-trained", tmp_path / "titanic")
+    run("deploy", "build", cwd=project)
+    uid = load_config(project).deploy.uid
+    # Shipyard as tested here, as a wheel in deploy/wheels/ (which the Dockerfile prefers).
+    sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+       str(project / "deploy" / "wheels"), str(REPO))
+    base_image(timings)
+    found = wheels(project / "deploy" / "requirements.lock", timings)
+
+    started = time.monotonic()
+    sh(*buildah("bud", "--isolation", "chroot", "--network", "host", "--pull-never",
+                "--format", "docker", "-f", "deploy/Dockerfile", "--build-arg", f"BASE={BASE}",
+                "--build-arg", "PIP_OPTIONS=--no-index --find-links /wheels",
+                "--volume", f"{found}:/wheels:ro", "-t", IMAGE, "."), cwd=project)
+    build_s = round(time.monotonic() - started, 1)
+    config = json.loads(sh(*buildah("inspect", "--type", "image", IMAGE)))["OCIv1"]["config"]
+    assert config["User"].split(":")[0] == str(uid), config
+    assert not any(e.startswith("SHIPYARD_API_KEYS") for e in config.get("Env", [])), config
+
+    container = sh(*buildah("from", "--pull-never", "--name",
+                            f"shipyard-image-test-{secrets.token_hex(4)}", IMAGE)).strip()
+    try:
+        size = rootfs_bytes(container)
+        base_size = (CACHE / "bookworm-python3.tar").stat().st_size
+        # No data and no store in any layer: .dockerignore left them out.
+        leaked = sh(*buildah("run", "--isolation", "chroot", container, "--", "find", "/app",
+                             "/opt", "(", "-name", "*.db", "-o", "-name", "mlruns", "-o",
+                             "-name", "mlartifacts", "-o", "-name", "_delta_log", ")"))
+        assert leaked.strip() == "", leaked
+        assert sh(*buildah("run", "--isolation", "chroot", container, "--", "find",
+                           "/app/.shipyard", "/app/lake", "-mindepth", "1")).strip() == ""
+
+        store = store_for_container(project, uid)
+        port, key = free_port(), "image-test-" + secrets.token_hex(16)
+        server = subprocess.Popen(
+            buildah("run", "--isolation", "chroot", "--network", "host",
+                    "-e", f"SHIPYARD_API_KEYS={key}", "-e", f"SHIPYARD_PORT={port}",
+                    "-v", f"{store / '.shipyard'}:/app/.shipyard",
+                    "-v", f"{store / 'lake'}:/app/lake",
+                    container, "--", *config["Entrypoint"], *config["Cmd"]),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            def ready() -> bool:
+                assert server.poll() is None, server.communicate()[0]
+                try:
+                    return http.get(f"{base}/ready", headers={
+                        "Authorization": f"Bearer {key}"}).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            wait_for(ready, "the image's server ready")
+            smoke = run("deploy", "smoke", base, cwd=project, env={"SHIPYARD_API_KEY": key})
+            assert "titanic v1" in smoke.stdout and "All 13 checks passed" in smoke.stdout
+            server_uid, pid = process_uid(port)
+            assert server_uid == uid, f"the server runs as UID {server_uid}, not {uid}"
+            os.kill(int(pid), signal.SIGTERM)
+            output = server.communicate(timeout=PATIENCE_S)[0]
+            assert server.returncode == 0, output
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
+        logged = DeltaTable(str(store / "lake" / "monitoring" / "predictions" / "titanic"))
+        assert logged.to_pyarrow_table(columns=["request_id"]).num_rows >= 1
+    finally:
+        subprocess.run(buildah("rm", container), capture_output=True, check=False)
+        subprocess.run(buildah("rmi", IMAGE), capture_output=True, check=False)
+
+    version = sh("buildah", "--version").strip()
+    result = {"image": "titanic example, deploy/Dockerfile as generated",
+              "builder": f"{version}, --isolation chroot, --storage-driver vfs",
+              "base": "Debian bookworm minbase + python3 3.11, python3-venv, python3-pip "
+                      "(debootstrap)",
+              "size_bytes": size, "size_mb": round(size / 1e6), "base_size_mb":
+              round(base_size / 1e6), "added_by_dockerfile_mb": round((size - base_size) / 1e6),
+              "build_s": build_s, **timings,
+              "cores": os.cpu_count(), "measured": datetime.now(UTC).isoformat(timespec="seconds"),
+              "notes": "build_s: buildah bud of deploy/Dockerfile, the base image and the "
+                       "dependency wheels ready; debootstrap_s, import_s (the base into "
+                       "Buildah's storage), wheels_s: making those this run, null when cached; "
+                       "the machine is shared, so times vary with its load"}
+    out = REPO / "benchmarks" / "results" / "image.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    sys.stdout.write(f"\nimage {result['size_mb']} MB ({result['base_size_mb']} MB base + "
+                     f"{result['added_by_dockerfile_mb']} MB), built in {build_s} s; "
+                     f"{out.relative_to(REPO)}\n")
