@@ -56,6 +56,8 @@ def serve(
                   f"loading in the background (/ready says when)  "
                   f"(docs: {base}/docs, with the key as the password; metrics: "
                   f"{base}/metrics)")
+    console.print(f"  web UI: {base}/ui (sign in with an API key)", markup=False,
+                  highlight=False, soft_wrap=True)
     # Double quotes, so that a pasted line sends the key in $KEY rather than the text "$KEY".
     routes = ["/v1/recommendations/C00042" if flavor == "recommender" else f"/v1/models/{n}/example"
               for n, (_, flavor, _) in planned.items()] or ["/ready"]
