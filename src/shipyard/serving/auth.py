@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -65,6 +65,15 @@ class ApiKeys:
             lines = [line.split("#", 1)[0] for line in file.read_text().splitlines()]
             return cls(lines)
         return cls(os.environ.get(ENV, "").split(","))
+
+    def accepts_headers(self, headers: Mapping[str, str]) -> bool:
+        """Whether a request's headers carry an accepted key, read as :func:`require_key`'s
+        dependencies read them (a well-formed ``Authorization: Bearer`` first, else
+        ``X-API-Key``): the predict routes' fast path checks it without FastAPI's dependency
+        machinery (``shipyard.serving.model_routes``)."""
+        scheme, _, token = (headers.get("authorization") or "").partition(" ")
+        presented = token if scheme.lower() == "bearer" and token else headers.get("x-api-key")
+        return self.accepts(presented)
 
     def accepts(self, presented: str | None) -> bool:
         if not presented:

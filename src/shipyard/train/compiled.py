@@ -135,9 +135,10 @@ def compile_model(model: Any, test_X: pd.DataFrame) -> tuple[bytes | None, Compi
 class CompiledModel:
     """A checked ONNX graph in an onnxruntime session: positive-class probabilities from rows.
 
-    One session per version, single-threaded: a one-row graph of a few hundred nodes runs in
-    tens of microseconds, where handing work to a thread pool costs more than it saves, and
-    the server's concurrency comes from batching requests, not from splitting one.
+    One session per version, single-threaded: measured here on the Titanic graph (rows turned
+    into arrays included), one row costs 27 µs of CPU with one thread and 55-116 µs with two,
+    64 rows 250 µs against 570-650 µs; handing so little work to a thread pool costs more than
+    it saves, and the server's concurrency comes from batching requests, not from splitting one.
     ``run`` releases the GIL and a session may be run from several threads at once.
     """
 
