@@ -4,7 +4,6 @@ reason in ``models show``, and promotions between the two under load fail no req
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -12,12 +11,12 @@ import pytest
 
 from shipyard.project import Project
 from shipyard.registry import Registry
-from shipyard.serving.loadtest import run_load
 from shipyard.train.compiled import TOLERANCE
 from tests.e2e.cli import run
 from tests.e2e.examples import ExampleProjects
-from tests.e2e.server import AUTH, http, serving, wait_for
-from tests.e2e.test_serving import ROW, ServedVersions
+from tests.e2e.server import AUTH, http, serving
+from tests.e2e.swaps import promote_under_load
+from tests.e2e.test_serving import ROW
 
 UNCONVERTIBLE = " FunctionTransformer(np.arcsinh),"
 
@@ -67,30 +66,6 @@ def test_batch_predict_takes_the_same_path_as_the_server(titanic: Path, tmp_path
 
 def test_promotions_between_onnx_and_sklearn_under_load_fail_no_request(titanic: Path) -> None:
     with serving(titanic, "--poll", "0.3") as base:
-        versions, results = ServedVersions(), {}
-
-        def load() -> None:
-            results["report"] = run_load(f"{base}/v1/models/titanic/predict", concurrency=8,
-                                         duration_s=600, requests=200_000,
-                                         payload={"rows": [ROW]}, headers=AUTH,
-                                         keep_bodies=True, until=versions)
-
-        def answering(version: int | None) -> bool:
-            assert loader.is_alive() or version is None, "the load ended before the promotions"
-            return versions.latest == version if version else versions.latest is not None
-
-        loader = threading.Thread(target=load)
-        loader.start()
-        try:
-            wait_for(lambda: answering(None), "load under way")
-            for i in range(4):
-                version = 2 - i % 2  # 2 (sklearn), 1 (onnx), 2, 1
-                run("models", "promote", "titanic", str(version), "--reason", f"swap {i}",
-                    cwd=titanic)
-                wait_for(lambda v=version: answering(v), f"swap {i} to v{version} answering")
-        finally:
-            versions.stop = True
-            loader.join()
-        report = results["report"]
+        report, seen = promote_under_load(titanic, base, [2, 1, 2, 1], ROW)  # sklearn ⇄ onnx
         assert report.failures == 0, report.summary()
-        assert versions.seen == {1, 2}
+        assert seen == {1, 2}

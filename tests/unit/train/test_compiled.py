@@ -111,28 +111,34 @@ def test_a_graph_that_differs_beyond_the_tolerance_is_not_kept(
     assert check.max_abs_diff == pytest.approx(1e-3)
 
 
-def test_batch_scoring_uses_the_graph(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]
-                                      ) -> None:
+@pytest.fixture(scope="module")
+def linear(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]
+           ) -> tuple[Pipeline, CompiledModel, CompileCheck]:
+    """A logistic regression pipeline, its checked graph in a session, and the check."""
     train, label, test = data
     model = pipeline(LogisticRegression()).fit(train, label)
-    graph, _ = compile_model(model, test)
+    graph, check = compile_model(model, test)
     assert graph is not None
-    compiled = CompiledModel(graph)
+    return model, CompiledModel(graph), check
+
+
+def test_batch_scoring_uses_the_graph(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame],
+                                      linear: tuple[Pipeline, CompiledModel, CompileCheck]
+                                      ) -> None:
+    test = data[2]
+    model, compiled, _ = linear
     scored = score_frame(model, test, compiled=compiled)
     np.testing.assert_array_equal(scored.probability, compiled.predict_frame(test))
     assert (scored.prediction == (scored.probability >= 0.5)).all()
 
 
-def test_the_batcher_answers_with_the_graph(data: tuple[pd.DataFrame, pd.Series, pd.DataFrame]
-                                            ) -> None:
-    train, label, test = data
-    model = pipeline(LogisticRegression()).fit(train, label)
-    graph, check = compile_model(model, test)
-    assert graph is not None
+def test_the_batcher_answers_with_the_graph(
+        linear: tuple[Pipeline, CompiledModel, CompileCheck]) -> None:
+    model, compiled, check = linear
 
     class Slots:
         def __init__(self) -> None:
-            self.current = {"m": Served("m", 1, model, INPUTS, [], compiled=CompiledModel(graph),
+            self.current = {"m": Served("m", 1, model, INPUTS, [], compiled=compiled,
                                         served_by=check.describe())}
 
     rows = [{"pclass": "1st", "sex": "female", "age": None, "sibsp": 1, "parch": 0},
