@@ -37,10 +37,11 @@ from shipyard.batch.results import ResultsStore
 from shipyard.monitoring import find_request
 from shipyard.project import Project
 from shipyard.serving import ApiKeys, create_app
-from shipyard.serving.loadtest import LoadReport, run_load
+from shipyard.serving.loadtest import run_load
 from tests.e2e.cli import run
 from tests.e2e.examples import ExampleProjects, small
 from tests.e2e.server import AUTH, KEY, PATIENCE_S, http, serving, wait_for
+from tests.e2e.swaps import promote_under_load
 
 ROW = {"pclass": "1st", "sex": "female", "age": 29.0, "sibsp": 0, "parch": 0}
 
@@ -145,57 +146,11 @@ def test_a_model_promoted_after_start_is_served_without_a_restart(
         assert http.post(f"{base}{path}", json=example.json(), headers=AUTH).status_code == 200
 
 
-class ServedVersions:
-    """Stops a load test once told to, and meanwhile notes which versions answered it.
-
-    Called by the load generator before each request (see ``run_load(until=...)``)."""
-
-    def __init__(self) -> None:
-        self.seen: set[int] = set()
-        self.latest: int | None = None
-        self.answered = 0
-        self.stop = False
-
-    def __call__(self, report: LoadReport) -> bool:
-        for body in report.bodies[self.answered:]:
-            self.seen.add(body["version"])
-            self.latest = body["version"]
-        self.answered = len(report.bodies)
-        return self.stop
-
-
 def test_ten_promotions_during_load_fail_no_request(titanic: Path) -> None:
-    # The load lasts as long as the promotions take on this machine (a CLI promote takes
-    # seconds here, half a minute on a busy one): each promotion must be seen answering the
-    # load before the next one starts. Bounded by run_load's duration and request count.
     with serving(titanic, "--poll", "0.3") as base:
-        versions, results = ServedVersions(), {}
-
-        def load() -> None:
-            results["report"] = run_load(f"{base}/v1/models/titanic/predict", concurrency=8,
-                                         duration_s=600, requests=200_000,
-                                         payload={"rows": [ROW]}, headers=AUTH,
-                                         keep_bodies=True, until=versions)
-
-        def answering(version: int | None) -> bool:
-            assert loader.is_alive() or version is None, "the load ended before the promotions"
-            return versions.latest == version if version else versions.latest is not None
-
-        loader = threading.Thread(target=load)
-        loader.start()
-        try:
-            wait_for(lambda: answering(None), "load under way")
-            for i in range(10):
-                version = 2 - i % 2
-                run("models", "promote", "titanic", str(version), "--reason", f"swap {i}",
-                    cwd=titanic)
-                wait_for(lambda v=version: answering(v), f"swap {i} to v{version} answering")
-        finally:
-            versions.stop = True
-            loader.join()
-        report = results["report"]
+        report, seen = promote_under_load(titanic, base, [2 - i % 2 for i in range(10)], ROW)
         assert report.failures == 0, report.summary()
-        assert versions.seen == {1, 2}
+        assert seen == {1, 2}
         assert http.get(f"{base}/ready", headers=AUTH).json()["models"] == {"titanic": 1}
 
 

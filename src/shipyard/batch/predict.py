@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from shipyard.pipeline.step import RunContext
     from shipyard.registry import Registry
+    from shipyard.train.compiled import CompiledModel
 
 __all__ = ["Scored", "predict_file", "predict_step", "read_table", "score_frame"]
 
@@ -67,8 +68,13 @@ def read_table(path: Path, *, text: Sequence[str] = ()) -> pd.DataFrame:
     return pd.read_csv(path, dtype=dict.fromkeys(text, str))
 
 
-def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame:
-    """Predictions next to the input: class and probability, or a customer's top ``k``."""
+def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10,
+                compiled: CompiledModel | None = None) -> pd.DataFrame:
+    """Predictions next to the input: class and probability, or a customer's top ``k``.
+
+    With ``compiled`` (the version's checked ONNX graph, :mod:`shipyard.train.compiled`), the
+    probabilities come from it, as they do from the server; else from ``model``.
+    """
     from shipyard.recsys.model import RecModel
 
     if isinstance(model, RecModel):
@@ -85,7 +91,8 @@ def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10) -> pd.DataFrame
     from shipyard.train.categories import check_categories, known_categories
 
     check_categories(frame, known_categories(model), where="input rows")
-    probability = model.predict_proba(frame[expected])[:, 1]
+    probability = (model.predict_proba(frame[expected])[:, 1] if compiled is None
+                   else compiled.predict_frame(frame))
     return frame.assign(prediction=(probability >= 0.5).astype(int), probability=probability)
 
 
@@ -119,7 +126,7 @@ def predict_file(project: Project, model: str, source: Path, output: Path, *,
     fetched = registry.fetch(model, chosen)
     rows = read_table(source, text=[c for c, kind, _ in fetched.inputs if kind == "string"])
     rows = conform(rows, fetched.inputs, where=str(source), model=f"{model} v{chosen}")
-    scored = score_frame(fetched.model, rows)
+    scored = score_frame(fetched.model, rows, compiled=fetched.compiled_model()[0])
     output.parent.mkdir(parents=True, exist_ok=True)
     _WRITERS[output.suffix](scored, output)
     return Scored(len(scored), chosen, output)
@@ -136,5 +143,6 @@ def predict_step(ctx: RunContext, rows: pa.Table | pd.DataFrame, model: str,
     registry = Registry.of(ctx.project)
     version = registry.version_at(model, alias)
     frame = rows if isinstance(rows, pd.DataFrame) else rows.to_pandas()
-    fitted, _, _ = registry.load(model, version)
-    return score_frame(fitted, frame).assign(model_version=version)
+    fetched = registry.fetch(model, version)
+    return score_frame(fetched.model, frame, compiled=fetched.compiled_model()[0]).assign(
+        model_version=version)

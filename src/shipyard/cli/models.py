@@ -23,6 +23,7 @@ from shipyard.registry import (
     rollback,
 )
 from shipyard.registry.client import GATE, STATUS, gate_passed
+from shipyard.train.compiled import SERVED_BY
 
 __all__ = ["app", "comparison_table", "print_registered"]
 
@@ -77,6 +78,12 @@ def _gate(tags: dict[str, str]) -> str:
     return "[yellow]not run (registration interrupted; rerun its pipeline)[/]"
 
 
+def _served_by(tags: dict[str, str]) -> str:
+    if tags.get("shipyard.flavor", "sklearn") != "sklearn":
+        return f"its {tags['shipyard.flavor']} model"
+    return tags.get(SERVED_BY, "sklearn (registered before ONNX conversion)")
+
+
 @app.command("ls")
 def list_models(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     """Registered models with their production and staging versions."""
@@ -121,6 +128,8 @@ def show(name: Annotated[str, typer.Argument(help="Registered model name.")],
                         for m in metrics),
                       v.tags.get("shipyard.run_id", ""))
     console.print(table)
+    for v in versions:  # which path answers each version's predictions (shipyard.train.compiled)
+        console.print(f"v{v.version} served by {_served_by(v.tags)}", highlight=False)
     trail = Table(title="audit trail (newest first)")
     for column in ("when (UTC)", "version", "action", "by", "why"):
         trail.add_column(column)

@@ -11,6 +11,7 @@ How far its registration got is the tag ``shipyard.registration`` (``registered`
 from __future__ import annotations
 
 import difflib
+import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from shipyard.project import Project
 from shipyard.tracking import tracking_client
 
 if TYPE_CHECKING:
+    from shipyard.train.compiled import CompileCheck, CompiledModel
     from shipyard.train.profile import ReferenceProfile
 
 __all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "gate_passed",
@@ -34,6 +36,7 @@ STATUS = "shipyard.status"
 REGISTRATION = "shipyard.registration"
 GATE = "shipyard.gate"
 GATE_CHECKS = "shipyard.gate.checks"
+logger = logging.getLogger(__name__)
 _REASON = '"..."'
 """The ``--reason`` of a suggested command, for the user to fill in."""
 _GATED_STATUSES = ("staging", "production", "archived", "rolled_back")
@@ -187,7 +190,7 @@ class Registry:
             test_y = (pd.read_parquet(files["test_y.parquet"])["label"]
                       if "test_y.parquet" in files else None)
             return Fetched(name, version, model, pd.read_parquet(files["test_X.parquet"]),
-                           test_y, _signature(files.get("MLmodel")))
+                           test_y, _signature(files.get("MLmodel")), *_compiled(files))
 
 
 def registration_state(tags: dict[str, str]) -> str:
@@ -218,6 +221,41 @@ class Fetched:
     test_y: pd.Series | None
     inputs: list[tuple[str, str, bool]]
     """(column, MLflow type, required) of the model's input signature; empty if none."""
+    graph: bytes | None = None
+    """The checked ONNX graph registration kept (:mod:`shipyard.train.compiled`), or None."""
+    compiled: CompileCheck | None = None
+    """What registration's compilation found; None for a version registered before it."""
+
+    def compiled_model(self) -> tuple[CompiledModel | None, str]:
+        """The session of the version's checked ONNX graph (None: scikit-learn answers), and
+        which path answers and why (as ``models show`` says it).
+
+        A graph that registration kept but this process cannot load (an onnxruntime too old
+        for its opset, say) is no reason to refuse the version: scikit-learn answers, as it
+        did before graphs were kept, and the reason says so.
+        """
+        if self.compiled is None:
+            return None, "sklearn (registered before ONNX conversion)"
+        if self.graph is None:
+            return None, self.compiled.describe()
+        from shipyard.train.compiled import CompiledModel
+
+        try:
+            return CompiledModel(self.graph), self.compiled.describe()
+        except Exception as error:  # noqa: BLE001 - the pipeline is still there to answer
+            logger.warning("%s v%s: cannot load its ONNX graph, scikit-learn answers: %s",
+                           self.name, self.version, error)
+            return None, f"sklearn (onnxruntime cannot load the graph: {str(error)[:200]})"
+
+
+def _compiled(files: dict[str, Path]) -> tuple[bytes | None, CompileCheck | None]:
+    """The ONNX graph and compilation record among a version's files, where there are."""
+    from shipyard.train.compiled import CHECK_FILE, ONNX_FILE, CompileCheck
+
+    check = (CompileCheck.from_json(files[CHECK_FILE].read_text())
+             if CHECK_FILE in files else None)
+    graph = files[ONNX_FILE].read_bytes() if ONNX_FILE in files else None
+    return (graph, check) if check is not None and check.path == "onnx" else (None, check)
 
 
 def _signature(mlmodel: Path | None) -> list[tuple[str, str, bool]]:

@@ -38,6 +38,7 @@ from shipyard.registry.compare import Comparison, compare_means, compare_scores
 from shipyard.registry.gates import GateCheck, check_gate
 from shipyard.registry.promote import PRODUCTION, Transition, promote
 from shipyard.registry.transitions import announce, model_lock
+from shipyard.train.compiled import CHECK_FILE, ONNX_FILE, SERVED_BY, CompileCheck, compile_model
 from shipyard.train.profile import PROFILE_FILE
 from shipyard.train.signature import declared_not_null
 from shipyard.train.trained import TrainedModel
@@ -144,11 +145,16 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunResult) ->
         if model.profile is not None:  # monitoring's reference: see shipyard.train.profile
             files.append(Path(tmp) / PROFILE_FILE)
             files[-1].write_text(model.profile.to_json())
+        served_by: dict[str, str] = {}
+        if model.flavor == "sklearn":  # the compiled path: see shipyard.train.compiled
+            check = _compiled(model, Path(tmp), files)
+            served_by = {SERVED_BY: check.describe()}
         with mlflow.start_run(run_id=info.tracking_run_id):
             logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor},
                                 declared_not_null(project.config))
             mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
-    tags = {**lineage, "shipyard.flavor": model.flavor, "shipyard.task": model.task,
+    tags = {**lineage, **served_by, "shipyard.flavor": model.flavor,
+            "shipyard.task": model.task,
             **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
             "shipyard.status": "registered", REGISTRATION: "registered"}
     client = Registry.of(project).client
@@ -161,6 +167,19 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunResult) ->
                                           or info.tracking_run_id, tags=tags,
                                           model_id=logged.model_id)
     return int(version.version)
+
+
+def _compiled(model: TrainedModel, folder: Path, files: list[Path]) -> CompileCheck:
+    """Compile the version (:mod:`shipyard.train.compiled`): its ONNX graph, when it converts
+    and passes its check on the test rows, and the check's record, written under ``folder``
+    and added to ``files``."""
+    graph, check = compile_model(model.model, model.test_X)
+    if graph is not None:
+        files.append(folder / ONNX_FILE)
+        files[-1].write_bytes(graph)
+    files.append(folder / CHECK_FILE)
+    files[-1].write_text(check.to_json())
+    return check
 
 
 def compare_versions(project: Project, name: str, challenger: int, champion: int) -> Comparison:

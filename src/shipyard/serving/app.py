@@ -86,7 +86,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                   description="Predictions and recommendations of the production models.",
                   exception_handlers=HANDLERS, docs_url=None, redoc_url=None, openapi_url=None)
     secured = [Depends(require_key(keys))]
-    routes = ModelRoutes(app, slots, config, log, secured, on_batch=telemetry.batch)
+    routes = ModelRoutes(app, slots, config, log, secured, on_batch=telemetry.batch, keys=keys)
     batchers = routes.batchers
     app.state.slots = slots
     app.state.telemetry = telemetry

@@ -23,6 +23,7 @@ from typing import Any
 from shipyard.project import Project
 from shipyard.registry import Registry
 from shipyard.train.categories import known_categories
+from shipyard.train.compiled import CompiledModel
 
 __all__ = ["ModelSlots", "Served"]
 
@@ -39,6 +40,10 @@ class Served:
     example: list[dict[str, Any]]
     categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Input column → the categories the model learnt for it (others are refused)."""
+    compiled: CompiledModel | None = None
+    """The version's checked ONNX graph in its session: what answers when there is one."""
+    served_by: str = "sklearn"
+    """Which path answers, and why (``onnx (…)`` or ``sklearn (…)``), for the log."""
 
     @property
     def is_recommender(self) -> bool:
@@ -98,7 +103,7 @@ class ModelSlots:
             categories = {c: known for c, known in known_categories(fetched.model).items()
                           if c in columns}
             loaded.append(Served(name, version, fetched.model, fetched.inputs, example,
-                                 categories))
+                                 categories, *fetched.compiled_model()))
         return loaded
 
     def install(self, served: Served) -> str:
@@ -107,7 +112,8 @@ class ModelSlots:
             self.on_load(served)
         self.swaps += served.name in self.current
         self.current[served.name] = served
-        logger.info("serving %s version %s", served.name, served.version)
+        logger.info("serving %s version %s by %s", served.name, served.version,
+                    served.served_by)
         return f"{served.name} v{served.version}"
 
     def refresh(self) -> list[str]:
