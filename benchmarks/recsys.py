@@ -49,13 +49,15 @@ pipelines:
       trials: %d
       metric: map_at_10
       space:
-        model: {choices: [popularity, als, bpr, cosine]}
+        model: {choices: [popularity, als, bpr, cosine, ease]}
         factors: {low: 16, high: 128, integer: true, log: true, when: {model: als}}
         regularization: {low: 0.001, high: 1.0, log: true, when: {model: als}}
         alpha: {low: 0.5, high: 40, log: true, when: {model: als}}
         iterations: {low: 5, high: 30, integer: true, when: {model: als}}
         learning_rate: {low: 0.005, high: 0.1, log: true, when: {model: bpr}}
         neighbours: {low: 10, high: 200, integer: true, log: true, when: {model: cosine}}
+        l2: {low: 20, high: 3000, log: true, when: {model: ease}}
+        half_life_days: {low: 30, high: 3650, log: true, when: {model: [als, ease]}}
 """
 
 
