@@ -32,7 +32,10 @@ __all__ = ["KINDS", "RecModel", "fit_recommender"]
 
 KINDS = ("popularity", "als", "bpr", "cosine", "ease")
 Kind = Literal["popularity", "als", "bpr", "cosine", "ease"]
-BATCH = 2048
+SCORES_PER_BATCH = 1 << 22
+"""Scores held at once by :meth:`RecModel.top_k` (16 MB of float32): 200 users × 20,000 items."""
+BLOCK = 64
+"""Columns per block in :func:`best_of`'s first pass."""
 EASE_ITEMS = 3000
 """Items EASE models by default (the most popular): its weights are dense items × items."""
 
@@ -94,9 +97,12 @@ class RecModel:
         return self.seen if self.item_subset is None else self.seen[:, self.item_subset].tocsr()
 
     def top_k(self, rows: np.ndarray, k: int, *, exclude_seen: bool = True,
-              batch: int = BATCH) -> tuple[np.ndarray, np.ndarray]:
-        """Item positions and scores of the ``k`` best items per user, best first."""
+              batch: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Item positions and scores of the ``k`` best items per user, best first. Users are
+        scored ``batch`` at a time (by default enough for about :data:`SCORES_PER_BATCH`
+        scores), so memory stays bounded for any number of users."""
         k = min(k, len(self.items))
+        batch = batch or max(16, SCORES_PER_BATCH // max(1, len(self.items)))
         out_items = np.empty((len(rows), k), dtype=np.int64)
         out_scores = np.empty((len(rows), k), dtype=np.float32)
         for start in range(0, len(rows), batch):
@@ -107,12 +113,9 @@ class RecModel:
             if exclude_seen:
                 seen = (self.seen if columns is None else self._seen_scored)[part]
                 scores[np.repeat(np.arange(len(part)), np.diff(seen.indptr)), seen.indices] = -np.inf
-            best = np.argpartition(scores, -k, axis=1)[:, -k:]  # no negated copy of the scores
-            best_scores = np.take_along_axis(scores, best, axis=1)
-            order = np.argsort(-best_scores, axis=1, kind="stable")
-            best = np.take_along_axis(best, order, axis=1)
+            best, best_scores = best_of(scores, k)
             out_items[start:start + len(part)] = best if columns is None else columns[best]
-            out_scores[start:start + len(part)] = np.take_along_axis(best_scores, order, axis=1)
+            out_scores[start:start + len(part)] = best_scores
         return out_items, out_scores
 
     def recommend(self, user_ids: list[str], k: int = 10, *,
@@ -170,6 +173,42 @@ class RecModel:
                    users=np.load(folder / "users.npy", allow_pickle=False),
                    items=np.load(folder / "items.npy", allow_pickle=False),
                    seen=sp.csr_matrix(sp.load_npz(folder / "seen.npz")), **state)
+
+
+def best_of(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Columns and values of each row's ``k`` largest scores, largest first.
+
+    With many items, ``argpartition`` over whole rows is most of the time of top-K (twice the
+    matrix product at 20,000 items), so each row's columns are dealt into groups of
+    :data:`BLOCK` first: the ``k`` groups with the largest maxima hold every one of the row's
+    ``k`` largest scores (any other group's maximum is at most the k-th largest, which k other
+    groups already reach), and only their ``k × BLOCK`` columns are partitioned. A group is
+    every G-th column (G = items // BLOCK), so its maxima are an elementwise ``maximum`` of
+    BLOCK contiguous slices (vectorised), not a reduction of short rows (six times slower).
+    A fifth of argpartition's time at 20,000 items. Ties at the k-th value are broken in no
+    promised order; the answer is the same for the same scores.
+    """
+    n, m = scores.shape
+    if k == 0 or n == 0:
+        return np.empty((n, k), dtype=np.int64), np.empty((n, k), dtype=scores.dtype)
+    columns: np.ndarray | None = None
+    candidates = scores
+    if m > 4 * k * BLOCK:
+        groups = m // BLOCK
+        whole = groups * BLOCK
+        maxima = scores[:, :whole].reshape(n, BLOCK, groups).max(axis=1)
+        chosen = np.argpartition(maxima, -k, axis=1)[:, -k:]
+        columns = (chosen[:, :, None] + groups * np.arange(BLOCK)).reshape(n, k * BLOCK)
+        if whole < m:  # the columns after the last whole block are always candidates
+            columns = np.concatenate(
+                [columns, np.broadcast_to(np.arange(whole, m), (n, m - whole))], axis=1)
+        candidates = np.take_along_axis(scores, columns, axis=1)
+    best = np.argpartition(candidates, -k, axis=1)[:, -k:]
+    values = np.take_along_axis(candidates, best, axis=1)
+    if columns is not None:
+        best = np.take_along_axis(columns, best, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    return np.take_along_axis(best, order, axis=1), np.take_along_axis(values, order, axis=1)
 
 
 ARRAYS = ("user_factors", "item_factors", "popularity", "item_subset", "item_weights")
