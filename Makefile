@@ -70,6 +70,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/recsys.py
+	$(PY) benchmarks/topk.py
+	$(PY) benchmarks/recs_serving.py
 	$(PY) benchmarks/monitoring.py
 
 # kill -9 trials of ingest, training (registration included) and recommend; figures in

@@ -50,7 +50,8 @@ import numpy as np
 import scipy.sparse as sp
 
 RESULTS = Path(__file__).parent / "results" / "topk.json"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN = os.environ.get("SHIPYARD_BENCH_PG",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 MONTHS = 6
 VARIANTS = ("floor", "sqlite", "postgresql")
 

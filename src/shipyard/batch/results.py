@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -78,6 +79,12 @@ class ResultsStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         migrate(engine, "results")
+        # Concurrent point reads (the server's recommendations route) stay within the pool's
+        # kept connections: past them SQLAlchemy opens an overflow connection per read and
+        # closes it after (on SQLite each also runs its PRAGMAs): at 16 connections that churn
+        # was a sixth of the server's time.
+        size = engine.pool.size() if isinstance(engine.pool, sa.pool.QueuePool) else 5
+        self._readers = threading.BoundedSemaphore(max(1, size))
 
     @classmethod
     def of(cls, project: Project) -> ResultsStore:
@@ -196,17 +203,32 @@ class ResultsStore:
             return {c: json.loads(p) for c, p in conn.execute(query).all()}
 
     def for_customer(self, model: str, customer_id: str) -> tuple[int | None, list[tuple[str, float]]]:
-        """(model version, [(product, score)] best first) from the current set, in one query."""
-        query = (sa.select(_rows.c.products, _rows.c.scores, _sets.c.version)
-                 .join(_current, _current.c.set_id == _rows.c.set_id)
-                 .join(_sets, _sets.c.id == _rows.c.set_id)
-                 .where(_current.c.model == model, _rows.c.customer_id == customer_id))
-        with self.engine.connect() as conn:
-            found = conn.execute(query).first()
+        """(model version, [(product, score)] best first) from the current set, in one query.
+
+        The statement is compiled once per store (see :meth:`_point_read`): building and
+        compiling it per call was a large part of a recommendations request's own time."""
+        sql, positions = self._point_read
+        params = {"model": model, "customer": customer_id}
+        with self._readers, self.engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                sql, tuple(params[name] for name in positions) if positions else params).first()
         if found is None:
             return None, []
         return found.version, list(zip(json.loads(found.products), json.loads(found.scores),
                                        strict=True))
+
+    @cached_property
+    def _point_read(self) -> tuple[str, tuple[str, ...] | None]:
+        """The driver's SQL of one customer's current row, and its parameters' order when the
+        driver's style is positional (SQLite's ``?``)."""
+        query = (sa.select(_rows.c.products, _rows.c.scores, _sets.c.version)
+                 .join(_current, _current.c.set_id == _rows.c.set_id)
+                 .join(_sets, _sets.c.id == _rows.c.set_id)
+                 .where(_current.c.model == sa.bindparam("model"),
+                        _rows.c.customer_id == sa.bindparam("customer")))
+        compiled = query.compile(self.engine)
+        positions = compiled.positiontup if self.engine.dialect.positional else None
+        return str(compiled), tuple(positions) if positions is not None else None
 
     def snapshot(self, model: str) -> list[tuple[str, int, str]]:
         """Every (customer, rank, product) of the current set, read in one statement."""

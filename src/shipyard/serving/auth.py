@@ -82,9 +82,13 @@ def _presented(credentials: HTTPAuthorizationCredentials | None, api_key: str | 
 
 def require_key(keys: ApiKeys) -> Callable[..., None]:
     """The dependency of every secured route: a key in ``Authorization: Bearer KEY`` or
-    ``X-API-Key: KEY`` that ``keys`` accepts, else 401 (both schemes show in OpenAPI)."""
-    def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-              api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
+    ``X-API-Key: KEY`` that ``keys`` accepts, else 401 (both schemes show in OpenAPI).
+
+    Async on purpose: a sha256 is microseconds, while FastAPI runs a plain ``def`` dependency
+    in its thread pool, a hop that cost a synchronous route (recommendations) a third of
+    its requests per second at 16 connections."""
+    async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+                    api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
         if not keys.accepts(_presented(credentials, api_key)):
             raise Unauthorized(_ASK)
     return check
