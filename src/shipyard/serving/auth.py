@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, ClassVar
 
@@ -80,7 +80,7 @@ def _presented(credentials: HTTPAuthorizationCredentials | None, api_key: str | 
     return credentials.credentials if credentials is not None else api_key
 
 
-def require_key(keys: ApiKeys) -> Callable[..., None]:
+def require_key(keys: ApiKeys) -> Callable[..., Awaitable[None]]:
     """The dependency of every secured route: a key in ``Authorization: Bearer KEY`` or
     ``X-API-Key: KEY`` that ``keys`` accepts, else 401 (both schemes show in OpenAPI).
 
