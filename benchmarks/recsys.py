@@ -127,11 +127,11 @@ def _figures(trained: object) -> dict:
 
 
 def speed(frame: pd.DataFrame, folder: Path, runs: int) -> dict:
-    import sqlalchemy as sa
     from implicit.cpu import als
 
     from shipyard.batch.recommend import BATCH, _rows
     from shipyard.batch.results import ResultsStore
+    from shipyard.db import create_engine_for
     from shipyard.recsys.data import Interactions
     from shipyard.recsys.model import fit_recommender
 
@@ -141,7 +141,9 @@ def speed(frame: pd.DataFrame, folder: Path, runs: int) -> dict:
     fitted = als.AlternatingLeastSquares(factors=64, iterations=15, random_state=0)
     fitted.user_factors, fitted.item_factors = model.user_factors, model.item_factors
     users = np.arange(len(model.users))
-    store = ResultsStore(sa.create_engine(f"sqlite:///{folder / 'results.db'}"))
+    # the engine `shipyard recommend` gets (SQLite in WAL mode, synchronous=NORMAL)
+    store = ResultsStore(create_engine_for(f"sqlite:///{folder / 'results.db'}",
+                                           purpose="results database"))
 
     def floor() -> None:
         scores = model.user_factors @ model.item_factors.T

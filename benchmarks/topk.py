@@ -128,11 +128,11 @@ def child(variant: str, folder: Path, url: str | None) -> None:
     k = 10
     store = None
     if variant != "floor":
-        import sqlalchemy as sa
-
         from shipyard.batch.results import ResultsStore
+        from shipyard.db import create_engine_for
 
-        store = ResultsStore(sa.create_engine(url))
+        assert url is not None  # the engine `shipyard recommend` gets (SQLite: WAL, NORMAL)
+        store = ResultsStore(create_engine_for(url, purpose="results database"))
     before = _status_mb("VmRSS")
     _reset_peak()
     cpu = time.process_time()
