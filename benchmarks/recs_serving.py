@@ -106,6 +106,12 @@ def _results(root: Path, customers: int) -> tuple[str, list[str]]:
     return project.results_url, [ids[i] for i in chosen]
 
 
+def paired(samples: dict[str, dict[int, list[dict[str, float]]]]) -> dict[str, list[float]]:
+    """Shipyard ÷ plain requests/s of each round (the two measured back to back)."""
+    return {f"c{c}": [round(ours["rps"] / plain["rps"], 3) for ours, plain in zip(
+        samples["shipyard"][c], samples["plain"][c], strict=True)] for c in LEVELS}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -196,6 +202,7 @@ def main() -> None:
         "recs_ratio_vs_plain_c1": ratio(1),
         "recs_ratio_vs_plain_c16": ratio(16),
         "ratio_spread": {"c1": spread(1), "c16": spread(16)},
+        "paired_ratios": paired(samples),
         "targets": {"recs_ratio_vs_plain_c16": ">= 1"},
         "samples": samples,
     }

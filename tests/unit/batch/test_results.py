@@ -50,3 +50,10 @@ def test_a_second_set_replaces_the_first_for_readers(store: ResultsStore) -> Non
     store.write("recommender", 1, 1, [[("A", ["p1"], [1.0])]])
     store.write("recommender", 2, 1, [[("A", ["p2"], [0.5])]])
     assert store.for_customer("recommender", "A") == (2, [("p2", 0.5)])
+
+
+def test_an_unknown_customer_or_model_has_no_row(store: ResultsStore) -> None:
+    assert store.for_customer("recommender", "A") == (None, [])  # nothing published yet
+    store.write("recommender", 1, 1, [[("A", ["p1"], [1.0])]])
+    assert store.for_customer("recommender", "B") == (None, [])
+    assert store.for_customer("other", "A") == (None, [])
