@@ -19,7 +19,9 @@ loop and HTTP parser):
 after a warm-up, alternating servers; the customer of each request cycles through 1,000 of
 the set's customers, the same sequence for both. Medians of ``--runs`` rounds, with the
 minimum and maximum; ``recs_ratio_vs_plain_c16`` and ``_c1`` are Shipyard's requests/s ÷ the
-plain handler's.
+plain handler's. Each server's CPU time per request (from ``/proc``, user + system, over each
+measurement) is reported too: on a shared machine requests/s swing with the neighbours' load,
+the CPU a request costs much less.
 """
 
 from __future__ import annotations
@@ -106,6 +108,12 @@ def _results(root: Path, customers: int) -> tuple[str, list[str]]:
     return project.results_url, [ids[i] for i in chosen]
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def paired(samples: dict[str, dict[int, list[dict[str, float]]]]) -> dict[str, list[float]]:
     """Shipyard ÷ plain requests/s of each round (the two measured back to back)."""
     return {f"c{c}": [round(ours["rps"] / plain["rps"], 3) for ours, plain in zip(
@@ -161,12 +169,17 @@ def main() -> None:
                 n: {c: [] for c in LEVELS} for n in servers}
             for i in range(args.runs):
                 for connections in LEVELS:
-                    for name in servers:
+                    for name, process in servers.items():
+                        used = _cpu_s(process.pid)
                         figures = wrk(base[name], scripts[name], connections, args.seconds)
+                        figures["cpu_ms_per_request"] = round(
+                            1000 * (_cpu_s(process.pid) - used)
+                            / max(1.0, figures["rps"] * args.seconds), 4)
                         samples[name][connections].append(figures)
                         print(f"run {i + 1}/{args.runs} {name:8s} c{connections:<2d} "
                               f"{figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
-                              f"p99 {figures['p99_ms']:6.2f} ms  errors {figures['errors']}",
+                              f"p99 {figures['p99_ms']:6.2f} ms  errors {figures['errors']}  "
+                              f"CPU {figures['cpu_ms_per_request']:.3f} ms/request",
                               flush=True)
         finally:
             for process in servers.values():  # logs go to files: a full pipe would stall them
@@ -176,8 +189,8 @@ def main() -> None:
     def summary(name: str, connections: int) -> dict[str, float]:
         runs = samples[name][connections]
         rps = [r["rps"] for r in runs]
-        return {key: round(statistics.median(r[key] for r in runs), 2)
-                for key in ("rps", "p50_ms", "p99_ms")} | {
+        return {key: round(statistics.median(r[key] for r in runs), 4)
+                for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")} | {
                     "rps_min": min(rps), "rps_max": max(rps),
                     "errors": sum(int(r["errors"]) for r in runs)}
 
@@ -203,6 +216,9 @@ def main() -> None:
         "recs_ratio_vs_plain_c16": ratio(16),
         "ratio_spread": {"c1": spread(1), "c16": spread(16)},
         "paired_ratios": paired(samples),
+        "cpu_per_request_ratio_vs_plain_c16": round(
+            figures["shipyard"]["c16"]["cpu_ms_per_request"]
+            / figures["plain"]["c16"]["cpu_ms_per_request"], 3),
         "targets": {"recs_ratio_vs_plain_c16": ">= 1"},
         "samples": samples,
     }
