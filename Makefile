@@ -77,6 +77,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/recsys.py
+	$(PY) benchmarks/topk.py
+	$(PY) benchmarks/recs_serving.py
 	$(PY) benchmarks/monitoring.py
 	$(PY) benchmarks/ui.py
 

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["BATCH", "Published", "publish_recommendations", "publish_step"]
 
-BATCH = 1024
-"""Customers scored per model call; their rows are written while the next batch is scored."""
+BATCH = 4096
+"""Customers per chunk handed to the writer; their rows are written while the next chunk is
+scored (the model scores a chunk in smaller batches of its own, see ``RecModel.top_k``)."""
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,15 @@ def _rows(model: RecModel, k: int, batch: int) -> Iterator[list[tuple[str, list[
     for start in range(0, len(users), batch):
         rows = users[start:start + batch]
         items, scores = model.top_k(rows, k, exclude_seen=exclude)
-        finite = np.isfinite(scores)  # fewer than k unseen items: the rest are -inf
-        yield [(customer, products[keep].tolist(), values[keep].astype(float).tolist())
-               for customer, products, values, keep in zip(
-                   model.users[rows].tolist(), model.items[items], scores, finite, strict=True)]
+        # whole-chunk conversions: a per-customer NumPy mask costs more than the scoring
+        products = model.items[items].tolist()
+        values = scores.tolist()
+        short = ~np.isfinite(scores).all(axis=1)  # fewer than k unseen items: the rest -inf
+        for j in np.flatnonzero(short).tolist():
+            keep = np.isfinite(scores[j])
+            products[j] = model.items[items[j][keep]].tolist()
+            values[j] = scores[j][keep].tolist()
+        yield list(zip(model.users[rows].tolist(), products, values, strict=True))
 
 
 def publish_recommendations(project: Project, *, model: str = "recommender", k: int = 10,

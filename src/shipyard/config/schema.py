@@ -172,9 +172,10 @@ class ParamRange(_Model):
     high: float | None = None
     log: bool = False
     integer: bool = False
-    when: dict[str, str | int | float | bool] = Field(
+    when: dict[str, str | int | float | bool | list[str | int | float | bool]] = Field(
         default_factory=dict,
-        description="Only sample this parameter when the given parameters have these values.",
+        description="Only sample this parameter when the given parameters have these values "
+        "(a list: any of them).",
     )
 
     @model_validator(mode="after")

@@ -42,13 +42,14 @@ def train_recommender(name: str, interactions: pd.DataFrame, ctx: RunContext, *,
                       time: str = "order_date", k: int = 10, test_fraction: float = 0.2,
                       exclude_seen: bool = False, seed: int = 0,
                       fixed: dict[str, Any] | None = None) -> TrainedModel:
-    """Tune over the declared space (``model`` chooses popularity, als, bpr or cosine), refit
-    the best on all history before the test rows, and evaluate MAP@K, NDCG@K, precision@K and
+    """Tune over the declared space (``model`` chooses popularity, als, bpr, cosine or ease;
+    ``half_life_days`` weights ALS's and EASE's interactions by recency), refit the best on all
+    history before the test rows, and evaluate MAP@K, NDCG@K, precision@K and
     AUC on them. ``fixed`` skips the search (a baseline with given parameters)."""
     history, test = time_split(interactions, user, time, test_fraction)
     if fixed is None:
         inner, validation = time_split(history, user, time, test_fraction)
-        train_part = Interactions.from_frame(inner, user, item)
+        train_part = Interactions.from_frame(inner, user, item, time=time)
 
         def score(params: dict[str, Any]) -> float:
             model = _fit(params, train_part, seed, exclude_seen)
@@ -61,7 +62,7 @@ def train_recommender(name: str, interactions: pd.DataFrame, ctx: RunContext, *,
             ctx.log_metrics({f"best_val_map_at_{k}": tuned.score, "trials": tuned.trials})
     else:
         params = dict(fixed)
-    full = Interactions.from_frame(history, user, item)
+    full = Interactions.from_frame(history, user, item, time=time)
     model = _fit(params, full, seed, exclude_seen)
     metrics = ranking_metrics(evaluate(model, test, user, item, k), k)
     ctx.log_metrics({f"test_{key}": value for key, value in metrics.items()})

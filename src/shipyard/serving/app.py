@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
@@ -144,13 +145,14 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     @app.get("/v1/recommendations/{customer_id}", tags=["recommendations"],
              dependencies=secured, response_model=Recommendations,
              responses=error_responses(*SECURED, 404))
-    def recommendations(customer_id: str, http: Request,
-                        k: Annotated[int, Query(ge=1, le=100)] = 10
-                        ) -> Recommendations:
+    async def recommendations(customer_id: str, http: Request,
+                              k: Annotated[int, Query(ge=1, le=100)] = 10
+                              ) -> Recommendations:
         """The customer's current top-K from the latest `shipyard recommend`."""
         started = time.perf_counter()
         model = config.recommender or "recommender"
-        version, items = results.for_customer(model, customer_id)
+        # only the database read leaves the event loop (one thread-pool hop per request)
+        version, items = await run_in_threadpool(results.for_customer, model, customer_id)
         source = "results"
         if not items:
             served = slots.current.get(model)

@@ -125,7 +125,7 @@ def require_key(keys: ApiKeys) -> Callable[..., Awaitable[None]]:
     thread pool, a hop that cost a third of a one-row predict request (hashing a key takes
     microseconds)."""
     async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
-              api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
+                    api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
         if not keys.accepts(_presented(credentials, api_key)):
             raise Unauthorized(_ASK)
     return check

@@ -38,10 +38,12 @@ class Tuned:
 
 
 def sample_params(trial: optuna.trial.BaseTrial, space: Mapping[str, ParamRange]) -> dict[str, Any]:
-    """Draw one configuration; a parameter with ``when`` is drawn only if its condition holds."""
+    """Draw one configuration; a parameter with ``when`` is drawn only if its condition holds
+    (``{model: ease}``, or ``{model: [als, ease]}`` for any of several values)."""
     params: dict[str, Any] = {}
     for name, dim in space.items():
-        if any(params.get(key) != value for key, value in dim.when.items()):
+        if not all(params.get(key) in (value if isinstance(value, list) else [value])
+                   for key, value in dim.when.items()):
             continue
         if dim.choices is not None:
             params[name] = trial.suggest_categorical(name, dim.choices)

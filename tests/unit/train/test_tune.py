@@ -70,3 +70,15 @@ def test_workers_without_a_storage_is_a_config_error(tmp_path: Path) -> None:
         "    function: 'pipeline:train'\n    tuning: {metric: roc_auc, workers: 4}\n")
     with pytest.raises(ConfigError, match=r"pipelines\.train\.tuning.*workers > 1 needs a storage"):
         Project.open(tmp_path, "dev")
+
+
+def test_a_when_list_draws_the_parameter_for_any_of_its_values() -> None:
+    from shipyard.config.schema import ParamRange
+    from shipyard.train.tune import sample_params
+
+    space = {"model": ParamRange(choices=["als", "ease", "cosine"]),
+             "half_life_days": ParamRange(low=30, high=300, when={"model": ["als", "ease"]})}
+    for model, drawn in (("als", True), ("ease", True), ("cosine", False)):
+        params = sample_params(optuna.trial.FixedTrial({"model": model, "half_life_days": 60.0}),
+                               space)
+        assert ("half_life_days" in params) is drawn

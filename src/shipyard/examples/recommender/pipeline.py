@@ -1,9 +1,10 @@
 """The recommender's training pipeline: order lines → tuned implicit-feedback recommender.
 
-``shipyard run train`` searches popularity, ALS, BPR and item-item cosine (the space is in
-shipyard.yaml), tuned on MAP@10 of a time-based validation split and tested on each customer's
-latest purchases; ``shipyard run baseline`` registers the popularity baseline through the same
-flow. Each step is a plain function you can call yourself.
+``shipyard run train`` searches popularity, ALS, BPR, item-item cosine and EASE, with recency
+weighting for ALS and EASE (the space is in shipyard.yaml), tuned on MAP@10 of a time-based
+validation split and tested on each customer's latest purchases; ``shipyard run baseline``
+registers the popularity baseline through the same flow. Each step is a plain function you
+can call yourself.
 """
 
 from __future__ import annotations

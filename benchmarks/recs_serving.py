@@ -1,0 +1,232 @@
+"""Benchmark: ``GET /v1/recommendations/{id}`` of ``shipyard serve`` vs a plain FastAPI handler.
+
+    python benchmarks/recs_serving.py [--runs 3] [--seconds 10] [--customers 10000]
+                                      [--out benchmarks/results/recs_serving.json]
+
+A project's results database (SQLite, the default ``results_db``) gets one recommendation set
+of ``--customers`` customers × 10 products, written by ``ResultsStore`` as ``shipyard
+recommend`` writes it. Two servers then answer from that same file on 127.0.0.1, one uvicorn
+worker each with the same settings (``log_level="warning"``, no access log, uvicorn's default
+loop and HTTP parser):
+
+* ``shipyard``: ``shipyard serve`` with the project's defaults — API key checked, limits,
+  request ids, Prometheus counters, the served recommendations logged to the lake;
+* ``plain``: the handler a user would write without Shipyard — FastAPI, one SQLAlchemy engine,
+  the same three-table join through the current-set pointer, the JSON lists decoded into the
+  same answer; no key, no log, no limits.
+
+``wrk`` (Debian's) sends GET requests at 1 and 16 connections, ``--seconds`` per measurement
+after a warm-up, alternating servers; the customer of each request cycles through 1,000 of
+the set's customers, the same sequence for both. Medians of ``--runs`` rounds, with the
+minimum and maximum; ``recs_ratio_vs_plain_c16`` and ``_c1`` are Shipyard's requests/s ÷ the
+plain handler's. Each server's CPU time per request (from ``/proc``, user + system, over each
+measurement) is reported too: on a shared machine requests/s swing with the neighbours' load,
+the CPU a request costs much less.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from serving import _port, _wait, wrk
+
+RESULTS = Path(__file__).parent / "results" / "recs_serving.json"
+LEVELS = (1, 16)
+PROJECT = "project: recsbench\nenvironments:\n  dev: {lake: lake}\n"
+PLAIN = '''\
+"""The plain FastAPI handler: one engine, one query, the same answer."""
+import json
+import os
+
+import sqlalchemy as sa
+from fastapi import FastAPI, HTTPException
+
+engine = sa.create_engine(os.environ["RESULTS_URL"])
+QUERY = sa.text(
+    "SELECT r.products, r.scores, s.version FROM shipyard_recommendations r "
+    "JOIN shipyard_recommendations_current c ON c.set_id = r.set_id "
+    "JOIN shipyard_recommendation_sets s ON s.id = r.set_id "
+    "WHERE c.model = :model AND r.customer_id = :customer")
+app = FastAPI()
+
+
+@app.get("/v1/recommendations/{customer_id}")
+def recommendations(customer_id: str, k: int = 10) -> dict:
+    with engine.connect() as conn:
+        row = conn.execute(QUERY, {"model": "recommender", "customer": customer_id}).first()
+    if row is None:
+        raise HTTPException(404, f"no recommendations for customer {customer_id!r}")
+    items = [{"product_id": p, "score": s}
+             for p, s in zip(json.loads(row.products), json.loads(row.scores))][:k]
+    return {"customer_id": customer_id, "model": "recommender", "version": row.version,
+            "source": "results", "items": items}
+'''
+
+
+def _script(folder: Path, name: str, customers: list[str], headers: dict[str, str]) -> Path:
+    """A wrk script cycling through ``customers`` (each thread from its own offset)."""
+    ids = ", ".join(json.dumps(c) for c in customers)
+    lines = [f"local ids = {{{ids}}}", "local i = 0",
+             *[f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()],
+             "request = function()", "  i = i % #ids + 1",
+             '  return wrk.format("GET", "/v1/recommendations/" .. ids[i])', "end"]
+    path = folder / f"{name}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _results(root: Path, customers: int) -> tuple[str, list[str]]:
+    """Write the set into the project's results DB; its URL and some of its customers."""
+    import numpy as np
+
+    from shipyard.batch.results import ResultsStore
+    from shipyard.project import Project
+
+    project = Project.open(root, "dev")
+    rng = np.random.default_rng(0)
+    ids = [f"C{i:06d}" for i in range(customers)]
+    products = rng.integers(0, 20_000, (customers, 10))
+    scores = np.sort(rng.random((customers, 10)), axis=1)[:, ::-1]
+    rows = [(c, [f"P{p:05d}" for p in ps], s.tolist())
+            for c, ps, s in zip(ids, products.tolist(), scores, strict=True)]
+    ResultsStore.of(project).write("recommender", 1, 10, [rows])
+    chosen = rng.choice(customers, size=min(1000, customers), replace=False)
+    return project.results_url, [ids[i] for i in chosen]
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def paired(samples: dict[str, dict[int, list[dict[str, float]]]]) -> dict[str, list[float]]:
+    """Shipyard ÷ plain requests/s of each round (the two measured back to back)."""
+    return {f"c{c}": [round(ours["rps"] / plain["rps"], 3) for ours, plain in zip(
+        samples["shipyard"][c], samples["plain"][c], strict=True)] for c in LEVELS}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--customers", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: 'make bench' installs it (apt-get install wrk)")
+    key = secrets.token_urlsafe(24)
+    auth = {"Authorization": f"Bearer {key}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "project"
+        root.mkdir()
+        (root / "shipyard.yaml").write_text(PROJECT)
+        url, customers = _results(root, args.customers)
+        (Path(tmp) / "plain.py").write_text(PLAIN)
+        ports = {"shipyard": _port(), "plain": _port()}
+        servers = {
+            "shipyard": subprocess.Popen(
+                [sys.executable, "-m", "shipyard", "serve", "--port", str(ports["shipyard"])],
+                cwd=root, env={**os.environ, "SHIPYARD_API_KEYS": key},
+                stdout=(Path(tmp) / "shipyard.log").open("wb"), stderr=subprocess.STDOUT),
+            "plain": subprocess.Popen(
+                [sys.executable, "-m", "uvicorn", "plain:app", "--host", "127.0.0.1",
+                 "--port", str(ports["plain"]), "--log-level", "warning", "--no-access-log"],
+                cwd=tmp, env={**os.environ, "RESULTS_URL": url},
+                stdout=(Path(tmp) / "plain.log").open("wb"), stderr=subprocess.STDOUT),
+        }
+        base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+        headers = {"shipyard": auth, "plain": {}}
+        try:
+            _wait(f"{base['shipyard']}/ready", servers["shipyard"], auth)
+            _wait(f"{base['plain']}/docs", servers["plain"], {})
+            scripts = {n: _script(Path(tmp), n, customers, headers[n]) for n in servers}
+            answers = {}
+            for name in servers:  # the same answer from both before anything is timed
+                check = httpx.get(f"{base[name]}/v1/recommendations/{customers[0]}",
+                                  headers=headers[name])
+                if check.status_code != 200:
+                    raise SystemExit(f"{name} answered {check.status_code}: {check.text}")
+                answers[name] = check.json()["items"]
+                wrk(base[name], scripts[name], 16, 3)  # warm-up
+            if answers["shipyard"] != answers["plain"]:
+                raise SystemExit(f"the servers disagree: {answers}")
+            samples: dict[str, dict[int, list[dict[str, float]]]] = {
+                n: {c: [] for c in LEVELS} for n in servers}
+            for i in range(args.runs):
+                for connections in LEVELS:
+                    for name, process in servers.items():
+                        used = _cpu_s(process.pid)
+                        figures = wrk(base[name], scripts[name], connections, args.seconds)
+                        figures["cpu_ms_per_request"] = round(
+                            1000 * (_cpu_s(process.pid) - used)
+                            / max(1.0, figures["rps"] * args.seconds), 4)
+                        samples[name][connections].append(figures)
+                        print(f"run {i + 1}/{args.runs} {name:8s} c{connections:<2d} "
+                              f"{figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
+                              f"p99 {figures['p99_ms']:6.2f} ms  errors {figures['errors']}  "
+                              f"CPU {figures['cpu_ms_per_request']:.3f} ms/request",
+                              flush=True)
+        finally:
+            for process in servers.values():  # logs go to files: a full pipe would stall them
+                process.terminate()
+                process.wait(timeout=30)
+
+    def summary(name: str, connections: int) -> dict[str, float]:
+        runs = samples[name][connections]
+        rps = [r["rps"] for r in runs]
+        return {key: round(statistics.median(r[key] for r in runs), 4)
+                for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")} | {
+                    "rps_min": min(rps), "rps_max": max(rps),
+                    "errors": sum(int(r["errors"]) for r in runs)}
+
+    figures = {name: {f"c{c}": summary(name, c) for c in LEVELS} for name in servers}
+
+    def ratio(c: int) -> float:
+        return round(figures["shipyard"][f"c{c}"]["rps"] / figures["plain"][f"c{c}"]["rps"], 3)
+
+    def spread(c: int) -> list[float]:
+        ours, plain = figures["shipyard"][f"c{c}"], figures["plain"][f"c{c}"]
+        return [round(ours["rps_min"] / plain["rps_max"], 3),
+                round(ours["rps_max"] / plain["rps_min"], 3)]
+
+    result = {
+        "benchmark": "recs_serving",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
+                    "load_average_1m_at_end": round(os.getloadavg()[0], 2)},
+        "load_generator": "wrk", "seconds": args.seconds, "runs": args.runs,
+        "customers": args.customers, "database": "SQLite (the default results_db)",
+        **figures,
+        "recs_ratio_vs_plain_c1": ratio(1),
+        "recs_ratio_vs_plain_c16": ratio(16),
+        "ratio_spread": {"c1": spread(1), "c16": spread(16)},
+        "paired_ratios": paired(samples),
+        "cpu_per_request_ratio_vs_plain_c16": round(
+            figures["shipyard"]["c16"]["cpu_ms_per_request"]
+            / figures["plain"]["c16"]["cpu_ms_per_request"], 3),
+        "targets": {"recs_ratio_vs_plain_c16": ">= 1"},
+        "samples": samples,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
+    print(f"Figures written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
