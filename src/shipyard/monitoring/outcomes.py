@@ -34,10 +34,12 @@ from shipyard.project import Project
 from shipyard.recsys.metrics import ranking_of
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from shipyard.batch.results import RecommendationSet
 
 __all__ = ["Outcome", "OutcomesReport", "Scores", "check_outcomes", "concentration",
-           "popularity_baseline", "score",
+           "outcomes_figure", "popularity_baseline", "score",
            "write_outcomes"]
 
 TOP_SHARE = 0.1
@@ -90,6 +92,21 @@ class OutcomesReport:
 
         return {"model": self.model, "created": self.created.isoformat(),
                 "notes": self.notes, "sets": [one(o) for o in self.outcomes]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutcomesReport:
+        """A report :meth:`to_dict` wrote (``monitor outcomes`` saves it as JSON)."""
+        def scores(value: dict[str, float] | None) -> Scores | None:
+            return None if value is None else Scores(**value)
+
+        outcomes = [Outcome(**{
+            **o, "published": datetime.fromisoformat(o["published"]),
+            "period": None if o["period"] is None else tuple(
+                date.fromisoformat(d) for d in o["period"]),
+            "model": scores(o["model"]), "baseline": scores(o["baseline"])})
+            for o in data["sets"]]
+        return cls(data["model"], outcomes, list(data["notes"]),
+                   datetime.fromisoformat(data["created"]))
 
 
 def score(recommended: dict[str, list[str]], bought: dict[str, set[str]], k: int) -> Scores | None:
@@ -231,9 +248,9 @@ def _outcome(made: RecommendationSet, known_until: date | None, next_known: date
                    buyers, model_scores, baseline, coverage, top_share, gini, None)
 
 
-def _html(report: OutcomesReport) -> str:
-    import html
-
+def outcomes_figure(report: OutcomesReport) -> go.Figure:
+    """Each scored set's hit rate, precision@K and MAP@K over time, the recommender's solid
+    beside the popularity baseline's dashed (the report's page and the web UI show it)."""
     import plotly.graph_objects as go
 
     scored = [o for o in report.outcomes if o.model is not None and o.baseline is not None]
@@ -247,6 +264,13 @@ def _html(report: OutcomesReport) -> str:
                 line={"dash": dash}))
     figure.update_layout(height=420, title=f"{report.model}: outcomes of published sets",
                          xaxis_title="published set", yaxis_title="score")
+    return figure
+
+
+def _html(report: OutcomesReport) -> str:
+    import html
+
+    figure = outcomes_figure(report)
     rows = "".join(
         f"<tr><td>{html.escape(o.set_id)}</td><td>{o.published:%Y-%m-%d %H:%M}</td>"
         f"<td>{'–' if o.period is None else f'{o.period[0]} – {o.period[1]}'}</td>"
