@@ -53,6 +53,8 @@ class _Commands(LazyGroup):
         LazyCommand("serve", "shipyard.cli.serve:serve",
                     "Serve predictions, recommendations and pipeline triggers (FastAPI on "
                     "uvicorn)."),
+        LazyCommand("ui", "shipyard.cli.ui:ui",
+                    "Serve the web UI alone: lake, runs, models, monitoring, recommendations."),
         LazyCommand("monitor", "shipyard.cli.monitor:app",
                     "Watch served models: skew and drift of their inputs and predictions."),
         LazyCommand("loadtest", "shipyard.cli.loadtest:loadtest",

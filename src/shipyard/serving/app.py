@@ -43,6 +43,7 @@ from shipyard.serving.schemas import (
 )
 from shipyard.serving.served import ModelSlots, Served
 from shipyard.serving.telemetry import Observed, Telemetry
+from shipyard.ui import create_ui
 
 __all__ = ["create_app"]
 
@@ -165,6 +166,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                                                      for p, s in items[:k]])
 
     app.include_router(pipeline_runs_router(project, secured))
+    app.mount("/ui", create_ui(project.root, keys, default_env=project.env_name))
 
     # The last added is the outermost: limits refuse before anything is counted or routed.
     app.add_middleware(Observed, telemetry=telemetry)

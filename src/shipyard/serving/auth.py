@@ -5,6 +5,10 @@ so the time a check takes says nothing about how close a guess was, and the proc
 holds a key in clear after start-up. :func:`require_key` is the routes' dependency that asks
 for one; :func:`require_docs_key` is the one of ``/docs`` and ``/openapi.json``, which also
 takes the key as the password of HTTP Basic authentication, so that a browser can open them.
+
+Each key carries a role (:data:`ROLES`): an entry ``KEY:viewer`` may only read (the web UI's
+pages), ``KEY:operator`` or a plain ``KEY`` may also act (accept a batch, promote, roll back).
+The API itself asks only for a valid key, whatever its role, as before roles existed.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hmac
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 from fastapi import Depends
 from fastapi.security import (
@@ -27,13 +31,15 @@ from fastapi.security import (
 
 from shipyard.errors import ConfigError, Unauthorized
 
-__all__ = ["ApiKeys", "DocsUnauthorized", "require_docs_key", "require_key"]
+__all__ = ["ROLES", "ApiKeys", "DocsUnauthorized", "Role", "require_docs_key", "require_key"]
 
 ENV = "SHIPYARD_API_KEYS"
 # Module-level: FastAPI resolves the dependency annotations below in this module's namespace.
 _BEARER = HTTPBearer(auto_error=False)
 _HEADER = APIKeyHeader(name="X-API-Key", auto_error=False)
 _BASIC = HTTPBasic(auto_error=False)
+Role = Literal["viewer", "operator"]
+ROLES: tuple[Role, ...] = ("viewer", "operator")
 _ASK = "missing or wrong API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'"
 
 
@@ -42,19 +48,20 @@ def _digest(key: str) -> bytes:
 
 
 class ApiKeys:
-    """The keys a server accepts."""
+    """The keys a server accepts, each with its role."""
 
     def __init__(self, keys: list[str]) -> None:
         cleaned = [k.strip() for k in keys if k.strip()]
         if not cleaned:
             raise ConfigError(f"no API keys: set {ENV}=key1,key2 or pass --api-keys-file FILE "
                               f"(one key per line); every route but /health needs one")
-        short = [k for k in cleaned if len(k) < 16]
+        entries = [_entry(k) for k in cleaned]
+        short = [k for k, _ in entries if len(k) < 16]
         if short:
             raise ConfigError(f"{len(short)} API key(s) shorter than 16 characters; use long "
                               f"random keys, e.g. python -c 'import secrets; "
                               f"print(secrets.token_urlsafe(32))'")
-        self._digests = [_digest(k) for k in cleaned]
+        self._digests = [(_digest(k), role) for k, role in entries]
 
     @classmethod
     def load(cls, file: Path | None = None) -> ApiKeys:
@@ -66,14 +73,34 @@ class ApiKeys:
             return cls(lines)
         return cls(os.environ.get(ENV, "").split(","))
 
-    def accepts(self, presented: str | None) -> bool:
+    def role_of(self, presented: str | None) -> Role | None:
+        """The role of ``presented``, or None when no stored key is it."""
         if not presented:
-            return False
+            return None
         digest = _digest(presented)
-        found = False
-        for known in self._digests:  # every digest is compared: no early exit to time
-            found |= hmac.compare_digest(digest, known)
+        found: Role | None = None
+        for known, role in self._digests:  # every digest is compared: no early exit to time
+            if hmac.compare_digest(digest, known):
+                found = role
         return found
+
+    def accepts(self, presented: str | None) -> bool:
+        return self.role_of(presented) is not None
+
+
+def _entry(text: str) -> tuple[str, Role]:
+    """``KEY:viewer`` / ``KEY:operator`` -> (KEY, role); a plain ``KEY`` is an operator's, as
+    every key was before keys had roles."""
+    key, sep, suffix = text.rpartition(":")
+    if not sep:
+        return text, "operator"
+    for role in ROLES:
+        if suffix.strip() == role:
+            return key.strip(), role
+    # The text after ':' is not quoted: it may be part of a secret with a colon in it.
+    raise ConfigError("an API key entry has a ':' followed by no role: end an entry with "
+                      ":viewer (may only read) or :operator (may also accept, promote, roll "
+                      "back), or give the plain key (operator); keys themselves hold no ':'")
 
 
 def _presented(credentials: HTTPAuthorizationCredentials | None, api_key: str | None) -> str | None:

@@ -1,0 +1,137 @@
+"""The web UI as an ASGI app: pages, sign-in, static files; mounted by the server at ``/ui``.
+
+:func:`create_ui` builds it; ``shipyard serve`` mounts it beside the API and ``shipyard ui``
+serves it alone (:func:`standalone`, which mounts it at the same ``/ui`` so links and cookies
+are the same either way). Pages are the routers of :data:`PAGES`; each route takes its
+signed-in session from :mod:`shipyard.ui.session` and answers with
+:func:`shipyard.ui.render.render`. Library errors become an error page with the error's own
+HTTP status and message, as the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from shipyard.config import load_config
+from shipyard.errors import ShipyardError
+from shipyard.ui.render import href, render
+from shipyard.ui.session import (
+    COOKIE,
+    Forbidden,
+    KeyRoles,
+    Sessions,
+    SignInRequired,
+    csrf,
+    login_redirect,
+    read_form,
+)
+
+__all__ = ["PAGES", "create_ui", "standalone"]
+
+PAGES = (
+    "shipyard.ui.pages.overview",
+    "shipyard.ui.pages.lake",
+    "shipyard.ui.pages.runs",
+)
+"""Modules whose ``router`` holds the pages, one line per page module."""
+
+STATIC = Path(__file__).with_name("static")
+
+
+def _plotly_js() -> Path:
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI:
+    """The UI of the project in ``project_dir``; pages show ``default_env`` unless ``?env=``
+    picks another of the project's environments. ``keys`` gives each API key's role."""
+    config = load_config(Path(project_dir).resolve())
+    app = FastAPI(title=f"Shipyard UI · {config.project}", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.sessions = Sessions(keys)
+    app.state.project_dir = Path(project_dir).resolve()
+    app.state.default_env = default_env
+    app.state.envs = sorted(config.environments)
+    app.state.projects = {}
+    app.state.project_name = config.project
+
+    @app.exception_handler(SignInRequired)
+    def sign_in_first(request: Request, _: SignInRequired) -> Response:
+        return RedirectResponse(login_redirect(request), status_code=303)
+
+    @app.exception_handler(ShipyardError)
+    def library_error(request: Request, error: ShipyardError) -> Response:
+        title = "Not allowed" if isinstance(error, Forbidden) else "Could not do that"
+        return render(request, "error.html", status_code=error.http_status, title=title,
+                      message=str(error))
+
+    plotly_js = _plotly_js()
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_min_js() -> FileResponse:
+        """plotly.js from the installed plotly package: the version its figures are made for."""
+        return FileResponse(plotly_js, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(request: Request) -> Response:
+        return render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = await read_form(request)
+        target = _safe_next(form.get("next"))
+        session = request.app.state.sessions.sign_in(form.get("key", ""))
+        if session is None:
+            return render(request, "login.html", status_code=401, next=target,
+                          error="that key is not one this server accepts")
+        response = RedirectResponse(target or href(request, "/"), status_code=303)
+        response.set_cookie(COOKIE, session.id, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https",
+                            path=request.scope.get("root_path") or "/")
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, _: Annotated[dict[str, str], Depends(csrf)]) -> Response:
+        request.app.state.sessions.sign_out(request.cookies.get(COOKIE, ""))
+        response = RedirectResponse(f"{request.scope.get('root_path', '')}/login", status_code=303)
+        response.delete_cookie(COOKIE, path=request.scope.get("root_path") or "/")
+        return response
+
+    for module in PAGES:
+        app.include_router(importlib.import_module(module).router)
+    return app
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path of this site to go back to after sign-in, never another site's URL."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def standalone(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI:
+    """The UI alone (``shipyard ui``): mounted at ``/ui`` as in the server, ``/`` leads there."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=307)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.mount("/ui", create_ui(project_dir, keys, default_env=default_env))
+    return app
+

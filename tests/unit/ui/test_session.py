@@ -1,0 +1,97 @@
+"""Signing in to the web UI: sessions, cookie flags, roles and CSRF, on a small project."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shipyard.serving.auth import ApiKeys
+from shipyard.ui.app import standalone
+from shipyard.ui.session import Sessions
+
+OPERATOR = "o" * 24
+VIEWER = "v" * 24
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> TestClient:
+    (tmp_path / "shipyard.yaml").write_text(
+        "project: tiny\nenvironments:\n  dev: {lake: lake}\n  prod: {lake: lake-prod}\n")
+    keys = ApiKeys([OPERATOR, f"{VIEWER}:viewer"])
+    return TestClient(standalone(tmp_path, keys, default_env="dev"), follow_redirects=False)
+
+
+def sign_in(client: TestClient, key: str) -> str:
+    """Signs in; the CSRF token of the session (read from a page's sign-out form)."""
+    done = client.post("/ui/login", data={"key": key})
+    assert done.status_code == 303, done.text
+    page = client.get("/ui/")
+    assert page.status_code == 200
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match[1]
+
+
+def test_pages_ask_for_sign_in_and_the_key_travels_only_in_a_post(client: TestClient) -> None:
+    page = client.get("/ui/runs?env=dev")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/ui/login?next=%2Fui%2Fruns%3Fenv%3Ddev"
+    form = client.get(page.headers["location"])
+    assert form.status_code == 200 and 'method="post"' in form.text and 'type="password"' in form.text
+    wrong = client.post("/ui/login", data={"key": "x" * 24})
+    assert wrong.status_code == 401 and "not one this server accepts" in wrong.text
+    done = client.post("/ui/login", data={"key": OPERATOR, "next": "/ui/runs?env=dev"})
+    assert done.status_code == 303 and done.headers["location"] == "/ui/runs?env=dev"
+    assert OPERATOR not in done.headers["location"] + done.headers["set-cookie"]
+
+
+def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(tmp_path: Path,
+                                                                       client: TestClient) -> None:
+    cookie = client.post("/ui/login", data={"key": OPERATOR}).headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/ui" in cookie
+    assert "secure" not in cookie
+    https = TestClient(client.app, base_url="https://testserver", follow_redirects=False)
+    cookie = https.post("/ui/login", data={"key": OPERATOR}).headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie
+
+
+def test_next_never_leads_to_another_site(client: TestClient) -> None:
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+        done = client.post("/ui/login", data={"key": OPERATOR, "next": target})
+        assert done.headers["location"].startswith("/ui/?env=dev"), target
+
+
+def test_sign_out_needs_the_token_and_ends_the_session(client: TestClient) -> None:
+    token = sign_in(client, VIEWER)
+    forged = client.post("/ui/logout", data={})
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    assert client.get("/ui/").status_code == 200  # still signed in
+    done = client.post("/ui/logout", data={"csrf_token": token})
+    assert done.status_code == 303
+    assert client.get("/ui/").status_code == 303  # the session is gone, not only the cookie
+
+
+def test_sessions_end_after_their_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions = Sessions(ApiKeys([OPERATOR]), ttl_s=-1)
+    session = sessions.sign_in(OPERATOR)
+    assert session is not None and session.role == "operator"
+    assert sessions.get(session.id) is None
+    assert Sessions(ApiKeys([OPERATOR])).sign_in("nope" * 6) is None
+
+
+def test_the_environment_switcher_lists_the_project_environments(client: TestClient) -> None:
+    sign_in(client, VIEWER)
+    page = client.get("/ui/?env=prod")
+    assert '<option value="prod" selected>' in page.text and '<option value="dev">' in page.text
+    unknown = client.get("/ui/lake?env=nope")
+    assert unknown.status_code == 404 and "unknown environment" in unknown.text
+
+
+def test_static_files_and_plotly_come_from_the_package(client: TestClient) -> None:
+    css = client.get("/ui/static/shipyard.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    js = client.get("/ui/static/plotly.min.js")
+    assert js.status_code == 200 and "plotly" in js.text[:2000].lower()
