@@ -58,10 +58,11 @@ def column_figure(result: dict[str, Any]) -> go.Figure:
     baseline = "reference (training)" if result["kind"] == "skew" else "previous window"
     figure = go.Figure([go.Bar(name=baseline, x=bins["labels"], y=bins["reference"]),
                         go.Bar(name="current window", x=bins["labels"], y=bins["current"])])
-    verdict = "DRIFTED" if result["drifted"] else "stable"
+    verdict = f"DRIFTED; {result['reason']}" if result["drifted"] else result["reason"]
     figure.update_layout(barmode="group", height=320, margin={"t": 40, "b": 40},
-                         title=f"{result['column']} ({result['kind']}): {verdict}; "
-                               f"{result['reason']}",
+                         title=f"{result['column']} ({result['kind']}): {verdict}",
+                         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
+                                 "xanchor": "right"},
                          yaxis_title="share of non-null values")
     return figure
 

@@ -63,13 +63,19 @@ def drift_reports(project: Project, model: str, *, limit: int = 20) -> list[Save
             window = data["window"]
             found.append(SavedDrift(
                 path, datetime.fromisoformat(data["created"]), int(data["version"]),
-                f"{window['start']} – {window['end']}", int(data["rows"]),
+                _span(window["start"], window["end"]), int(data["rows"]),
                 bool(data["verdict"]["drifted"]), list(data["verdict"]["columns"]), data))
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if len(found) == limit:
             break
     return found
+
+
+def _span(start: str, end: str) -> str:
+    """An ISO window as a person reads it: to the minute, UTC."""
+    a, b = (datetime.fromisoformat(t) for t in (start, end))
+    return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} UTC"
 
 
 def latest_outcomes(project: Project, model: str) -> tuple[OutcomesReport, Path] | None:

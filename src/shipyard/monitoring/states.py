@@ -85,11 +85,6 @@ class StoredState:
     state: str
     value: float | None
     checked_at: datetime
-    detail: str | None = None
-    """Why it is unknown, or (drift) the report's page."""
-    alerted: str = "ok"
-    since: datetime | None = None
-    """When the alerted state last changed: the episode's start when firing."""
 
 
 class MonitorStates:
@@ -129,8 +124,8 @@ class MonitorStates:
         """Every stored state, by key."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(_states).order_by(_states.c.key)).all()
-        return [StoredState(r.key, r.kind, r.subject, r.state, r.value, _utc(r.checked_at),
-                            r.detail, r.alerted, _utc(r.changed_at)) for r in rows]
+        return [StoredState(r.key, r.kind, r.subject, r.state, r.value, _utc(r.checked_at))
+                for r in rows]
 
 
 def alert(project: Project, transition: Transition, *, title: str, summary: str,
