@@ -25,7 +25,7 @@ from shipyard.hints import DEFAULT_ENV, command
 if TYPE_CHECKING:
     from shipyard.project import Project
 
-__all__ = ["STATUSES", "Batch", "BatchRegister"]
+__all__ = ["STATUSES", "Batch", "BatchRegister", "ingest_verdict"]
 
 _metadata = sa.MetaData()
 _batches = sa.Table(
@@ -153,3 +153,28 @@ class BatchRegister:
     def last_landed(self, table_name: str) -> Batch | None:
         landed = self.find(table_name=table_name, status="landed")
         return landed[-1] if landed else None
+
+    def last_ingest(self) -> list[Batch]:
+        """The batches of the newest ingest (the one of the newest batch), by id; [] before
+        any ingest."""
+        newest = sa.select(_batches.c.ingest_id).order_by(_batches.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            ingest_id = conn.execute(newest).scalar()
+        if ingest_id is None:
+            last = self.find()
+            return last[-1:]  # recorded before ingests had ids: the newest batch alone
+        return self.find(ingest_id=ingest_id)
+
+
+def ingest_verdict(batches: list[Batch]) -> str:
+    """One word for an ingest: ``rejected`` when a batch of it waits in quarantine, else
+    ``landed`` when one landed, ``unchanged`` when none had new rows, else the batches'
+    status (``staging``/``landing`` while it runs, ``accepted``/``superseded`` after review)."""
+    statuses = {b.status for b in batches}
+    for verdict in ("rejected", "landing", "staging", "landed", "accepted"):
+        if verdict in statuses:
+            return verdict
+    if statuses and statuses <= {"unchanged", "empty"}:
+        return "unchanged"
+    return ", ".join(sorted(statuses)) or "none"
+

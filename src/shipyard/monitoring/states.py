@@ -85,6 +85,11 @@ class StoredState:
     state: str
     value: float | None
     checked_at: datetime
+    alerted: str = "ok"
+    """The state last alerted: ``firing`` while an alert's episode is open."""
+    detail: str | None = None
+    since: datetime | None = None
+    """When the alerted state last changed (the open episode's start)."""
 
 
 class MonitorStates:
@@ -124,8 +129,8 @@ class MonitorStates:
         """Every stored state, by key."""
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(_states).order_by(_states.c.key)).all()
-        return [StoredState(r.key, r.kind, r.subject, r.state, r.value, _utc(r.checked_at))
-                for r in rows]
+        return [StoredState(r.key, r.kind, r.subject, r.state, r.value, _utc(r.checked_at),
+                            r.alerted, r.detail, _utc(r.changed_at)) for r in rows]
 
 
 def alert(project: Project, transition: Transition, *, title: str, summary: str,

@@ -259,11 +259,14 @@ class RunStore:
         runs = self.recent(limit=1, pipeline=pipeline)
         return self.get(runs[0].id) if runs else None
 
-    def recent(self, *, limit: int = 20, pipeline: str | None = None) -> list[RunRecord]:
-        """Most recent runs first, without their steps."""
+    def recent(self, *, limit: int = 20, pipeline: str | None = None,
+               status: str | None = None) -> list[RunRecord]:
+        """Most recent runs first, without their steps (of ``pipeline``, with ``status``)."""
         query = sa.select(_runs).order_by(_runs.c.started_at.desc(), _runs.c.id.desc())
         if pipeline is not None:
             query = query.where(_runs.c.pipeline == pipeline)
+        if status is not None:
+            query = query.where(_runs.c.status == status)
         with self.engine.connect() as conn:
             return [_run(r._mapping, ()) for r in conn.execute(query.limit(limit))]
 

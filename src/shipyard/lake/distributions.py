@@ -1,0 +1,120 @@
+"""What a validation report compared, as data to plot: a batch's columns beside its reference.
+
+A report keeps each column's test statistic, p-value and effect, not the values. To show a
+person *what* moved, the batch (its staged file while it waits in quarantine, else its rows in
+RAW) and the reference the report names (``batch N (raw version V)``: that batch's rows in RAW
+at version V) are read again, as seeded samples of at most ``sample_rows`` rows like the tests
+themselves, and summarised per column: shares per bin on common edges for numbers, shares of
+the most frequent values for anything else.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from shipyard.lake import duck
+from shipyard.lake.batches import Batch, BatchRegister
+from shipyard.lake.landing import BATCH_COLUMN
+from shipyard.lake.tables import DeltaStore
+from shipyard.lake.validation import ValidationReport
+
+__all__ = ["ColumnDistribution", "compare_distributions"]
+
+_REFERENCE = re.compile(r"batch (\d+) \(raw version (\d+)\)")
+_SEED = 42
+
+
+@dataclass(frozen=True)
+class ColumnDistribution:
+    """One column of a batch beside its reference: ``labels`` are bin centres (numbers) or
+    values (categories), ``new``/``reference`` the share of each side's rows in each."""
+
+    column: str
+    kind: str  # "numeric" or "categorical"
+    labels: list[str | float]
+    new: list[float]
+    reference: list[float]
+
+
+def _relation(con: object, store: DeltaStore, batch: Batch, *, version: int | None,
+              name: str) -> bool:
+    """Register the rows of ``batch`` as view ``name``: its staged file if still there, else
+    its rows in RAW (at ``version`` when given). False when neither can be read."""
+    assert hasattr(con, "execute")
+    if batch.staged_path and Path(batch.staged_path).exists():
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {duck.parquet(Path(batch.staged_path))}")
+        return True
+    if not store.exists("raw", batch.table_name):
+        return False
+    dataset = store.open("raw", batch.table_name, version).to_pyarrow_dataset()
+    con.register(f"{name}_raw", dataset)  # type: ignore[attr-defined]
+    names = dataset.schema.names
+    if BATCH_COLUMN in names:
+        con.execute(f"CREATE VIEW {name} AS SELECT * EXCLUDE ({BATCH_COLUMN}) FROM {name}_raw "
+                    f"WHERE {BATCH_COLUMN} = {int(batch.id)}")
+    else:
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}_raw")
+    return True
+
+
+def compare_distributions(store: DeltaStore, register: BatchRegister, batch: Batch,
+                          report: ValidationReport, *, exclude: Collection[str] = (),
+                          sample_rows: int = 20_000,
+                          bins: int = 20, top: int = 15) -> list[ColumnDistribution]:
+    """The distributions of the columns ``report`` tested (KS or chi-square), for ``batch``
+    and the batch the report compared it with; [] when it had none or neither can be read.
+    Columns in ``exclude`` (those declared PII) are never read back."""
+    columns = list(dict.fromkeys(c.column for c in report.checks if c.column
+                                 and c.name == "distribution" and c.passed is not None
+                                 and c.column not in exclude))
+    match = _REFERENCE.search(report.reference)
+    reference = register.find_one(int(match[1])) if match else None
+    if reference is None or not columns:
+        return []
+    con = duck.connect()
+    if not (_relation(con, store, batch, version=batch.raw_version, name="new_side")
+            and _relation(con, store, reference, version=int(match[2]) if match else None,
+                          name="ref_side")):
+        return []
+    cols = ", ".join(duck.quote(c) for c in columns)
+    new, ref = (con.sql(f"SELECT {cols} FROM {side} USING SAMPLE reservoir({sample_rows} ROWS) "
+                        f"REPEATABLE ({_SEED})").to_arrow_table()
+                for side in ("new_side", "ref_side"))
+    return [_column(c, new[c], ref[c], bins, top) for c in columns]
+
+
+def _column(name: str, new: pa.ChunkedArray, ref: pa.ChunkedArray, bins: int,
+            top: int) -> ColumnDistribution:
+    t = new.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        a = np.asarray(new.drop_null().to_numpy(zero_copy_only=False), dtype=float)
+        b = np.asarray(ref.drop_null().to_numpy(zero_copy_only=False), dtype=float)
+        both = np.concatenate([a, b])
+        if both.size == 0:
+            return ColumnDistribution(name, "numeric", [], [], [])
+        edges = np.histogram_bin_edges(both, bins=bins)
+        shares = [(np.histogram(x, edges)[0] / max(x.size, 1)).round(4).tolist() for x in (a, b)]
+        centres = ((edges[:-1] + edges[1:]) / 2).round(4).tolist()
+        return ColumnDistribution(name, "numeric", centres, shares[0], shares[1])
+    counts_new = _counts(new)
+    counts_ref = _counts(ref)
+    n_new, n_ref = max(sum(counts_new.values()), 1), max(sum(counts_ref.values()), 1)
+    ranked = sorted(set(counts_new) | set(counts_ref),
+                    key=lambda v: -(counts_new.get(v, 0) / n_new + counts_ref.get(v, 0) / n_ref))
+    labels = ranked[:top]
+    return ColumnDistribution(name, "categorical", list(labels),
+                              [round(counts_new.get(v, 0) / n_new, 4) for v in labels],
+                              [round(counts_ref.get(v, 0) / n_ref, 4) for v in labels])
+
+
+def _counts(values: pa.ChunkedArray) -> dict[str, int]:
+    counted = values.value_counts()
+    return {("∅" if v is None else str(v)): int(n)
+            for v, n in zip(counted.field("values").to_pylist(),
+                            counted.field("counts").to_pylist(), strict=True)}
