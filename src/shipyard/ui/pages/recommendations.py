@@ -9,7 +9,7 @@ the other has not. Customers and purchases come from :func:`shipyard.batch.custo
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -47,7 +47,7 @@ def page(request: Request, _: Annotated[Session, Depends(viewer)], q: str | None
     if q and len(matches) == 1 and customer is None:  # one match: straight to them
         return RedirectResponse(href(request, "/recommendations", customer=matches[0].id,
                                      model=model), status_code=303)
-    context: dict[str, object] = {}
+    context: dict[str, Any] = {}
     if customer is not None:
         from shipyard.batch.topk import customer_topk
 
