@@ -51,6 +51,7 @@ serve-demo: $(STAMP)
 	@for i in $$(seq 1 120); do curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null && break; sleep 0.5; done
 	@curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null || (cat $(DEMO)/serve.log; exit 1)
 	@echo "API serving at http://127.0.0.1:$(DEMO_PORT) (docs: /docs; log: $(DEMO)/serve.log; stop: kill $$(cat $(DEMO)/.serve.pid))"
+	@echo "Web UI at http://127.0.0.1:$(DEMO_PORT)/ui/ (sign in with the key in $(DEMO)/.api-key)"
 	@echo 'Try: export KEY=$$(cat $(DEMO)/.api-key)'
 	@echo "     curl -H \"Authorization: Bearer \$$KEY\" http://127.0.0.1:$(DEMO_PORT)/v1/recommendations/$$(cd $(DEMO) && $(CURDIR)/$(PY) -c "import sqlite3; print(sqlite3.connect('.shipyard/dev/results.db').execute('select customer_id from shipyard_recommendations limit 1').fetchone()[0])")"
 

@@ -29,7 +29,7 @@ from fastapi import Depends, Request
 from shipyard.errors import NotFoundError, ShipyardError
 from shipyard.project import Project
 
-__all__ = ["COOKIE", "Forbidden", "KeyRoles", "Session", "Sessions", "SignInRequired", "csrf",
+__all__ = ["COOKIE", "BadForm", "Forbidden", "KeyRoles", "Session", "Sessions", "SignInRequired", "csrf",
            "operator", "project", "read_form", "selected_env", "viewer"]
 
 COOKIE = "shipyard_session"
@@ -53,6 +53,12 @@ class Forbidden(ShipyardError):
     """Signed in, but the session may not do this (its role, or a POST without its token)."""
 
     http_status = 403
+
+
+class BadForm(ShipyardError):
+    """A form sent without what it needs (a reason): the page says what to fill in."""
+
+    http_status = 400
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from shipyard.errors import NotFoundError, ShipyardError
 from shipyard.lake import quarantine as q
@@ -23,9 +24,9 @@ from shipyard.lake.distributions import ColumnDistribution, compare_distribution
 from shipyard.lake.snapshots import Snapshots
 from shipyard.lake.tables import LAYERS, DeltaStore
 from shipyard.project import Project
-from shipyard.ui.charts import figure_div
+from shipyard.ui.charts import plot_div
 from shipyard.ui.render import href, render
-from shipyard.ui.session import Session, csrf, operator, project, viewer
+from shipyard.ui.session import BadForm, Session, csrf, operator, project, viewer
 
 router = APIRouter(prefix="/lake")
 
@@ -59,17 +60,19 @@ def history(request: Request, layer: str, name: str, _: Viewer, p: ProjectDep) -
                   versions=versions, snapshot_of=snapshot_of, selection=batch_selection)
 
 
-def _plot(d: ColumnDistribution) -> object:
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
+def _plot(d: ColumnDistribution) -> Markup:
+    """The column's shares per bin (or value), the reference beside this batch."""
     labels = [str(x) for x in d.labels] if d.kind == "categorical" else d.labels
-    fig.add_bar(x=labels, y=d.reference, name="reference", marker_color="#9aa5b8")
-    fig.add_bar(x=labels, y=d.new, name="this batch", marker_color="#1f5fbf")
-    fig.update_layout(title={"text": d.column, "font": {"size": 13}}, barmode="group",
-                      yaxis={"tickformat": ".0%", "title": "share of rows"},
-                      legend={"orientation": "h", "y": -0.25})
-    return figure_div(fig, height=260)
+    return plot_div(
+        [{"type": "bar", "x": labels, "y": d.reference, "name": "reference",
+          "marker": {"color": "#9aa5b8"}},
+         {"type": "bar", "x": labels, "y": d.new, "name": "this batch",
+          "marker": {"color": "#1f5fbf"}}],
+        {"title": {"text": d.column, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
+         "barmode": "group",
+         "yaxis": {"tickformat": ".0%", "title": {"text": "share of rows"}},
+         "xaxis": {"type": "category"} if d.kind == "categorical" else {},
+         "legend": {"orientation": "h", "y": -0.25}}, height=260)
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
@@ -81,8 +84,11 @@ def batch(request: Request, batch_id: int, session: Viewer, p: ProjectDep) -> HT
     if report is not None:
         pii = p.config.tables[found.table_name].clean.pii if found.table_name in p.config.tables else []
         try:
-            charts = [(d, _plot(d)) for d in compare_distributions(
-                DeltaStore.of(p), BatchRegister.of(p), found, report, exclude=pii)]
+            failed = {c.column for c in report.failures}
+            found_distributions = compare_distributions(
+                DeltaStore.of(p), BatchRegister.of(p), found, report, exclude=pii)
+            charts = [(d, _plot(d)) for d in sorted(found_distributions,
+                                                    key=lambda d: d.column not in failed)]
         except ShipyardError:
             charts = []  # the data behind the report is gone (vacuumed): the report stays
     checks = sorted(report.checks, key=lambda c: {False: 0, None: 2}.get(c.passed, 1)) if report else []
@@ -99,8 +105,8 @@ def accept(request: Request, batch_id: int, _: Annotated[Session, Depends(operat
     """Accept a quarantined batch (reason required) with ``shipyard quarantine accept``'s call."""
     reason = form.get("reason", "").strip()
     if not reason:
-        raise ShipyardError("say why the batch is accepted: the reason is kept in the audit "
-                            "trail; go back and fill it in")
+        raise BadForm("say why the batch is accepted: the reason is kept with the batch; go "
+                      "back and fill it in")
     session: Session = request.state.session
     done = q.accept(p, batch_id, reason=reason)
     if done.snapshot is None:
