@@ -168,7 +168,7 @@ def test_every_page_opens_without_a_console_error(browser: Browser, base: str,
     # the plots are drawn: plotly made its SVGs on the models and monitoring pages
     visit(page, f"{ui}/monitoring/recommender", "monitoring-model")
     assert page.locator("#outcomes-chart .main-svg").count() >= 1
-    assert page.locator(".plots .plotly-graph-div").count() >= 4
+    assert page.locator(".plots .js-plotly-plot").count() >= 4
     assert console.errors == []
 
 

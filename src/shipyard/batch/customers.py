@@ -91,6 +91,9 @@ class CustomerBook:
                                                                             strict=True)}
         self.products = self._catalogue(c)
         self.customers = self._customers(c, pii, set(self._rows))
+        self._keys = sorted((f"{cid.casefold()}\n{(cust.name or '').casefold()}", cust)
+                            for cid, cust in self.customers.items())
+        """``id\nname`` in lower case, by id: what a search looks in."""
 
     def _read(self, layer: Layer, name: str, wanted: list[str]) -> pd.DataFrame | None:
         """The ``wanted`` columns it has of ``layer.name`` at the snapshot; None: no table."""
@@ -157,10 +160,15 @@ class CustomerBook:
         text = query.strip().casefold()
         if not text:
             return []
-        exact = [c for c in self.customers.values() if c.id.casefold() == text]
-        rest = [c for c in self.customers.values() if c not in exact and (
-            text in c.id.casefold() or (c.name is not None and text in c.name.casefold()))]
-        return (exact + sorted(rest, key=lambda c: c.id))[:limit]
+        exact = self.customers.get(query.strip()) or next(
+            (c for key, c in self._keys if key.startswith(f"{text}\n")), None)
+        found = [] if exact is None else [exact]
+        for key, customer in self._keys:  # by id already
+            if len(found) >= limit:
+                break
+            if text in key and customer is not exact:
+                found.append(customer)
+        return found
 
 
 def _day(value: pd.Timestamp) -> date | None:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from shipyard.batch.results import RecommendationSet
 
 __all__ = ["Outcome", "OutcomesReport", "Scores", "check_outcomes", "concentration",
-           "outcomes_figure", "popularity_baseline", "score",
+           "outcomes_chart", "outcomes_figure", "popularity_baseline", "score",
            "write_outcomes"]
 
 TOP_SHARE = 0.1
@@ -248,22 +248,31 @@ def _outcome(made: RecommendationSet, known_until: date | None, next_known: date
                    buyers, model_scores, baseline, coverage, top_share, gini, None)
 
 
-def outcomes_figure(report: OutcomesReport) -> go.Figure:
-    """Each scored set's hit rate, precision@K and MAP@K over time, the recommender's solid
-    beside the popularity baseline's dashed (the report's page and the web UI show it)."""
-    import plotly.graph_objects as go
-
+def outcomes_chart(report: OutcomesReport) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(traces, layout) as plotly.js reads them: each scored set's hit rate, precision@K and
+    MAP@K over time, the recommender's solid beside the popularity baseline's dashed (the
+    report's page and the web UI draw the same)."""
     scored = [o for o in report.outcomes if o.model is not None and o.baseline is not None]
     x = [f"{o.published:%Y-%m-%d %H:%M} v{o.version}" for o in scored]
-    figure = go.Figure()
-    for name, dash in (("model", "solid"), ("baseline", "dash")):
-        for metric in ("hit_rate", "precision_at_k", "map_at_k"):
-            figure.add_trace(go.Scatter(
-                x=x, y=[getattr(getattr(o, name), metric) for o in scored], mode="lines+markers",
-                name=f"{metric} ({'recommender' if name == 'model' else 'popularity baseline'})",
-                line={"dash": dash}))
-    figure.update_layout(height=420, title=f"{report.model}: outcomes of published sets",
-                         xaxis_title="published set", yaxis_title="score")
+    traces = [{"type": "scatter", "mode": "lines+markers", "x": x,
+               "y": [getattr(getattr(o, name), metric) for o in scored],
+               "name": f"{metric} ({'recommender' if name == 'model' else 'popularity baseline'})",
+               "line": {"dash": dash}}
+              for name, dash in (("model", "solid"), ("baseline", "dash"))
+              for metric in ("hit_rate", "precision_at_k", "map_at_k")]
+    layout = {"title": {"text": f"{report.model}: outcomes of published sets"},
+              "xaxis": {"title": {"text": "published set"}},
+              "yaxis": {"title": {"text": "score"}}}
+    return traces, layout
+
+
+def outcomes_figure(report: OutcomesReport) -> go.Figure:
+    """:func:`outcomes_chart` as a plotly Figure (the report's page)."""
+    import plotly.graph_objects as go
+
+    traces, layout = outcomes_chart(report)
+    figure = go.Figure(data=traces, layout=layout)
+    figure.update_layout(height=420)
     return figure
 
 

@@ -18,7 +18,7 @@ from shipyard.project import Project
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["column_figure", "report_dir", "to_dict", "write_report"]
+__all__ = ["column_chart", "column_figure", "report_dir", "to_dict", "write_report"]
 
 
 def report_dir(project: Project, model: str) -> Path:
@@ -49,21 +49,31 @@ def to_dict(report: DriftReport) -> dict[str, Any]:
             "notes": report.notes, "results": [result(r) for r in report.results]}
 
 
-def column_figure(result: dict[str, Any]) -> go.Figure:
-    """A column's shares per bin, reference beside current: one entry of ``results`` in the
-    report's JSON (:func:`to_dict`), so a saved report is plotted the same as a fresh one."""
-    import plotly.graph_objects as go
-
+def column_chart(result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(traces, layout) of a column's shares per bin, reference beside current, as the plain
+    dicts plotly.js draws: one entry of ``results`` in the report's JSON (:func:`to_dict`), so
+    a saved report is plotted the same as a fresh one, here and in the web UI."""
     bins = result["bins"]
     baseline = "reference (training)" if result["kind"] == "skew" else "previous window"
-    figure = go.Figure([go.Bar(name=baseline, x=bins["labels"], y=bins["reference"]),
-                        go.Bar(name="current window", x=bins["labels"], y=bins["current"])])
+    traces = [{"type": "bar", "name": baseline, "x": bins["labels"], "y": bins["reference"]},
+              {"type": "bar", "name": "current window", "x": bins["labels"],
+               "y": bins["current"]}]
     verdict = f"DRIFTED; {result['reason']}" if result["drifted"] else result["reason"]
-    figure.update_layout(barmode="group", height=320, margin={"t": 40, "b": 40},
-                         title=f"{result['column']} ({result['kind']}): {verdict}",
-                         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
-                                 "xanchor": "right"},
-                         yaxis_title="share of non-null values")
+    layout = {"barmode": "group", "title": {"text": f"{result['column']} ({result['kind']}): "
+                                                    f"{verdict}"},
+              "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
+                         "xanchor": "right"},
+              "yaxis": {"title": {"text": "share of non-null values"}}}
+    return traces, layout
+
+
+def column_figure(result: dict[str, Any]) -> go.Figure:
+    """:func:`column_chart` as a plotly Figure (the report's page)."""
+    import plotly.graph_objects as go
+
+    traces, layout = column_chart(result)
+    figure = go.Figure(data=traces, layout=layout)
+    figure.update_layout(height=320, margin={"t": 40, "b": 40})
     return figure
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from shipyard.project import Project
-from shipyard.registry.client import GATE, GATE_CHECKS, STATUS, Registry, gate_passed
+from shipyard.registry.client import GATE, GATE_CHECKS, PREVIOUS, STATUS, Registry, gate_passed
 from shipyard.registry.compare import Comparison
 from shipyard.registry.flow import reports_dir
 
@@ -47,6 +47,8 @@ class VersionSummary:
     metrics: dict[str, float]
     run_id: str
     created: datetime
+    previous_production: int | None = None
+    """The production version this one replaced (what ``rollback`` goes back to)."""
 
     @property
     def promotable(self) -> bool:
@@ -113,7 +115,9 @@ def summarize(registry: Registry, name: str) -> ModelSummary:
         aliases=tuple(held.get(int(v.version), ())), gate=gate_outcome(v.tags),
         gate_checks=v.tags.get(GATE_CHECKS, ""), metrics=_metrics(v.tags),
         run_id=v.tags.get("shipyard.run_id", ""),
-        created=datetime.fromtimestamp(v.creation_timestamp / 1000, UTC)) for v in found]
+        created=datetime.fromtimestamp(v.creation_timestamp / 1000, UTC),
+        previous_production=int(v.tags[PREVIOUS]) if v.tags.get(PREVIOUS, "").isdigit()
+        else None) for v in found]
     return ModelSummary(name, config.primary_metric if config else None, versions, aliases)
 
 

@@ -13,43 +13,44 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from shipyard.errors import ConfigError, NotFoundError
 from shipyard.registry import AuditTrail, Comparison, Registry
-from shipyard.registry.client import PREVIOUS
 from shipyard.registry.versions import ModelSummary, saved_comparison, summarize, summarize_all
-from shipyard.ui.charts import figure_div
+from shipyard.ui.charts import plot_div
 from shipyard.ui.render import href, render
 from shipyard.ui.session import Session, csrf, operator, project, viewer
 
-__all__ = ["comparison_figure", "router"]
+__all__ = ["comparison_chart", "router"]
 
 router = APIRouter()
 
 
-def comparison_figure(c: Comparison) -> object:
-    """Each metric's gain (challenger minus champion, signed so that up is better) with its 95%
-    bootstrap interval; the zero line is "no difference"."""
-    import plotly.graph_objects as go
-
+def comparison_chart(c: Comparison) -> Markup:
+    """Each metric's gain (challenger minus champion, signed so that right is better) with its
+    95% bootstrap interval; the dashed zero line is "no difference"."""
     colour = {"better": "#1a7f37", "worse": "#c62828", "inconclusive": "#5b6474"}
     names = [f"{m.metric} (primary)" if m.metric == c.primary_metric else m.metric
              for m in c.metrics]
-    figure = go.Figure(go.Scatter(
-        x=[m.improvement for m in c.metrics], y=names, mode="markers",
-        marker={"size": 11, "color": [colour[m.verdict] for m in c.metrics]},
-        error_x={"type": "data", "symmetric": False,
-                 "array": [m.ci_high - m.improvement for m in c.metrics],
-                 "arrayminus": [m.improvement - m.ci_low for m in c.metrics]},
-        customdata=[[m.ci_low, m.ci_high, m.verdict] for m in c.metrics],
-        hovertemplate="%{y}: gain %{x:+.4f}<br>95% CI [%{customdata[0]:+.4f}, "
-                      "%{customdata[1]:+.4f}]<br>%{customdata[2]}<extra></extra>"))
-    figure.add_vline(x=0, line_dash="dash", line_color="#5b6474")
-    figure.update_layout(
-        title=f"v{c.challenger} (challenger) − v{c.champion} (champion), {c.rows:,} test rows",
-        xaxis_title="gain (> 0 is better), 95% bootstrap interval",
-        yaxis={"autorange": "reversed"}, showlegend=False)
-    return figure
+    trace = {
+        "type": "scatter", "mode": "markers", "x": [m.improvement for m in c.metrics],
+        "y": names, "marker": {"size": 11, "color": [colour[m.verdict] for m in c.metrics]},
+        "error_x": {"type": "data", "symmetric": False,
+                    "array": [m.ci_high - m.improvement for m in c.metrics],
+                    "arrayminus": [m.improvement - m.ci_low for m in c.metrics]},
+        "customdata": [[m.ci_low, m.ci_high, m.verdict] for m in c.metrics],
+        "hovertemplate": "%{y}: gain %{x:+.4f}<br>95% CI [%{customdata[0]:+.4f}, "
+                         "%{customdata[1]:+.4f}]<br>%{customdata[2]}<extra></extra>"}
+    layout = {
+        "title": {"text": f"v{c.challenger} (challenger) − v{c.champion} (champion), "
+                          f"{c.rows:,} test rows"},
+        "xaxis": {"title": {"text": "gain (> 0 is better), 95% bootstrap interval"},
+                  "zeroline": False},
+        "yaxis": {"autorange": "reversed", "automargin": True}, "showlegend": False,
+        "shapes": [{"type": "line", "x0": 0, "x1": 0, "yref": "paper", "y0": 0, "y1": 1,
+                    "line": {"dash": "dash", "color": "#5b6474"}}]}
+    return plot_div([trace], layout, height=110 + 45 * len(c.metrics))
 
 
 def _registry(request: Request) -> Registry:
@@ -87,14 +88,10 @@ def model(request: Request, name: str, _: Annotated[Session, Depends(viewer)],
     comparison = (saved_comparison(proj, name, challenger, champion)
                   if challenger is not None and champion is not None else None)
     production = summary.version(summary.production) if summary.production else None
-    previous = None
-    if production is not None:
-        tags = _registry(request).get(name, production.version).tags
-        previous = int(tags[PREVIOUS]) if PREVIOUS in tags else None
+    previous = production.previous_production if production else None
     return render(
         request, "model.html", title=f"Model {name}", model=summary, comparison=comparison,
-        chart=figure_div(comparison_figure(comparison), height=80 + 45 * len(
-            comparison.metrics)) if comparison else None,
+        chart=comparison_chart(comparison) if comparison else None,
         challenger=challenger, champion=champion, previous=previous,
         trail=AuditTrail.of(proj).history(name, limit=50),
         compare_cli=proj.command(f"models compare {name} --challenger {challenger} "

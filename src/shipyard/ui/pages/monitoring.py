@@ -4,8 +4,8 @@ the outcomes of its published recommendations over time.
 What is shown was measured by ``shipyard monitor drift``, ``monitor outcomes`` and ``monitor
 check`` (or the scheduler), read back by :mod:`shipyard.monitoring.saved`; each section says
 when it was measured and the command that measures again. Plots are the reports' own figures
-(:func:`shipyard.monitoring.report.column_figure`,
-:func:`shipyard.monitoring.outcomes.outcomes_figure`), drawn once per saved report.
+(:func:`shipyard.monitoring.report.column_chart`,
+:func:`shipyard.monitoring.outcomes.outcomes_chart`), kept once drawn for a saved report.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from shipyard.errors import NotFoundError
-from shipyard.monitoring.outcomes import outcomes_figure
-from shipyard.monitoring.report import column_figure
+from shipyard.monitoring.outcomes import outcomes_chart
+from shipyard.monitoring.report import column_chart
 from shipyard.monitoring.saved import (
     SavedDrift,
     drift_reports,
@@ -30,7 +30,7 @@ from shipyard.monitoring.saved import (
     monitored_models,
     rule_states,
 )
-from shipyard.ui.charts import figure_div
+from shipyard.ui.charts import plot_div
 from shipyard.ui.render import render
 from shipyard.ui.session import Session, project, viewer
 
@@ -85,14 +85,14 @@ def model_page(request: Request, model: str, _: Annotated[Session, Depends(viewe
             raise NotFoundError(f"model {model!r} has no drift report {report!r} among its "
                                 f"newest {len(reports)}")
     plots = _drawn_once(chosen.path, lambda: [
-        figure_div(column_figure(r), height=300) for r in chosen.data["results"]]) \
+        plot_div(*column_chart(r), height=300) for r in chosen.data["results"]]) \
         if chosen else []
     outcomes = latest_outcomes(proj, model)
     outcome_chart = None
     if outcomes is not None:
         found, page = outcomes
         outcome_chart = _drawn_once(page.with_suffix(".json"), lambda: [
-            figure_div(outcomes_figure(found), height=380)])[0]
+            plot_div(*outcomes_chart(found), height=380)])[0]
     states = [s for s in rule_states(proj) if s.target == model or s.key == f"drift:{model}"]
     return render(
         request, "monitoring_model.html", title=f"Monitoring {model}", model=model,

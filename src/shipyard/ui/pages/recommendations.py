@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from shipyard.batch.customers import customer_book
 from shipyard.errors import NotFoundError
-from shipyard.registry import Registry
 from shipyard.ui.render import href, render
 from shipyard.ui.session import Session, project, viewer
 
@@ -29,10 +28,10 @@ MODEL = "recommender"
 
 
 def _recommenders(request: Request) -> list[str]:
-    """The registered models, ``recommender`` first (whether one is a recommender shows when
-    it is loaded: another kind has no top-K)."""
-    names = Registry.of(project(request)).names()
-    return sorted(names, key=lambda n: (n != MODEL, n))
+    """The declared models, ``recommender`` first (whether one is a recommender shows when
+    it is loaded: another kind has no top-K). Read from shipyard.yaml: asking the registry
+    for its names takes a tenth of a second."""
+    return sorted(project(request).config.models, key=lambda n: (n != MODEL, n))
 
 
 @router.get("/recommendations", response_class=HTMLResponse)
