@@ -86,7 +86,7 @@ class CustomerBook:
         customers = self._purchases["customer"].to_numpy()
         starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]]) if len(
             customers) else np.array([], dtype=int)
-        ends = np.r_[starts[1:], len(customers)]
+        ends = np.r_[starts[1:], len(customers)] if len(customers) else starts
         self._rows = {str(customers[s]): (int(s), int(e)) for s, e in zip(starts, ends,
                                                                             strict=True)}
         self.products = self._catalogue(c)

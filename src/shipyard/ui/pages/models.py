@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from shipyard.errors import ConfigError, NotFoundError
+from shipyard.errors import NotFoundError
 from shipyard.registry import AuditTrail, Comparison, Registry
 from shipyard.registry.versions import ModelSummary, saved_comparison, summarize, summarize_all
 from shipyard.ui.charts import plot_div
 from shipyard.ui.render import href, render
-from shipyard.ui.session import Session, csrf, operator, project, viewer
+from shipyard.ui.session import BadForm, Session, csrf, operator, project, viewer
 
 __all__ = ["comparison_chart", "router"]
 
@@ -102,7 +102,7 @@ def model(request: Request, name: str, _: Annotated[Session, Depends(viewer)],
 def _reason(form: dict[str, str], what: str) -> str:
     reason = form.get("reason", "").strip()
     if not reason:
-        raise ConfigError(f"a {what} needs a reason: it is kept in the audit trail; go back and "
+        raise BadForm(f"a {what} needs a reason: it is kept in the audit trail; go back and "
                           f"say why")
     return reason
 
