@@ -233,7 +233,7 @@ def test_a_viewer_who_tries_to_promote_is_refused_and_nothing_changes(
         browser: Browser, base: str, project: Path) -> None:
     page, console = sign_in(browser, base, VIEWER)
     visit(page, f"{base}/ui/models/recommender", "models-viewer")
-    assert page.locator("form.promote").count() == 0  # no button to press
+    assert page.locator("#promote").count() == 0  # no form to send
     assert "an operator key may promote" in page.inner_text("main")
     assert console.errors == []
     # the form an operator's page has, sent from the viewer's session with its own token
@@ -261,9 +261,9 @@ def test_an_operator_promotes_the_challenger_and_the_alias_moves(browser: Browse
                                                                  project: Path) -> None:
     page, console = sign_in(browser, base, OPERATOR)
     visit(page, f"{base}/ui/models/recommender", "models")
-    row = page.locator("#versions tr[data-version='2']")
-    row.locator("input[name=reason]").fill("v2 reviewed in the recommendation viewer")
-    row.locator("button[type=submit]").click()
+    page.select_option("#promote-version", "2")
+    page.fill("#promote-reason", "v2 reviewed in the recommendation viewer")
+    page.click("#promote button[type=submit]")
     page.wait_for_load_state("networkidle")
     assert "recommender version 2 is production" in page.locator(".flash").inner_text()
     assert "production" in page.locator("#versions tr[data-version='2'] .aliases").inner_text()

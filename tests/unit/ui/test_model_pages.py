@@ -62,8 +62,8 @@ def test_the_models_page_shows_versions_and_offers_only_what_may_be_done(root: P
     assert client.get("/ui/models").headers["location"] == "/ui/models/titanic?env=dev"
     page = client.get("/ui/models/titanic").text
     assert page.count('<tr data-version="') == 3 and "0.830" in page
-    assert 'name="version" value="3"' in page  # passed its gate, not production: promotable
-    assert 'name="version" value="2"' not in page  # failed: only with --force, from the CLI
+    assert '<option value="3" selected>' in page  # passed its gate, not production: promotable
+    assert '<option value="2"' not in page  # failed: only with --force, from the CLI
     assert "never compared" in page  # no saved report for v3 against v1 yet
     assert "nothing to roll back to" in page
 
@@ -92,7 +92,7 @@ def test_a_promotion_needs_a_reason_a_token_and_an_operator(root: Path) -> None:
     forged = client.post("/ui/models/titanic/promote", data={"version": "3", "reason": "x"})
     assert forged.status_code == 403 and "CSRF" in forged.text
     viewer, viewer_token = signed_in(root, VIEWER)
-    assert 'name="version"' not in viewer.get("/ui/models/titanic").text
+    assert 'id="promote"' not in viewer.get("/ui/models/titanic").text
     refused = viewer.post("/ui/models/titanic/promote",
                           data={"version": "3", "reason": "x", "csrf_token": viewer_token})
     assert refused.status_code == 403 and "role is viewer" in refused.text
