@@ -78,6 +78,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/serving.py
 	$(PY) benchmarks/recsys.py
 	$(PY) benchmarks/monitoring.py
+	$(PY) benchmarks/ui.py
 
 # kill -9 trials of ingest, training (registration included) and recommend; figures in
 # benchmarks/results/kill_*.json. Bounded, about 15 minutes on 2 cores; not part of the suite.

@@ -8,8 +8,10 @@ same pages in Chromium).
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,8 +22,9 @@ from shipyard.project import Project
 from shipyard.serving import ApiKeys, create_app
 from shipyard.tracking.records import RunStore
 from shipyard.ui.app import standalone
-from tests.e2e.cli import python, run
+from tests.e2e.cli import SHIPYARD, python, run
 from tests.e2e.examples import ExampleProjects
+from tests.e2e.server import PATIENCE_S, free_port, http, wait_for
 
 OPERATOR = "operator-key-0123456789"
 VIEWER = "viewer-key-0123456789"
@@ -139,6 +142,7 @@ def test_a_forged_post_without_the_token_fails_and_an_operator_accepts(
     assert done.status_code == 303
     accepted = register.get(batch_id)
     assert accepted.status == "landed" and accepted.accept_reason == "a bulk promotion month"
+    assert accepted.accepted_by is not None and "(web UI, operator key " in accepted.accepted_by
     after = client.get(done.headers["location"])
     assert "landed with its ingest" in after.text and "Accept this batch" not in after.text
 
@@ -149,3 +153,34 @@ def test_the_api_server_serves_the_ui_at_ui(titanic: Path) -> None:
     assert client.post("/ui/login", data={"key": VIEWER}).status_code == 303
     assert client.get("/ui/runs").status_code == 200
     assert client.get("/health").status_code == 200
+
+
+def test_shipyard_ui_serves_the_ui_alone_with_roles_from_a_keys_file(titanic: Path,
+                                                                     tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text(f"{VIEWER}:viewer  # analysts\n")
+    port = free_port()
+    process = subprocess.Popen([*SHIPYARD, "ui", "--port", str(port), "--api-keys-file",
+                                str(keys), "--project-dir", str(titanic)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"shipyard ui exited: {process.stdout.read() if process.stdout else ''}")
+        try:
+            return http.get(f"{base}/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, "shipyard ui answering")
+        with httpx.Client(base_url=base, timeout=PATIENCE_S) as browser:
+            assert browser.get("/").headers["location"] == "/ui/"
+            assert browser.post("/ui/login", data={"key": VIEWER}).status_code == 303
+            page = browser.get("/ui/runs")
+            assert page.status_code == 200 and "viewer key" in page.text
+            assert "app;dur=" in page.headers["server-timing"]
+    finally:
+        process.terminate()
+        process.wait(timeout=PATIENCE_S)

@@ -11,7 +11,6 @@ from rich.table import Table
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.cli.run import STATUS_STYLE, shown_url, step_table
-from shipyard.errors import NotFoundError
 from shipyard.pipeline.results import StepResult
 from shipyard.project import Project
 from shipyard.tracking.records import RunRecord, RunStore
@@ -69,15 +68,7 @@ def show(
 ) -> None:
     """One run: steps and why each ran, params, metrics, data versions, code and errors."""
     project = Project.open(project_dir, env)
-    store = RunStore.of(project)
-    if run_id == "latest":
-        latest = store.latest()
-        if latest is None:
-            raise NotFoundError(f"no runs yet in {env}; start one with "
-                                f"'{project.command('run PIPELINE')}'")
-        run = latest
-    else:
-        run = store.get(run_id)
+    run = RunStore.of(project).resolve(run_id)
     duration = (f"{run.duration_s:.2f} s" if run.duration_s is not None
                 else f"still {run.status}? (a killed run is closed by the next run of "
                      f"{run.pipeline})")

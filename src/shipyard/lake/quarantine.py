@@ -57,9 +57,11 @@ def show(project: Project, batch_id: int) -> tuple[Batch, ValidationReport | Non
     return batch, report
 
 
-def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0) -> Accepted:
+def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0,
+           actor: str | None = None) -> Accepted:
     """Accept quarantined batch ``batch_id`` and land its whole ingest, if nothing of it is
-    still rejected (see the module docstring)."""
+    still rejected (see the module docstring). ``actor`` is who is recorded as accepting it
+    (default: ``project.user``; the web UI adds which key acted)."""
     if not reason.strip():
         raise ShipyardError("say why the batch is accepted: --reason \"...\" (kept in the audit)")
     register = BatchRegister.of(project)
@@ -76,7 +78,7 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0)
         raise NotFoundError(f"batch {batch_id}'s ingest holds table(s) {', '.join(unknown)}, no "
                             f"longer in shipyard.yaml; run '{project.command('ingest')}' instead")
     store = DeltaStore.of(project)
-    user = project.user
+    user = actor or project.user
     with table_locks(project.state_dir / "locks", names, wait_s=wait_s):
         waiting = [b for b in group if b.status == "rejected" and b.id != batch.id]
         if waiting:

@@ -255,6 +255,17 @@ class RunStore:
                                  .order_by(_steps.c.position)).all()
         return _run(row._mapping, tuple(_step(s._mapping) for s in steps))
 
+    def resolve(self, run_id: str) -> RunRecord:
+        """The record of ``run_id``, or with ``latest`` the newest run's (what ``runs show``
+        and the UI accept)."""
+        if run_id != "latest":
+            return self.get(run_id)
+        latest = self.latest()
+        if latest is None:
+            raise NotFoundError(f"no runs yet in {self.env}; start one with "
+                                f"'{command('run PIPELINE', self.env)}'")
+        return latest
+
     def latest(self, pipeline: str | None = None) -> RunRecord | None:
         runs = self.recent(limit=1, pipeline=pipeline)
         return self.get(runs[0].id) if runs else None

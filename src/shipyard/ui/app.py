@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.config import load_config
@@ -75,8 +77,19 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
     @app.exception_handler(ShipyardError)
     def library_error(request: Request, error: ShipyardError) -> Response:
         title = "Not allowed" if isinstance(error, Forbidden) else "Could not do that"
-        return render(request, "error.html", status_code=error.http_status, title=title,
-                      message=str(error))
+        return _error_page(request, error.http_status, title, str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        message = ("no such page here; the navigation bar leads to every page"
+                   if error.status_code == 404 else str(error.detail))
+        return _error_page(request, error.status_code, "Not found" if error.status_code == 404
+                           else "Could not do that", message)
+
+    @app.exception_handler(RequestValidationError)
+    def bad_address(request: Request, error: RequestValidationError) -> Response:
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in error.errors())
+        return _error_page(request, 400, "Could not do that", f"this address does not fit the page: {wrong}")
 
     plotly_js = _plotly_js()
 
@@ -96,7 +109,9 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
     async def login(request: Request) -> Response:
         form = await read_form(request)
         target = _safe_next(form.get("next"))
-        session = request.app.state.sessions.sign_in(form.get("key", ""))
+        sessions: Sessions = request.app.state.sessions
+        sessions.sign_out(request.cookies.get(COOKIE, ""))  # signing in again ends the old one
+        session = sessions.sign_in(form.get("key", ""))
         if session is None:
             return render(request, "login.html", status_code=401, next=target,
                           error="that key is not one this server accepts")
@@ -115,15 +130,24 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
 
     for module in PAGES:
         app.include_router(importlib.import_module(module).router)
-    app.add_middleware(ServerTiming)
+    app.add_middleware(PageHeaders)
     return app
 
 
-class ServerTiming:
-    """ASGI middleware: each answer says how long the server took to make it, in a
-    ``Server-Timing: app;dur=MS`` header (browsers' developer tools show it; the UI benchmark
-    reads it), from the request's arrival to the answer's headers: pages render whole before
-    they are sent."""
+SECURITY_HEADERS = [
+    (b"x-frame-options", b"DENY"),  # no other site may frame a page to click its buttons
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class PageHeaders:
+    """ASGI middleware: every answer refuses to be framed by another site (an accept or
+    promote button under someone else's page), and says how long the server took to make it
+    in a ``Server-Timing: app;dur=MS`` header (browsers' developer tools show it; the UI
+    benchmark reads it), from the request's arrival to the answer's headers: pages render
+    whole before they are sent."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -138,11 +162,19 @@ class ServerTiming:
             if message["type"] == "http.response.start":
                 took = (time.perf_counter() - started) * 1000
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
+                message["headers"] = [*message["headers"], *SECURITY_HEADERS,
                                       (b"server-timing", f"app;dur={took:.1f}".encode())]
             await send(message)
 
         await self.app(scope, receive, timed)
+
+
+def _error_page(request: Request, status: int, title: str, message: str) -> Response:
+    """The error page, with the navigation bar when the browser is signed in (the error may
+    have come before the route's own session dependency ran)."""
+    if getattr(request.state, "session", None) is None:
+        request.state.session = request.app.state.sessions.get(request.cookies.get(COOKIE))
+    return render(request, "error.html", status_code=status, title=title, message=message)
 
 
 def _safe_next(target: str | None) -> str | None:

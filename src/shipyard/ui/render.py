@@ -2,8 +2,9 @@
 
 :func:`render` is the one way a page answers with HTML. It adds to the template's context
 ``user``, ``role``, ``env``, ``envs``, ``csrf_token``, ``nav``, ``flash`` and two helpers:
-``href(path, **query)`` (a link inside the UI that keeps the selected environment) and
-``csrf_input()`` (the hidden field every POST form carries).
+``href(path, **query)`` (a link inside the UI that keeps the selected environment),
+``csrf_input()`` (the hidden field every POST form carries) and ``command(args)`` (``shipyard
+ARGS`` for the selected environment, as the CLI's own messages suggest commands).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+
+from shipyard.hints import command
 
 __all__ = ["NAV", "href", "render", "templates"]
 
@@ -81,4 +84,5 @@ def render(request: Request, template: str, *, status_code: int = 200,
         "role": session.role if session is not None else None,
         "env": env, "envs": state.envs, "csrf_token": token, "nav": NAV,
         "section": _section(request), "flash": flash, "href": link, "csrf_input": csrf_input,
+        "command": lambda args: command(args, env),
         "base": request.scope.get("root_path", ""), **context})

@@ -95,3 +95,29 @@ def test_static_files_and_plotly_come_from_the_package(client: TestClient) -> No
     assert css.status_code == 200 and "text/css" in css.headers["content-type"]
     js = client.get("/ui/static/plotly.min.js")
     assert js.status_code == 200 and "plotly" in js.text[:2000].lower()
+
+
+def test_pages_refuse_to_be_framed_and_say_their_server_time(client: TestClient) -> None:
+    page = client.get("/ui/login")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["server-timing"].startswith("app;dur=")
+
+
+def test_unknown_pages_and_bad_addresses_get_the_error_page(client: TestClient) -> None:
+    sign_in(client, VIEWER)
+    missing = client.get("/ui/nowhere")
+    assert missing.status_code == 404 and "no such page" in missing.text
+    assert 'aria-label="pages"' in missing.text  # signed in: the navigation bar is there
+    bad = client.get("/ui/lake/batches/abc")
+    assert bad.status_code == 400 and "batch_id" in bad.text
+
+
+def test_signing_in_again_ends_the_previous_session(client: TestClient) -> None:
+    sign_in(client, OPERATOR)
+    old = client.cookies.get("shipyard_session")
+    sign_in(client, VIEWER)
+    assert client.cookies.get("shipyard_session") != old
+    assert old is not None
+    stale = TestClient(client.app, follow_redirects=False, cookies={"shipyard_session": old})
+    assert stale.get("/ui/").status_code == 303  # the operator's session is gone

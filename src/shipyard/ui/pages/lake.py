@@ -108,7 +108,7 @@ def accept(request: Request, batch_id: int, _: Annotated[Session, Depends(operat
         raise BadForm("say why the batch is accepted: the reason is kept with the batch; go "
                       "back and fill it in")
     session: Session = request.state.session
-    done = q.accept(p, batch_id, reason=reason)
+    done = q.accept(p, batch_id, reason=reason, actor=f"{p.user} (web UI, {session.user})")
     if done.snapshot is None:
         waiting = ", ".join(f"{w.table_name} (batch {w.id})" for w in done.waiting)
         session.flash.append(f"Accepted batch {batch_id}, not landed yet: its ingest lands all "

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
 
-from shipyard.errors import NotFoundError
 from shipyard.pipeline.graph import StepGraph, step_graph, step_key
 from shipyard.project import Project
 from shipyard.redact import redact_url
@@ -64,9 +63,18 @@ def mlflow_link(run: RunRecord) -> tuple[str | None, str | None]:
 _W, _H, _GAP_X, _GAP_Y, _PAD = 170, 44, 70, 18, 10
 
 
-def graph_svg(graph: StepGraph, links: dict[str, str]) -> Markup:
+def _took(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def graph_svg(graph: StepGraph, links: dict[str, str],
+              notes: dict[str, str] | None = None) -> Markup:
     """The graph as inline SVG: tables on the left, each step right of its inputs, coloured by
-    status; ``links`` maps a node id to the anchor it jumps to."""
+    status; ``links`` maps a node id to the anchor it jumps to, ``notes`` to what its second
+    line says (default: its status)."""
+    notes = notes or {}
     def x(column: int) -> int:
         return _PAD + column * (_W + _GAP_X)
 
@@ -96,12 +104,13 @@ def graph_svg(graph: StepGraph, links: dict[str, str]) -> Markup:
              "read": ("#f0f2f5", "#5b6474")}
     for n in graph.nodes:
         fill, stroke = fills.get(n.status, ("#fff", "#8b95a7"))
+        note = notes.get(n.id) or (n.status if n.kind == "step" else "lake table")
         shape = (f'<rect x="{x(n.column)}" y="{y(n.row)}" width="{_W}" height="{_H}" rx="6" '
                  f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'
                  f'<text x="{x(n.column) + _W // 2}" y="{y(n.row) + 18}" text-anchor="middle" '
                  f'font-weight="600" fill="#1d2330">{escape(n.label[:24])}</text>'
                  f'<text x="{x(n.column) + _W // 2}" y="{y(n.row) + 34}" text-anchor="middle" '
-                 f'fill="{stroke}">{escape(n.status if n.kind == "step" else "lake table")}</text>')
+                 f'fill="{stroke}">{escape(note)}</text>')
         link = links.get(n.id)
         parts.append(f'<a href="{escape(link)}"><g>{shape}</g></a>' if link else f"<g>{shape}</g>")
     parts.append("</svg>")
@@ -111,23 +120,17 @@ def graph_svg(graph: StepGraph, links: dict[str, str]) -> Markup:
 @router.get("/{run_id}", response_class=HTMLResponse)
 def run(request: Request, run_id: str, _: Viewer, p: ProjectDep) -> HTMLResponse:
     """One run in full."""
-    store = RunStore.of(p)
-    if run_id == "latest":
-        latest = store.latest()
-        if latest is None:
-            raise NotFoundError(f"no runs yet in {p.env_name}; start one with "
-                                f"'{p.command('run PIPELINE')}'")
-        record = latest
-    else:
-        record = store.get(run_id)
+    record = RunStore.of(p).resolve(run_id)
     graph = step_graph(record)
     links = {f"step:{s.step}": f"#step-{s.step}" for s in record.steps}
     links.update({n.id: href(request, f"/lake/tables/{n.id.removeprefix('table:').replace('.', '/', 1)}")
                   for n in graph.nodes if n.kind == "table" and "." in n.id})
+    notes = {f"step:{s.step}": " · ".join(filter(None, (s.status, _took(s.duration_s))))
+             for s in record.steps}
     steps = [(s, step_key(s)) for s in record.steps]
     mlflow_url, mlflow_command = mlflow_link(record)
     return render(request, "run.html", title=f"Run {record.id}", run=record,
-                  graph=graph_svg(graph, links), steps=steps, metrics=run_metrics(record),
+                  graph=graph_svg(graph, links, notes), steps=steps, metrics=run_metrics(record),
                   mlflow_url=mlflow_url, mlflow_command=mlflow_command,
                   tracking=redact_url(record.tracking_uri or ""),
                   resume=p.command(f"run {record.pipeline} --resume {record.id}"))

@@ -1,0 +1,41 @@
+"""Pieces of the pages that need no project: charts and the run graph never let data close a
+script or inject markup, and MLflow links point where its UI is."""
+
+from __future__ import annotations
+
+import pytest
+
+from shipyard.pipeline.graph import GraphEdge, GraphNode, StepGraph
+from shipyard.ui.charts import plot_div
+from shipyard.ui.pages.runs import MLFLOW_UI_ENV, graph_svg, mlflow_link
+from tests.unit.pipeline.test_graph import _run
+
+
+def test_chart_data_cannot_close_its_script() -> None:
+    html = str(plot_div([{"type": "bar", "x": ["</script><script>alert(1)</script>"], "y": [1]}]))
+    assert html.count("</script>") == 1 and "\\u003c/script\\u003e" in html
+    assert "Plotly.newPlot" in html and "DOMContentLoaded" in html
+
+
+def test_the_run_graph_escapes_names_and_links_nodes() -> None:
+    graph = StepGraph([GraphNode("step:<b>", "<b>", "step", "succeeded", 0, 0),
+                       GraphNode("step:x", "x", "step", "failed", 1, 0)],
+                      [GraphEdge("step:<b>", "step:x", "a&b")])
+    svg = str(graph_svg(graph, {"step:x": "#step-x"}))
+    assert "<b>" not in svg and "&lt;b&gt;" in svg and "a&amp;b" in svg
+    assert '<a href="#step-x">' in svg and svg.startswith("<svg") and svg.endswith("</svg>")
+
+
+def test_mlflow_links_go_to_the_tracking_server_or_the_local_ui(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    run = _run()
+    assert mlflow_link(run) == (None, None)
+    served = run.__class__(**{**run.__dict__, "mlflow_run_id": "abc",
+                              "tracking_uri": "https://mlflow.example/"})
+    assert mlflow_link(served) == ("https://mlflow.example/#/runs/abc", None)
+    local = run.__class__(**{**run.__dict__, "mlflow_run_id": "abc",
+                             "tracking_uri": "sqlite:////p/mlflow.db"})
+    monkeypatch.setenv(MLFLOW_UI_ENV, "http://mlflow.internal:8080/")
+    url, start = mlflow_link(local)
+    assert url == "http://mlflow.internal:8080/#/runs/abc"
+    assert start == "mlflow ui --backend-store-uri sqlite:////p/mlflow.db"
