@@ -62,8 +62,10 @@ def test_the_models_page_shows_versions_and_offers_only_what_may_be_done(root: P
     assert client.get("/ui/models").headers["location"] == "/ui/models/titanic?env=dev"
     page = client.get("/ui/models/titanic").text
     assert page.count('<tr data-version="') == 3 and "0.830" in page
-    assert '<option value="3" selected>' in page  # passed its gate, not production: promotable
-    assert '<option value="2"' not in page  # failed: only with --force, from the CLI
+    promote = re.search(r'<form[^>]*id="promote".*?</form>', page, re.DOTALL)
+    assert promote is not None
+    assert '<option value="3" selected>' in promote[0]  # passed its gate, not production
+    assert '<option value="2"' not in promote[0]  # failed: only with --force, from the CLI
     assert "never compared" in page  # no saved report for v3 against v1 yet
     assert "nothing to roll back to" in page
 
