@@ -14,16 +14,15 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.e2e.cli import SHIPYARD, python, run
-from tests.e2e.examples import ExampleProjects, small
-from tests.e2e.server import free_port, http, wait_for
+from tests.e2e.cli import run
+from tests.e2e.examples import ExampleProjects
+from tests.e2e.server import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "ui"
@@ -56,14 +55,7 @@ def _quarantine_a_batch(root: Path) -> None:
 def project(example_projects: ExampleProjects, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """v1 in production with a published set and its outcomes, v2 staged after the next month,
     a drift report, and a rejected batch waiting in quarantine."""
-    root = example_projects.copy("recommender-small-ingested",
-                                 tmp_path_factory.mktemp("ui") / "shop")
-    small(root, trials=2)
-    run("run", "train", cwd=root)
-    run("models", "promote", "recommender", "1", "--reason", "first", cwd=root)
-    run("recommend", "--top", "10", cwd=root)
-    python("erp.py", "next-month", cwd=root)
-    run("ingest", cwd=root)
+    root = example_projects.copy("recommender-published", tmp_path_factory.mktemp("ui") / "shop")
     run("run", "train", cwd=root)
     run("monitor", "drift", "recommender", cwd=root, check=None)  # 5 when it finds drift
     run("monitor", "outcomes", "recommender", cwd=root)
@@ -74,26 +66,8 @@ def project(example_projects: ExampleProjects, tmp_path_factory: pytest.TempPath
 @pytest.fixture(scope="module")
 def base(project: Path) -> Iterator[str]:
     """``shipyard serve`` with an operator and a viewer key; the UI at ``{base}/ui``."""
-    port = free_port()
-    env = {**os.environ, "SHIPYARD_API_KEYS": f"{OPERATOR}:operator,{VIEWER}:viewer"}
-    process = subprocess.Popen([*SHIPYARD, "serve", "--port", str(port)], cwd=project, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"shipyard serve exited: {process.stdout and process.stdout.read()}")
-        try:
-            return http.get(f"{url}/ui/login").status_code == 200
-        except Exception:  # noqa: BLE001 - not listening yet
-            return False
-
-    try:
-        wait_for(up, "shipyard serve answering /ui/login")
+    with serving(project, keys=(f"{OPERATOR}:operator", f"{VIEWER}:viewer")) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=300)
 
 
 @pytest.fixture(scope="module")
