@@ -61,13 +61,19 @@ serve-demo: $(STAMP)
 	@echo 'Try: export KEY=$$(cat $(DEMO)/.api-key)'
 	@echo "     curl -H \"Authorization: Bearer \$$KEY\" http://127.0.0.1:$(DEMO_PORT)/v1/recommendations/$$(cd $(DEMO) && $(CURDIR)/$(PY) -c "import sqlite3; print(sqlite3.connect('.shipyard/dev/results.db').execute('select customer_id from shipyard_recommendations limit 1').fetchone()[0])")"
 
-test: $(STAMP)
+# The web UI's browser tests (tests/e2e/test_ui_browser.py) drive Debian's Chromium through
+# Playwright (no browser download): installed here when missing, as bench installs wrk.
+.PHONY: browser
+browser:
+	command -v chromium > /dev/null || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium)
+
+test: $(STAMP) browser
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-e2e: $(STAMP)
+e2e: $(STAMP) browser
 	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP)

@@ -56,6 +56,11 @@ PAGES_TO_TIME: list[tuple[str, str]] = [
     ("lake_batch_report", "/ui/lake/batches/{batch}"),
     ("runs", "/ui/runs"),
     ("run", "/ui/runs/{run}"),
+    ("models", "/ui/models/{model}"),
+    ("monitoring", "/ui/monitoring"),
+    ("monitoring_model", "/ui/monitoring/{model}"),
+    ("recommendations_search", "/ui/recommendations?q=C00"),
+    ("recommendations_customer", "/ui/recommendations?customer={customer}"),
 ]
 """(name, path) of each page timed; the second UI helper adds its pages' lines here."""
 

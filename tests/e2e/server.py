@@ -42,10 +42,11 @@ def wait_for(condition: Callable[[], bool], what: str, bound_s: float = PATIENCE
 
 
 @contextmanager
-def serving(root: Path, *args: str) -> Iterator[str]:
-    """The base URL of a server for the project at ``root``, its models loaded (/ready)."""
+def serving(root: Path, *args: str, keys: tuple[str, ...] = ()) -> Iterator[str]:
+    """The base URL of a server for the project at ``root``, its models loaded (/ready).
+    It accepts :data:`KEY` and ``keys`` (``KEY:viewer`` entries give a role)."""
     port = free_port()
-    env = {**os.environ, "SHIPYARD_API_KEYS": KEY}
+    env = {**os.environ, "SHIPYARD_API_KEYS": ",".join((KEY, *keys))}
     process = subprocess.Popen([*SHIPYARD, "serve", "--port", str(port), *args], cwd=root,
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)

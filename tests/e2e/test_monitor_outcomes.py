@@ -16,20 +16,13 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.cli import python, run
-from tests.e2e.examples import ExampleProjects, small
+from tests.e2e.examples import ExampleProjects
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleProjects) -> Path:
-    root = example_projects.copy("recommender-small-ingested",
+    return example_projects.copy("recommender-published",
                                  tmp_path_factory.mktemp("outcomes") / "shop")
-    small(root, trials=2)
-    run("run", "train", cwd=root)
-    run("models", "promote", "recommender", "1", "--reason", "first", cwd=root)
-    run("recommend", "--top", "10", cwd=root)
-    python("erp.py", "next-month", cwd=root)
-    run("ingest", cwd=root)
-    return root
 
 
 def _reports(root: Path, kind: str) -> dict:  # type: ignore[type-arg]

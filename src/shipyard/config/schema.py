@@ -311,6 +311,15 @@ class InteractionColumns(_Model):
     products: str | None = Field(
         default="products", description="CLEAN table of the catalogue; None: no category mix.")
     category: str = "category"
+    product_name: str = "product_name"
+    """The catalogue's column a person knows a product by (the web UI's recommendation viewer)."""
+    quantity: str | None = "quantity"
+    """The interactions' column of how many were bought; None: each row counts one."""
+    customers: str | None = Field(
+        default="customers", description="table of the customers, searched by id or name in "
+                                         "the web UI; None: search by id only.")
+    customer_name: str = "customer_name"
+    """Read from the CLEAN table, or from RAW when ``clean.pii`` keeps it out of CLEAN."""
 
 
 RULE_KINDS: dict[str, str] = {

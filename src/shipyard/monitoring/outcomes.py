@@ -34,10 +34,12 @@ from shipyard.project import Project
 from shipyard.recsys.metrics import ranking_of
 
 if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
     from shipyard.batch.results import RecommendationSet
 
 __all__ = ["Outcome", "OutcomesReport", "Scores", "check_outcomes", "concentration",
-           "popularity_baseline", "score",
+           "outcomes_chart", "outcomes_figure", "popularity_baseline", "score",
            "write_outcomes"]
 
 TOP_SHARE = 0.1
@@ -90,6 +92,21 @@ class OutcomesReport:
 
         return {"model": self.model, "created": self.created.isoformat(),
                 "notes": self.notes, "sets": [one(o) for o in self.outcomes]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutcomesReport:
+        """A report :meth:`to_dict` wrote (``monitor outcomes`` saves it as JSON)."""
+        def scores(value: dict[str, float] | None) -> Scores | None:
+            return None if value is None else Scores(**value)
+
+        outcomes = [Outcome(**{
+            **o, "published": datetime.fromisoformat(o["published"]),
+            "period": None if o["period"] is None else tuple(
+                date.fromisoformat(d) for d in o["period"]),
+            "model": scores(o["model"]), "baseline": scores(o["baseline"])})
+            for o in data["sets"]]
+        return cls(data["model"], outcomes, list(data["notes"]),
+                   datetime.fromisoformat(data["created"]))
 
 
 def score(recommended: dict[str, list[str]], bought: dict[str, set[str]], k: int) -> Scores | None:
@@ -231,22 +248,38 @@ def _outcome(made: RecommendationSet, known_until: date | None, next_known: date
                    buyers, model_scores, baseline, coverage, top_share, gini, None)
 
 
+def outcomes_chart(report: OutcomesReport) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(traces, layout) as plotly.js reads them: each scored set's hit rate, precision@K and
+    MAP@K over time, the recommender's solid beside the popularity baseline's dashed (the
+    report's page and the web UI draw the same)."""
+    scored = [o for o in report.outcomes if o.model is not None and o.baseline is not None]
+    x = [f"{o.published:%Y-%m-%d %H:%M} v{o.version}" for o in scored]
+    traces = [{"type": "scatter", "mode": "lines+markers", "x": x,
+               "y": [getattr(getattr(o, name), metric) for o in scored],
+               "name": f"{metric} ({'recommender' if name == 'model' else 'popularity baseline'})",
+               "line": {"dash": dash}}
+              for name, dash in (("model", "solid"), ("baseline", "dash"))
+              for metric in ("hit_rate", "precision_at_k", "map_at_k")]
+    layout = {"title": {"text": f"{report.model}: outcomes of published sets"},
+              "xaxis": {"title": {"text": "published set"}},
+              "yaxis": {"title": {"text": "score"}}}
+    return traces, layout
+
+
+def outcomes_figure(report: OutcomesReport) -> go.Figure:
+    """:func:`outcomes_chart` as a plotly Figure (the report's page)."""
+    import plotly.graph_objects as go
+
+    traces, layout = outcomes_chart(report)
+    figure = go.Figure(data=traces, layout=layout)
+    figure.update_layout(height=420)
+    return figure
+
+
 def _html(report: OutcomesReport) -> str:
     import html
 
-    import plotly.graph_objects as go
-
-    scored = [o for o in report.outcomes if o.model is not None and o.baseline is not None]
-    x = [f"{o.published:%Y-%m-%d %H:%M} v{o.version}" for o in scored]
-    figure = go.Figure()
-    for name, dash in (("model", "solid"), ("baseline", "dash")):
-        for metric in ("hit_rate", "precision_at_k", "map_at_k"):
-            figure.add_trace(go.Scatter(
-                x=x, y=[getattr(getattr(o, name), metric) for o in scored], mode="lines+markers",
-                name=f"{metric} ({'recommender' if name == 'model' else 'popularity baseline'})",
-                line={"dash": dash}))
-    figure.update_layout(height=420, title=f"{report.model}: outcomes of published sets",
-                         xaxis_title="published set", yaxis_title="score")
+    figure = outcomes_figure(report)
     rows = "".join(
         f"<tr><td>{html.escape(o.set_id)}</td><td>{o.published:%Y-%m-%d %H:%M}</td>"
         f"<td>{'–' if o.period is None else f'{o.period[0]} – {o.period[1]}'}</td>"

@@ -10,12 +10,15 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shipyard.monitoring.drift import ColumnResult, DriftReport
 from shipyard.project import Project
 
-__all__ = ["report_dir", "to_dict", "write_report"]
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["column_chart", "column_figure", "report_dir", "to_dict", "write_report"]
 
 
 def report_dir(project: Project, model: str) -> Path:
@@ -46,17 +49,36 @@ def to_dict(report: DriftReport) -> dict[str, Any]:
             "notes": report.notes, "results": [result(r) for r in report.results]}
 
 
-def _figure(r: ColumnResult, first: bool) -> str:
+def column_chart(result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(traces, layout) of a column's shares per bin, reference beside current, as the plain
+    dicts plotly.js draws: one entry of ``results`` in the report's JSON (:func:`to_dict`), so
+    a saved report is plotted the same as a fresh one, here and in the web UI."""
+    bins = result["bins"]
+    baseline = "reference (training)" if result["kind"] == "skew" else "previous window"
+    traces = [{"type": "bar", "name": baseline, "x": bins["labels"], "y": bins["reference"]},
+              {"type": "bar", "name": "current window", "x": bins["labels"],
+               "y": bins["current"]}]
+    verdict = f"DRIFTED; {result['reason']}" if result["drifted"] else result["reason"]
+    layout = {"barmode": "group", "title": {"text": f"{result['column']} ({result['kind']}): "
+                                                    f"{verdict}"},
+              "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
+                         "xanchor": "right"},
+              "yaxis": {"title": {"text": "share of non-null values"}}}
+    return traces, layout
+
+
+def column_figure(result: dict[str, Any]) -> go.Figure:
+    """:func:`column_chart` as a plotly Figure (the report's page)."""
     import plotly.graph_objects as go
 
-    baseline = "reference (training)" if r.kind == "skew" else "previous window"
-    figure = go.Figure([go.Bar(name=baseline, x=r.labels, y=r.reference),
-                        go.Bar(name="current window", x=r.labels, y=r.current)])
-    verdict = "DRIFTED" if r.test.drifted else "stable"
-    figure.update_layout(barmode="group", height=320, margin={"t": 40, "b": 40},
-                         title=f"{r.column} ({r.kind}): {verdict}; {r.test.reason}",
-                         yaxis_title="share of non-null values")
-    return str(figure.to_html(full_html=False, include_plotlyjs=first))
+    traces, layout = column_chart(result)
+    figure = go.Figure(data=traces, layout=layout)
+    figure.update_layout(height=320, margin={"t": 40, "b": 40})
+    return figure
+
+
+def _figure(result: dict[str, Any], first: bool) -> str:
+    return str(column_figure(result).to_html(full_html=False, include_plotlyjs=first))
 
 
 def _html(report: DriftReport) -> str:
@@ -69,7 +91,7 @@ def _html(report: DriftReport) -> str:
         f"<td>{cell(r.test.p_value, '.2g')}</td><td>{r.test.psi:.3f}</td>"
         f"<td>{cell(r.test.effect)}</td><td>{html.escape(r.test.reason)}</td></tr>"
         for r in report.results)
-    plots = "".join(_figure(r, i == 0) for i, r in enumerate(report.results))
+    plots = "".join(_figure(r, i == 0) for i, r in enumerate(to_dict(report)["results"]))
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.notes)
     verdict = ("drift detected in " + ", ".join(report.drifted_columns) if report.drifted
                else "no drift")

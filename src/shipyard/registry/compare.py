@@ -66,10 +66,22 @@ class Comparison:
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "challenger_wins": self.challenger_wins}, indent=2)
 
+    @classmethod
+    def from_json(cls, text: str) -> Comparison:
+        """A report :meth:`to_json` wrote (``challenger_wins`` is recomputed, not read)."""
+        data = json.loads(text)
+        data.pop("challenger_wins", None)
+        data["metrics"] = [MetricDiff(**m) for m in data["metrics"]]
+        return cls(**data)
+
+    @staticmethod
+    def file_name(challenger: int, champion: int) -> str:
+        """The report's file name in the model's reports folder (one per pair of versions)."""
+        return f"compare-v{challenger}-vs-v{champion}.json"
+
     @property
     def report_name(self) -> str:
-        """The report's file name in the model's reports folder (one per pair of versions)."""
-        return f"compare-v{self.challenger}-vs-v{self.champion}.json"
+        return self.file_name(self.challenger, self.champion)
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,9 @@ PAGES = (
     "shipyard.ui.pages.overview",
     "shipyard.ui.pages.lake",
     "shipyard.ui.pages.runs",
+    "shipyard.ui.pages.models",
+    "shipyard.ui.pages.monitoring",
+    "shipyard.ui.pages.recommendations",
 )
 """Modules whose ``router`` holds the pages, one line per page module."""
 
