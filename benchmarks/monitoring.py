@@ -80,6 +80,7 @@ def write_log(lake: Path, when: datetime, inputs: Any, outputs: Any) -> None:
                "row": pa.array([0] * n, type=pa.int32()), "probability": probability,
                "prediction": pa.array((probability.to_numpy() >= 0.5).astype("int64")),
                "latency_ms": pa.array([1.0] * n, type=pa.float64()),
+               "status": pa.array([200] * n, type=pa.int32()),
                **{input_column(name): inputs.column(name) for name in inputs.column_names}}
     write_deltalake(predictions_path(str(lake), MODEL),
                     pa.table(columns).cast(prediction_schema(signature)), mode="append",
@@ -207,13 +208,13 @@ def cpu_s() -> float:
 def run_shipyard(folder: Path) -> dict[str, Any]:
     from shipyard.config.schema import MonitoringSettings
     from shipyard.monitoring import measure
-    from shipyard.monitoring.logged import PredictionLog
+    from shipyard.monitoring.logged import LoggedPredictions
     from shipyard.monitoring.window import Window
     from shipyard.train.profile import ReferenceProfile
 
     start, cpu = time.perf_counter(), cpu_s()
     profile = ReferenceProfile.from_json((folder / "profile.json").read_text())
-    report = measure(PredictionLog(str(folder / "lake"), None, MODEL), profile, 1,
+    report = measure(LoggedPredictions(str(folder / "lake"), None, MODEL), profile, 1,
                      Window.of(DAY, now=NOW), MonitoringSettings())
     seconds = time.perf_counter() - start
     verdicts: dict[str, dict[str, bool]] = {}

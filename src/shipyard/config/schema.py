@@ -310,7 +310,9 @@ class InteractionColumns(_Model):
 
 RULE_KINDS: dict[str, str] = {
     "p99_latency_ms": "p99 of the logged prediction latency over `window`, in ms (target: model)",
-    "error_rate": "share of logged requests of `window` that failed or were refused (target: model)",
+    "error_rate": "share of logged requests of `window` that failed, HTTP 5xx (target: model)",
+    "rejection_rate": "share of logged requests of `window` refused, HTTP 4xx: invalid rows, too "
+                      "large (target: model)",
     "lake_age": "age of the lake's newest snapshot (threshold: a duration, e.g. 26h)",
     "run_age": "age of the last successful run of a pipeline (target: pipeline; threshold: 2d)",
     "failed_runs": "failed runs over `window` (target: pipeline, or every pipeline)",
@@ -319,7 +321,7 @@ RULE_KINDS: dict[str, str] = {
 }
 """The kinds of ``monitoring.rules``, with what each measures (shown when a kind is unknown)."""
 _AGE_KINDS = ("lake_age", "run_age")
-_TARGET_NEEDED = ("p99_latency_ms", "error_rate", "run_age", "drift")
+_TARGET_NEEDED = ("p99_latency_ms", "error_rate", "rejection_rate", "run_age", "drift")
 _AGE = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$")
 
 
@@ -455,6 +457,7 @@ class ProjectConfig(_Model):
             "pipeline": ("pipeline", self.pipelines), "model": ("model", self.models),
             "table": ("table", self.tables)}
         wants = {"p99_latency_ms": "model", "error_rate": "model", "drift": "model",
+                 "rejection_rate": "model",
                  "run_age": "pipeline", "failed_runs": "pipeline", "quarantine_waiting": "table"}
         found = [(f"monitoring.rules[{number}].target", *declared[wants[rule.kind]], rule.target)
                  for number, rule in enumerate(self.monitoring.rules)
