@@ -229,7 +229,8 @@ def test_readme_has_its_sessions() -> None:
     assert titles == ["The lake, in one session",
                       "Pipelines and the model lifecycle, in one session",
                       "Serving and batch inference, in one session",
-                      "Recommendations in dev and prod, in one session"]
+                      "Recommendations in dev and prod, in one session",
+                      "Monitoring, in one session"]
     assert all(s.lines and s.lines[0].activates for s in SESSIONS)
 
 
