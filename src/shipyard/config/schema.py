@@ -321,6 +321,7 @@ RULE_KINDS: dict[str, str] = {
 }
 """The kinds of ``monitoring.rules``, with what each measures (shown when a kind is unknown)."""
 _AGE_KINDS = ("lake_age", "run_age")
+_SHARE_KINDS = ("error_rate", "rejection_rate", "drift")
 _TARGET_NEEDED = ("p99_latency_ms", "error_rate", "rejection_rate", "run_age", "drift")
 _AGE = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$")
 
@@ -340,20 +341,37 @@ class RuleConfig(_Model):
     name: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] = Field(
         default=None, description="Name in tables, alerts and /metrics [kind, or kind:target].")
 
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\s*\d+\s*[smhdw]\s*", value):
+            raise ValueError(f"window {value!r} is not a length of time; write a number and a "
+                             f"unit: 30m, 12h, 7d or 2w")
+        return value
+
     @model_validator(mode="after")
     def _known(self) -> RuleConfig:
         if self.kind not in RULE_KINDS:
-            raise ValueError(f"unknown rule kind {self.kind!r}; known kinds: "
-                             f"{', '.join(RULE_KINDS)}")
+            import difflib
+
+            close = difflib.get_close_matches(self.kind, RULE_KINDS, n=1)
+            raise ValueError(f"unknown rule kind {self.kind!r}"
+                             + (f" (did you mean {close[0]!r}?)" if close else "")
+                             + f"; known kinds: {', '.join(RULE_KINDS)}")
         if self.kind in _TARGET_NEEDED and not self.target:
-            raise ValueError(f"a {self.kind} rule needs a target: {RULE_KINDS[self.kind]}")
+            raise ValueError(f"a {self.kind} rule needs a target: add 'target: ...' "
+                             f"({RULE_KINDS[self.kind]})")
         if self.kind in _AGE_KINDS:
             if not isinstance(self.threshold, str) or not _AGE.match(self.threshold):
                 raise ValueError(f"threshold of a {self.kind} rule is a duration: write e.g. "
                                  f"26h, 2d or 0s, not {self.threshold!r}")
         elif isinstance(self.threshold, str):
-            raise ValueError(f"threshold of a {self.kind} rule is a number, not "
-                             f"{self.threshold!r}")
+            example = "a share: 0.05 for 5%" if self.kind in _SHARE_KINDS else "a number"
+            raise ValueError(f"threshold of the {self.kind} rule is a number, not "
+                             f"{self.threshold!r}; write {example}")
+        elif self.kind in _SHARE_KINDS and not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold of the {self.kind} rule is a share between 0 and 1 "
+                             f"(0.05 for 5%), not {self.threshold:g}")
         return self
 
     @property

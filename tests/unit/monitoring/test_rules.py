@@ -43,14 +43,20 @@ def project(root: Path, rules: str, url: str = "http://127.0.0.1:9/hook") -> Pro
 def test_an_unknown_kind_is_named_with_the_known_kinds() -> None:
     with pytest.raises(ValidationError) as error:
         MonitoringSettings(rules=[{"kind": "lake_agee", "threshold": "1d"}])
-    assert "unknown rule kind 'lake_agee'; known kinds: " + ", ".join(RULE_KINDS) in str(error.value)
+    assert ("unknown rule kind 'lake_agee' (did you mean 'lake_age'?); known kinds: "
+            + ", ".join(RULE_KINDS)) in str(error.value)
 
 
 @pytest.mark.parametrize(("rule", "message"), [
     ({"kind": "run_age", "threshold": "1d"}, "a run_age rule needs a target"),
     ({"kind": "lake_age", "threshold": 3}, "threshold of a lake_age rule is a duration"),
-    ({"kind": "failed_runs", "threshold": "2d"}, "threshold of a failed_runs rule is a number"),
+    ({"kind": "failed_runs", "threshold": "2d"}, "threshold of the failed_runs rule is a number"),
     ({"kind": "lake_age", "threshold": "1d", "treshold": 2}, "treshold"),
+    ({"kind": "rejection_rate", "target": "m", "threshold": "5%"},
+     "threshold of the rejection_rate rule is a number, not '5%'; write a share: 0.05 for 5%"),
+    ({"kind": "drift", "target": "m", "threshold": 20}, "a share between 0 and 1"),
+    ({"kind": "drift", "target": "m", "threshold": 0.2, "window": "a week"},
+     "write a number and a unit: 30m, 12h, 7d or 2w"),
 ])
 def test_a_bad_rule_is_refused_with_why(rule: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
