@@ -19,7 +19,7 @@ with their MLflow types. A signature column named like one of these is stored as
 ``input_<name>`` (:func:`input_column`). A request the server refused (4xx: invalid rows, a
 body too large) or failed (5xx) is one row with its status, time, id, latency and the version
 then served, and no inputs or output: readers of inputs keep the answered rows
-(:func:`answered`), the error and rejection rules count the rest. Rows written before the
+(:func:`answered_filter`), the error and rejection rules count the rest. Rows written before the
 status column existed have a null status: they were all answered.
 
 The recommendations table ``<lake>/monitoring/recommendations``, one row per request:
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-__all__ = ["META_COLUMNS", "RECOMMENDATIONS", "answered", "input_column", "new_request_id",
+__all__ = ["META_COLUMNS", "RECOMMENDATIONS", "answered_filter", "input_column", "new_request_id",
            "prediction_schema", "predictions_path", "recommendation_schema",
            "recommendations_path", "request_day", "well_formed"]
 
@@ -89,7 +89,7 @@ def prediction_schema(inputs: list[tuple[str, str, bool]]) -> pa.Schema:
         *((input_column(name), _arrow_type(kind)) for name, kind, _ in inputs)])
 
 
-def answered(names: list[str]) -> ds.Expression | None:
+def answered_filter(names: list[str]) -> ds.Expression | None:
     """The filter keeping the rows of answered requests in a prediction table whose columns
     are ``names`` (None: a table from before refusals were logged holds nothing else)."""
     import pyarrow.dataset as ds
