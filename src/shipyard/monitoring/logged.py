@@ -32,6 +32,11 @@ from shipyard.train.profile import ColumnProfile, ReferenceProfile
 __all__ = ["LoggedPredictions", "Tally"]
 
 BATCH_ROWS = 65_536
+_SERIAL: dict[str, Any] = {
+    "batch_size": BATCH_ROWS, "batch_readahead": 1, "fragment_readahead": 1, "use_threads": False,
+    "fragment_scan_options": ds.ParquetFragmentScanOptions(pre_buffer=False)}
+"""How every scan of the log runs: read and decoded on the reading thread, a batch at a time
+(see :meth:`LoggedPredictions._batches` for why)."""
 
 
 @dataclass
@@ -92,7 +97,7 @@ class LoggedPredictions:
     def rows(self, window: Window) -> int:
         """Predicted rows of ``window`` (refused requests left out)."""
         return int(self.dataset().count_rows(
-            filter=self.window_filter(window, answered_only=True)))
+            filter=self.window_filter(window, answered_only=True), **_SERIAL))
 
     def newest_version(self, window: Window) -> int | None:
         """The newest model version that answered in ``window`` (None if none did)."""
@@ -104,17 +109,17 @@ class LoggedPredictions:
         return newest
 
     def _batches(self, window: Window, columns: list[str]) -> Iterator[pa.RecordBatch]:
-        """The answered rows of ``window``, ``BATCH_ROWS`` at a time, decoded as they are
-        asked for. Arrow's threaded scan decodes ahead of a slower reader (this one counts
-        each batch in Python) until its queue's limit: a few hundred MB once a window spans
-        tens of files, so the peak grew with the log (10M rows: 1.6x the 1M peak). Decoding
-        on the reading thread keeps one batch (and one file's read buffers) in memory at a
-        time, whatever the window holds, at about the same speed: the counting, not the
-        decoding, sets the pace."""
-        yield from self.dataset().to_batches(columns=columns,
-                                             filter=self.window_filter(window, answered_only=True),
-                                             batch_size=BATCH_ROWS, batch_readahead=1,
-                                             fragment_readahead=1, use_threads=False)
+        """The answered rows of ``window``, ``BATCH_ROWS`` at a time, read and decoded as
+        they are asked for. Arrow's threaded scan decodes ahead of a slower reader (this one
+        counts each batch in Python) until its queue's limit, and Parquet's pre-buffering
+        fetches column chunks ahead on the I/O threads: a few hundred MB once a window spans
+        tens of files, so the peak grew with the log (10M rows: 1.6x the 1M peak). Reading
+        on the reading thread keeps one batch and one file's column chunks in memory at a
+        time, whatever the window holds, at the same CPU time (the counting, not the
+        decoding, sets the pace); on object storage it makes one request per column chunk
+        instead of coalesced ones."""
+        yield from self.dataset().to_batches(
+            columns=columns, filter=self.window_filter(window, answered_only=True), **_SERIAL)
 
     def tally(self, profile: ReferenceProfile, window: Window, *, version: int | None = None,
               progress: Callable[[int], Any] = lambda rows: None) -> tuple[Tally, Tally]:
