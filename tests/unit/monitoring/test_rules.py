@@ -175,35 +175,11 @@ def test_monitor_drift_alerts_once_per_episode_with_the_report(tmp_path: Path) -
         assert (state.key, state.state) == ("drift:titanic", "ok")  # a drift rule's own key
 
 
-def test_error_and_rejection_rates_come_from_the_servers_log(tmp_path: Path) -> None:
-    """Requests as the server logs them: answered ones a row per predicted row (one of 50
-    rows is one request), refused and failed ones a row with their status."""
-    p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}\n"
-                          "    - {kind: rejection_rate, target: titanic, threshold: 0.05, window: 1h}\n"
-                          "    - {kind: p99_latency_ms, target: titanic, threshold: 100, window: 1h}")
-    writer = LogWriter(p.lake_root, None)
-    now = datetime.now(UTC)
-    when = now - timedelta(minutes=5)
-    for i in range(17):
-        rows = [{"age": 1.0}] * (50 if i == 0 else 1)
-        writer.record("titanic", 1, [("age", "double", True)], rows, [0.5] * len(rows), 20.0,
-                      request_id=f"ok{i}", when=when)
-    for i, status in enumerate([422, 413, 503]):
-        writer.record_refusal("titanic", 1, status, 500.0, request_id=f"no{i}", when=when)
-    while not writer.queue.empty():
-        writer.flush()
-    errors, rejections, latency = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
-    assert (errors.value, errors.state, errors.why) == (0.05, "ok", "1 of 20 requests failed")
-    assert (rejections.value, rejections.state, rejections.shown) == (0.1, "firing", "10.00%")
-    assert rejections.why == "2 of 20 requests rejected"
-    assert (latency.value, latency.state) == (20.0, "ok")  # refusals' latency left out
-
-
 @pytest.mark.parametrize("statuses", [[200] * 18 + [503, 422], ["ok"] * 18 + ["error", "refused"]])
-def test_a_status_column_written_by_another_tool_is_read_too(tmp_path: Path,
-                                                             statuses: list[object]) -> None:
-    """A model's log table with a status column as HTTP codes or as words, one row per
-    request (no ``row`` column)."""
+def test_error_rate_counts_failed_and_refused_requests(tmp_path: Path,
+                                                       statuses: list[object]) -> None:
+    """A status column written by another tool, as HTTP codes or as words, one row per
+    request (no ``row`` column); the server's own log: the last test."""
     import pyarrow as pa
     from deltalake import write_deltalake
 
@@ -237,3 +213,27 @@ def test_error_rate_is_unknown_on_a_log_from_before_statuses(tmp_path: Path) -> 
     assert (result.value, result.state) == (None, "unknown")
     assert result.why.startswith("the prediction log has no status column: it was written by "
                                  "a server from before refusals and failures were logged")
+
+
+def test_error_and_rejection_rates_come_from_the_servers_log(tmp_path: Path) -> None:
+    """Requests as the server logs them: answered ones a row per predicted row (one of 50
+    rows is one request), refused and failed ones a row with their status."""
+    p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}\n"
+                          "    - {kind: rejection_rate, target: titanic, threshold: 0.05, window: 1h}\n"
+                          "    - {kind: p99_latency_ms, target: titanic, threshold: 100, window: 1h}")
+    writer = LogWriter(p.lake_root, None)
+    now = datetime.now(UTC)
+    when = now - timedelta(minutes=5)
+    for i in range(17):
+        rows = [{"age": 1.0}] * (50 if i == 0 else 1)
+        writer.record("titanic", 1, [("age", "double", True)], rows, [0.5] * len(rows), 20.0,
+                      request_id=f"ok{i}", when=when)
+    for i, status in enumerate([422, 413, 503]):
+        writer.record_refusal("titanic", 1, status, 500.0, request_id=f"no{i}", when=when)
+    while not writer.queue.empty():
+        writer.flush()
+    errors, rejections, latency = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
+    assert (errors.value, errors.state, errors.why) == (0.05, "ok", "1 of 20 requests failed")
+    assert (rejections.value, rejections.state, rejections.shown) == (0.1, "firing", "10.00%")
+    assert rejections.why == "2 of 20 requests rejected"
+    assert (latency.value, latency.state) == (20.0, "ok")  # refusals' latency left out
