@@ -379,8 +379,8 @@ def memory(work: Path, rows: int, big_rows: int, runs: int) -> dict[str, Any]:
             print(f"titanic, {n:,} rows per window: Shipyard alone", flush=True)
             prepare(folder, "titanic", n, parquet=False)
     answers: dict[int, list[dict[str, Any]]] = {n: [] for n in folders}
+    # the machine is shared: wall seconds depend on its load, CPU seconds much less
     found: dict[str, Any] = {"memory_load_avg": round(os.getloadavg()[0], 1)}
-    """The machine is shared: wall seconds depend on its load, CPU seconds much less."""
     for i in range(runs):
         for n, folder in folders.items():
             answer = child("shipyard", folder)
