@@ -22,7 +22,8 @@ same rows:
 Each measurement is a fresh process (peak RSS from ``getrusage`` in the child, libraries
 imported before the clock starts); runs alternate and medians are reported. The verdict of
 every column under each tool is kept, at N rows and at ``--small-rows``. Last, Shipyard alone
-on ``--big-rows`` logged rows, to show its memory stays flat. Figures go to
+on ``--rows`` and ``--big-rows`` logged rows, to show its memory stays flat
+(``--memory-only`` runs just that part and updates its keys). Figures go to
 ``benchmarks/results/monitoring.json``.
 """
 
@@ -80,6 +81,7 @@ def write_log(lake: Path, when: datetime, inputs: Any, outputs: Any) -> None:
                "row": pa.array([0] * n, type=pa.int32()), "probability": probability,
                "prediction": pa.array((probability.to_numpy() >= 0.5).astype("int64")),
                "latency_ms": pa.array([1.0] * n, type=pa.float64()),
+               "status": pa.array([200] * n, type=pa.int32()),
                **{input_column(name): inputs.column(name) for name in inputs.column_names}}
     write_deltalake(predictions_path(str(lake), MODEL),
                     pa.table(columns).cast(prediction_schema(signature)), mode="append",
@@ -207,13 +209,13 @@ def cpu_s() -> float:
 def run_shipyard(folder: Path) -> dict[str, Any]:
     from shipyard.config.schema import MonitoringSettings
     from shipyard.monitoring import measure
-    from shipyard.monitoring.logged import PredictionLog
+    from shipyard.monitoring.logged import LoggedPredictions
     from shipyard.monitoring.window import Window
     from shipyard.train.profile import ReferenceProfile
 
     start, cpu = time.perf_counter(), cpu_s()
     profile = ReferenceProfile.from_json((folder / "profile.json").read_text())
-    report = measure(PredictionLog(str(folder / "lake"), None, MODEL), profile, 1,
+    report = measure(LoggedPredictions(str(folder / "lake"), None, MODEL), profile, 1,
                      Window.of(DAY, now=NOW), MonitoringSettings())
     seconds = time.perf_counter() - start
     verdicts: dict[str, dict[str, bool]] = {}
@@ -367,6 +369,44 @@ def compare(work: Path, variant: str, rows: int, runs: int) -> dict[str, Any]:
     }
 
 
+def memory(work: Path, rows: int, big_rows: int, runs: int) -> dict[str, Any]:
+    """Shipyard alone on ``rows`` and on ``big_rows`` rows per window, ``runs`` alternating
+    runs each: the peak must not grow with the log. The 1M run here is Shipyard's alone (no
+    Evidently run beside it), so both peaks come from the same conditions."""
+    folders = {n: work / f"titanic-{n}" for n in (rows, big_rows)}
+    for n, folder in folders.items():
+        if not (folder / "profile.json").exists():  # compare() may have written it already
+            print(f"titanic, {n:,} rows per window: Shipyard alone", flush=True)
+            prepare(folder, "titanic", n, parquet=False)
+    answers: dict[int, list[dict[str, Any]]] = {n: [] for n in folders}
+    # the machine is shared: wall seconds depend on its load, CPU seconds much less
+    found: dict[str, Any] = {"memory_load_avg": round(os.getloadavg()[0], 1)}
+    for i in range(runs):
+        for n, folder in folders.items():
+            answer = child("shipyard", folder)
+            if "error" in answer:
+                found["error_10m"] = answer["error"]
+                print(f"  run {i + 1}/{runs} shipyard, {n:,} rows: FAILED", flush=True)
+                continue
+            answers[n].append(answer)
+            print(f"  run {i + 1}/{runs} shipyard, {n:,} rows: {answer['seconds']:.2f} s, "
+                  f"peak {answer['peak_mb']:.0f} MB", flush=True)
+    big, small = answers[big_rows], answers[rows]
+    found.update({
+        "big_rows_per_window": big_rows, "big_runs": len(big),
+        "shipyard_s_10m": _median(big, "seconds"), "peak_mb_10m": _median(big, "peak_mb"),
+        "shipyard_cpu_s_10m": _median(big, "cpu_s"),
+        "peak_mb_1m_alone": _median(small, "peak_mb"),
+        "shipyard_s_1m_alone": _median(small, "seconds"),
+        "shipyard_cpu_s_1m_alone": _median(small, "cpu_s"),
+        "peak_mb_10m_runs": [round(a["peak_mb"], 1) for a in big],
+        "peak_mb_1m_alone_runs": [round(a["peak_mb"], 1) for a in small],
+        "memory_date": datetime.now(UTC).isoformat(timespec="seconds"),
+    })
+    found["peak_ratio_10m_vs_1m"] = _ratio(found["peak_mb_10m"], found["peak_mb_1m_alone"])
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per window")
@@ -377,6 +417,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--big-runs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the memory runs (--rows and --big-rows, Shipyard alone); "
+                             "their keys are updated in --out, the rest kept")
     parser.add_argument("--child", choices=["shipyard", "evidently"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -385,6 +428,13 @@ def main() -> None:
         print(json.dumps(run(args.folder)))
         return
 
+    if args.memory_only:
+        kept = json.loads(args.out.read_text()) if args.out.exists() else {}
+        with tempfile.TemporaryDirectory(prefix="shipyard-bench-monitoring-") as tmp:
+            kept.update(memory(Path(tmp), args.rows, args.big_rows, args.big_runs))
+        args.out.write_text(json.dumps(kept, indent=2) + "\n")
+        print(json.dumps({k: v for k, v in kept.items() if "10m" in k or "1m" in k}, indent=2))
+        return
     evidently = evidently_python()
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
@@ -412,24 +462,7 @@ def main() -> None:
                       str(args.small_rows): results[variant]["verdicts_small"]}
             for variant in ("titanic", "wide50")}
         if args.big_rows:
-            folder = work / f"titanic-{args.big_rows}"
-            print(f"titanic, {args.big_rows:,} rows per window: Shipyard alone", flush=True)
-            prepare(folder, "titanic", args.big_rows, parquet=False)
-            big = []
-            for i in range(args.big_runs):
-                answer = child("shipyard", folder)
-                if "error" in answer:
-                    results["error_10m"] = answer["error"]
-                    print(f"  run {i + 1}/{args.big_runs} shipyard: FAILED", flush=True)
-                    break
-                big.append(answer)
-                print(f"  run {i + 1}/{args.big_runs} shipyard: {answer['seconds']:.2f} s, "
-                      f"peak {answer['peak_mb']:.0f} MB", flush=True)
-            results["big_rows_per_window"] = args.big_rows
-            results["big_runs"] = len(big)
-            results["shipyard_s_10m"] = _median(big, "seconds")
-            results["peak_mb_10m"] = _median(big, "peak_mb")
-            results["peak_ratio_10m_vs_1m"] = _ratio(results["peak_mb_10m"], titanic["peak_mb"])
+            results.update(memory(work, args.rows, args.big_rows, args.big_runs))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items()

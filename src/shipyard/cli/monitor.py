@@ -1,4 +1,8 @@
-"""``shipyard monitor``: is a served model still seeing what it was trained on?"""
+"""``shipyard monitor``: is a served model still seeing what it was trained on?
+
+Its subcommands are lazy like the root's (:mod:`shipyard.cli.lazy`): ``shipyard monitor
+--help`` imports none of their modules, and a subcommand imports only its own.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,42 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shipyard.cli import monitor_check, monitor_log, monitor_outcomes
 from shipyard.cli.console import console
+from shipyard.cli.lazy import LazyCommand, LazyGroup
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import DriftDetected
 
 if TYPE_CHECKING:
     from shipyard.monitoring import DriftReport
 
-__all__ = ["app", "drift_table"]
+__all__ = ["app", "drift", "drift_table"]
+
+
+
+class _Commands(LazyGroup):
+    """``monitor``'s subcommands, in the order ``--help`` lists them."""
+
+    COMMANDS = (
+        LazyCommand("drift", "shipyard.cli.monitor:drift",
+                    "Skew (serving inputs vs the training profile) and drift (vs the previous "
+                    "window)."),
+        LazyCommand("check", "shipyard.cli.monitor_check:check",
+                    "Evaluate monitoring.rules; alert the webhooks once per change of state."),
+        LazyCommand("outcomes", "shipyard.cli.monitor_outcomes:outcomes",
+                    "Hit rate, precision@K and MAP@K of each published set over the orders "
+                    "that followed it, beside the popularity baseline; coverage, "
+                    "concentration, fallback share."),
+        LazyCommand("compact", "shipyard.cli.monitor_log:compact",
+                    "Delete log rows older than monitoring.retention_days, compact small "
+                    "files, vacuum."),
+        LazyCommand("trace", "shipyard.cli.monitor_log:trace",
+                    "From a request id to its rows, model version, training run, lake "
+                    "versions, commit."),
+    )
+
 
 app = typer.Typer(help="Watch served models: skew and drift of their inputs and predictions.",
-                  no_args_is_help=True)
+                  cls=_Commands, no_args_is_help=True)
 
 
 def _number(value: float | None, spec: str = ".3f") -> str:
@@ -44,7 +72,6 @@ def drift_table(report: DriftReport) -> Table:
     return table
 
 
-@app.command()
 def drift(
     model: Annotated[str, typer.Argument(help="Registered model name.")],
     window: Annotated[str | None, typer.Option(
@@ -95,8 +122,3 @@ def drift(
         raise DriftDetected(f"{message}; report: {page}", report=report)
     console.print(f"[red]{message}[/]")
 
-
-app.command("check")(monitor_check.check)
-app.command("outcomes")(monitor_outcomes.outcomes)
-app.command("compact")(monitor_log.compact)
-app.command("trace")(monitor_log.trace)

@@ -324,7 +324,9 @@ class InteractionColumns(_Model):
 
 RULE_KINDS: dict[str, str] = {
     "p99_latency_ms": "p99 of the logged prediction latency over `window`, in ms (target: model)",
-    "error_rate": "share of logged requests of `window` that failed or were refused (target: model)",
+    "error_rate": "share of logged requests of `window` that failed, HTTP 5xx (target: model)",
+    "rejection_rate": "share of logged requests of `window` refused, HTTP 4xx: invalid rows, too "
+                      "large (target: model)",
     "lake_age": "age of the lake's newest snapshot (threshold: a duration, e.g. 26h)",
     "run_age": "age of the last successful run of a pipeline (target: pipeline; threshold: 2d)",
     "failed_runs": "failed runs over `window` (target: pipeline, or every pipeline)",
@@ -333,7 +335,8 @@ RULE_KINDS: dict[str, str] = {
 }
 """The kinds of ``monitoring.rules``, with what each measures (shown when a kind is unknown)."""
 _AGE_KINDS = ("lake_age", "run_age")
-_TARGET_NEEDED = ("p99_latency_ms", "error_rate", "run_age", "drift")
+_SHARE_KINDS = ("error_rate", "rejection_rate", "drift")
+_TARGET_NEEDED = ("p99_latency_ms", "error_rate", "rejection_rate", "run_age", "drift")
 _AGE = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$")
 
 
@@ -352,20 +355,37 @@ class RuleConfig(_Model):
     name: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] = Field(
         default=None, description="Name in tables, alerts and /metrics [kind, or kind:target].")
 
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window(cls, value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(r"\s*\d+\s*[smhdw]\s*", value):
+            raise ValueError(f"window {value!r} is not a length of time; write a number and a "
+                             f"unit: 30m, 12h, 7d or 2w")
+        return value
+
     @model_validator(mode="after")
     def _known(self) -> RuleConfig:
         if self.kind not in RULE_KINDS:
-            raise ValueError(f"unknown rule kind {self.kind!r}; known kinds: "
-                             f"{', '.join(RULE_KINDS)}")
+            import difflib
+
+            close = difflib.get_close_matches(self.kind, RULE_KINDS, n=1)
+            raise ValueError(f"unknown rule kind {self.kind!r}"
+                             + (f" (did you mean {close[0]!r}?)" if close else "")
+                             + f"; known kinds: {', '.join(RULE_KINDS)}")
         if self.kind in _TARGET_NEEDED and not self.target:
-            raise ValueError(f"a {self.kind} rule needs a target: {RULE_KINDS[self.kind]}")
+            raise ValueError(f"a {self.kind} rule needs a target: add 'target: ...' "
+                             f"({RULE_KINDS[self.kind]})")
         if self.kind in _AGE_KINDS:
             if not isinstance(self.threshold, str) or not _AGE.match(self.threshold):
                 raise ValueError(f"threshold of a {self.kind} rule is a duration: write e.g. "
                                  f"26h, 2d or 0s, not {self.threshold!r}")
         elif isinstance(self.threshold, str):
-            raise ValueError(f"threshold of a {self.kind} rule is a number, not "
-                             f"{self.threshold!r}")
+            example = "a share: 0.05 for 5%" if self.kind in _SHARE_KINDS else "a number"
+            raise ValueError(f"threshold of the {self.kind} rule is a number, not "
+                             f"{self.threshold!r}; write {example}")
+        elif self.kind in _SHARE_KINDS and not 0 <= self.threshold <= 1:
+            raise ValueError(f"threshold of the {self.kind} rule is a share between 0 and 1 "
+                             f"(0.05 for 5%), not {self.threshold:g}")
         return self
 
     @property
@@ -558,6 +578,7 @@ class ProjectConfig(_Model):
             "pipeline": ("pipeline", self.pipelines), "model": ("model", self.models),
             "table": ("table", self.tables)}
         wants = {"p99_latency_ms": "model", "error_rate": "model", "drift": "model",
+                 "rejection_rate": "model",
                  "run_age": "pipeline", "failed_runs": "pipeline", "quarantine_waiting": "table"}
         found = [(f"monitoring.rules[{number}].target", *declared[wants[rule.kind]], rule.target)
                  for number, rule in enumerate(self.monitoring.rules)

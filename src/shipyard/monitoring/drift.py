@@ -21,7 +21,7 @@ import numpy as np
 
 from shipyard.config.schema import MonitoringSettings
 from shipyard.errors import NotFoundError
-from shipyard.monitoring.logged import PredictionLog, Tally
+from shipyard.monitoring.logged import LoggedPredictions, Tally
 from shipyard.monitoring.stats import Counts, Test, compare
 from shipyard.monitoring.window import Window
 from shipyard.project import Project
@@ -126,7 +126,7 @@ def check_drift(project: Project, model: str, length: timedelta, *,
         return check_interactions(project, model, registry)
     settings = project.config.monitoring
     window = Window.of(length, since, now)
-    log = PredictionLog(project.lake_root, project.storage_options, model)
+    log = LoggedPredictions(project.lake_root, project.storage_options, model)
     version = log.newest_version(window)
     if version is None:
         raise NotFoundError(
@@ -144,7 +144,7 @@ def check_drift(project: Project, model: str, length: timedelta, *,
     return measure(log, profile, version, window, settings, progress=progress)
 
 
-def measure(log: PredictionLog, profile: ReferenceProfile, version: int, window: Window,
+def measure(log: LoggedPredictions, profile: ReferenceProfile, version: int, window: Window,
             settings: MonitoringSettings, *,
             progress: Callable[[int, int], Any] = lambda done, total: None) -> DriftReport:
     """Skew of ``window``'s rows answered by ``version`` against ``profile``, and drift of

@@ -14,8 +14,13 @@ its request id was made.
 Columns of a prediction table, one row per predicted row: ``time`` (UTC, microseconds),
 ``day``, ``request_id``, ``version`` (model version), ``row`` (its place in the request),
 ``probability`` (of the positive class), ``prediction`` (the class answered), ``latency_ms``
-(of the whole request), then the signature's columns with their MLflow types. A signature
-column named like one of these is stored as ``input_<name>`` (:func:`input_column`).
+(of the whole request), ``status`` (the HTTP status answered), then the signature's columns
+with their MLflow types. A signature column named like one of these is stored as
+``input_<name>`` (:func:`input_column`). A request the server refused (4xx: invalid rows, a
+body too large) or failed (5xx) is one row with its status, time, id, latency and the version
+then served, and no inputs or output: readers of inputs keep the answered rows
+(:func:`answered_filter`), the error and rejection rules count the rest. Rows written before the
+status column existed have a null status: they were all answered.
 
 The recommendations table ``<lake>/monitoring/recommendations``, one row per request:
 ``time, day, request_id, model, version, customer_id, items`` (product ids, best first),
@@ -36,13 +41,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.dataset as ds
 
-__all__ = ["META_COLUMNS", "RECOMMENDATIONS", "input_column", "new_request_id",
+__all__ = ["META_COLUMNS", "RECOMMENDATIONS", "answered_filter", "input_column", "new_request_id",
            "prediction_schema", "predictions_path", "recommendation_schema",
            "recommendations_path", "request_day", "well_formed"]
 
 META_COLUMNS = ("time", "day", "request_id", "version", "row", "probability", "prediction",
-                "latency_ms")
+                "latency_ms", "status")
 RECOMMENDATIONS = "recommendations"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
@@ -79,7 +85,18 @@ def prediction_schema(inputs: list[tuple[str, str, bool]]) -> pa.Schema:
         ("time", pa.timestamp("us", tz="UTC")), ("day", pa.string()),
         ("request_id", pa.string()), ("version", pa.int64()), ("row", pa.int32()),
         ("probability", pa.float64()), ("prediction", pa.int64()), ("latency_ms", pa.float64()),
+        ("status", pa.int32()),
         *((input_column(name), _arrow_type(kind)) for name, kind, _ in inputs)])
+
+
+def answered_filter(names: list[str]) -> ds.Expression | None:
+    """The filter keeping the rows of answered requests in a prediction table whose columns
+    are ``names`` (None: a table from before refusals were logged holds nothing else)."""
+    import pyarrow.dataset as ds
+
+    if "status" not in names:
+        return None
+    return ds.field("status").is_null() | (ds.field("status") < 400)
 
 
 def recommendation_schema() -> pa.Schema:

@@ -179,6 +179,26 @@ def _fallback_share(project: Project, model: str, start: datetime,
     return float(chosen.mean()) if len(chosen) else None
 
 
+def _not_a_recommender(project: Project, model: str) -> None:
+    """Raise when ``model`` is a misspelt name or a registered model of another kind (a
+    classifier has no published sets, and 'recommend' would not make one)."""
+    from shipyard.registry.client import Registry
+
+    if model in project.config.models:
+        registry = Registry.of(project)
+        try:
+            newest = registry.versions(model)[0]
+        except NotFoundError:
+            return  # declared, not registered yet: publishing needs training first, said later
+        if newest.tags.get("shipyard.flavor") != "recommender":
+            raise NotFoundError(
+                f"model {model!r} is not a recommender: outcomes score the sets a recommender "
+                f"published; a classifier's inputs and predictions are watched by "
+                f"'{project.command(f'monitor drift {model}')}'")
+        return
+    Registry.of(project).versions(model)  # unknown: the error names the known models
+
+
 def check_outcomes(project: Project, model: str = "recommender") -> OutcomesReport:
     """The outcomes of every kept published set of ``model``, oldest first.
 
@@ -193,6 +213,7 @@ def check_outcomes(project: Project, model: str = "recommender") -> OutcomesRepo
     store = ResultsStore.of(project)
     sets = store.sets(model)
     if not sets:
+        _not_a_recommender(project, model)
         raise NotFoundError(
             f"no recommendations of model {model!r} were published in {project.env_name}; "
             f"publish a set with '{project.command('recommend --top 10')}', then ingest the "

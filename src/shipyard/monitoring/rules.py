@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
@@ -122,50 +122,86 @@ def _window(project: Project, rule: RuleConfig, now: datetime) -> Window:
 
 
 def served_requests(project: Project, model: str, window: Window) -> pa.Table:
-    """``time``, ``latency_ms`` and (when logged) ``status`` of ``model``'s logged predictions
-    in ``window``: the only place rules read the prediction log, so a change of its columns is
-    adapted here. Three narrow columns of one window (about 24 bytes a request) fit in memory
-    where the inputs of the same rows might not."""
-    from shipyard.monitoring.logged import PredictionLog
+    """``time``, ``latency_ms`` and (when logged) ``status`` of each request of ``model``
+    logged in ``window``, answered or not, one row per request (its first row): the only
+    place rules read the prediction log, so a change of its columns is adapted here. Three
+    narrow columns of one window (about 24 bytes a request) fit in memory where the inputs of
+    the same rows might not."""
+    import pyarrow.dataset as ds
 
-    predictions = PredictionLog(project.lake_root, project.storage_options, model)
+    from shipyard.monitoring.logged import LoggedPredictions
+
+    predictions = LoggedPredictions(project.lake_root, project.storage_options, model)
     dataset = predictions.dataset()
-    columns = [c for c in ("time", "latency_ms", "status") if c in dataset.schema.names]
-    return dataset.to_table(columns=columns, filter=predictions.window_filter(window))
+    names = dataset.schema.names
+    columns = [c for c in ("time", "latency_ms", "status") if c in names]
+    found = predictions.window_filter(window)
+    if "row" in names:  # a request of many rows is one request
+        found = found & (ds.field("row") == 0)
+    return dataset.to_table(columns=columns, filter=found)
 
 
-def _failed(status: pa.ChunkedArray) -> int:
-    """Logged statuses that are errors or refusals: HTTP 4xx/5xx, or any word but ok."""
+Outcome = Literal["answered", "rejected", "failed"]
+_OK_WORDS = pa.array(["ok", "200", "success", "succeeded"])
+_REFUSED_WORDS = pa.array(["rejected", "refused", "invalid"])
+
+
+def _outcome(status: pa.ChunkedArray, outcome: Outcome) -> pa.ChunkedArray:
+    """Which logged statuses are ``outcome``: HTTP codes (4xx rejected, 5xx failed; null is a
+    row from before statuses were logged: answered), or words (ok; rejected, refused,
+    invalid; any other word failed), for a log another tool wrote."""
     import pyarrow.compute as pc
 
     if pa.types.is_integer(status.type) or pa.types.is_floating(status.type):
-        failed = pc.greater_equal(status, 400)
-    else:
-        failed = pc.invert(pc.is_in(pc.utf8_lower(status.cast(pa.string())),
-                                    value_set=pa.array(["ok", "200", "success", "succeeded"])))
-    return int(pc.sum(failed.cast(pa.int64())).as_py() or 0)
+        code = pc.fill_null(status, 200)
+        return {"answered": pc.less(code, 400),
+                "rejected": pc.and_(pc.greater_equal(code, 400), pc.less(code, 500)),
+                "failed": pc.greater_equal(code, 500)}[outcome]
+    word = pc.fill_null(pc.utf8_lower(status.cast(pa.string())), "ok")
+    ok, refused = pc.is_in(word, value_set=_OK_WORDS), pc.is_in(word, value_set=_REFUSED_WORDS)
+    return {"answered": ok, "rejected": refused,
+            "failed": pc.invert(pc.or_(ok, refused))}[outcome]
+
+
+def _count(mask: pa.ChunkedArray) -> int:
+    import pyarrow.compute as pc
+
+    return int(pc.sum(mask.cast(pa.int64())).as_py() or 0)
 
 
 def _p99_latency(project: Project, rule: RuleConfig, now: datetime) -> Measured:
     import pyarrow.compute as pc
 
     window = _window(project, rule, now)
-    latencies = served_requests(project, str(rule.target), window).column("latency_ms").drop_null()
+    logged = served_requests(project, str(rule.target), window)
+    if "status" in logged.column_names:
+        logged = logged.filter(_outcome(logged.column("status"), "answered"))
+    latencies = logged.column("latency_ms").drop_null()
     if len(latencies) == 0:
         return Measured(None, why=f"no predictions of {rule.target} logged in {window}")
     p99 = float(pc.quantile(latencies, q=0.99)[0].as_py())
-    return Measured(p99, f"{p99:.1f} ms", f"{len(latencies)} requests")
+    return Measured(p99, f"{p99:.1f} ms", f"{len(latencies)} answered requests")
 
 
-def _error_rate(project: Project, rule: RuleConfig, now: datetime) -> Measured:
-    window = _window(project, rule, now)
-    logged = served_requests(project, str(rule.target), window)
-    if "status" not in logged.column_names:
-        return Measured(None, why="the prediction log has no status column")
-    if logged.num_rows == 0:
-        return Measured(None, why=f"no requests of {rule.target} logged in {window}")
-    rate = _failed(logged.column("status")) / logged.num_rows
-    return Measured(rate, f"{rate:.2%}", f"{logged.num_rows} requests")
+def _share_of(outcome: Outcome) -> Callable[[Project, RuleConfig, datetime], Measured]:
+    """The measure of ``error_rate`` (failed) or ``rejection_rate`` (rejected): the share of
+    the window's logged requests that ended so."""
+
+    def measure(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+        window = _window(project, rule, now)
+        logged = served_requests(project, str(rule.target), window)
+        if "status" not in logged.column_names:
+            return Measured(None, why=(
+                "the prediction log has no status column: it was written by a server from "
+                "before refusals and failures were logged; serve with this version of "
+                "Shipyard"))
+        if logged.num_rows == 0:
+            return Measured(None, why=f"no requests of {rule.target} logged in {window}")
+        ended = _count(_outcome(logged.column("status"), outcome))
+        rate = ended / logged.num_rows
+        return Measured(rate, f"{rate:.2%}", f"{ended} of {logged.num_rows} requests {outcome}")
+
+    return measure
 
 
 def _lake_age(project: Project, rule: RuleConfig, now: datetime) -> Measured:
@@ -230,7 +266,8 @@ def _drift(project: Project, rule: RuleConfig, now: datetime) -> Measured:
 
 
 MEASURES: dict[str, Callable[[Project, RuleConfig, datetime], Measured]] = {
-    "p99_latency_ms": _p99_latency, "error_rate": _error_rate, "lake_age": _lake_age,
+    "p99_latency_ms": _p99_latency, "error_rate": _share_of("failed"),
+    "rejection_rate": _share_of("rejected"), "lake_age": _lake_age,
     "run_age": _run_age, "failed_runs": _failed_runs, "quarantine_waiting": _quarantine_waiting,
     "drift": _drift,
 }

@@ -31,7 +31,7 @@ from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.limits import Limits
 from shipyard.serving.model_routes import ModelRoutes
 from shipyard.serving.monitor_metrics import MonitorStateCollector
-from shipyard.serving.predlog import PredictionLog
+from shipyard.serving.predlog import LoggedRefusals, PredictionLog
 from shipyard.serving.request_ids import RequestIds, request_id
 from shipyard.serving.runs import pipeline_runs_router
 from shipyard.serving.schemas import (
@@ -176,5 +176,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                        max_concurrency=config.max_concurrency, max_queue=config.max_queue,
                        timeout_s=config.timeout_s,
                        on_reject=lambda reason: telemetry.rejected.labels(reason).inc())
+    app.add_middleware(LoggedRefusals, log=log, served=lambda name: (
+        name in slots.names, getattr(slots.current.get(name), "version", None)))
     app.add_middleware(RequestIds)  # outermost: the limits' refusals carry an id too
     return app

@@ -5,13 +5,21 @@ Requests put records on a bounded queue and move on; a thread appends them in ba
 second (or every 5,000 rows) to one typed table per model and one for recommendations (the
 layout and columns: :mod:`shipyard.monitoring.logschema`). If the writer falls behind,
 records are dropped and counted, never the request slowed.
+
+A predict request the server refuses (invalid rows: 422, too large: 413) or fails (5xx) never
+reaches the route that logs answers, so :class:`LoggedRefusals`, a middleware, logs its status
+instead: the error and rejection rates of ``monitor check`` then come from the log like the
+latency does.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,11 +31,12 @@ from shipyard.monitoring.logschema import (
     recommendation_schema,
     recommendations_path,
 )
+from shipyard.serving.request_ids import request_id
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PredictionLog"]
+__all__ = ["LoggedRefusals", "PredictionLog"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +53,18 @@ class _Predicted:
     inputs: Inputs  # the signature the rows were validated against
     rows: list[dict[str, Any]]
     probabilities: list[float]
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A predict request answered with an error status: no rows were predicted."""
+
+    when: datetime
+    request_id: str
+    model: str
+    version: int | None  # the version served then (None: none loaded yet)
+    status: int
     latency_ms: float
 
 
@@ -67,7 +88,7 @@ class PredictionLog:
         self.storage_options = storage_options
         self.on_drop = on_drop
         self.flush_s = flush_s
-        self.queue: queue.Queue[_Predicted | _Recommended] = queue.Queue(capacity)
+        self.queue: queue.Queue[_Predicted | _Refused | _Recommended] = queue.Queue(capacity)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="shipyard-prediction-log",
                                         daemon=True)
@@ -76,7 +97,7 @@ class PredictionLog:
     def start(self) -> None:
         self._thread.start()
 
-    def _put(self, record: _Predicted | _Recommended) -> None:
+    def _put(self, record: _Predicted | _Refused | _Recommended) -> None:
         try:
             self.queue.put_nowait(record)
         except queue.Full:
@@ -90,6 +111,12 @@ class PredictionLog:
         making columns of them is the writer thread's work."""
         self._put(_Predicted(when or datetime.now(UTC), request_id, model, version, inputs,
                              rows, probabilities, latency_ms))
+
+    def record_refusal(self, model: str, version: int | None, status: int, latency_ms: float, *,
+                       request_id: str, when: datetime | None = None) -> None:
+        """Queue one predict request answered with the error ``status`` (4xx or 5xx)."""
+        self._put(_Refused(when or datetime.now(UTC), request_id, model, version, status,
+                           latency_ms))
 
     def record_recommendation(self, model: str, version: int | None, customer_id: str,
                               items: list[tuple[str, float]], *, source: str, k: int,
@@ -106,8 +133,9 @@ class PredictionLog:
             self.flush()
 
     def flush(self) -> None:
-        """Append up to 5,000 queued rows, one write per table (and per signature)."""
-        Key = tuple[str, tuple[tuple[str, str, bool], ...] | None]  # path, signature
+        """Append up to 5,000 queued rows, one write per table (and per signature; refusals,
+        which have none, apart)."""
+        Key = tuple[str, tuple[tuple[str, str, bool], ...] | str]  # path, signature or kind
         groups: dict[Key, list[Any]] = {}
         rows = 0
         while rows < _FLUSH_ROWS:
@@ -119,12 +147,18 @@ class PredictionLog:
             if isinstance(record, _Predicted):
                 key = (predictions_path(self.lake_root, record.model), tuple(record.inputs))
                 rows += len(record.rows)
+            elif isinstance(record, _Refused):
+                key, rows = (predictions_path(self.lake_root, record.model), "refused"), rows + 1
             else:
-                key, rows = (recommendations_path(self.lake_root), None), rows + 1
+                key, rows = (recommendations_path(self.lake_root), "recommended"), rows + 1
             groups.setdefault(key, []).append(record)
         for (path, signature), records in groups.items():
-            table = (_recommendations(records) if signature is None
-                     else _predictions(records, list(signature)))
+            if isinstance(signature, tuple):
+                table = _predictions(records, list(signature))
+            elif signature == "refused":
+                table = _refusals(records)
+            else:
+                table = _recommendations(records)
             self._append(path, table)
 
     def _append(self, path: str, table: pa.Table) -> None:
@@ -152,13 +186,13 @@ def _predictions(records: list[_Predicted], inputs: Inputs) -> pa.Table:
 
     columns: dict[str, list[Any]] = {name: [] for name in (
         "time", "day", "request_id", "version", "row", "probability", "prediction",
-        "latency_ms")}
+        "latency_ms", "status")}
     values: dict[str, list[Any]] = {name: [] for name, _, _ in inputs}
     for r in records:
         n = len(r.rows)
         for name, value in (("time", r.when), ("day", r.when.date().isoformat()),
                             ("request_id", r.request_id), ("version", r.version),
-                            ("latency_ms", r.latency_ms)):
+                            ("latency_ms", r.latency_ms), ("status", 200)):
             columns[name].extend([value] * n)
         columns["row"].extend(range(n))
         columns["probability"].extend(r.probabilities)
@@ -168,6 +202,67 @@ def _predictions(records: list[_Predicted], inputs: Inputs) -> pa.Table:
     for name, _, _ in inputs:
         columns[input_column(name)] = values[name]
     return pa.Table.from_pydict(columns, schema=prediction_schema(inputs))
+
+
+def _refusals(records: list[_Refused]) -> pa.Table:
+    """One row per refused or failed request, with no inputs (appended, the table's input
+    columns are null on it)."""
+    import pyarrow as pa
+
+    schema = prediction_schema([])
+    return pa.Table.from_pylist([
+        {"time": r.when, "day": r.when.date().isoformat(), "request_id": r.request_id,
+         "version": r.version, "row": 0, "latency_ms": r.latency_ms, "status": r.status}
+        for r in records], schema=schema)
+
+
+_PREDICT_PATH = re.compile(r"^/v1/models/(?P<model>[^/]+)/predict$")
+_NOT_LOGGED = frozenset({401, 403, 404, 405})
+"""Refusals before the caller or the model is known: an unauthenticated caller, or a model
+not served here, must not write to a model's log."""
+
+
+class LoggedRefusals:
+    """ASGI middleware: logs the predict requests of served models that got an error status.
+
+    Placed inside :class:`~shipyard.serving.request_ids.RequestIds` (the id is known) and
+    outside the limits (their 413 and 503 refusals are seen). ``served(model)`` says whether
+    ``model`` is served here and which version answers (None: not loaded yet); a request of
+    any other model is not logged, so no one can make tables by naming models.
+    """
+
+    def __init__(self, app: Any, *, log: PredictionLog | None,
+                 served: Callable[[str], tuple[bool, int | None]]) -> None:
+        self.app = app
+        self.log = log
+        self.served = served
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        found = (_PREDICT_PATH.match(scope.get("path", ""))
+                 if scope["type"] == "http" and self.log is not None else None)
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # an exception that escapes is answered 500 by Starlette
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            self._record(found["model"], status, started, scope)
+
+    def _record(self, model: str, status: int, started: float, scope: dict[str, Any]) -> None:
+        served, version = self.served(model)
+        if status < 400 or status in _NOT_LOGGED or not served or self.log is None:
+            return
+        self.log.record_refusal(model, version, status, (time.perf_counter() - started) * 1000,
+                                request_id=request_id(scope))
 
 
 def _recommendations(records: list[_Recommended]) -> pa.Table:

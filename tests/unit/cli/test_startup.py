@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from shipyard.cli.main import _Commands
+from shipyard.cli.monitor import _Commands as _MonitorCommands
 
 HEAVY_FOR_ALL = ("mlflow", "scipy", "sklearn", "pandas", "pyarrow", "deltalake", "sqlalchemy")
 
@@ -58,4 +59,15 @@ def test_a_command_runs_once_resolved() -> None:
 def test_root_help_line_is_the_command_own_help(lazy) -> None:  # type: ignore[no-untyped-def]
     # The root help shows a copy of each command's first help line, so that listing the
     # commands imports none of them; this keeps the copy true.
+    assert lazy.help == lazy.load().get_short_help_str(limit=500)
+
+
+def test_monitor_help_imports_none_of_its_subcommands() -> None:
+    loaded = _imported("monitor", "--help")
+    assert not _top_level(loaded) & set(HEAVY_FOR_ALL), sorted(_top_level(loaded) & set(HEAVY_FOR_ALL))
+    assert not {n for n in loaded if n.startswith("shipyard.cli.monitor_")}, sorted(loaded)
+
+
+@pytest.mark.parametrize("lazy", _MonitorCommands.COMMANDS, ids=lambda c: c.name)
+def test_monitor_help_line_is_the_subcommand_own_help(lazy) -> None:  # type: ignore[no-untyped-def]
     assert lazy.help == lazy.load().get_short_help_str(limit=500)

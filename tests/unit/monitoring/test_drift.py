@@ -15,7 +15,7 @@ import pytest
 from shipyard.config.schema import MonitoringSettings
 from shipyard.errors import ConfigError, NotFoundError
 from shipyard.monitoring import measure, write_report
-from shipyard.monitoring.logged import PredictionLog as LogReader
+from shipyard.monitoring.logged import LoggedPredictions
 from shipyard.monitoring.window import Window, parse_duration, parse_since
 from shipyard.serving.predlog import PredictionLog as LogWriter
 from shipyard.train.profile import build_profile
@@ -54,7 +54,7 @@ def lake(tmp_path: Path) -> Path:
 def test_a_shifted_column_is_skewed_and_drifted_and_the_stable_one_is_not(lake: Path) -> None:
     profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
     seen: list[tuple[int, int]] = []
-    report = measure(LogReader(str(lake), None, "titanic"), profile, 1,
+    report = measure(LoggedPredictions(str(lake), None, "titanic"), profile, 1,
                      Window.of(DAY, now=NOW), MonitoringSettings(),
                      progress=lambda done, total: seen.append((done, total)))
     verdicts = {(r.kind, r.column): r.test.drifted for r in report.results}
@@ -71,7 +71,7 @@ def test_drift_is_not_checked_without_a_previous_window_and_other_versions_are_l
     _log(tmp_path, NOW - 0.5 * DAY, _rows(1000, 2), version=1)
     _log(tmp_path, NOW - 0.4 * DAY, _rows(1000, 3, age_shift=10), version=2)
     profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
-    report = measure(LogReader(str(tmp_path), None, "titanic"), profile, 1,
+    report = measure(LoggedPredictions(str(tmp_path), None, "titanic"), profile, 1,
                      Window.of(DAY, now=NOW), MonitoringSettings())
     assert {r.kind for r in report.results} == {"skew"}
     assert not report.drifted  # version 2's shifted rows are not version 1's skew
@@ -81,7 +81,7 @@ def test_drift_is_not_checked_without_a_previous_window_and_other_versions_are_l
 def test_the_report_is_json_and_an_offline_page_with_a_plot_per_column(lake: Path,
                                                                      tmp_path: Path) -> None:
     profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
-    report = measure(LogReader(str(lake), None, "titanic"), profile, 1,
+    report = measure(LoggedPredictions(str(lake), None, "titanic"), profile, 1,
                      Window.of(DAY, now=NOW), MonitoringSettings())
     data, page = write_report(report, tmp_path / "reports")
     saved = json.loads(data.read_text())
@@ -96,9 +96,9 @@ def test_the_report_is_json_and_an_offline_page_with_a_plot_per_column(lake: Pat
 def test_an_empty_log_and_a_missing_log_are_errors_naming_the_fix(lake: Path,
                                                                   tmp_path: Path) -> None:
     old = Window.of(DAY, now=NOW - 30 * DAY)
-    assert LogReader(str(lake), None, "titanic").newest_version(old) is None
+    assert LoggedPredictions(str(lake), None, "titanic").newest_version(old) is None
     with pytest.raises(NotFoundError, match="shipyard serve"):
-        LogReader(str(tmp_path / "nowhere"), None, "titanic").rows(old)
+        LoggedPredictions(str(tmp_path / "nowhere"), None, "titanic").rows(old)
 
 
 def test_windows_and_their_errors() -> None:

@@ -43,14 +43,20 @@ def project(root: Path, rules: str, url: str = "http://127.0.0.1:9/hook") -> Pro
 def test_an_unknown_kind_is_named_with_the_known_kinds() -> None:
     with pytest.raises(ValidationError) as error:
         MonitoringSettings(rules=[{"kind": "lake_agee", "threshold": "1d"}])
-    assert "unknown rule kind 'lake_agee'; known kinds: " + ", ".join(RULE_KINDS) in str(error.value)
+    assert ("unknown rule kind 'lake_agee' (did you mean 'lake_age'?); known kinds: "
+            + ", ".join(RULE_KINDS)) in str(error.value)
 
 
 @pytest.mark.parametrize(("rule", "message"), [
     ({"kind": "run_age", "threshold": "1d"}, "a run_age rule needs a target"),
     ({"kind": "lake_age", "threshold": 3}, "threshold of a lake_age rule is a duration"),
-    ({"kind": "failed_runs", "threshold": "2d"}, "threshold of a failed_runs rule is a number"),
+    ({"kind": "failed_runs", "threshold": "2d"}, "threshold of the failed_runs rule is a number"),
     ({"kind": "lake_age", "threshold": "1d", "treshold": 2}, "treshold"),
+    ({"kind": "rejection_rate", "target": "m", "threshold": "5%"},
+     "threshold of the rejection_rate rule is a number, not '5%'; write a share: 0.05 for 5%"),
+    ({"kind": "drift", "target": "m", "threshold": 20}, "a share between 0 and 1"),
+    ({"kind": "drift", "target": "m", "threshold": 0.2, "window": "a week"},
+     "write a number and a unit: 30m, 12h, 7d or 2w"),
 ])
 def test_a_bad_rule_is_refused_with_why(rule: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
@@ -97,7 +103,7 @@ def test_p99_latency_is_read_from_the_prediction_log(tmp_path: Path) -> None:
     strict, relaxed = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
     assert strict.value == 200.0
     assert (strict.state, relaxed.state) == ("firing", "ok")
-    assert strict.why == "100 requests"
+    assert strict.why == "100 answered requests"
 
 
 def test_a_rule_alerts_once_when_it_starts_firing_and_once_when_it_recovers(
@@ -141,7 +147,7 @@ def test_unknown_neither_alerts_nor_ends_an_episode(tmp_path: Path) -> None:
 
 def test_monitor_drift_alerts_once_per_episode_with_the_report(tmp_path: Path) -> None:
     from shipyard.monitoring import measure, record_drift
-    from shipyard.monitoring.logged import PredictionLog as LogReader
+    from shipyard.monitoring.logged import LoggedPredictions
     from shipyard.monitoring.window import Window
     from shipyard.train.profile import build_profile
     from tests.unit.monitoring.test_drift import DAY, NOW, _log, _rows
@@ -153,7 +159,7 @@ def test_monitor_drift_alerts_once_per_episode_with_the_report(tmp_path: Path) -
         _log(Path(p.lake_root), NOW + 1.5 * DAY, _rows(2000, 0))  # calm, then calm again
         _log(Path(p.lake_root), NOW + 2.5 * DAY, _rows(2000, 3))
         profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
-        reader = LogReader(p.lake_root, None, "titanic")
+        reader = LoggedPredictions(p.lake_root, None, "titanic")
         drifted = measure(reader, profile, 1, Window.of(DAY, now=NOW), p.config.monitoring)
         calm = measure(reader, profile, 1, Window.of(DAY, now=NOW + 3 * DAY), p.config.monitoring)
         assert drifted.drifted and not calm.drifted
@@ -202,8 +208,26 @@ def test_on_drift_retrains_once_per_episode_even_when_monitor_drift_opened_it(
 @pytest.mark.parametrize("statuses", [[200] * 18 + [503, 422], ["ok"] * 18 + ["error", "refused"]])
 def test_error_rate_counts_failed_and_refused_requests(tmp_path: Path,
                                                        statuses: list[object]) -> None:
-    """A status column in the model's log table, as HTTP codes or as words. The server logs
-    answered predictions only, without one, so there the rule is unknown (next test)."""
+    """A status column written by another tool, as HTTP codes or as words, one row per
+    request (no ``row`` column); the server's own log: the last test."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from shipyard.monitoring.logschema import predictions_path
+
+    p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}\n"
+                          "    - {kind: rejection_rate, target: titanic, threshold: 0.01, window: 1h}")
+    now = datetime.now(UTC)
+    write_deltalake(predictions_path(p.lake_root, "titanic"), pa.table({
+        "time": pa.array([now - timedelta(minutes=1)] * 20, pa.timestamp("us", tz="UTC")),
+        "day": [now.date().isoformat()] * 20, "latency_ms": [5.0] * 20, "status": statuses}),
+        partition_by=["day"])
+    errors, rejections = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
+    assert (errors.value, errors.state, errors.shown) == (0.05, "ok", "5.00%")
+    assert (rejections.value, rejections.state) == (0.05, "firing")
+
+
+def test_error_rate_is_unknown_on_a_log_from_before_statuses(tmp_path: Path) -> None:
     import pyarrow as pa
     from deltalake import write_deltalake
 
@@ -212,21 +236,34 @@ def test_error_rate_counts_failed_and_refused_requests(tmp_path: Path,
     p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}")
     now = datetime.now(UTC)
     write_deltalake(predictions_path(p.lake_root, "titanic"), pa.table({
-        "time": pa.array([now - timedelta(minutes=1)] * 20, pa.timestamp("us", tz="UTC")),
-        "day": [now.date().isoformat()] * 20, "latency_ms": [5.0] * 20, "status": statuses}),
-        partition_by=["day"])
-    (result,) = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
-    assert (result.value, result.state, result.shown) == (0.1, "firing", "10.00%")
-
-
-def test_error_rate_is_unknown_on_a_log_without_status(tmp_path: Path) -> None:
-    p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}")
-    writer = LogWriter(p.lake_root, None)
-    now = datetime.now(UTC)
-    writer.record("titanic", 1, [("age", "double", True)], [{"age": 1.0}], [0.5], 3.0,
-                  request_id="r1", when=now - timedelta(minutes=5))
-    while not writer.queue.empty():
-        writer.flush()
+        "time": pa.array([now - timedelta(minutes=1)], pa.timestamp("us", tz="UTC")),
+        "day": [now.date().isoformat()], "row": pa.array([0], pa.int32()),
+        "latency_ms": [5.0]}), partition_by=["day"])
     (result,) = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
     assert (result.value, result.state) == (None, "unknown")
-    assert result.why == "the prediction log has no status column"
+    assert result.why.startswith("the prediction log has no status column: it was written by "
+                                 "a server from before refusals and failures were logged")
+
+
+def test_error_and_rejection_rates_come_from_the_servers_log(tmp_path: Path) -> None:
+    """Requests as the server logs them: answered ones a row per predicted row (one of 50
+    rows is one request), refused and failed ones a row with their status."""
+    p = project(tmp_path, "    - {kind: error_rate, target: titanic, threshold: 0.05, window: 1h}\n"
+                          "    - {kind: rejection_rate, target: titanic, threshold: 0.05, window: 1h}\n"
+                          "    - {kind: p99_latency_ms, target: titanic, threshold: 100, window: 1h}")
+    writer = LogWriter(p.lake_root, None)
+    now = datetime.now(UTC)
+    when = now - timedelta(minutes=5)
+    for i in range(17):
+        rows = [{"age": 1.0}] * (50 if i == 0 else 1)
+        writer.record("titanic", 1, [("age", "double", True)], rows, [0.5] * len(rows), 20.0,
+                      request_id=f"ok{i}", when=when)
+    for i, status in enumerate([422, 413, 503]):
+        writer.record_refusal("titanic", 1, status, 500.0, request_id=f"no{i}", when=when)
+    while not writer.queue.empty():
+        writer.flush()
+    errors, rejections, latency = (evaluate(p, rule, now) for rule in p.config.monitoring.rules)
+    assert (errors.value, errors.state, errors.why) == (0.05, "ok", "1 of 20 requests failed")
+    assert (rejections.value, rejections.state, rejections.shown) == (0.1, "firing", "10.00%")
+    assert rejections.why == "2 of 20 requests rejected"
+    assert (latency.value, latency.state) == (20.0, "ok")  # refusals' latency left out

@@ -11,9 +11,12 @@ import pyarrow as pa
 from deltalake import DeltaTable
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
+from shipyard.monitoring.logged import LoggedPredictions
 from shipyard.monitoring.logschema import new_request_id, request_day, well_formed
-from shipyard.serving.predlog import PredictionLog
+from shipyard.monitoring.window import Window
+from shipyard.serving.predlog import LoggedRefusals, PredictionLog
 from shipyard.serving.request_ids import RequestIds, request_id
 
 WHEN = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -40,15 +43,16 @@ def test_each_model_gets_a_table_of_typed_columns(tmp_path: Path) -> None:
     assert schema == {
         "time": pa.timestamp("us", tz="UTC"), "day": pa.string(), "request_id": pa.string(),
         "version": pa.int64(), "row": pa.int32(), "probability": pa.float64(),
-        "prediction": pa.int64(), "latency_ms": pa.float64(), "age": pa.float64(),
+        "prediction": pa.int64(), "latency_ms": pa.float64(), "status": pa.int32(),
+        "age": pa.float64(),
         "sex": pa.string(), "pclass": pa.int64(), "input_time": pa.string()}
     rows = sorted(table.to_pylist(), key=lambda r: r["row"])
     assert [(r["age"], r["sex"], r["pclass"], r["input_time"]) for r in rows] == [
         (22.0, "male", 3, "evening"), (None, "female", 1, None)]
     assert [(r["probability"], r["prediction"], r["row"]) for r in rows] == [
         (0.2, 0, 0), (0.9, 1, 1)]
-    assert {(r["request_id"], r["version"], r["day"], r["time"]) for r in rows} == {
-        ("req-1", 3, "2026-11-28", WHEN)}
+    assert {(r["request_id"], r["version"], r["day"], r["time"], r["status"]) for r in rows} == {
+        ("req-1", 3, "2026-11-28", WHEN, 200)}
     other = DeltaTable(str(tmp_path / "monitoring/predictions/other")).to_pyarrow_table()
     assert other.column_names[-1] == "x" and other["x"].to_pylist() == [7]
 
@@ -124,3 +128,58 @@ def test_a_well_formed_incoming_id_is_kept_and_any_other_is_replaced() -> None:
     assert request_day(made.headers["X-Request-ID"]) is not None  # a ULID, made here
     failed = client.get("/fail")
     assert failed.status_code == 404 and request_day(failed.headers["X-Request-ID"]) is not None
+
+
+class _Rows(BaseModel):
+    rows: list[dict[str, float]]
+
+
+def _served_app(log: PredictionLog) -> TestClient:
+    """A predict route like the server's, behind the server's middleware order: request ids
+    outermost, then the refusal log, then whatever refuses (here: the route, a 401 check)."""
+    app = FastAPI()
+
+    @app.post("/v1/models/{name}/predict")
+    def predict(name: str, body: _Rows, http: Request) -> dict[str, str]:
+        if http.headers.get("authorization") != "Bearer k":
+            raise HTTPException(401, "no key")
+        if body.rows[0].get("age", 0) < 0:
+            raise HTTPException(503, "model stopped")
+        if body.rows[0].get("age", 0) > 200:
+            raise RuntimeError("a bug")
+        log.record(name, 3, [("age", "double", True)], body.rows, [0.5] * len(body.rows), 1.0,
+                   request_id=request_id(http.scope))
+        return {"ok": name}
+
+    app.add_middleware(LoggedRefusals, log=log,
+                       served=lambda name: (name == "titanic", 3 if name == "titanic" else None))
+    app.add_middleware(RequestIds)
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_refused_and_failed_predictions_are_logged_with_their_status(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), None)
+    client = _served_app(log)
+    sent = [("titanic", True, {"rows": [{"age": 1.0}] * 3}),
+            ("titanic", True, {"rows": "none"}),  # invalid: 422
+            ("titanic", True, {"rows": [{"age": -1.0}]}),  # 503
+            ("titanic", True, {"rows": [{"age": 300.0}]}),  # a bug: 500
+            ("titanic", False, {"rows": [{"age": 1.0}]}),  # no key: 401
+            ("other", True, {"rows": 1})]  # not served
+    ids = [f"req-{i}" for i in range(len(sent))]  # the client's (a 500 is answered without one)
+    answers = [client.post(f"/v1/models/{model}/predict", json=body, headers={
+        "X-Request-ID": rid, **({"Authorization": "Bearer k"} if keyed else {})})
+        for rid, (model, keyed, body) in zip(ids, sent, strict=True)]
+    assert [a.status_code for a in answers] == [200, 422, 503, 500, 401, 422]
+    _flushed(log)
+    table = DeltaTable(str(tmp_path / "monitoring/predictions/titanic")).to_pyarrow_table()
+    logged = {(r["request_id"], r["status"], r["version"], r["row"], r["age"])
+              for r in table.to_pylist()}
+    assert logged == {(ids[0], 200, 3, 0, 1.0), (ids[0], 200, 3, 1, 1.0), (ids[0], 200, 3, 2, 1.0),
+                      (ids[1], 422, 3, 0, None), (ids[2], 503, 3, 0, None),
+                      (ids[3], 500, 3, 0, None)}
+    assert not (tmp_path / "monitoring/predictions/other").exists()
+    # what skew and drift read: the predicted rows only
+    reader = LoggedPredictions(str(tmp_path), None, "titanic")
+    everything = Window(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+    assert reader.rows(everything) == 3 and reader.newest_version(everything) == 3
