@@ -29,20 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import secrets
-import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
+import harness
 import httpx
-
-sys.path.insert(0, str(Path(__file__).parent))
-from serving import _port, _wait, wrk
 
 RESULTS = Path(__file__).parent / "results" / "recs_serving.json"
 LEVELS = (1, 16)
@@ -80,13 +73,9 @@ def recommendations(customer_id: str, k: int = 10) -> dict:
 def _script(folder: Path, name: str, customers: list[str], headers: dict[str, str]) -> Path:
     """A wrk script cycling through ``customers`` (each thread from its own offset)."""
     ids = ", ".join(json.dumps(c) for c in customers)
-    lines = [f"local ids = {{{ids}}}", "local i = 0",
-             *[f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()],
-             "request = function()", "  i = i % #ids + 1",
-             '  return wrk.format("GET", "/v1/recommendations/" .. ids[i])', "end"]
-    path = folder / f"{name}.lua"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return harness.wrk_script(folder, name, [
+        f"local ids = {{{ids}}}", "local i = 0", "request = function()", "  i = i % #ids + 1",
+        '  return wrk.format("GET", "/v1/recommendations/" .. ids[i])', "end"], headers)
 
 
 def _results(root: Path, customers: int) -> tuple[str, list[str]]:
@@ -114,7 +103,7 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def paired(samples: dict[str, dict[int, list[dict[str, float]]]]) -> dict[str, list[float]]:
+def paired(samples: harness.Samples) -> dict[str, list[float]]:
     """Shipyard ÷ plain requests/s of each round (the two measured back to back)."""
     return {f"c{c}": [round(ours["rps"] / plain["rps"], 3) for ours, plain in zip(
         samples["shipyard"][c], samples["plain"][c], strict=True)] for c in LEVELS}
@@ -127,8 +116,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: 'make bench' installs it (apt-get install wrk)")
+    harness.require_wrk()
     key = secrets.token_urlsafe(24)
     auth = {"Authorization": f"Bearer {key}"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,62 +125,51 @@ def main() -> None:
         (root / "shipyard.yaml").write_text(PROJECT)
         url, customers = _results(root, args.customers)
         (Path(tmp) / "plain.py").write_text(PLAIN)
-        ports = {"shipyard": _port(), "plain": _port()}
+        ports = {"shipyard": harness.port(), "plain": harness.port()}
         servers = {
-            "shipyard": subprocess.Popen(
-                [sys.executable, "-m", "shipyard", "serve", "--port", str(ports["shipyard"])],
-                cwd=root, env={**os.environ, "SHIPYARD_API_KEYS": key},
-                stdout=(Path(tmp) / "shipyard.log").open("wb"), stderr=subprocess.STDOUT),
-            "plain": subprocess.Popen(
+            "shipyard": harness.shipyard_serve(root, ports["shipyard"], key,
+                                               Path(tmp) / "shipyard.log"),
+            "plain": harness.start(
                 [sys.executable, "-m", "uvicorn", "plain:app", "--host", "127.0.0.1",
                  "--port", str(ports["plain"]), "--log-level", "warning", "--no-access-log"],
-                cwd=tmp, env={**os.environ, "RESULTS_URL": url},
-                stdout=(Path(tmp) / "plain.log").open("wb"), stderr=subprocess.STDOUT),
+                cwd=tmp, env={"RESULTS_URL": url}, log=Path(tmp) / "plain.log"),
         }
         base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
         headers = {"shipyard": auth, "plain": {}}
         try:
-            _wait(f"{base['shipyard']}/ready", servers["shipyard"], auth)
-            _wait(f"{base['plain']}/docs", servers["plain"], {})
+            harness.wait(f"{base['shipyard']}/ready", servers["shipyard"], auth)
+            harness.wait(f"{base['plain']}/docs", servers["plain"], {})
             scripts = {n: _script(Path(tmp), n, customers, headers[n]) for n in servers}
             answers = {}
             for name in servers:  # the same answer from both before anything is timed
-                check = httpx.get(f"{base[name]}/v1/recommendations/{customers[0]}",
-                                  headers=headers[name])
-                if check.status_code != 200:
-                    raise SystemExit(f"{name} answered {check.status_code}: {check.text}")
-                answers[name] = check.json()["items"]
-                wrk(base[name], scripts[name], 16, 3)  # warm-up
+                answers[name] = harness.check(name, httpx.get(
+                    f"{base[name]}/v1/recommendations/{customers[0]}",
+                    headers=headers[name])).json()["items"]
+                harness.wrk(base[name], scripts[name], 16, 3)  # warm-up
             if answers["shipyard"] != answers["plain"]:
                 raise SystemExit(f"the servers disagree: {answers}")
-            samples: dict[str, dict[int, list[dict[str, float]]]] = {
-                n: {c: [] for c in LEVELS} for n in servers}
-            for i in range(args.runs):
-                for connections in LEVELS:
-                    for name, process in servers.items():
-                        used = _cpu_s(process.pid)
-                        figures = wrk(base[name], scripts[name], connections, args.seconds)
-                        figures["cpu_ms_per_request"] = round(
-                            1000 * (_cpu_s(process.pid) - used)
-                            / max(1.0, figures["rps"] * args.seconds), 4)
-                        samples[name][connections].append(figures)
-                        print(f"run {i + 1}/{args.runs} {name:8s} c{connections:<2d} "
-                              f"{figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.2f} ms  "
-                              f"p99 {figures['p99_ms']:6.2f} ms  errors {figures['errors']}  "
-                              f"CPU {figures['cpu_ms_per_request']:.3f} ms/request",
-                              flush=True)
+
+            def measure(name: str, connections: int) -> dict[str, float]:
+                """wrk's figures and the server's CPU time per request over them."""
+                used = _cpu_s(servers[name].pid)
+                figures = harness.wrk(base[name], scripts[name], connections, args.seconds)
+                figures["cpu_ms_per_request"] = round(
+                    1000 * (_cpu_s(servers[name].pid) - used)
+                    / max(1.0, figures["rps"] * args.seconds), 4)
+                return figures
+
+            samples = harness.rounds(
+                args.runs, dict.fromkeys(servers, LEVELS), measure, digits=2,
+                note=lambda figures: f"  CPU {figures['cpu_ms_per_request']:.3f} ms/request")
         finally:
-            for process in servers.values():  # logs go to files: a full pipe would stall them
-                process.terminate()
-                process.wait(timeout=30)
+            harness.stop(servers.values())
 
     def summary(name: str, connections: int) -> dict[str, float]:
         runs = samples[name][connections]
         rps = [r["rps"] for r in runs]
-        return {key: round(statistics.median(r[key] for r in runs), 4)
-                for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")} | {
-                    "rps_min": min(rps), "rps_max": max(rps),
-                    "errors": sum(int(r["errors"]) for r in runs)}
+        return harness.medians(runs, ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request"), 4) | {
+            "rps_min": min(rps), "rps_max": max(rps),
+            "errors": sum(int(r["errors"]) for r in runs)}
 
     figures = {name: {f"c{c}": summary(name, c) for c in LEVELS} for name in servers}
 
@@ -201,14 +178,11 @@ def main() -> None:
 
     def spread(c: int) -> list[float]:
         ours, plain = figures["shipyard"][f"c{c}"], figures["plain"][f"c{c}"]
-        return [round(ours["rps_min"] / plain["rps_max"], 3),
-                round(ours["rps_max"] / plain["rps_min"], 3)]
+        return harness.ratio_spread((ours["rps_min"], ours["rps_max"]),
+                                    (plain["rps_min"], plain["rps_max"]))
 
     result = {
-        "benchmark": "recs_serving",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
-                    "load_average_1m_at_end": round(os.getloadavg()[0], 2)},
+        **harness.header("recs_serving"),
         "load_generator": "wrk", "seconds": args.seconds, "runs": args.runs,
         "customers": args.customers, "database": "SQLite (the default results_db)",
         **figures,
@@ -222,10 +196,7 @@ def main() -> None:
         "targets": {"recs_ratio_vs_plain_c16": ">= 1"},
         "samples": samples,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
-    print(f"Figures written to {args.out}")
+    harness.write(result, args.out)
 
 
 if __name__ == "__main__":

@@ -31,16 +31,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import harness
 import numpy as np
 import pandas as pd
 
@@ -211,10 +210,7 @@ def main() -> None:
     ratio = {name: round(results[name]["tuned"]["map_at_10"]
                          / results[name]["als_untuned"]["map_at_10"], 3) for name in results}
     figures = {
-        "benchmark": "recsys",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
-                    "load_average_1m_at_end": round(os.getloadavg()[0], 2)},
+        **harness.header("recsys"),
         "split": "time-based: each user's latest 20% of interactions are the test",
         "quality": results,
         "movielens_map10_ratio_vs_als": ratio["movielens"],
@@ -224,10 +220,7 @@ def main() -> None:
         "targets": {"map10_ratio_vs_als": ">= 1.1 on both (MovieLens MAP@10 >= 0.065)",
                     "topk_ratio_vs_floor": "<= 1.2, peak memory reported"},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
-    print(json.dumps({k: v for k, v in figures.items() if k != "quality"}, indent=2, default=str))
-    print(f"Figures written to {args.out}")
+    harness.write(figures, args.out, hide="quality")
 
 
 if __name__ == "__main__":

@@ -34,16 +34,13 @@ import platform
 import re
 import secrets
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import harness
 import httpx
 
 RESULTS = Path(__file__).parent / "results" / "serving.json"
@@ -76,59 +73,15 @@ class Titanic:
 '''
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _shipyard(*args: str, cwd: Path) -> None:
     subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=cwd, check=True,
                    capture_output=True)
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server for {url} exited; see its log next to the project")
-        try:
-            if httpx.get(url, headers=headers, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"{url} not up after 120 s")
-
-
 def _script(folder: Path, name: str, body: dict, headers: dict[str, str]) -> Path:
-    lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
-             'wrk.headers["Content-Type"] = "application/json"']
-    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
-    path = folder / f"{name}.lua"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def wrk(url: str, script: Path, connections: int, seconds: float) -> dict[str, float]:
-    threads = min(connections, 2)
-    done = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{int(seconds)}s",
-                           "--latency", "-s", str(script), url],
-                          capture_output=True, text=True, check=True)
-    out = done.stdout
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                              r"timeout (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50_ms": _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)),
-            "p99_ms": _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1)),
-            "errors": (int(non2xx.group(1)) if non2xx else 0)
-            + (sum(map(int, socket_errors.groups())) if socket_errors else 0)}
+    return harness.wrk_script(folder, name, [
+        'wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
+        'wrk.headers["Content-Type"] = "application/json"'], headers)
 
 
 def bentoml_env(cache: Path) -> Path:
@@ -150,10 +103,6 @@ def bentoml_env(cache: Path) -> Path:
     return command
 
 
-def _spread(values: list[float]) -> list[float]:
-    return [round(min(values), 3), round(max(values), 3)]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -162,10 +111,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=CACHE,
                         help="where BentoML's virtualenv is made and kept")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: 'make bench' installs it (apt-get install wrk)")
+    harness.require_wrk()
     bentoml = bentoml_env(args.cache)
-    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    load_at_start = harness.load_average()
     key = secrets.token_urlsafe(24)
     auth = {"Authorization": f"Bearer {key}"}
     levels = {"shipyard": LEVELS, "mlflow": LEVELS, "bentoml": (16,)}
@@ -182,86 +130,64 @@ def main() -> None:
         served_by = re.search(r"^v1 served by (.*)$", shown, re.MULTILINE)
         model = next((root / ".shipyard").rglob("model.skops"))
         (Path(tmp) / "service.py").write_text(SERVICE)
-        ports = {"shipyard": _port(), "mlflow": _port(), "bentoml": _port()}
+        ports = {"shipyard": harness.port(), "mlflow": harness.port(), "bentoml": harness.port()}
         tracking = f"sqlite:///{root / '.shipyard' / 'dev' / 'mlflow.db'}"
         servers = {
-            "shipyard": subprocess.Popen(
-                [sys.executable, "-m", "shipyard", "serve", "--port", str(ports["shipyard"])],
-                cwd=root, env={**os.environ, "SHIPYARD_API_KEYS": key},
-                stdout=(Path(tmp) / "shipyard.log").open("wb"), stderr=subprocess.STDOUT),
-            "mlflow": subprocess.Popen(
+            "shipyard": harness.shipyard_serve(root, ports["shipyard"], key,
+                                               Path(tmp) / "shipyard.log"),
+            "mlflow": harness.start(
                 [str(Path(sys.executable).parent / "mlflow"), "models", "serve", "-m",
                  "models:/titanic@production", "-p", str(ports["mlflow"]), "-h", "127.0.0.1",
                  "--env-manager", "local", "--workers", "1"], cwd=root,
-                env={**os.environ, "MLFLOW_TRACKING_URI": tracking,
+                env={"MLFLOW_TRACKING_URI": tracking,
                      "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "true",
                      "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
-                stdout=(Path(tmp) / "mlflow.log").open("wb"), stderr=subprocess.STDOUT),
-            "bentoml": subprocess.Popen(
+                log=Path(tmp) / "mlflow.log"),
+            "bentoml": harness.start(
                 [str(bentoml), "serve", "service:Titanic", "--host", "127.0.0.1", "--port",
                  str(ports["bentoml"])], cwd=tmp,
-                env={**os.environ, "TITANIC_MODEL": str(model), "BENTOML_DO_NOT_TRACK": "true",
+                env={"TITANIC_MODEL": str(model), "BENTOML_DO_NOT_TRACK": "true",
                      "BENTOML_HOME": str(Path(tmp) / "bentoml-home")},
-                stdout=(Path(tmp) / "bentoml.log").open("wb"), stderr=subprocess.STDOUT),
+                log=Path(tmp) / "bentoml.log"),
         }
         urls = {"shipyard": f"http://127.0.0.1:{ports['shipyard']}/v1/models/titanic/predict",
                 "mlflow": f"http://127.0.0.1:{ports['mlflow']}/invocations",
                 "bentoml": f"http://127.0.0.1:{ports['bentoml']}/predict"}
         try:
-            _wait(f"http://127.0.0.1:{ports['shipyard']}/ready", servers["shipyard"], auth)
-            _wait(f"http://127.0.0.1:{ports['mlflow']}/health", servers["mlflow"], {})
-            _wait(f"http://127.0.0.1:{ports['bentoml']}/readyz", servers["bentoml"], {})
+            harness.wait(f"http://127.0.0.1:{ports['shipyard']}/ready", servers["shipyard"], auth)
+            harness.wait(f"http://127.0.0.1:{ports['mlflow']}/health", servers["mlflow"], {})
+            harness.wait(f"http://127.0.0.1:{ports['bentoml']}/readyz", servers["bentoml"], {})
             bodies = {"shipyard": {"rows": [ROW]}, "mlflow": {"dataframe_records": [ROW]},
                       "bentoml": {"rows": [ROW]}}
             headers = {"shipyard": auth, "mlflow": {}, "bentoml": {}}
             scripts = {n: _script(Path(tmp), n, bodies[n], headers[n]) for n in servers}
-            for name in servers:  # a request each must succeed before anything is timed
-                check = httpx.post(urls[name], json=bodies[name], headers=headers[name])
-                if check.status_code != 200:
-                    raise SystemExit(f"{name} answered {check.status_code}: {check.text}")
-                wrk(urls[name], scripts[name], 16, 3)  # warm-up
-            samples: dict[str, dict[int, list[dict[str, float]]]] = {
-                n: {c: [] for c in levels[n]} for n in servers}
-            for i in range(args.runs):
-                for connections in LEVELS:
-                    for name in servers:
-                        if connections not in levels[name]:
-                            continue
-                        figures = wrk(urls[name], scripts[name], connections, args.seconds)
-                        samples[name][connections].append(figures)
-                        print(f"run {i + 1}/{args.runs} {name:8s} c{connections:<2d} "
-                              f"{figures['rps']:8.1f} req/s  p50 {figures['p50_ms']:6.1f} ms  "
-                              f"p99 {figures['p99_ms']:6.1f} ms  errors {figures['errors']}",
-                              flush=True)
+            for name in servers:
+                harness.check(name, httpx.post(urls[name], json=bodies[name],
+                                               headers=headers[name]))
+                harness.wrk(urls[name], scripts[name], 16, 3)  # warm-up
+            samples = harness.rounds(args.runs, levels, lambda name, connections: harness.wrk(
+                urls[name], scripts[name], connections, args.seconds))
         finally:
-            for process in servers.values():  # logs go to files: a full pipe would stall them
-                process.terminate()
-                process.wait(timeout=30)
+            harness.stop(servers.values())
 
     def median(name: str, connections: int) -> dict[str, Any]:
         runs = samples[name][connections]
-        return {key: round(statistics.median(r[key] for r in runs), 2)
-                for key in ("rps", "p50_ms", "p99_ms")} | {
-                    "errors": sum(r["errors"] for r in runs),
-                    "rps_spread": _spread([r["rps"] for r in runs]),
-                    "p99_spread": _spread([r["p99_ms"] for r in runs])}
+        return harness.medians(runs, ("rps", "p50_ms", "p99_ms"), 2) | {
+            "errors": sum(r["errors"] for r in runs),
+            "rps_spread": harness.spread([r["rps"] for r in runs]),
+            "p99_spread": harness.spread([r["p99_ms"] for r in runs])}
 
     def ratio(other: str, connections: int) -> tuple[float, list[float]]:
         ours, theirs = samples["shipyard"][connections], samples[other][connections]
         rounds = [a["rps"] / b["rps"] for a, b in zip(ours, theirs, strict=True)]
         return (round(figures["shipyard"][f"c{connections}"]["rps"]
-                      / figures[other][f"c{connections}"]["rps"], 3), _spread(rounds))
+                      / figures[other][f"c{connections}"]["rps"], 3), harness.spread(rounds))
 
     figures = {name: {f"c{c}": median(name, c) for c in levels[name]} for name in servers}
     ratios = {"ratio_vs_mlflow_c1": ratio("mlflow", 1), "ratio_vs_mlflow_c16": ratio("mlflow", 16),
               "ratio_vs_bentoml_c16": ratio("bentoml", 16)}
     result = {
-        "benchmark": "serving",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
-                    # a shared machine: the load of others' work during the run (1, 5, 15 min)
-                    "load_average_at_start": load_at_start,
-                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+        **harness.header("serving", load_at_start),
         "load_generator": "wrk", "seconds": args.seconds, "runs": args.runs,
         "shipyard_served_by": served_by.group(1) if served_by else None,
         "bentoml": BENTOML,
@@ -273,10 +199,7 @@ def main() -> None:
                     "ratio_vs_bentoml_c16": ">= 2, zero non-2xx on ours"},
         "samples": samples,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
-    print(f"Figures written to {args.out}")
+    harness.write(result, args.out)
 
 
 if __name__ == "__main__":

@@ -34,18 +34,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import harness
 import numpy as np
 import scipy.sparse as sp
 
@@ -220,25 +219,19 @@ def main() -> None:
     summary = {v: _summary(samples[v]) for v in VARIANTS}
     floor = summary["floor"]["median_s"]
     result = {
-        "benchmark": "topk",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
-                    "load_average_1m_at_end": round(os.getloadavg()[0], 2)},
+        **harness.header("topk"),
         "customers": args.customers, "products": args.products, "k": 10, "runs": args.runs,
         "data": data,
         **summary,
         "topk_100k_ratio_vs_floor": round(summary["sqlite"]["median_s"] / floor, 3),
         "topk_100k_postgresql_ratio_vs_floor": round(summary["postgresql"]["median_s"] / floor, 3),
-        "ratio_spread": {v: [round(summary[v]["min_s"] / summary["floor"]["max_s"], 3),
-                             round(summary[v]["max_s"] / summary["floor"]["min_s"], 3)]
-                         for v in ("sqlite", "postgresql")},
+        "ratio_spread": {v: harness.ratio_spread(
+            (summary[v]["min_s"], summary[v]["max_s"]),
+            (summary["floor"]["min_s"], summary["floor"]["max_s"])) for v in ("sqlite", "postgresql")},
         "targets": {"topk_100k_ratio_vs_floor": "<= 1.2, peak memory reported"},
         "samples": samples,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "samples"}, indent=2))
-    print(f"Figures written to {args.out}")
+    harness.write(result, args.out)
 
 
 if __name__ == "__main__":
