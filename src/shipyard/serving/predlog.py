@@ -258,8 +258,10 @@ class LoggedRefusals:
             self._record(found["model"], status, started, scope)
 
     def _record(self, model: str, status: int, started: float, scope: dict[str, Any]) -> None:
+        if status < 400 or status in _NOT_LOGGED or self.log is None:
+            return  # the answered request itself is logged by the route, with its rows
         served, version = self.served(model)
-        if status < 400 or status in _NOT_LOGGED or not served or self.log is None:
+        if not served:
             return
         self.log.record_refusal(model, version, status, (time.perf_counter() - started) * 1000,
                                 request_id=request_id(scope))
