@@ -26,14 +26,16 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from shipyard.config.schema import Environment, ProjectConfig
+    from shipyard.db.locks import Locks
+    from shipyard.state import StateStore
 
 __all__ = ["Project"]
 
-_URL_SCHEMES = ("s3://", "s3a://", "az://", "abfs://", "abfss://", "gs://", "gcs://", "file://")
-
 
 def _is_url(location: str) -> bool:
-    return location.startswith(_URL_SCHEMES)
+    from shipyard.state import is_object_url
+
+    return is_object_url(location) or location.startswith("file://")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,28 @@ class Project:
     @property
     def lake_root(self) -> str:
         return self._resolve(self.env.lake)
+
+    @cached_property
+    def state(self) -> StateStore:
+        """Quarantine, reports, step cache, snapshots, compiled models: a folder of the project
+        (``.shipyard/<env>``) on one machine, an object store URL at team scale."""
+        from shipyard.state import open_state
+
+        return open_state(self._resolve(self.env.state), self.storage_options)
+
+    @cached_property
+    def locks(self) -> Locks:
+        """Cross-process locks: advisory locks where the metadata database is PostgreSQL (they
+        exclude every machine that shares it), else file locks beside the SQLite metadata."""
+        from shipyard.db.locks import AdvisoryLocks, FolderLocks
+        from shipyard.state import FolderState
+
+        if self.metadata_url.startswith("postgresql"):
+            return AdvisoryLocks(self.metadata_engine, scope=f"{self.config.project}/{self.env_name}")
+        if isinstance(self.state, FolderState):
+            return FolderLocks(self.state.root / "locks")
+        sqlite = self.metadata_url.removeprefix("sqlite:///")
+        return FolderLocks(Path(sqlite).parent / "locks")
 
     @cached_property
     def state_dir(self) -> Path:

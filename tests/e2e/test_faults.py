@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
+from shipyard.db.locks import FolderLocks
 from shipyard.lake.locks import table_locks
 from tests.e2e.cli import SHIPYARD, run
 from tests.e2e.conftest import add_events
@@ -52,17 +54,17 @@ def test_a_killed_ingest_leaves_the_last_version_and_the_next_one_finishes(
 
 
 def test_a_second_ingest_of_a_busy_table_fails_clearly_or_waits(events_project: Path) -> None:
-    locks = events_project / ".shipyard" / "dev" / "locks"
+    locks = FolderLocks(events_project / ".shipyard" / "dev" / "locks")
     with table_locks(locks, ["events"]):
         busy = run("ingest", cwd=events_project, check=1)
-        assert "table 'events' is being ingested by pid" in busy.stderr
+        assert f"table 'events' is being ingested by {socket.gethostname()} pid" in busy.stderr
         assert "--wait" in busy.stderr
         err = events_project / "waiting.err"
         with err.open("w") as stderr:
             waiting = subprocess.Popen([*SHIPYARD, "ingest", "--wait", "600"],
                                        cwd=events_project, stdout=subprocess.DEVNULL,
                                        stderr=stderr, text=True)
-        says = "Waiting up to 600 s for table 'events', held by pid"
+        says = f"Waiting up to 600 s for table 'events', held by {socket.gethostname()} pid"
         deadline = time.monotonic() + 300
         while says not in err.read_text() and waiting.poll() is None:
             assert time.monotonic() < deadline, err.read_text()

@@ -77,7 +77,8 @@ class Environment(_Model):
     lake: str = Field(description="Lake root: a folder or an object store URL (s3://, az://, gs://).")
     state: str = Field(
         default=".shipyard/{env}",
-        description="Folder for staging, quarantine and reports of this environment.",
+        description="Quarantine, reports, step cache and snapshots of this environment: a folder "
+        "(relative to the project), or an object store URL (s3://, az://, abfss://) at team scale.",
     )
     metadata_db: str = Field(
         default="sqlite:///.shipyard/{env}/metadata.db",

@@ -269,7 +269,7 @@ class _Ingest:
 
     def run(self, names: list[str], wait_s: float) -> IngestResult:
         result = IngestResult()
-        with table_locks(self.state / "locks", names, wait_s=wait_s, on_wait=self.on_wait):
+        with table_locks(self.project.locks, names, wait_s=wait_s, on_wait=self.on_wait):
             recover(self.config, self.store, self.register, self.state, names, self.on_phase)
             staged: list[tuple[Batch, ValidationReport]] = []
             try:
@@ -306,7 +306,7 @@ class _Ingest:
                 result.outcomes.append(self.land(batch, report))
                 crash_point("after-landing")
             result.snapshot, result.curated = publish(
-                self.config, self.store, self.state / "locks", names,
+                self.config, self.store, self.project.locks, names,
                 origin=f"ingest {','.join(names)}", on_phase=self.on_phase)
         return result
 

@@ -9,9 +9,9 @@ here, from exactly the CLEAN versions the snapshot will name.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from shipyard.config.schema import ProjectConfig
+from shipyard.db.locks import Locks
 from shipyard.lake.curated import CuratedBuild, build_all_curated
 from shipyard.lake.snapshots import Snapshot, Snapshots, snapshot_lock
 from shipyard.lake.tables import DeltaStore
@@ -40,7 +40,7 @@ def clean_versions(versions: dict[str, int]) -> dict[str, int]:
 def publish(
     config: ProjectConfig,
     store: DeltaStore,
-    locks: Path,
+    locks: Locks,
     tables: list[str],
     *,
     origin: str,

@@ -79,7 +79,7 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0,
                             f"longer in shipyard.yaml; run '{project.command('ingest')}' instead")
     store = DeltaStore.of(project)
     user = actor or project.user
-    with table_locks(project.state_dir / "locks", names, wait_s=wait_s):
+    with table_locks(project.locks, names, wait_s=wait_s):
         waiting = [b for b in group if b.status == "rejected" and b.id != batch.id]
         if waiting:
             accepted = register.update(batch.id, status="accepted", accepted_by=user,
@@ -115,7 +115,7 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0,
             report = (ValidationReport.load(Path(member.report_path))
                       if member.report_path else None)
             notify(project.config.alerts.webhooks, batch_event(project, kind, member, report))
-        snapshot, curated = publish(project.config, store, project.state_dir / "locks", names,
+        snapshot, curated = publish(project.config, store, project.locks, names,
                                     origin=f"quarantine accept {batch_id}")
     return Accepted(batch=next(b for b in landed if b.id == batch.id), landed=landed,
                     curated=curated, snapshot=snapshot)

@@ -20,16 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 
+from shipyard.db.locks import Locks
 from shipyard.errors import NotFoundError
 from shipyard.faults import crash_point
 from shipyard.hints import command
-from shipyard.lake.locks import file_lock
 from shipyard.lake.tables import LAYERS, DeltaStore, Layer
 
 __all__ = ["Snapshot", "Snapshots", "snapshot_lock"]
@@ -69,12 +68,12 @@ class Snapshot:
 
 
 @contextmanager
-def snapshot_lock(locks: Path, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
+def snapshot_lock(locks: Locks, wait_s: float = LOCK_WAIT_S) -> Iterator[None]:
     """Serialise "read the newest snapshot, build on it, commit the next one" across ingests
     of different tables, so that neither loses the other's tables."""
     busy = ("the lake's snapshot is being written by {holder}; wait for it, or pass --wait "
             "SECONDS")
-    with file_lock(locks / "_snapshot.lock", busy, wait_s):
+    with locks.hold("snapshot", busy, wait_s):
         yield
 
 

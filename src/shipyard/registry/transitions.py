@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from shipyard.lake.locks import file_lock
 from shipyard.project import Project
 from shipyard.registry.audit import AuditEntry, AuditTrail
 
@@ -22,9 +21,8 @@ take tens of seconds; waiting is better than refusing a promotion that would hav
 def model_lock(project: Project, name: str) -> Iterator[None]:
     """Serialise alias moves of one model, so two racing promotions both see a consistent
     'previous production' and leave exactly one production version, in the order they ran."""
-    path = project.state_dir / "locks" / "models" / f"{name}.lock"
     busy = f"model {name!r} is being moved by {{holder}}; try again when it is done"
-    with file_lock(path, busy, LOCK_WAIT_S):
+    with project.locks.hold(f"model/{name}", busy, LOCK_WAIT_S):
         yield
 
 
