@@ -226,11 +226,13 @@ class ObjectState(StateStore):
 
     def _call(self, what: str, key: str, function: Any, *args: Any) -> Any:
         """Run an obstore call, turning its errors into Shipyard's (named, with the fix)."""
+        from obstore.exceptions import BaseError
+
         try:
             return function(self._store, *args)
         except FileNotFoundError:
             raise NotFoundError(f"{self.where(key)} does not exist") from None
-        except OSError as error:
+        except (OSError, BaseError) as error:
             raise StoreUnreachable(
                 f"cannot {what} {self.where(key)}: {str(error).splitlines()[0]}; check that the "
                 f"object store answers and that this process has its credentials") from None
@@ -279,11 +281,9 @@ class ObjectState(StateStore):
     def list(self, prefix: str) -> list[str]:
         import obstore
 
-        batches = self._call("list", prefix, obstore.list, prefix.rstrip("/") + "/")
-        try:
-            return sorted(meta["path"] for batch in batches for meta in batch)
-        except OSError as error:
-            raise StoreUnreachable(f"cannot list {self.where(prefix)}: {error}") from None
+        return sorted(self._call("list", prefix, lambda store, path: [
+            meta["path"] for batch in obstore.list(store, path) for meta in batch],
+            prefix.rstrip("/") + "/"))
 
     def delete(self, key: str) -> None:
         import obstore
