@@ -36,9 +36,9 @@ def _other(locks: Locks) -> Locks:
 def test_a_held_lock_refuses_a_second_holder_naming_the_first(locks: Locks) -> None:
     told: list[str] = []
     with locks.hold("table/orders", BUSY):
-        with pytest.raises(LockedError, match=f"being ingested by {socket.gethostname()} pid"):
-            with _other(locks).hold("table/orders", BUSY, wait_s=0.3, on_wait=told.append):
-                pass
+        with (pytest.raises(LockedError, match=f"being ingested by {socket.gethostname()} pid"),
+              _other(locks).hold("table/orders", BUSY, wait_s=0.3, on_wait=told.append)):
+            pass
         with _other(locks).hold("table/customers", BUSY):  # another name is free
             pass
     assert len(told) == 1 and "pid" in told[0]
@@ -69,9 +69,8 @@ def test_a_killed_holder_frees_its_lock(pg_url: str, tmp_path: Path) -> None:
             assert holder.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         locks = AdvisoryLocks(sa.create_engine(pg_url), scope="shop/dev")
-        with pytest.raises(LockedError, match=f"pid {holder.pid}"):
-            with locks.hold("table/orders", BUSY):
-                pass
+        with pytest.raises(LockedError, match=f"pid {holder.pid}"), locks.hold("table/orders", BUSY):
+            pass
         holder.kill()
         holder.wait()
         with locks.hold("table/orders", BUSY, wait_s=60):
