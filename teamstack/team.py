@@ -82,10 +82,14 @@ class StackError(RuntimeError):
         self.server = server
         self.reason = reason
         self.log = log
-        self.log_tail = log_tail(log) if log is not None else ""
-        where = f" (log: {log})" if log is not None else ""
-        tail = f"\n--- last lines of {log.name} ---\n{self.log_tail}" if self.log_tail else ""
-        super().__init__(f"{server}: {reason}{where}{tail}")
+        self.log_tail = ""
+        message = f"{server}: {reason}"
+        if log is not None:
+            self.log_tail = log_tail(log)
+            message += f" (log: {log})"
+            if self.log_tail:
+                message += f"\n--- last lines of {log.name} ---\n{self.log_tail}"
+        super().__init__(message)
 
 
 def log_tail(log: Path, lines: int = 30) -> str:
@@ -121,6 +125,7 @@ class Server:
     start_s: float = 0.0                  # from launch to answering, in seconds
     launched_at: float = 0.0
     attempts: int = 0
+    log_offset: int = 0                   # where this attempt's output starts in the log
 
     @property
     def pgid(self) -> int:
@@ -134,6 +139,7 @@ class Server:
         self.cwd.mkdir(parents=True, exist_ok=True)
         argv = self.argv_for(self.port)
         with self.log.open("ab") as out:
+            self.log_offset = out.tell()
             out.write(f"$ {' '.join(argv)}\n".encode())
             out.flush()
             self.launched_at = time.monotonic()
@@ -149,14 +155,14 @@ class Server:
         """
         assert self.proc is not None
         if self.proc.poll() is not None:
-            if _port_clash(self.log) and self.attempts < PORT_ATTEMPTS:
+            if self._port_clash() and self.attempts < PORT_ATTEMPTS:
                 self.launch()
                 return False
             raise StackError(self.name, f"exited with code {self.proc.returncode} while starting",
                              self.log)
         try:
             answered = self.ready(self)
-        except (OSError, ValueError, RuntimeError):  # not listening yet, or half-started
+        except OSError:  # not listening yet (connection refused, reset, timed out)
             answered = False
         # A foreign server on a port taken meanwhile answers too: ours must still be alive.
         if answered and self.proc.poll() is None:
@@ -170,10 +176,12 @@ class Server:
         """Resident memory of the whole process group, in MB."""
         return sum(_rss_kb(pid) for pid in group_members(self.pgid)) / 1024
 
-
-def _port_clash(log: Path) -> bool:
-    tail = log_tail(log, 60).lower()
-    return "address already in use" in tail or "eaddrinuse" in tail
+    def _port_clash(self) -> bool:
+        """Did this attempt exit because its port was taken (Python's and node's wording)?"""
+        with self.log.open("rb") as log:
+            log.seek(self.log_offset)
+            output = log.read().decode(errors="replace").lower()
+        return "address already in use" in output or "eaddrinuse" in output
 
 
 def _rss_kb(pid: int) -> int:
@@ -302,7 +310,7 @@ def drop_databases(names: list[str], admin_url: str = PG_ADMIN_URL) -> None:
 
 def create_bucket(endpoint: str, bucket: str) -> None:
     """Create the S3 bucket on moto (idempotent)."""
-    import boto3
+    import boto3  # type: ignore[import-untyped]  # no stubs in the dev extras
 
     client = boto3.client("s3", endpoint_url=endpoint, region_name=AWS_REGION,
                           aws_access_key_id=AWS_TEST_CREDENTIAL,
@@ -494,7 +502,10 @@ class TeamStack:
             # moto's own API: a foreign HTTP server on the port would not answer it
             if _http_status(f"http://{HOST}:{server.port}/moto-api/") != 200:
                 return False
-            create_bucket(f"http://{HOST}:{server.port}", BUCKET)
+            try:
+                create_bucket(f"http://{HOST}:{server.port}", BUCKET)
+            except Exception as error:  # noqa: BLE001 - any failure here is the stack's
+                raise StackError("s3", f"creating bucket {BUCKET!r}: {error}", server.log) from None
             return True
 
         return self._server("s3", lambda port: [str(VENV_BIN / "moto_server"), "-H", HOST,
@@ -513,7 +524,11 @@ class TeamStack:
         def ready(server: Server) -> bool:
             # any HTTP answer means it listens (403 for an unsigned request); then the container
             _http_status(f"http://{HOST}:{server.port}/{AZURITE_ACCOUNT}?comp=list")
-            create_container(f"http://{HOST}:{server.port}", CONTAINER)
+            try:
+                create_container(f"http://{HOST}:{server.port}", CONTAINER)
+            except Exception as error:  # noqa: BLE001 - any failure here is the stack's
+                raise StackError("azure", f"creating container {CONTAINER!r}: {error}",
+                                 server.log) from None
             return True
 
         # --skipApiVersionCheck: object_store may speak a newer API version than this Azurite;
@@ -619,7 +634,7 @@ def _summary(stack: TeamStack) -> Iterator[str]:
     yield f"  {'postgresql':<15} {', '.join(stack.databases)}"
     yield ""
     yield f"Use it:   set -a; . {stack.folder / ENV_FILE}; set +a"
-    yield f"Stop it:  {Path(sys.executable).name} {Path(__file__).relative_to(REPO)} down {stack.folder}"
+    yield f"Stop it:  {sys.executable} {Path(__file__).resolve()} down {stack.folder}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,13 +40,16 @@ from teamstack.team import (
 def team_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamStack]:
     """The servers, started once per xdist worker that needs them, stopped at the session's end."""
     stack = TeamStack(tmp_path_factory.mktemp("team-stack"))
+    failed: StackError | None = None
     try:
         stack.start()
     except StackError as error:
+        failed = error  # reported below, outside the handler: no chained traceback in the report
+    if failed is not None:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"the team stack must start under CI: {error}", pytrace=False)
-        pytest.skip(f"team stack unavailable: {error.server}: {error.reason}"
-                    + (f" (log: {error.log})" if error.log else ""))
+            pytest.fail(f"the team stack must start under CI: {failed}", pytrace=False)
+        pytest.skip(f"team stack unavailable: {failed.server}: {failed.reason}"
+                    + (f" (log: {failed.log})" if failed.log else ""))
     try:
         yield stack
     finally:

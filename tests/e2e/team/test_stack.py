@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -19,7 +20,8 @@ import obstore
 import pyarrow as pa
 import pytest
 from obstore.store import from_url
-from teamstack.team import BUCKET, HOST, TeamStack, listening_addresses
+from teamstack import team
+from teamstack.team import BUCKET, HOST, TeamStack, listening_addresses, stop_groups
 
 from tests.e2e.team.conftest import TeamSpace
 from tests.e2e.team.workers import append_rows
@@ -34,6 +36,29 @@ def test_every_server_listens_on_loopback_only(team_stack: TeamStack) -> None:
         addresses = listening_addresses(server.pgid)
         assert addresses, f"{server.name} listens nowhere"
         assert {host for host, _ in addresses} == {HOST}, f"{server.name}: {addresses}"
+
+
+def test_a_server_whose_port_is_taken_meanwhile_starts_on_another(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Free ports are chosen before the server binds them: another stack (the other xdist
+    worker's) may take one in between. The server is started again on a new port."""
+    with socket.socket() as taken:
+        taken.bind((HOST, 0))
+        taken.listen()
+        taken_port = taken.getsockname()[1]
+        first = iter([taken_port])
+        choose = team.free_port
+        monkeypatch.setattr(team, "free_port", lambda: next(first, None) or choose())
+        stack = TeamStack(tmp_path)
+        stack.logs.mkdir(parents=True)
+        server = stack._s3_server()
+        try:
+            stack._up([server])
+        finally:
+            if server.proc is not None:
+                stop_groups([server.pgid], [server.proc])
+    assert server.attempts == 2 and server.port != taken_port
+    assert "address already in use" in server.log.read_text().lower()
 
 
 @pytest.mark.parametrize("form", ["s3", "az", "abfss"])
