@@ -67,13 +67,13 @@ serve-demo: $(STAMP)
 browser:
 	command -v chromium > /dev/null || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium)
 
-test: $(STAMP) browser
+test: $(STAMP) browser team-deps
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-e2e: $(STAMP) browser
+e2e: $(STAMP) browser team-deps
 	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP)
@@ -87,6 +87,31 @@ bench: $(STAMP)
 	$(PY) benchmarks/recs_serving.py
 	$(PY) benchmarks/monitoring.py
 	$(PY) benchmarks/ui.py
+
+# The team stack (teamstack/team.py): every store a server on 127.0.0.1, as the team-scale
+# tests (tests/e2e/team) run against. Its Python servers (moto, mlflow, dask) come with the dev
+# extras; `team-deps` adds Azurite, Microsoft's Azure Storage emulator, from npm into .stack/ at
+# the versions teamstack/package-lock.json pins (node and npm from Debian when missing; Azurite
+# 3.35 is the newest whose engines field admits the node 18/20 of Debian and NodeSource).
+#   make team-up [TEAM=DIR]    starts it, writes DIR/team.env (set -a; . DIR/team.env; set +a)
+#   make team-down [TEAM=DIR]  stops it, drops its databases
+TEAM ?= /tmp/shipyard-team
+AZURITE := .stack/node_modules/.bin/azurite-blob
+.PHONY: team-deps team-up team-down
+
+team-deps: $(AZURITE)
+
+$(AZURITE): teamstack/package.json teamstack/package-lock.json
+	command -v npm > /dev/null || (apt-get update -q && apt-get install -y -q nodejs npm) || (sudo apt-get update -q && sudo apt-get install -y -q nodejs npm)
+	mkdir -p .stack && cp teamstack/package.json teamstack/package-lock.json .stack/
+	npm ci --prefix .stack --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+team-up: $(STAMP) team-deps
+	$(PY) teamstack/team.py up $(TEAM)
+
+team-down: $(STAMP)
+	$(PY) teamstack/team.py down $(TEAM)
 
 # kill -9 trials of ingest, training (registration included) and recommend; figures in
 # benchmarks/results/kill_*.json. Bounded, about 15 minutes on 2 cores; not part of the suite.
@@ -123,9 +148,9 @@ image-test: $(STAMP) image-deps
 	SHIPYARD_IMAGE_TEST=1 $(PY) -m pytest -q -s tests/e2e/test_image.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks teamstack
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .stack
