@@ -396,6 +396,7 @@ class TeamStack:
             azurite = self._azurite_binary()
             self.databases.append(create_database("shipyard_team_mlflow", self.pg_admin_url))
             self.databases.append(create_database("shipyard_team", self.pg_admin_url))
+            self.databases.append(create_database("shipyard_team_erp", self.pg_admin_url))
             self._save_state()
             self._up([self._s3_server(), self._azure_server(azurite), self._scheduler_server()])
             self._up([self._mlflow_server(),
@@ -457,13 +458,11 @@ class TeamStack:
             **self.store_env(),
             "MLFLOW_TRACKING_URI": self.url("mlflow"),
             "DASK_SCHEDULER_ADDRESS": f"tcp://{HOST}:{self.servers['dask-scheduler'].port}",
-            "SHIPYARD_TEAM_DB": pg_url(self.databases[1], self.pg_admin_url),
-            "SHIPYARD_TEAM_S3_BUCKET": BUCKET,
-            "SHIPYARD_TEAM_S3_LAKE": f"s3://{BUCKET}/lake",
-            "SHIPYARD_TEAM_AZ_CONTAINER": CONTAINER,
-            "SHIPYARD_TEAM_AZ_LAKE": f"az://{CONTAINER}/lake",
-            "SHIPYARD_TEAM_ABFSS_LAKE":
-                f"abfss://{CONTAINER}@{AZURITE_ACCOUNT}.dfs.core.windows.net/lake",
+            # the recommender example's `team` environment reads these (shipyard.yaml)
+            "SHIPYARD_DB": pg_url(self.databases[1], self.pg_admin_url),
+            "SHIPYARD_LAKE": f"s3://{BUCKET}/shop/lake",
+            "SHIPYARD_STATE": f"s3://{BUCKET}/shop/state",
+            "ERP_URL": pg_url(self.databases[2], self.pg_admin_url),  # `erp.py init --url`
         }
 
     # -- the servers --
@@ -471,7 +470,7 @@ class TeamStack:
     def _base_env(self) -> dict[str, str]:
         """This process's environment without any store settings (a sourced team.env of another
         stack must not leak into this one's servers), unbuffered so logs are current."""
-        drop = ("AWS_", "AZURE_", "AZURITE_", "MLFLOW_", "DASK_", "SHIPYARD_TEAM_")
+        drop = ("AWS_", "AZURE_", "AZURITE_", "MLFLOW_", "DASK_", "SHIPYARD_", "ERP_URL")
         env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
         env["PYTHONUNBUFFERED"] = "1"
         return env

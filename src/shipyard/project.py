@@ -53,6 +53,7 @@ class Project:
         if env not in config.environments:
             known = ", ".join(sorted(config.environments))
             raise ConfigError(f"unknown environment {env!r}; {root / 'shipyard.yaml'} declares: {known}")
+        config.require_environment(env)
         return cls(root=root, config=config, env_name=env)
 
     @property
@@ -129,6 +130,11 @@ class Project:
         return self._resolve_db_url(self.env.tracking_uri, self._setting("tracking_uri"))
 
     def source_url(self, source: str) -> str:
+        """The source's URL in this environment: its own ``environments.<env>.sources`` entry
+        (the team's ERP server) if it has one, else the project-wide one."""
+        if source in self.env.sources:
+            return self._resolve_db_url(self.env.sources[source].url,
+                                        self._setting(f"sources.{source}.url"))
         return self._resolve_db_url(self.config.sources[source].url, f"sources.{source}.url")
 
     def _setting(self, key: str) -> str:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize(("example", "envs", "jobs"), [
     ("titanic", ["dev"], {"ingest", "run-train"}),
-    ("recommender", ["dev", "prod"], {"ingest", "run-train", "run-nightly", "recommend"}),
+    ("recommender", ["dev", "prod", "team"], {"ingest", "run-train", "run-nightly", "recommend"}),
 ])
 def test_build_then_validate_pass(tmp_path: Path, example: str, envs: list[str],
                                   jobs: set[str]) -> None:

@@ -2,6 +2,9 @@
 
 Secrets never live in the file: ``${VAR}`` and ``${VAR:-default}`` are replaced from the process
 environment before parsing, and a missing variable without default is an error that names it.
+Inside ``environments.<name>`` that error waits until the environment is opened
+(:meth:`ProjectConfig.require_environment`): a laptop working in ``dev`` need not export the
+team stack's ``SHIPYARD_DB``, but a pod opening ``team`` without it stops at start, naming it.
 The credentials in the resulting URLs and storage options are handed to :mod:`shipyard.redact`
 at once, so no message, log or record of this process can show them.
 """
@@ -26,11 +29,14 @@ CONFIG_FILE = "shipyard.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _interpolate(value: Any, path: str) -> Any:
+def _interpolate(value: Any, path: str, unset: dict[str, list[tuple[str, str]]]) -> Any:
+    """Replace ``${VAR}`` in every string of ``value``; unset ones of an environment go to
+    ``unset[env]`` as (setting, variable) and stay as written, to be reported when it opens."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), unset)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_interpolate(v, f"{path}[{i}]", unset) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
@@ -40,6 +46,10 @@ def _interpolate(value: Any, path: str) -> Any:
             return os.environ[name]
         if default is not None:
             return default
+        parts = path.split(".")
+        if len(parts) > 2 and parts[0] == "environments":
+            unset.setdefault(parts[1], []).append((path, name))
+            return match.group(0)
         raise ConfigError(
             f"{path}: environment variable {name} is not set; "
             f"export it or write ${{{name}:-default}} in {CONFIG_FILE}"
@@ -86,12 +96,15 @@ def parse_config(data: Any) -> ProjectConfig:
     """Validate already-loaded YAML data into a :class:`ProjectConfig`."""
     if not isinstance(data, dict):
         raise ConfigError(f"{CONFIG_FILE} must be a mapping of keys (project, environments, ...)")
-    interpolated = _interpolate(data, "")
+    unset: dict[str, list[tuple[str, str]]] = {}
+    interpolated = _interpolate(data, "", unset)
     _remember_secrets(interpolated)
     try:
-        return ProjectConfig.model_validate(interpolated)
+        config = ProjectConfig.model_validate(interpolated)
     except ValidationError as error:
         raise ConfigError(_format_error(error)) from None
+    config._unset_variables = unset
+    return config
 
 
 def load_config(project_dir: Path) -> ProjectConfig:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from shipyard.config.metrics import check_metrics
+from shipyard.errors import ConfigError
 
 __all__ = [
     "CLEAN_TYPES",
@@ -71,6 +72,11 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SourceConfig(_Model):
+    url: str = Field(description="SQLAlchemy URL of the source database.")
+    chunk_rows: Annotated[int, Field(gt=0)] = 100_000
+
+
 class Environment(_Model):
     """Where one environment keeps its stores. Relative paths are under the project folder."""
 
@@ -87,11 +93,16 @@ class Environment(_Model):
     tracking_uri: str = Field(default="sqlite:///.shipyard/{env}/mlflow.db")
     results_db: str = Field(default="sqlite:///.shipyard/{env}/results.db")
     storage_options: dict[str, str] = Field(default_factory=dict)
-
-
-class SourceConfig(_Model):
-    url: str = Field(description="SQLAlchemy URL of the source database.")
-    chunk_rows: Annotated[int, Field(gt=0)] = 100_000
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=dict,
+        description="This environment's own URL of a declared source (e.g. the team's ERP on "
+        "PostgreSQL), in place of the project-wide sources.<name>.",
+    )
+    dask_address: str | None = Field(
+        default=None,
+        description="Dask scheduler of this environment (tcp://host:8786): its pipelines run "
+        "there unless a pipeline names its own executor and address.",
+    )
 
 
 class CleanRules(_Model):
@@ -553,6 +564,23 @@ class ProjectConfig(_Model):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
 
+    _unset_variables: dict[str, list[tuple[str, str]]] = PrivateAttr(default_factory=dict)
+    """Per environment, the (setting, variable) pairs whose ``${VAR}`` was not set at load."""
+
+    def require_environment(self, name: str) -> None:
+        """Refuse to open environment ``name`` while a variable it names is unset.
+
+        A store whose URL is missing is an error at start, never a fallback to some default.
+        """
+        missing = self._unset_variables.get(name, [])
+        if missing:
+            lines = "\n  ".join(f"{setting}: ${{{var}}}" for setting, var in missing)
+            names = " ".join(sorted({var for _, var in missing}))
+            raise ConfigError(
+                f"environment {name!r} needs environment variables that are not set:\n  {lines}\n"
+                f"export {names} (in Kubernetes: the Secret keys of the same names)"
+            )
+
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectConfig:
         if not self.environments:
@@ -563,6 +591,9 @@ class ProjectConfig(_Model):
         ] + [
             (f"models.{name}.pipeline", "pipeline", model.pipeline, self.pipelines)
             for name, model in self.models.items()
+        ] + [
+            (f"environments.{env}.sources.{name}", "source", name, self.sources)
+            for env, environment in self.environments.items() for name in environment.sources
         ] + self._monitoring_references()
         for key, kind, value, declared in references:
             if value not in declared:

@@ -40,6 +40,7 @@ from shipyard.pipeline.resume import close_open_steps, recover_abandoned, settin
 from shipyard.tracking.records import RunStore, TrackedRun
 
 if TYPE_CHECKING:
+    from shipyard.config.schema import PipelineConfig
     from shipyard.pipeline.dag import Pipeline
     from shipyard.project import Project
 
@@ -107,7 +108,7 @@ def run_pipeline(
     recover_abandoned(runs, pipeline, hooks)
     if sample is not None and not 0 < sample <= 1:
         raise PipelineError(f"--sample must be a fraction in (0, 1], got {sample}")
-    executor_name = executor or config.executor
+    executor_name = executor or _default_executor(project, config)
     if executor_name not in EXECUTORS:
         raise PipelineError(f"unknown executor {executor_name!r}; expected one of "
                             f"{', '.join(EXECUTORS)}")
@@ -174,6 +175,13 @@ def run_pipeline(
         raise step_failed
     _after_run(runs, calls, result, started)
     return result
+
+
+def _default_executor(project: Project, config: PipelineConfig) -> str:
+    """The pipeline's declared executor; else Dask where the environment names a scheduler."""
+    if "executor" not in config.model_fields_set and project.env.dask_address:
+        return "dask"
+    return config.executor
 
 
 def _fail(runs: RunStore, calls: Hooks, run_id: str, started: datetime, error: BaseException,

@@ -69,6 +69,7 @@ class TeamSpace:
     az_url: str                # az://shipyard/<name>
     abfss_url: str             # abfss://shipyard@devstoreaccount1.dfs.core.windows.net/<name>
     db_url: str                # a fresh PostgreSQL database, dropped after the test
+    erp_url: str               # another, for the example's ERP source (erp.py init --url)
     env: dict[str, str] = field(default_factory=dict)  # set in os.environ during the test
 
 
@@ -87,31 +88,34 @@ def _delete_prefix(url: str) -> None:
 def team_space(team_stack: TeamStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[TeamSpace]:
     """A fresh S3 prefix, Azure prefix and database, with the stack's environment in os.environ.
 
-    ``SHIPYARD_TEAM_DB`` and the ``SHIPYARD_TEAM_*_LAKE`` variables point into this space, so a
-    shipyard.yaml written against them gets a lake and a metadata database of the test's own.
+    The recommender example's ``team`` environment reads ``SHIPYARD_DB``, ``SHIPYARD_LAKE``,
+    ``SHIPYARD_STATE`` and ``ERP_URL``: they point into this space (lake and state on S3; a
+    test on Azure sets the two to ``az_url``/``abfss_url``), so every test has its own.
     """
     name = f"t{uuid.uuid4().hex[:12]}"
     database = create_database("shipyard_test_team", team_stack.pg_admin_url)
+    erp = create_database("shipyard_test_erp", team_stack.pg_admin_url)
     space = TeamSpace(
         name=name,
         s3_url=f"s3://{BUCKET}/{name}",
         az_url=f"az://{CONTAINER}/{name}",
         abfss_url=f"abfss://{CONTAINER}@{AZURITE_ACCOUNT}.dfs.core.windows.net/{name}",
         db_url=pg_url(database, team_stack.pg_admin_url),
+        erp_url=pg_url(erp, team_stack.pg_admin_url),
     )
     space.env = {
         **team_stack.env,
-        "SHIPYARD_TEAM_DB": space.db_url,
-        "SHIPYARD_TEAM_S3_LAKE": f"{space.s3_url}/lake",
-        "SHIPYARD_TEAM_AZ_LAKE": f"{space.az_url}/lake",
-        "SHIPYARD_TEAM_ABFSS_LAKE": f"{space.abfss_url}/lake",
+        "SHIPYARD_DB": space.db_url,
+        "SHIPYARD_LAKE": f"{space.s3_url}/lake",
+        "SHIPYARD_STATE": f"{space.s3_url}/state",
+        "ERP_URL": space.erp_url,
     }
     for key, value in space.env.items():
         monkeypatch.setenv(key, value)
     try:
         yield space
     finally:
-        drop_databases([database], team_stack.pg_admin_url)
+        drop_databases([database, erp], team_stack.pg_admin_url)
         for url in (space.s3_url, space.az_url):
             _delete_prefix(url)
 

@@ -60,7 +60,9 @@ def test_up_writes_team_env_and_down_stops_everything(stack_dir: Path) -> None:
     assert httpx.get(f"{env['MLFLOW_TRACKING_URI']}/health", timeout=5).status_code == 200
     assert httpx.get(f"{env['AWS_ENDPOINT_URL']}/moto-api/", timeout=5).status_code == 200
     assert httpx.get(env["AZURITE_BLOB_STORAGE_URL"], timeout=5).status_code in (400, 403)
-    assert pg_database_exists(env["SHIPYARD_TEAM_DB"].rsplit("/", 1)[1])
+    assert pg_database_exists(env["SHIPYARD_DB"].rsplit("/", 1)[1])
+    assert pg_database_exists(env["ERP_URL"].rsplit("/", 1)[1])
+    assert env["SHIPYARD_LAKE"].startswith("s3://") and env["SHIPYARD_STATE"].startswith("s3://")
     assert (stack_dir / "logs" / "mlflow.log").exists()
 
     refused = _team("up", str(stack_dir))

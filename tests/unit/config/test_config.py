@@ -55,6 +55,39 @@ def test_variables_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
         parse_config(data)
 
 
+def test_an_environment_missing_a_variable_fails_when_opened_not_before(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    data = minimal()
+    data["environments"]["team"] = {"lake": "${TEAM_LAKE}", "metadata_db": "${TEAM_DB}",
+                                    "sources": {"erp": {"url": "${TEAM_ERP}"}}}
+    (tmp_path / "shipyard.yaml").write_text(yaml.safe_dump(data))
+    for name in ("TEAM_LAKE", "TEAM_DB", "TEAM_ERP"):
+        monkeypatch.delenv(name, raising=False)
+    dev = Project.open(tmp_path, "dev")  # dev names none of them: it opens
+    assert dev.source_url("erp").endswith("/erp.db")
+    with pytest.raises(ConfigError) as error:
+        Project.open(tmp_path, "team")
+    message = str(error.value)
+    assert "environments.team.lake: ${TEAM_LAKE}" in message
+    assert "environments.team.sources.erp.url: ${TEAM_ERP}" in message
+    assert "export TEAM_DB TEAM_ERP TEAM_LAKE" in message
+    monkeypatch.setenv("TEAM_LAKE", "s3://bucket/lake")
+    monkeypatch.setenv("TEAM_DB", "postgresql+psycopg://u@db.example/shop")
+    monkeypatch.setenv("TEAM_ERP", "postgresql+psycopg://u@erp.example/erp")
+    team = Project.open(tmp_path, "team")  # the environment's own source URL, not the project's
+    assert team.source_url("erp") == "postgresql+psycopg://u@erp.example/erp"
+    assert team.lake_root == "s3://bucket/lake"
+
+
+def test_an_environment_may_only_override_a_declared_source() -> None:
+    data = minimal()
+    data["environments"]["dev"]["sources"] = {"crm": {"url": "sqlite:///crm.db"}}
+    with pytest.raises(ConfigError, match=r"environments\.dev\.sources\.crm: unknown source"):
+        parse_config(data)
+
+
 def test_missing_file_and_bad_yaml_and_unknown_env(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no shipyard\.yaml"):
         load_config(tmp_path)

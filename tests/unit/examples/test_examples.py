@@ -247,7 +247,7 @@ def test_recommender_example_is_a_ready_project(tmp_path: Path) -> None:
     assert {"shipyard.yaml", "erp.py", "README.md", ".gitignore", "erp.db"} <= files
     assert "__pycache__" not in files
     config = load_config(dest)
-    assert config.project == "shop" and set(config.environments) == {"dev", "prod"}
+    assert config.project == "shop" and set(config.environments) == {"dev", "prod", "team"}
     assert config.pii_columns == {"customer_name": "customers", "email": "customers",
                                   "phone": "customers"}
     url = sqlite_url(dest / "erp.db")

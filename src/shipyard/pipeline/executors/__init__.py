@@ -32,5 +32,8 @@ def create_executor(name: str, project: Project, pipeline: str,
     if name == "dask":
         from shipyard.pipeline.executors.dask import DaskExecutor
 
+        if config.dask_address is None and project.env.dask_address is not None:
+            return DaskExecutor(project.env.dask_address,
+                                where=f"environments.{project.env_name}.dask_address")
         return DaskExecutor(config.dask_address, where=f"pipelines.{pipeline}.dask_address")
     raise PipelineError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
