@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import pytest
 from deltalake import DeltaTable
 from teamstack.team import TeamStack, create_database, drop_databases, pg_url
 
+from shipyard.lake.locks import table_locks
+from shipyard.project import Project
 from tests.e2e.cli import SHIPYARD, run
 from tests.e2e.examples import ExampleProjects
 from tests.e2e.team.conftest import TeamSpace
@@ -132,14 +135,26 @@ def test_two_ingests_started_together_from_two_directories_land_each_row_once(
     shipyard("ingest", cwd=a)
     erp_py(erp, "next-month")
 
+    # The test holds the first table's lock (PostgreSQL advisory, as the ingests take it) until
+    # both ingests wait for it: released, they race for the tables, from the same watermark.
+    project = Project.open(a, ENV)
+    errs = [tmp_path / f"ingest-{folder.name}.err" for folder in (a, b)]
     environ = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    procs = [subprocess.Popen([*SHIPYARD, "ingest", "--wait", "600", "--env", ENV], cwd=folder,
-                              env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
-             for folder in (a, b)]
-    outputs = [proc.communicate(timeout=900) for proc in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, out + err
+    with table_locks(project.locks, ["customers"]):
+        procs = []
+        for folder, err in zip((a, b), errs, strict=True):
+            with err.open("w") as stderr:
+                procs.append(subprocess.Popen(
+                    [*SHIPYARD, "ingest", "--wait", "600", "--env", ENV], cwd=folder, env=environ,
+                    stdout=subprocess.DEVNULL, stderr=stderr, text=True))
+        deadline = time.monotonic() + 300
+        while not all("Waiting up to 600 s for table 'customers'" in err.read_text()
+                      for err in errs):
+            assert all(proc.poll() is None for proc in procs), [e.read_text() for e in errs]
+            assert time.monotonic() < deadline, [e.read_text() for e in errs]
+            time.sleep(0.1)
+    for proc, err in zip(procs, errs, strict=True):
+        assert proc.wait(timeout=900) == 0, err.read_text()
 
     lake = f"{team_space.s3_url}/lake"
     for layer in ("raw", "clean"):
