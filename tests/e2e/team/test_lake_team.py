@@ -23,6 +23,7 @@ from teamstack.team import TeamStack, create_database, drop_databases, pg_url
 
 from shipyard.lake.locks import table_locks
 from shipyard.project import Project
+from shipyard.state import open_state
 from tests.e2e.cli import SHIPYARD, run
 from tests.e2e.examples import ExampleProjects
 from tests.e2e.team.conftest import TeamSpace
@@ -164,5 +165,31 @@ def test_two_ingests_started_together_from_two_directories_land_each_row_once(
     # the next month landed once: one ingest landed it, the other found nothing new
     versions = {DeltaTable(f"{lake}/raw/{table}").version() for table in KEYS}
     assert versions == {1}
+    for folder in (a, b):
+        assert files_under(folder) == ["shipyard.yaml"], folder
+
+
+def test_a_landing_killed_in_one_directory_is_rolled_forward_from_another(
+        team_space: TeamSpace, erp: Path, tmp_path: Path,
+        example_projects: ExampleProjects) -> None:
+    """The staged file of a batch being landed is in the state store, so the next ingest, from
+    anywhere, finishes the landing of a process SIGKILLed between RAW and CLEAN."""
+    a, b = workdirs(tmp_path, example_projects, team_space.s3_url, team_space.db_url)
+    shipyard("ingest", cwd=a)
+    erp_py(erp, "next-month")
+    killed = run("ingest", "--env", ENV, cwd=a, env={"SHIPYARD_KILL_AT": "after-raw"},
+                 check=None)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    state = open_state(f"{team_space.s3_url}/state")
+    assert state.list("staging") != []  # the batch being landed, for whoever comes next
+
+    shipyard("ingest", cwd=b)
+    assert state.list("staging") == []
+    lake = f"{team_space.s3_url}/lake"
+    for layer in ("raw", "clean"):
+        for table in KEYS:
+            rows, keys = landed_once(lake, layer, table)
+            assert rows == keys and rows > 0, f"{layer}.{table}: {rows} rows, {keys} keys"
+        assert {DeltaTable(f"{lake}/{layer}/{table}").version() for table in KEYS} == {1}
     for folder in (a, b):
         assert files_under(folder) == ["shipyard.yaml"], folder
