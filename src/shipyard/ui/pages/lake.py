@@ -86,7 +86,7 @@ def batch(request: Request, batch_id: int, session: Viewer, p: ProjectDep) -> HT
         try:
             failed = {c.column for c in report.failures}
             found_distributions = compare_distributions(
-                DeltaStore.of(p), BatchRegister.of(p), found, report, exclude=pii)
+                DeltaStore.of(p), p.state, BatchRegister.of(p), found, report, exclude=pii)
             charts = [(d, _plot(d)) for d in sorted(found_distributions,
                                                     key=lambda d: d.column not in failed)]
         except ShipyardError:
