@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from shipyard.pipeline.cache import CacheKey, ResultStore, decode_key, explain
+from shipyard.state import FolderState
 from shipyard.pipeline.fingerprint import CodeHasher, library_versions
 from shipyard.pipeline.loader import import_function
 
@@ -110,7 +111,7 @@ def test_explain_says_what_changed_since_the_previous_attempt(changed: dict, rea
 
 
 def test_a_result_is_visible_only_once_committed(tmp_path: Path) -> None:
-    store = ResultStore(tmp_path / "artifacts")
+    store = ResultStore(FolderState(tmp_path))
     assert store.lookup("abc") is None
     staging = store.staging("abc")
     (staging / "x.json").write_text("1")

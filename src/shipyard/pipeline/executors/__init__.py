@@ -6,6 +6,7 @@ gives the same outputs, fingerprints and records whichever runs it.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from shipyard.errors import PipelineError
@@ -32,5 +33,11 @@ def create_executor(name: str, project: Project, pipeline: str,
     if name == "dask":
         from shipyard.pipeline.executors.dask import DaskExecutor
 
-        return DaskExecutor(config.dask_address, where=f"pipelines.{pipeline}.dask_address")
+        if config.dask_address:
+            return DaskExecutor(config.dask_address,
+                                where=f"pipelines.{pipeline}.dask_address in shipyard.yaml")
+        # The address a platform gives its pods (the team stack, a Dask Helm chart's
+        # DASK_SCHEDULER_ADDRESS) serves every pipeline that names none.
+        return DaskExecutor(os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+                            where="the environment variable DASK_SCHEDULER_ADDRESS")
     raise PipelineError(f"unknown executor {name!r}; expected one of {', '.join(EXECUTORS)}")
