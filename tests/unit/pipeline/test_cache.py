@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from shipyard.pipeline.cache import CacheKey, ResultStore, decode_key, explain
-from shipyard.state import FolderState
 from shipyard.pipeline.fingerprint import CodeHasher, library_versions
 from shipyard.pipeline.loader import import_function
+from shipyard.state import FolderState
 
 STEPS = """\
 import json
