@@ -4,7 +4,8 @@ server (its artifacts proxied to S3), and the steps run on the team's Dask worke
 
 The Titanic example is ingested once from a setup folder; then two fresh folders, each holding
 only the project's code and shipyard.yaml, as a pod's checkout would, train in turn. The second
-finds every step in the shared cache and registers nothing new.
+finds every step in the shared cache and registers nothing new; a server started in a third
+serves the model from the tracking server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from teamstack.team import BUCKET
 
 from tests.e2e.cli import run
 from tests.e2e.examples import small
+from tests.e2e.server import AUTH, http, serving
 from tests.e2e.team.conftest import TeamSpace
 
 pytestmark = pytest.mark.slow
@@ -108,3 +110,10 @@ def test_two_fresh_folders_train_from_the_shared_stores_alone(team_space: TeamSp
               obstore.list(from_url(f"s3://{BUCKET}/mlflow-artifacts")).collect()]
     experiment = client.get_run(run_id).info.experiment_id
     assert any(k.startswith(f"{experiment}/") and k.endswith("MLmodel") for k in served), served
+
+    # a server started in yet another fresh folder loads the model from the tracking server
+    run("models", "promote", name, "1", "--reason", "team test", cwd=second_dir)
+    server_dir = tmp_path / "e"
+    _fresh(setup, server_dir)
+    with serving(server_dir) as base:
+        assert http.get(f"{base}/ready", headers=AUTH).json()["models"] == {name: 1}
