@@ -141,7 +141,8 @@ def run_pipeline(
                            tuning=tuning.model_dump() if tuning else None,
                            tracking_run_id=tracked.run_id if tracked else None,
                            data_versions=chosen.data_versions,
-                           environ=dict(tracked.environ) if tracked else {})
+                           environ={**project.config.variables(),
+                                    **(dict(tracked.environ) if tracked else {})})
         failed = _execute(project, built, planned, spec, runs, calls,
                           create_executor(executor_name, project, pipeline, config),
                           chosen.sample)

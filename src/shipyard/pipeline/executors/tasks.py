@@ -45,8 +45,10 @@ class ContextSpec:
     tracking_run_id: str | None
     data_versions: dict[str, int]
     environ: dict[str, str]
-    """Environment variables a step process needs, given by the run's hooks (a tracker's
-    store and experiment), set on a worker before the step runs."""
+    """Environment variables a step process needs, set on a worker before the step runs: the
+    ``${VAR}`` values shipyard.yaml names (so a worker of a shared cluster opens the same
+    stores as the runner without a copy of its Secret) and the run's hooks' (a tracker's store
+    and experiment). They travel over Dask's comms: a cluster for a team is its own."""
 
 
 @dataclass(frozen=True)
