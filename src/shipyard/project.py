@@ -111,12 +111,6 @@ class Project:
         sqlite = self.metadata_url.removeprefix("sqlite:///")
         return FolderLocks(Path(sqlite).parent / "locks")
 
-    @cached_property
-    def state_dir(self) -> Path:
-        path = Path(self._resolve(self.env.state))
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
     @property
     def metadata_url(self) -> str:
         return self._resolve_db_url(self.env.metadata_db, self._setting("metadata_db"))

@@ -55,6 +55,16 @@ class Tally:
         self.columns[column.name].add(*column.count(values))
 
 
+def in_window(window: Window) -> ds.Expression:
+    """Rows of a request log (predictions or recommendations) logged in ``window``: the day
+    partitions first, so a scan opens only the files of the days it covers."""
+    stamp = pa.timestamp("us", tz="UTC")
+    return ((ds.field("day") >= window.start.date().isoformat())
+            & (ds.field("day") <= window.end.date().isoformat())
+            & (ds.field("time") >= pa.scalar(window.start, type=stamp))
+            & (ds.field("time") < pa.scalar(window.end, type=stamp)))
+
+
 class LoggedPredictions:
     """The logged predictions of one model in one lake, read by window."""
 
@@ -84,11 +94,7 @@ class LoggedPredictions:
         """Rows of ``window`` (and of ``version``; only of answered requests with
         ``answered_only``): the day partitions first, so a scan opens only the files of the
         days it covers."""
-        stamp = pa.timestamp("us", tz="UTC")
-        found = ((ds.field("day") >= window.start.date().isoformat())
-                 & (ds.field("day") <= window.end.date().isoformat())
-                 & (ds.field("time") >= pa.scalar(window.start, type=stamp))
-                 & (ds.field("time") < pa.scalar(window.end, type=stamp)))
+        found = in_window(window)
         if version is not None:
             found = found & (ds.field("version") == version)
         kept = answered_filter(self.dataset().schema.names) if answered_only else None

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import pyarrow as pa
 
 from shipyard.config.schema import RuleConfig
-from shipyard.errors import ModelRejected, ShipyardError, StepFailed
+from shipyard.errors import ModelRejected, NotFoundError, ShipyardError, StepFailed
 from shipyard.monitoring.states import MonitorStates, State, alert, drift_key
 from shipyard.monitoring.window import Window, parse_duration
 from shipyard.project import Project
@@ -123,22 +123,54 @@ def _window(project: Project, rule: RuleConfig, now: datetime) -> Window:
 
 def served_requests(project: Project, model: str, window: Window) -> pa.Table:
     """``time``, ``latency_ms`` and (when logged) ``status`` of each request of ``model``
-    logged in ``window``, answered or not, one row per request (its first row): the only
-    place rules read the prediction log, so a change of its columns is adapted here. Three
-    narrow columns of one window (about 24 bytes a request) fit in memory where the inputs of
-    the same rows might not."""
+    logged in ``window``, answered or not, one row per request (its first row): predict
+    requests from the model's prediction log, and for a recommender the recommendation
+    requests every server of the environment logged. The only place rules read the request
+    logs, so a change of their columns is adapted here. Three narrow columns of one window
+    (about 24 bytes a request) fit in memory where the inputs of the same rows might not."""
     import pyarrow.dataset as ds
 
     from shipyard.monitoring.logged import LoggedPredictions
 
+    parts: list[pa.Table] = []
+    missing: NotFoundError | None = None
     predictions = LoggedPredictions(project.lake_root, project.storage_options, model)
-    dataset = predictions.dataset()
-    names = dataset.schema.names
-    columns = [c for c in ("time", "latency_ms", "status") if c in names]
-    found = predictions.window_filter(window)
-    if "row" in names:  # a request of many rows is one request
-        found = found & (ds.field("row") == 0)
-    return dataset.to_table(columns=columns, filter=found)
+    try:
+        dataset = predictions.dataset()
+    except NotFoundError as error:
+        missing = error
+    else:
+        names = dataset.schema.names
+        columns = [c for c in ("time", "latency_ms", "status") if c in names]
+        found = predictions.window_filter(window)
+        if "row" in names:  # a request of many rows is one request
+            found = found & (ds.field("row") == 0)
+        parts.append(dataset.to_table(columns=columns, filter=found))
+    recommended = _recommendation_requests(project, model, window)
+    if recommended is not None:
+        parts.append(recommended)
+    if missing is not None and not parts:
+        raise missing
+    return pa.concat_tables(parts, promote_options="default")
+
+
+def _recommendation_requests(project: Project, model: str, window: Window) -> pa.Table | None:
+    """``time`` and ``latency_ms`` of the recommendation requests ``model`` answered in
+    ``window`` (None when no server has logged one)."""
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
+
+    from shipyard.monitoring.logged import in_window
+    from shipyard.monitoring.logschema import recommendations_path
+
+    try:
+        table = DeltaTable(recommendations_path(project.lake_root),
+                           storage_options=project.storage_options)
+    except TableNotFoundError:
+        return None
+    found = in_window(window) & (ds.field("model") == model)
+    return table.to_pyarrow_dataset().to_table(columns=["time", "latency_ms"], filter=found)
 
 
 Outcome = Literal["answered", "rejected", "failed"]
