@@ -37,14 +37,14 @@ _SETTINGS: dict[str, Kind] = {"lake": "folder", "state": "folder", "metadata_db"
                               "results_db": "database", "tracking_uri": "tracking",
                               "dask_address": "address"}
 _FIX: dict[Kind, str] = {
-    "folder": "object storage (s3://, az://, abfss://) through a required ${VAR}, e.g. "
-              "${SHIPYARD_LAKE}",
-    "database": "a PostgreSQL server through a required ${VAR}, e.g. ${SHIPYARD_DB}",
-    "tracking": "an MLflow tracking server (http(s)://) through a required ${VAR}, e.g. "
-                "${MLFLOW_TRACKING_URI}",
-    "address": "the scheduler's Service through a required ${VAR}, e.g. "
-               "${DASK_SCHEDULER_ADDRESS}",
+    "folder": "object storage (s3://, az://, abfss://)",
+    "database": "a PostgreSQL server",
+    "tracking": "an MLflow tracking server (http(s)://)",
+    "address": "the Dask scheduler's Service (tcp://host:8786)",
 }
+_EXAMPLE = {"lake": "SHIPYARD_LAKE", "state": "SHIPYARD_STATE", "metadata_db": "SHIPYARD_DB",
+            "results_db": "SHIPYARD_DB", "tracking_uri": "MLFLOW_TRACKING_URI",
+            "dask_address": "DASK_SCHEDULER_ADDRESS"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class Store:
     kind: Kind
     value: str
     written: bool  # False: the schema's default (a local one), the key is not in the file
+    example: str  # a variable name to suggest in the fix
 
     @property
     def variables(self) -> list[tuple[str, str | None]]:
@@ -99,13 +100,14 @@ def stores(raw: dict[str, Any], env: str) -> list[Store]:
         value = section.get(key, Environment.model_fields[key].default)
         if value is not None:
             found.append(Store(f"environments.{env}.{key}", kind,
-                               str(value).replace("{env}", env), key in section))
+                               str(value).replace("{env}", env), key in section, _EXAMPLE[key]))
     own = _mapping(section.get("sources"))
     for name, source in _mapping(raw.get("sources")).items():
         setting = f"environments.{env}.sources.{name}" if name in own else f"sources.{name}"
         url = _mapping(own.get(name, source)).get("url")
         if url is not None:
-            found.append(Store(f"{setting}.url", "database", str(url), True))
+            example = re.sub(r"\W", "_", f"{name}_URL").upper()
+            found.append(Store(f"{setting}.url", "database", str(url), True, example))
     return found
 
 
@@ -126,8 +128,9 @@ def local_reason(kind: Kind, value: str) -> str | None:
 
 
 def _findings(store: Store) -> Iterator[Finding]:
-    fix = f"set {store.setting} to {_FIX[store.kind]}"
-    shown = store.value if store.written else f"not set, so {store.value!r}"
+    fix = (f"set {store.setting} to {_FIX[store.kind]} through a required variable, e.g. "
+           f"${{{store.example}}}")
+    shown = repr(store.value) if store.written else f"not set, so {store.value!r}"
     if not store.value.startswith("${"):  # a literal (scheme, host) that can be judged here
         reason = local_reason(store.kind, store.value)
         if reason:

@@ -164,7 +164,7 @@ WORKLOADS = ("Deployment/demo-shop, CronJob/demo-shop-ingest, CronJob/demo-shop-
 LOCAL_STORES: dict[str, tuple[str, str, str, str]] = {
     # staging's line in shipyard.yaml → the same line made local, the setting named, the words
     "local lake": ("lake: s3://bucket/staging", "lake: lake-staging",
-                   "environments.staging.lake", "lake-staging is a local folder"),
+                   "environments.staging.lake", "'lake-staging' is a local folder"),
     "sqlite": ("metadata_db: ${STAGING_DB}", "metadata_db: sqlite:///staging.db",
                "environments.staging.metadata_db", "is SQLite"),
     "localhost": ("results_db: ${STAGING_DB}", "results_db: postgresql://u@127.0.0.1:5432/x",
@@ -216,6 +216,6 @@ def test_validate_env_names_why_an_environment_has_no_overlay(project: Project) 
     report = validate_deploy(project, envs=["dev"])
     assert report.overlays == []
     assert any(p.startswith("deploy/k8s/overlays/dev: no overlay, and dev cannot run in a "
-                            "cluster: environments.dev.lake lake is a local folder")
+                            "cluster: environments.dev.lake 'lake' is a local folder")
                for p in report.problems), report.problems
     assert validate_deploy(project, envs=["staging"]).problems == []
