@@ -61,8 +61,8 @@ class Written:
                             or (f.startswith("deploy/") and "/k8s/" not in f)],
                   "kubernetes": [f for f in self.files if "/k8s/" in f],
                   "workflows": [f for f in self.files if f.startswith(".github/")]}
-        return [(f"Wrote {len(self.files)} files into {self.root} (environments: "
-                 f"{', '.join(self.envs)})")] + [
+        return [(f"Wrote {len(self.files)} files into {self.root} (Kubernetes overlays: "
+                 f"{', '.join(self.envs) or 'none'})")] + [
             f"  {kind:<10} {len(names):>2} files in "
             f"{', '.join(sorted({str(Path(n).parent) + '/' for n in names}))}"
             for kind, names in groups.items() if names]
