@@ -97,7 +97,7 @@ bench: $(STAMP)
 #   make team-down [TEAM=DIR]  stops it, drops its databases
 TEAM ?= /tmp/shipyard-team
 AZURITE := .stack/node_modules/.bin/azurite-blob
-.PHONY: team-deps team-up team-down
+.PHONY: team-deps team-up team-down demo-team
 
 team-deps: $(AZURITE)
 
@@ -112,6 +112,28 @@ team-up: $(STAMP) team-deps
 
 team-down: $(STAMP)
 	$(PY) teamstack/team.py down $(TEAM)
+
+# The recommender example's `team` environment on a fresh team stack: each role in a folder of
+# its own holding only shipyard.yaml and pipeline.py, as a pod would (README: "Team stack, in
+# one session"). The stack stays up for exploring; `make team-down` stops it.
+DEMO_TEAM ?= /tmp/shipyard-team-demo
+TEAMENV := set -a && . $(TEAM)/team.env && set +a
+demo-team: $(STAMP) team-deps
+	$(PY) teamstack/team.py down $(TEAM)
+	$(PY) teamstack/team.py up $(TEAM)
+	rm -rf $(DEMO_TEAM) && $(SHIPYARD) example recommender $(DEMO_TEAM)/shop
+	$(TEAMENV) && $(PY) $(DEMO_TEAM)/shop/erp.py init --url $$ERP_URL --months 6
+	for pod in ingest accept train train-again promote recommend; do mkdir -p $(DEMO_TEAM)/$$pod && cp $(DEMO_TEAM)/shop/shipyard.yaml $(DEMO_TEAM)/shop/pipeline.py $(DEMO_TEAM)/$$pod; done
+	$(TEAMENV) && cd $(DEMO_TEAM)/ingest && $(SHIPYARD) ingest --env team
+	$(TEAMENV) && $(PY) $(DEMO_TEAM)/shop/erp.py next-month --drift --url $$ERP_URL
+	$(TEAMENV) && cd $(DEMO_TEAM)/ingest && $(SHIPYARD) ingest --env team; test $$? -eq 3
+	$(TEAMENV) && cd $(DEMO_TEAM)/accept && $(SHIPYARD) quarantine accept latest --reason "make demo-team" --env team
+	$(TEAMENV) && cd $(DEMO_TEAM)/train && $(SHIPYARD) run baseline --env team
+	$(TEAMENV) && cd $(DEMO_TEAM)/train-again && $(SHIPYARD) run baseline --env team
+	$(TEAMENV) && cd $(DEMO_TEAM)/promote && $(SHIPYARD) models promote recommender 1 --reason "make demo-team" --env team
+	$(TEAMENV) && cd $(DEMO_TEAM)/recommend && $(SHIPYARD) recommend --top 10 --env team
+	@echo "files written in the role folders: $$(find $(DEMO_TEAM) -mindepth 2 -type f ! -path '$(DEMO_TEAM)/shop/*' ! -name shipyard.yaml ! -name pipeline.py | wc -l)"
+	@echo "The stack is up: set -a; . $(TEAM)/team.env; set +a   (MLflow UI: \$$MLFLOW_TRACKING_URI); stop it: make team-down"
 
 # kill -9 trials of ingest, training (registration included) and recommend; figures in
 # benchmarks/results/kill_*.json. Bounded, about 15 minutes on 2 cores; not part of the suite.

@@ -42,8 +42,10 @@ def wait_for(condition: Callable[[], bool], what: str, bound_s: float = PATIENCE
 
 
 @contextmanager
-def serving(root: Path, *args: str, keys: tuple[str, ...] = ()) -> Iterator[str]:
-    """The base URL of a server for the project at ``root``, its models loaded (/ready).
+def serving(root: Path, *args: str, keys: tuple[str, ...] = (),
+            until: str = "/ready") -> Iterator[str]:
+    """The base URL of a server for the project at ``root``, once ``until`` answers 200: its
+    models loaded (/ready), or only up (/health: a model has no production version yet).
     It accepts :data:`KEY` and ``keys`` (``KEY:viewer`` entries give a role)."""
     port = free_port()
     env = {**os.environ, "SHIPYARD_API_KEYS": ",".join((KEY, *keys))}
@@ -56,12 +58,12 @@ def serving(root: Path, *args: str, keys: tuple[str, ...] = ()) -> Iterator[str]
         if process.poll() is not None:
             raise AssertionError(f"shipyard serve exited: {process.stdout.read()}")
         try:
-            return http.get(f"{base}/ready", headers=AUTH).status_code == 200
+            return http.get(f"{base}{until}", headers=AUTH).status_code == 200
         except httpx.HTTPError:
             return False
 
     try:
-        wait_for(ready, "shipyard serve ready")
+        wait_for(ready, f"shipyard serve answering {until}")
         yield base
     finally:
         process.terminate()  # the server flushes its prediction log on the way out

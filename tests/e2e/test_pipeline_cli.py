@@ -72,7 +72,7 @@ def test_a_first_run_a_cached_run_and_the_run_records(tmp_path: Path,
     assert "commit: not a git repository" in shown
     assert "data: curated.points@0" in shown
     assert "params: note='first', scale=2.0, seed=7, test_size=0.25" in shown
-    assert f"snapshot: {project.state_dir / 'snapshots' / first_id}.tar.gz" in shown
+    assert f"snapshot: {project.state.where(f'snapshots/{first_id}.tar.gz')}" in shown
     assert re.search(r"fit coef (2\.9|3\.0)\d*", shown), shown
     assert "fit succeeded" in shown and "no cached result" in shown
 
@@ -125,10 +125,10 @@ def test_a_run_killed_with_sigkill_resumes_and_gives_the_uninterrupted_outputs(
         killed_record.mlflow_run_id).info.status == "KILLED"
 
     evaluate = next(s for s in new.steps if s.step == "evaluate")
-    folder = Path(evaluate.outputs["report"]).parent
-    stored = ResultStore(folder.parent).lookup(folder.name)
+    results = ResultStore.of(Project.open(project.root))
+    stored = results.lookup(evaluate.fingerprint)
     assert stored is not None
-    assert load_value(stored.outputs["report"], stored.folder) == plain_report(project, version=0)
+    assert results.load(stored, "report") == plain_report(project, version=0)
 
 
 def _run_id_any(text: str) -> str:

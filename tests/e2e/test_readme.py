@@ -14,6 +14,9 @@ What the test changes, and why (nothing else is touched):
   (``--port N``) become free ones, so the test never meets a person's files or servers.
 - ``export SHIPYARD_PROD_DB=...`` names a PostgreSQL database of the test's own, which does not
   exist beforehand (``ingest --env prod`` creates it) and is dropped afterwards.
+- ``python teamstack/team.py`` names this clone's script (the session runs elsewhere), and a
+  team stack the session started is stopped afterwards even when a line failed before the
+  README's own ``down``: its servers run in process groups of their own.
 - ``curl`` without ``-f`` gets ``--fail-with-body``, and ``shipyard loadtest`` runs with
   ``SHIPYARD_LOADTEST_STRICT=1``: a person reads the statuses in the answer and the report,
   the test needs a failed request as an exit code.
@@ -50,6 +53,7 @@ from tests.e2e.server import PATIENCE_S, free_port, wait_for
 SESSIONS = sessions(README.read_text())
 SOURCE = README.parent / "src"
 VENV_BIN = Path(sys.executable).parent
+TEAM_SCRIPT = README.parent / "teamstack" / "team.py"
 PROD_DB_VAR = "SHIPYARD_PROD_DB"
 
 
@@ -156,6 +160,7 @@ def rewrite(session: Session, tmp: Path,
             commands.append((line, f"export PATH={shlex.quote(str(VENV_BIN))}:$PATH", None))
             continue
         command = re.sub(r"(?<![\w./])/tmp\b", str(tmp), line.command)
+        command = re.sub(r"(?<![\w./])teamstack/team\.py\b", str(TEAM_SCRIPT), command)
         for old, new in ports.items():
             command = re.sub(rf"(localhost:|127\.0\.0\.1:|--port ){old}\b", rf"\g<1>{new}", command)
         exported = re.match(r"export (\w+)=", command)
@@ -180,8 +185,11 @@ def play(session: Session, tmp: Path, overrides: dict[str, str] | None = None) -
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONPATH": str(SOURCE),
            "SHIPYARD_LOADTEST_STRICT": "1"}
     shell = Shell(work, logs, env)
+    commands = rewrite(session, tmp, overrides or {})
+    stacks = [m[1] for _, command, _ in commands
+              if (m := re.search(rf"{re.escape(str(TEAM_SCRIPT))} up (\S+)", command))]
     try:
-        for index, (line, command, url) in enumerate(rewrite(session, tmp, overrides or {})):
+        for index, (line, command, url) in enumerate(commands):
             code, pid, output = shell.run(index, command)
             where = f"README.md:{line.number} {line.command!r} (ran: {command!r})"
             assert code == line.expected_exit, (
@@ -191,6 +199,9 @@ def play(session: Session, tmp: Path, overrides: dict[str, str] | None = None) -
                 _wait_up(pid, url, where, logs / f"{index:02d}.out")
     finally:
         shell.stop()
+        for folder in stacks:  # no-op when the session stopped it itself
+            subprocess.run([sys.executable, str(TEAM_SCRIPT), "down", folder], check=False,
+                           capture_output=True, timeout=PATIENCE_S)
 
 
 @contextmanager
@@ -230,6 +241,7 @@ def test_readme_has_its_sessions() -> None:
                       "Pipelines and the model lifecycle, in one session",
                       "Serving and batch inference, in one session",
                       "Recommendations in dev and prod, in one session",
+                      "Team stack, in one session",
                       "Monitoring, in one session",
                       "Deploy, in one session"]
     assert all(s.lines and s.lines[0].activates for s in SESSIONS)

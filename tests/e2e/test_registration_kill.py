@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from shipyard.faults import REGISTRATION_POINTS
 from shipyard.pipeline import RunStore
 from shipyard.project import Project
-from shipyard.registry import AuditTrail
+from shipyard.registry import AuditTrail, comparison_key
 from tests.e2e.cli import run
 from tests.e2e.examples import ExampleProjects
 
@@ -143,8 +143,9 @@ def test_a_run_killed_inside_registration_is_finished_by_the_next_run(
     assert_finished(titanic, version, killed_run)
     compared = versions(titanic)[version]
     assert compared["shipyard.run_id"] == killed_run
-    report = project(titanic).state_dir / "reports" / "models" / "titanic"
-    assert (report / f"compare-v{version}-vs-v{alias(titanic, 'production')}.json").exists()
+    champion = alias(titanic, "production")
+    assert champion is not None
+    assert project(titanic).state.exists(comparison_key("titanic", version, champion))
 
 
 def test_resume_finishes_the_registration_of_a_killed_run(titanic: Path) -> None:

@@ -133,10 +133,17 @@ def test_a_model_promoted_after_start_is_served_without_a_restart(
     def documented() -> bool:
         return path in http.get(f"{base}/openapi.json", headers=AUTH).json()["paths"]
 
-    with serving(root, "--poll", "0.3") as base:
+    with serving(root, "--poll", "0.3", until="/health") as base:
         before = answer()
         assert before.status_code == 404 and "no production version yet" in before.text
         assert not documented()
+        # Not ready: a rollout must not count a server with nothing to serve as up.
+        waiting = http.get(f"{base}/ready", headers=AUTH)
+        assert waiting.status_code == 503, waiting.text
+        assert waiting.json()["missing"] == ["titanic"]
+        assert "titanic has no production version yet" in waiting.json()["detail"]
+        assert "shipyard run train" in waiting.json()["detail"]
+        assert "shipyard models promote titanic VERSION" in waiting.json()["detail"]
         run("models", "promote", "titanic", "1", "--reason", "first", cwd=root)
         wait_for(lambda: answer().status_code == 200, "titanic v1 answering predict")
         assert answer().json()["version"] == 1 and documented()

@@ -88,4 +88,4 @@ def ingest(
     snapshot = result.snapshot
     published = f"snapshot {snapshot.id}" if snapshot and snapshot.id is not None else "no snapshot"
     console.print(f"Lake: {project.lake_root} ({published})  ·  "
-                  f"reports: {project.state_dir / 'reports'}")
+                  f"reports: {project.state.where('reports')}")

@@ -69,7 +69,7 @@ def history(
     snapshot_of = Snapshots(store).published_in(_layer(layer), name)
     versions = [v for v in store.history(_layer(layer), name) if v.version <= published]
     table = Table(title=f"{layer}.{name}: {len(versions)} versions", caption=(
-        f"validation reports: {project.state_dir / 'reports'}"))
+        f"validation reports: {project.state.where('reports')}"))
     table.add_column("version", justify="right")
     table.add_column("snapshot", justify="right")
     table.add_column("time (UTC)")

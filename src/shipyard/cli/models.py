@@ -18,8 +18,8 @@ from shipyard.registry import (
     Registered,
     Registry,
     compare_versions,
+    comparison_key,
     promote,
-    reports_dir,
     rollback,
 )
 from shipyard.registry.client import GATE, STATUS, gate_passed
@@ -163,7 +163,7 @@ def compare(
     verdict = ("better" if comparison.challenger_wins else "not clearly better")
     console.print(f"v{challenger} is {verdict} on {comparison.primary_metric} than v{champion} "
                   f"(the rule of promote: auto)")
-    console.print(f"Report: {reports_dir(project, name) / comparison.report_name}")
+    console.print(f"Report: {project.state.where(comparison_key(name, challenger, champion))}")
 
 
 @app.command("promote")

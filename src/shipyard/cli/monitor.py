@@ -109,7 +109,6 @@ def drift(
         parse_duration,
         parse_since,
         record_drift,
-        report_dir,
         write_report,
     )
     from shipyard.project import Project
@@ -128,7 +127,7 @@ def drift(
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     for note in report.notes:
         console.print(f"  {note}")
-    data, page = write_report(report, report_dir(project, model))
+    data, page = write_report(project, report)
     console.print(f"report: {page}\n        {data}")
     record_drift(project, report, page)  # alerts the webhooks once per drift episode
     if not report.drifted:

@@ -26,7 +26,7 @@ def outcomes(
 ) -> None:
     """Hit rate, precision@K and MAP@K of each published set over the orders that followed it,
     beside the popularity baseline; coverage, concentration, fallback share."""
-    from shipyard.monitoring import check_outcomes, report_dir, write_outcomes
+    from shipyard.monitoring import check_outcomes, write_outcomes
     from shipyard.project import Project
 
     project = Project.open(project_dir, env)
@@ -55,5 +55,5 @@ def outcomes(
     console.print(catalogue)
     for note in report.notes:
         console.print(f"  {note}")
-    data, page = write_outcomes(report, report_dir(project, model))
+    data, page = write_outcomes(project, report)
     console.print(f"report: {page}\n        {data}")

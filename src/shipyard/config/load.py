@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,26 +30,35 @@ CONFIG_FILE = "shipyard.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-def _interpolate(value: Any, path: str, unset: dict[str, list[tuple[str, str]]]) -> Any:
-    """Replace ``${VAR}`` in every string of ``value``; unset ones of an environment go to
-    ``unset[env]`` as (setting, variable) and stay as written, to be reported when it opens."""
+@dataclass
+class _Variables:
+    """What interpolation met: every variable named, and per environment the unset ones as
+    (setting, variable), left as written to be reported when that environment is opened."""
+
+    named: set[str] = field(default_factory=set)
+    unset: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def _interpolate(value: Any, path: str, seen: _Variables) -> Any:
+    """Replace ``${VAR}`` in every string of ``value``."""
     if isinstance(value, dict):
-        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), unset)
+        return {k: _interpolate(v, f"{path}.{k}" if path else str(k), seen)
                 for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, f"{path}[{i}]", unset) for i, v in enumerate(value)]
+        return [_interpolate(v, f"{path}[{i}]", seen) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
+        seen.named.add(name)
         if name in os.environ:
             return os.environ[name]
         if default is not None:
             return default
         parts = path.split(".")
         if len(parts) > 2 and parts[0] == "environments":
-            unset.setdefault(parts[1], []).append((path, name))
+            seen.unset.setdefault(parts[1], []).append((path, name))
             return match.group(0)
         raise ConfigError(
             f"{path}: environment variable {name} is not set; "
@@ -96,14 +106,15 @@ def parse_config(data: Any) -> ProjectConfig:
     """Validate already-loaded YAML data into a :class:`ProjectConfig`."""
     if not isinstance(data, dict):
         raise ConfigError(f"{CONFIG_FILE} must be a mapping of keys (project, environments, ...)")
-    unset: dict[str, list[tuple[str, str]]] = {}
-    interpolated = _interpolate(data, "", unset)
+    seen = _Variables()
+    interpolated = _interpolate(data, "", seen)
     _remember_secrets(interpolated)
     try:
         config = ProjectConfig.model_validate(interpolated)
     except ValidationError as error:
         raise ConfigError(_format_error(error)) from None
-    config._unset_variables = unset
+    config._unset_variables = seen.unset
+    config._named_variables = frozenset(seen.named)
     return config
 
 

@@ -566,6 +566,15 @@ class ProjectConfig(_Model):
 
     _unset_variables: dict[str, list[tuple[str, str]]] = PrivateAttr(default_factory=dict)
     """Per environment, the (setting, variable) pairs whose ``${VAR}`` was not set at load."""
+    _named_variables: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def variables(self) -> dict[str, str]:
+        """The values of the ``${VAR}`` the file names that this process has: what another
+        process (a Dask worker) needs in its environment to open the project the same way."""
+        import os
+
+        return {name: os.environ[name] for name in sorted(self._named_variables)
+                if name in os.environ}
 
     def require_environment(self, name: str) -> None:
         """Refuse to open environment ``name`` while a variable it names is unset.

@@ -1,8 +1,8 @@
 """What a validation report compared, as data to plot: a batch's columns beside its reference.
 
 A report keeps each column's test statistic, p-value and effect, not the values. To show a
-person *what* moved, the batch (its staged file while it waits in quarantine, else its rows in
-RAW) and the reference the report names (``batch N (raw version V)``: that batch's rows in RAW
+person *what* moved, the batch (its file in the state store while it waits in quarantine, else
+its rows in RAW) and the reference the report names (``batch N (raw version V)``: that batch's rows in RAW
 at version V) are read again, as seeded samples of at most ``sample_rows`` rows like the tests
 themselves, and summarised per column: shares per bin on common edges for numbers, shares of
 the most frequent values for anything else.
@@ -13,16 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from shipyard.lake import duck
 from shipyard.lake.batches import Batch, BatchRegister
+from shipyard.lake.files import BatchFiles
 from shipyard.lake.landing import BATCH_COLUMN
 from shipyard.lake.tables import DeltaStore
 from shipyard.lake.validation import ValidationReport
+from shipyard.state import StateStore
 
 __all__ = ["ColumnDistribution", "compare_distributions"]
 
@@ -42,13 +43,14 @@ class ColumnDistribution:
     reference: list[float]
 
 
-def _relation(con: object, store: DeltaStore, batch: Batch, *, version: int | None,
-              name: str) -> bool:
-    """Register the rows of ``batch`` as view ``name``: its staged file if still there, else
+def _relation(con: object, store: DeltaStore, files: BatchFiles, batch: Batch, *,
+              version: int | None, name: str) -> bool:
+    """Register the rows of ``batch`` as view ``name``: its kept file if still there, else
     its rows in RAW (at ``version`` when given). False when neither can be read."""
     assert hasattr(con, "execute")
-    if batch.staged_path and Path(batch.staged_path).exists():
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {duck.parquet(Path(batch.staged_path))}")
+    if batch.staged_path and files.exists(batch.staged_path):
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM "
+                    f"{duck.parquet(files.fetch(batch.staged_path))}")
         return True
     if not store.exists("raw", batch.table_name):
         return False
@@ -63,8 +65,9 @@ def _relation(con: object, store: DeltaStore, batch: Batch, *, version: int | No
     return True
 
 
-def compare_distributions(store: DeltaStore, register: BatchRegister, batch: Batch,
-                          report: ValidationReport, *, exclude: Collection[str] = (),
+def compare_distributions(store: DeltaStore, state: StateStore, register: BatchRegister,
+                          batch: Batch, report: ValidationReport, *,
+                          exclude: Collection[str] = (),
                           sample_rows: int = 20_000,
                           bins: int = 20, top: int = 15) -> list[ColumnDistribution]:
     """The distributions of the columns ``report`` tested (KS or chi-square), for ``batch``
@@ -78,14 +81,18 @@ def compare_distributions(store: DeltaStore, register: BatchRegister, batch: Bat
     if reference is None or not columns:
         return []
     con = duck.connect()
-    if not (_relation(con, store, batch, version=batch.raw_version, name="new_side")
-            and _relation(con, store, reference, version=int(match[2]) if match else None,
-                          name="ref_side")):
-        return []
-    cols = ", ".join(duck.quote(c) for c in columns)
-    new, ref = (con.sql(f"SELECT {cols} FROM {side} USING SAMPLE reservoir({sample_rows} ROWS) "
-                        f"REPEATABLE ({_SEED})").to_arrow_table()
-                for side in ("new_side", "ref_side"))
+    files = BatchFiles(state)
+    try:
+        if not (_relation(con, store, files, batch, version=batch.raw_version, name="new_side")
+                and _relation(con, store, files, reference,
+                              version=int(match[2]) if match else None, name="ref_side")):
+            return []
+        cols = ", ".join(duck.quote(c) for c in columns)
+        new, ref = (con.sql(f"SELECT {cols} FROM {side} USING SAMPLE reservoir({sample_rows} "
+                            f"ROWS) REPEATABLE ({_SEED})").to_arrow_table()
+                    for side in ("new_side", "ref_side"))
+    finally:
+        files.close()
     return [_column(c, new[c], ref[c], bins, top) for c in columns]
 
 

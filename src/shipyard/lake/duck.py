@@ -6,6 +6,8 @@ through relations (``con.sql(...).fetchall()``), which always run to completion.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,15 @@ __all__ = ["MEMORY_LIMIT", "connect", "literal", "one", "parquet", "quote", "val
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with UTC as its time zone, so timestamps never shift."""
-    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False})
+    """An in-memory connection with UTC as its time zone, so timestamps never shift.
+
+    It spills to this process's folder in the system's temporary folder, not to DuckDB's
+    default ``.tmp`` of the working directory, which a pod may not be able to write and which
+    is nobody's business at team scale.
+    """
+    spill = Path(tempfile.gettempdir()) / "shipyard-duckdb" / str(os.getpid())
+    con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "preserve_insertion_order": False,
+                                 "temp_directory": str(spill)})
     con.execute("SET TimeZone = 'UTC'")
     return con
 

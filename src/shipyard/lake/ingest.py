@@ -10,9 +10,14 @@ with it (status ``held``): accepting the rejected batch lands the whole ingest a
 table's version (:mod:`shipyard.lake.publish`): readers see all of it or none of it, even if the
 process is killed between two tables.
 
-A staged file lives in ``<state>/staging`` only while its ingest runs (or, for a batch being
-landed, until the next ingest rolls it forward, :mod:`shipyard.lake.recovery`); a rejected
-batch's file lives in quarantine, and the ingest raises :class:`~shipyard.errors.DataRejected`.
+A batch is staged in a local file while its ingest runs; it is put in the environment's state
+store (``staging/<batch>.parquet``) just before it lands, so that the next ingest can roll a
+killed landing forward (:mod:`shipyard.lake.recovery`); a rejected batch's file goes to the
+store's quarantine, its report to ``reports/`` (:mod:`shipyard.lake.files`), and the ingest
+raises :class:`~shipyard.errors.DataRejected`. Everything is decided under the tables' locks,
+the last landed batch (the watermark) included: two ingests of one table, from any two
+machines sharing the metadata database, read it one after the other and never land the same
+rows twice.
 """
 
 from __future__ import annotations
@@ -20,12 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -40,6 +43,7 @@ from shipyard.lake.clean import clean_select
 from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.duck import one, parquet, quote
 from shipyard.lake.events import batch_event
+from shipyard.lake.files import BatchFiles, quarantine_key, staging_key
 from shipyard.lake.landing import BATCH_COLUMN, land_batch
 from shipyard.lake.locks import table_locks
 from shipyard.lake.publish import clean_versions, publish, upcoming
@@ -111,7 +115,7 @@ class _Ingest:
         self.config = project.config
         self.store = DeltaStore.of(project)
         self.register = BatchRegister.of(project)
-        self.state = project.state_dir
+        self.files = BatchFiles(project.state)
         self.on_rows = on_rows
         self.on_phase = on_phase or (lambda table, phase: None)
         self.on_wait = on_wait
@@ -133,8 +137,8 @@ class _Ingest:
     def _abandon_staging(self, name: str, error: BaseException) -> None:
         """Abandon ``name``'s batch being staged (the table's lock makes it this process's)."""
         for batch in self.register.find(table_name=name, status="staging"):
-            for suffix in (".parquet", ".partial"):
-                (self.state / "staging" / f"{batch.id}{suffix}").unlink(missing_ok=True)
+            self.files.local(staging_key(batch.id)).with_suffix(".partial").unlink(missing_ok=True)
+            self.files.remove(staging_key(batch.id))
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             self.register.update(batch.id, status="abandoned", staged_path=None,
                                  summary=f"failed while staging: {reason}")
@@ -154,7 +158,7 @@ class _Ingest:
             watermark_from=last.watermark_to if watermark is not None and last else None,
             ingest_id=self.ingest_id,
         )
-        staged = self.state / "staging" / f"{batch.id}.parquet"
+        staged = self.files.local(staging_key(batch.id))
         self.on_phase(name, "reading source")
         rows, schema = stage_batches(
             read_batches(engine, query, chunk_rows=self.config.sources[table.source].chunk_rows),
@@ -198,15 +202,15 @@ class _Ingest:
         if table.mode == "incremental":
             (high,) = one(con, f"SELECT max({quote(table.watermark or '')}) FROM {NEW}")
             watermark_to = _json_value(high)
-        report_path = report.save(self.state / "reports" / f"{batch.id}.json")
+        report_path = self.files.save_report(report)
         batch = self.register.update(
             batch.id,
             rows=rows,
             content_hash=new_hash,
             schema_json=_schema_json(schema),
             watermark_to=watermark_to,
-            staged_path=str(staged),
-            report_path=str(report_path),
+            staged_path=self.files.state.where(staging_key(batch.id)),
+            report_path=report_path,
             summary=report.summary(),
         )
         con.close()
@@ -231,26 +235,29 @@ class _Ingest:
     def _keep(self, batch: Batch, status: str, **values: Any) -> Batch:
         """Move the batch's data to quarantine; recorded first, so that a process killed
         before the move ends leaves a batch that recovery moves (see sweep_staging)."""
-        folder = self.state / "quarantine"
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{batch.id}.parquet"
-        staged = batch.staged_path or ""
-        batch = self.register.update(batch.id, status=status, staged_path=str(target), **values)
+        staged = self.files.fetch(batch.staged_path)
+        key = quarantine_key(batch.id)
+        batch = self.register.update(batch.id, status=status,
+                                     staged_path=self.files.state.where(key), **values)
         crash_point("before-quarantine-move")
-        shutil.move(staged, target)
+        self.files.keep(key, staged)
         return batch
 
     def discard(self, batch: Batch, report: ValidationReport, status: str,
                 summary: str) -> TableOutcome:
-        Path(batch.staged_path or "").unlink(missing_ok=True)
+        self.files.remove(staging_key(batch.id))
         batch = self.register.update(batch.id, status=status, staged_path=None, summary=summary)
         return TableOutcome(batch.table_name, status, batch, report)
 
     def land(self, batch: Batch, report: ValidationReport) -> TableOutcome:
         self.on_phase(batch.table_name, "landing")
         table = self.config.tables[batch.table_name]
+        key = staging_key(batch.id)
+        staged = self.files.fetch(batch.staged_path)
+        self.files.keep(key, staged)  # where recovery finds it if this process is killed
         landed = land_batch(self.store, self.register, batch, batch.table_name, table,
-                            staged=Path(batch.staged_path or ""))
+                            staged=staged)
+        self.files.remove(key)
         event = batch_event(self.project, "batch_accepted", landed, report)
         notify(self.config.alerts.webhooks, event)
         return TableOutcome(batch.table_name, "landed", landed, report)
@@ -261,16 +268,22 @@ class _Ingest:
         versions = clean_versions(upcoming(self.store, Snapshots(self.store).current(), names))
         staged = {}
         for batch in to_land:
-            path = Path(batch.staged_path or "")
+            path = self.files.fetch(batch.staged_path)
             staged[batch.table_name] = clean_select(
                 pq.read_schema(path), self.config.tables[batch.table_name].clean,
                 batch.table_name, duck.parquet(path))
         check_queries(self.config, self.store, versions, staged)
 
     def run(self, names: list[str], wait_s: float) -> IngestResult:
+        try:
+            return self._run(names, wait_s)
+        finally:
+            self.files.close()
+
+    def _run(self, names: list[str], wait_s: float) -> IngestResult:
         result = IngestResult()
         with table_locks(self.project.locks, names, wait_s=wait_s, on_wait=self.on_wait):
-            recover(self.config, self.store, self.register, self.state, names, self.on_phase)
+            recover(self.config, self.store, self.register, self.files, names, self.on_phase)
             staged: list[tuple[Batch, ValidationReport]] = []
             try:
                 for name in names:

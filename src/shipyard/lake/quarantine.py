@@ -7,12 +7,15 @@ and their lines never land out of step, accepted or not. When another batch of t
 still rejected, nothing lands yet: the batch is recorded ``accepted`` and the answer names what
 still waits. Other quarantined batches of the same tables were read from the same watermark and
 overlap them, so they are marked superseded rather than left to be accepted twice.
+
+A quarantined batch's file and report are in the environment's state store
+(:mod:`shipyard.lake.files`), so it is accepted from any machine that can reach the store: the
+ingest CronJob quarantines, someone's laptop accepts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
@@ -22,6 +25,7 @@ from shipyard.lake.batches import Batch, BatchRegister
 from shipyard.lake.clean import clean_select
 from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.events import batch_event
+from shipyard.lake.files import BatchFiles
 from shipyard.lake.landing import land_batch
 from shipyard.lake.locks import table_locks
 from shipyard.lake.publish import clean_versions, publish, upcoming
@@ -53,8 +57,7 @@ def quarantined(project: Project) -> list[Batch]:
 
 def show(project: Project, batch_id: int) -> tuple[Batch, ValidationReport | None]:
     batch = BatchRegister.of(project).get(batch_id)
-    report = ValidationReport.load(Path(batch.report_path)) if batch.report_path else None
-    return batch, report
+    return batch, BatchFiles(project.state).load_report(batch.report_path)
 
 
 def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0,
@@ -65,58 +68,79 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0,
     if not reason.strip():
         raise ShipyardError("say why the batch is accepted: --reason \"...\" (kept in the audit)")
     register = BatchRegister.of(project)
+    names = sorted({b.table_name for b in _ingest_of(register, _waiting(project, register,
+                                                                        batch_id))})
+    unknown = [n for n in names if n not in project.config.tables]
+    if unknown:
+        raise NotFoundError(f"batch {batch_id}'s ingest holds table(s) {', '.join(unknown)}, no "
+                            f"longer in shipyard.yaml; run '{project.command('ingest')}' instead")
+    files = BatchFiles(project.state)
+    try:
+        with table_locks(project.locks, names, wait_s=wait_s):
+            # Read again under the locks: another process (an ingest, or the same batch
+            # accepted elsewhere) may have acted on it while this one waited.
+            batch = _waiting(project, register, batch_id)
+            return _land_ingest(project, register, files, batch, reason=reason,
+                                user=actor or project.user)
+    finally:
+        files.close()
+
+
+def _waiting(project: Project, register: BatchRegister, batch_id: int) -> Batch:
+    """Batch ``batch_id``, which must be in quarantine."""
     batch = register.get(batch_id)
     if batch.status != "rejected":
         raise NotFoundError(
             f"batch {batch_id} is not in quarantine (status: {batch.status}); "
             f"see '{project.command('quarantine ls')}'"
         )
+    return batch
+
+
+def _land_ingest(project: Project, register: BatchRegister, files: BatchFiles, batch: Batch, *,
+                 reason: str, user: str) -> Accepted:
+    """Accept ``batch`` and land its ingest, under the locks of its tables."""
     group = _ingest_of(register, batch)
     names = sorted({b.table_name for b in group})
-    unknown = [n for n in names if n not in project.config.tables]
-    if unknown:
-        raise NotFoundError(f"batch {batch_id}'s ingest holds table(s) {', '.join(unknown)}, no "
-                            f"longer in shipyard.yaml; run '{project.command('ingest')}' instead")
+    waiting = [b for b in group if b.status == "rejected" and b.id != batch.id]
+    if waiting:
+        accepted = register.update(batch.id, status="accepted", accepted_by=user,
+                                   accept_reason=reason)
+        return Accepted(batch=accepted, waiting=waiting)
     store = DeltaStore.of(project)
-    user = actor or project.user
-    with table_locks(project.locks, names, wait_s=wait_s):
-        waiting = [b for b in group if b.status == "rejected" and b.id != batch.id]
-        if waiting:
-            accepted = register.update(batch.id, status="accepted", accepted_by=user,
-                                       accept_reason=reason)
-            return Accepted(batch=accepted, waiting=waiting)
-        for member in group:
-            _check_still_current(project, register, member)
-        staged = {b.table_name: Path(b.staged_path or "") for b in group}
-        check_queries(
-            project.config, store, clean_versions(upcoming(store, Snapshots(store).current(), names)),
-            {name: clean_select(pq.read_schema(path), project.config.tables[name].clean, name,
-                                duck.parquet(path)) for name, path in staged.items()},
-        )
-        # Every batch says it is landing before any lands: a process killed between two
-        # tables leaves them all to the next ingest, which rolls them forward together.
-        for member in group:
-            register.update(member.id, status="landing", **(
-                {"accepted_by": user, "accept_reason": reason} if member.id == batch.id else {}))
-        landed = []
-        for member in [register.get(b.id) for b in group]:
-            name = member.table_name
-            landed.append(land_batch(store, register, member, name, project.config.tables[name],
-                                     staged=staged[name], accepted_by=member.accepted_by))
-        ours = {b.id for b in group}
-        for name in names:
-            for status in ("rejected", "held", "accepted"):
-                for other in register.find(table_name=name, status=status):
-                    if other.id not in ours:
-                        register.update(other.id, status="superseded",
-                                        summary=f"superseded by accepted batch {batch.id}")
-        for member in landed:
-            kind = "batch_accepted" if member.accepted_by is None else "quarantine_accepted"
-            report = (ValidationReport.load(Path(member.report_path))
-                      if member.report_path else None)
-            notify(project.config.alerts.webhooks, batch_event(project, kind, member, report))
-        snapshot, curated = publish(project.config, store, project.locks, names,
-                                    origin=f"quarantine accept {batch_id}")
+    for member in group:
+        _check_still_current(project, register, files, member)
+    staged = {b.table_name: files.fetch(b.staged_path) for b in group}
+    check_queries(
+        project.config, store, clean_versions(upcoming(store, Snapshots(store).current(), names)),
+        {name: clean_select(pq.read_schema(path), project.config.tables[name].clean, name,
+                            duck.parquet(path)) for name, path in staged.items()},
+    )
+    # Every batch says it is landing before any lands: a process killed between two
+    # tables leaves them all to the next ingest, which rolls them forward together.
+    for member in group:
+        register.update(member.id, status="landing", **(
+            {"accepted_by": user, "accept_reason": reason} if member.id == batch.id else {}))
+    landed = []
+    for member in [register.get(b.id) for b in group]:
+        name = member.table_name
+        landed.append(land_batch(store, register, member, name, project.config.tables[name],
+                                 staged=staged[name], accepted_by=member.accepted_by))
+        if (key := files.key(member.staged_path)) is not None:
+            files.remove(key)
+    ours = {b.id for b in group}
+    for name in names:
+        for status in ("rejected", "held", "accepted"):
+            for other in register.find(table_name=name, status=status):
+                if other.id not in ours:
+                    register.update(other.id, status="superseded",
+                                    summary=f"superseded by accepted batch {batch.id}")
+    for member in landed:
+        kind = "batch_accepted" if member.accepted_by is None else "quarantine_accepted"
+        report = files.load_report(member.report_path)
+        notify(project.config.alerts.webhooks, batch_event(project, kind, member, report))
+    snapshot, curated = publish(project.config, store, project.locks, names,
+                                origin=f"quarantine accept {batch.id}")
     return Accepted(batch=next(b for b in landed if b.id == batch.id), landed=landed,
                     curated=curated, snapshot=snapshot)
 
@@ -130,7 +154,8 @@ def _ingest_of(register: BatchRegister, batch: Batch) -> list[Batch]:
             if b.status in ("rejected", "held", "accepted")]
 
 
-def _check_still_current(project: Project, register: BatchRegister, batch: Batch) -> None:
+def _check_still_current(project: Project, register: BatchRegister, files: BatchFiles,
+                         batch: Batch) -> None:
     """Refuse to land a batch its table has moved past since (a later batch landed), and one
     whose data is gone."""
     name = batch.table_name
@@ -146,7 +171,6 @@ def _check_still_current(project: Project, register: BatchRegister, batch: Batch
             f"{name} has since landed up to {last.watermark_to}; run "
             f"'{project.command('ingest')}' instead"
         )
-    staged = Path(batch.staged_path or "")
-    if not staged.is_file():
-        raise NotFoundError(f"batch {batch.id}'s data is missing ({staged}); it cannot be "
+    if not files.exists(batch.staged_path):
+        raise NotFoundError(f"batch {batch.id}'s data is missing ({batch.staged_path}); it cannot be "
                             f"accepted. Run '{project.command('ingest')}' to read the rows again")

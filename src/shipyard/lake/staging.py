@@ -1,8 +1,9 @@
 """Stage a batch in a local Parquet file before anything reaches the lake.
 
 A batch is validated before it lands, and it may be larger than memory, so it is first streamed
-to ``<state>/staging/<batch id>.parquet``. Validation queries that file with DuckDB; landing
-streams it into Delta; a rejected batch moves, file and all, to quarantine.
+to a local ``<batch id>.parquet`` (:mod:`shipyard.lake.files` says where, and when it goes into
+the state store). Validation queries that file with DuckDB; landing streams it into Delta; a
+rejected batch's file goes to quarantine.
 """
 
 from __future__ import annotations

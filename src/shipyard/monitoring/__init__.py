@@ -10,7 +10,7 @@ from __future__ import annotations
 from shipyard.monitoring.drift import ColumnResult, DriftReport, check_drift, measure
 from shipyard.monitoring.maintenance import Compacted, compact_logs
 from shipyard.monitoring.outcomes import OutcomesReport, check_outcomes, write_outcomes
-from shipyard.monitoring.report import report_dir, write_report
+from shipyard.monitoring.report import report_prefix, write_report
 from shipyard.monitoring.rules import CheckOutcome, RuleResult, check_rules, record_drift
 from shipyard.monitoring.trace import Trace, find_request, trace
 from shipyard.monitoring.window import parse_duration, parse_since
@@ -32,7 +32,7 @@ __all__ = [
     "parse_duration",
     "parse_since",
     "record_drift",
-    "report_dir",
+    "report_prefix",
     "trace",
     "write_outcomes",
     "write_report",

@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +28,7 @@ import scipy.sparse as sp
 
 from shipyard.errors import NotFoundError
 from shipyard.monitoring.interactions import LakeHistory
+from shipyard.monitoring.report import save_report
 from shipyard.monitoring.window import parse_duration
 from shipyard.project import Project
 from shipyard.recsys.metrics import ranking_of
@@ -329,13 +329,7 @@ period.</p>{notes}
 """
 
 
-def write_outcomes(report: OutcomesReport, folder: Path) -> tuple[Path, Path]:
-    """Write ``outcomes-<time>.json`` and ``.html`` into ``folder``."""
-    import json
-
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"outcomes-{report.created:%Y%m%dT%H%M%S%fZ}"
-    data, page = stem.with_suffix(".json"), stem.with_suffix(".html")
-    data.write_text(json.dumps(report.to_dict(), indent=2))
-    page.write_text(_html(report))
-    return data, page
+def write_outcomes(project: Project, report: OutcomesReport) -> tuple[str, str]:
+    """Keep ``outcomes-<time>.json`` and ``.html`` in the state; returns where they are."""
+    return save_report(project, report.model, f"outcomes-{report.created:%Y%m%dT%H%M%S%fZ}",
+                       report.to_dict(), _html(report))

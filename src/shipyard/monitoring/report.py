@@ -1,4 +1,5 @@
-"""The drift report on disk: JSON for scripts, and an HTML page with a plot per column.
+"""The drift report, kept in the environment's state: JSON for scripts, and an HTML page with a
+plot per column.
 
 The page is self-contained: plotly.js is embedded once, inline, so it opens offline (on a
 laptop, from a CI artifact, attached to an alert) with no request to a CDN. Each plot shows a
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from shipyard.monitoring.drift import ColumnResult, DriftReport
@@ -18,12 +19,25 @@ from shipyard.project import Project
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["column_chart", "column_figure", "report_dir", "to_dict", "write_report"]
+__all__ = ["REPORTS", "column_chart", "column_figure", "report_prefix", "save_report", "to_dict",
+           "write_report"]
+
+REPORTS = "reports/monitoring"
+"""State key prefix of the monitoring reports, one folder per model, beside the models'."""
 
 
-def report_dir(project: Project, model: str) -> Path:
-    """``.shipyard/<env>/reports/monitoring/<model>/``, beside the models' reports."""
-    return project.state_dir / "reports" / "monitoring" / model
+def report_prefix(model: str) -> PurePosixPath:
+    """``reports/monitoring/<model>``: the state keys of ``model``'s reports are under it."""
+    return PurePosixPath(REPORTS) / model
+
+
+def save_report(project: Project, model: str, stem: str, data: dict[str, Any],
+                page: str) -> tuple[str, str]:
+    """Keep a report as ``<stem>.json`` and its page ``<stem>.html`` in the environment's state,
+    where every machine of the team reads it; returns where each is."""
+    key = report_prefix(model) / stem
+    return (project.state.put(f"{key}.json", json.dumps(data, indent=2).encode()),
+            project.state.put(f"{key}.html", page.encode()))
 
 
 def to_dict(report: DriftReport) -> dict[str, Any]:
@@ -114,11 +128,7 @@ significant (p &lt; {report.settings.alpha}) and the shift is large (effect ≥
 """
 
 
-def write_report(report: DriftReport, folder: Path) -> tuple[Path, Path]:
-    """Write ``drift-<time>.json`` and ``.html`` into ``folder`` (:func:`report_dir`)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"drift-{report.created:%Y%m%dT%H%M%S%fZ}"
-    data, page = stem.with_suffix(".json"), stem.with_suffix(".html")
-    data.write_text(json.dumps(to_dict(report), indent=2))
-    page.write_text(_html(report))
-    return data, page
+def write_report(project: Project, report: DriftReport) -> tuple[str, str]:
+    """Keep ``drift-<time>.json`` and ``.html`` (:func:`save_report`); returns where they are."""
+    return save_report(project, report.model, f"drift-{report.created:%Y%m%dT%H%M%S%fZ}",
+                       to_dict(report), _html(report))

@@ -250,7 +250,7 @@ def _quarantine_waiting(project: Project, rule: RuleConfig, now: datetime) -> Me
 
 def _drift(project: Project, rule: RuleConfig, now: datetime) -> Measured:
     from shipyard.monitoring.drift import check_drift
-    from shipyard.monitoring.report import report_dir, write_report
+    from shipyard.monitoring.report import write_report
 
     model = str(rule.target)
     report = check_drift(project, model, parse_duration(
@@ -258,7 +258,7 @@ def _drift(project: Project, rule: RuleConfig, now: datetime) -> Measured:
     shares = [s for kind in ("skew", "drift") if (s := report.share(kind)) is not None]
     share = max(shares, default=0.0)
     prediction = any(r.test.drifted for r in report.results if r.is_prediction)
-    _, page = write_report(report, report_dir(project, model))
+    _, page = write_report(project, report)
     found = ", ".join(report.drifted_columns) or "nothing"
     return Measured(share, f"{share:.0%}", f"v{report.version}, drifted: {found}",
                     {"model": model, "version": str(report.version), "report": str(page)},

@@ -1,10 +1,10 @@
 """What monitoring has found so far, read back: saved drift reports, outcomes, rule states.
 
-``monitor drift`` and ``monitor outcomes`` write JSON beside their HTML pages
-(:func:`shipyard.monitoring.report.report_dir`), and ``monitor check`` (or the scheduler) keeps
-each rule's state in the metadata database. Measuring again takes seconds (a window of the
-prediction log, a year of interactions); a page that people keep open reads what was measured,
-says when, and names the command that measures again.
+``monitor drift`` and ``monitor outcomes`` keep JSON beside their HTML pages in the
+environment's state (:func:`shipyard.monitoring.report.report_prefix`), and ``monitor check``
+(or the scheduler) keeps each rule's state in the metadata database. Measuring again takes
+seconds (a window of the prediction log, a year of interactions); a page that people keep open
+reads what was measured, says when, and names the command that measures again.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any
 
+from shipyard.errors import NotFoundError
 from shipyard.monitoring.outcomes import OutcomesReport
-from shipyard.monitoring.report import report_dir
+from shipyard.monitoring.report import REPORTS, report_prefix
 from shipyard.monitoring.states import MonitorStates, StoredState
 from shipyard.project import Project
 
@@ -28,7 +29,8 @@ __all__ = ["RuleState", "SavedDrift", "drift_reports", "latest_outcomes", "monit
 class SavedDrift:
     """One ``monitor drift`` report: its verdict, and the whole JSON for its plots."""
 
-    path: Path
+    path: PurePosixPath
+    """Its key in the state store (``reports/monitoring/<model>/drift-<time>.json``)."""
     created: datetime
     version: int
     window: str
@@ -39,33 +41,37 @@ class SavedDrift:
     data: dict[str, Any]
 
     @property
-    def page(self) -> Path:
-        """The report's HTML page beside it."""
+    def page(self) -> PurePosixPath:
+        """The key of the report's HTML page beside it."""
         return self.path.with_suffix(".html")
 
 
 def monitored_models(project: Project) -> list[str]:
-    """Models with a monitoring report folder, then the other declared models, by name."""
-    folder = report_dir(project, "x").parent
-    found = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+    """Models with monitoring reports, then the other declared models, by name."""
+    found = {PurePosixPath(k).relative_to(REPORTS).parts[0] for k in project.state.list(REPORTS)}
     return sorted(found | set(project.config.models))
+
+
+def _saved(project: Project, model: str, kind: str) -> list[PurePosixPath]:
+    """Keys of ``model``'s ``kind`` reports (``drift``, ``outcomes``), newest first."""
+    keys = (PurePosixPath(k) for k in project.state.list(str(report_prefix(model))))
+    return sorted((k for k in keys if k.name.startswith(f"{kind}-") and k.suffix == ".json"),
+                  key=lambda k: k.name, reverse=True)
 
 
 def drift_reports(project: Project, model: str, *, limit: int = 20) -> list[SavedDrift]:
     """``model``'s newest ``limit`` drift reports, newest first (a report that cannot be read,
     half-written by a killed process, is skipped)."""
-    folder = report_dir(project, model)
-    paths = sorted(folder.glob("drift-*.json"), reverse=True) if folder.is_dir() else []
     found = []
-    for path in paths:
+    for path in _saved(project, model, "drift"):
         try:
-            data = json.loads(path.read_text())
+            data = json.loads(project.state.get(str(path)))
             window = data["window"]
             found.append(SavedDrift(
                 path, datetime.fromisoformat(data["created"]), int(data["version"]),
                 _span(window["start"], window["end"]), int(data["rows"]),
                 bool(data["verdict"]["drifted"]), list(data["verdict"]["columns"]), data))
-        except (OSError, ValueError, KeyError, TypeError):
+        except (NotFoundError, ValueError, KeyError, TypeError):
             continue
         if len(found) == limit:
             break
@@ -78,14 +84,15 @@ def _span(start: str, end: str) -> str:
     return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} UTC"
 
 
-def latest_outcomes(project: Project, model: str) -> tuple[OutcomesReport, Path] | None:
-    """The newest saved ``monitor outcomes`` report of ``model`` and its page; None: none."""
-    folder = report_dir(project, model)
-    for path in sorted(folder.glob("outcomes-*.json"), reverse=True) if folder.is_dir() else []:
+def latest_outcomes(project: Project, model: str) -> tuple[OutcomesReport, str] | None:
+    """The newest saved ``monitor outcomes`` report of ``model`` and where its page is;
+    None: none."""
+    for path in _saved(project, model, "outcomes"):
         try:
-            return OutcomesReport.from_dict(json.loads(path.read_text())), path.with_suffix(".html")
-        except (OSError, ValueError, KeyError, TypeError):
+            report = OutcomesReport.from_dict(json.loads(project.state.get(str(path))))
+        except (NotFoundError, ValueError, KeyError, TypeError):
             continue
+        return report, project.state.where(str(path.with_suffix(".html")))
     return None
 
 

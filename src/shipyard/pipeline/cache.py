@@ -5,11 +5,13 @@ the parameters it reads, the keys of the steps it reads from, the lake versions 
 the versions of the libraries its code reaches —
 not from the data itself, so the whole plan of a run (what is reused, what re-runs and why) is
 known before anything executes. The key is kept as readable JSON (``CacheKey.encode``) and its
-hash, the *fingerprint*, names the folder of the stored outputs. The run records are the
-metadata store (which run used which key); this module is the result store.
+hash, the *fingerprint*, names the folder of the stored outputs in the environment's state
+store (a folder on one machine, an object store at team scale, where every pod and Dask worker
+finds what another computed). The run records are the metadata store (which run used which
+key); this module is the result store.
 
-A result folder appears only when complete: outputs are written to a staging folder that is
-renamed into place with its manifest, so a run killed mid-write leaves no half result behind.
+A result counts only once its manifest is written, and the manifest is written last, so a run
+killed mid-write leaves no half result to be reused.
 """
 
 from __future__ import annotations
@@ -17,13 +19,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shipyard.errors import NotFoundError
+from shipyard.pipeline.artifacts import load_value
 from shipyard.pipeline.fingerprint import digest, stable_json
+from shipyard.state import FolderState
+
+if TYPE_CHECKING:
+    from shipyard.project import Project
+    from shipyard.state import StateStore
 
 __all__ = ["KEY_FORMAT", "CacheKey", "CachedResult", "ResultStore", "decode_key", "explain"]
 
@@ -121,66 +131,128 @@ def explain(key: CacheKey, previous: CacheKey | None) -> str:
 
 @dataclass(frozen=True)
 class CachedResult:
-    """A complete result folder: what made it and how to load each output."""
+    """A complete result (its manifest was found): what made it and how to load each output.
+
+    Its files are in the state store under ``artifacts/<fingerprint>/``; read them with
+    :meth:`ResultStore.load` or :meth:`ResultStore.fetch`, which copy them here when the state
+    is an object store.
+    """
 
     fingerprint: str
-    folder: Path
+    where: str
     step: str
     run_id: str
     created_at: str
     outputs: dict[str, dict[str, Any]]
 
-    def path(self, output: str) -> Path:
-        return self.folder / self.outputs[output]["path"]
+    def path(self, output: str) -> str:
+        """Where ``output``'s file or folder is (a path, or a URL), for records and messages."""
+        return f"{self.where}/{self.outputs[output]['path']}"
 
 
 class ResultStore:
-    """Result folders under ``<state>/artifacts/<fingerprint>/``, written atomically."""
+    """Results under ``artifacts/<fingerprint>/`` of the environment's state store.
+
+    A result is complete once its manifest exists, and the manifest is written last: in a
+    state folder the staged folder, manifest included, is renamed into place; in an object
+    store every output file is uploaded first and the manifest after them. So a run killed
+    mid-write leaves at most files that no manifest names, which are never reused.
+    """
 
     MANIFEST = "manifest.json"
+    PREFIX = "artifacts"
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
 
-    def folder(self, fingerprint: str) -> Path:
-        return self.root / fingerprint
+    @classmethod
+    def of(cls, project: Project) -> ResultStore:
+        return cls(project.state)
+
+    def _key(self, fingerprint: str, path: str = "") -> str:
+        return f"{self.PREFIX}/{fingerprint}" + (f"/{path}" if path else "")
+
+    def where(self, fingerprint: str) -> str:
+        return self.state.where(self._key(fingerprint))
 
     def lookup(self, fingerprint: str) -> CachedResult | None:
-        """The complete result for ``fingerprint``, or None."""
-        folder = self.folder(fingerprint)
+        """The complete result for ``fingerprint``, or None (reads the manifest alone)."""
         try:
-            data = json.loads((folder / self.MANIFEST).read_text())
-        except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+            data = json.loads(self.state.get(self._key(fingerprint, self.MANIFEST)))
+        except (NotFoundError, json.JSONDecodeError):
             return None
-        return CachedResult(fingerprint=fingerprint, folder=folder, step=data["step"],
-                            run_id=data["run_id"], created_at=data["created_at"],
-                            outputs=data["outputs"])
+        return CachedResult(fingerprint=fingerprint, where=self.where(fingerprint),
+                            step=data["step"], run_id=data["run_id"],
+                            created_at=data["created_at"], outputs=data["outputs"])
+
+    def fetch(self, result: CachedResult, output: str) -> Path:
+        """A local folder holding ``output``'s file or folder (at its entry's ``path``).
+
+        A state folder is read in place. From an object store only that output is copied, to
+        a cache in the system's temporary folder shared by the processes of this machine
+        (never the project folder): a result's files do not change once its manifest names
+        them, so a copy completed once is reused by every later step and run here.
+        """
+        if isinstance(self.state, FolderState):
+            return self.state.path(self._key(result.fingerprint))
+        relative = result.outputs[output]["path"]
+        local = (Path(tempfile.gettempdir()) / "shipyard" / "artifacts"
+                 / digest(self.state.location, 12) / f"{result.fingerprint}-{result.run_id}")
+        if (local / relative).exists():
+            return local
+        key = self._key(result.fingerprint, relative)
+        part = local / f".{relative}.{uuid.uuid4().hex[:8]}.partial"
+        if self.state.exists(key):
+            self.state.get_file(key, part)
+        else:  # a folder output (a dict of frames, a trained model)
+            self.state.get_tree(key, part)
+        try:
+            os.replace(part, local / relative)
+        except OSError:  # another process finished the same copy first
+            shutil.rmtree(part, ignore_errors=True)
+        return local
+
+    def load(self, result: CachedResult, output: str) -> Any:
+        """The value of ``output``, read back from its stored files."""
+        return load_value(result.outputs[output], self.fetch(result, output))
 
     def staging(self, fingerprint: str) -> Path:
-        """A fresh private folder to write a result into before :meth:`commit`."""
-        path = self.root / f".staging-{fingerprint}-{uuid.uuid4().hex[:8]}"
-        path.mkdir(parents=True)
-        return path
+        """A fresh private local folder to write a result into before :meth:`commit`."""
+        if isinstance(self.state, FolderState):  # beside the results: renamed into place
+            path = self.state.path(self._key(f".staging-{fingerprint}-{uuid.uuid4().hex[:8]}"))
+            path.mkdir(parents=True)
+            return path
+        return self.state.scratch("staging")
 
     def commit(self, staging: Path, fingerprint: str, *, step: str, run_id: str,
                key: str, outputs: dict[str, dict[str, Any]]) -> CachedResult:
-        """Publish a staged result: write its manifest, then rename the folder into place.
+        """Publish a staged result, its manifest last.
 
         A result already there for the same key (``--no-cache``, or a concurrent run of the
         same step) is replaced; both are results of the same key, so readers lose nothing.
         """
         created = datetime.now(UTC).isoformat(timespec="seconds")
-        manifest = {"fingerprint": fingerprint, "step": step, "run_id": run_id,
-                    "created_at": created, "key": json.loads(key), "outputs": outputs}
-        (staging / self.MANIFEST).write_text(json.dumps(manifest, indent=1))
-        final = self.folder(fingerprint)
+        manifest = json.dumps({"fingerprint": fingerprint, "step": step, "run_id": run_id,
+                               "created_at": created, "key": json.loads(key),
+                               "outputs": outputs}, indent=1)
+        if isinstance(self.state, FolderState):
+            self._rename_into_place(staging, fingerprint, manifest)
+        else:
+            self.state.put_tree(self._key(fingerprint), staging)
+            self.state.put(self._key(fingerprint, self.MANIFEST), manifest.encode())
+            self.discard(staging)
+        return CachedResult(fingerprint=fingerprint, where=self.where(fingerprint), step=step,
+                            run_id=run_id, created_at=created, outputs=outputs)
+
+    def _rename_into_place(self, staging: Path, fingerprint: str, manifest: str) -> None:
+        assert isinstance(self.state, FolderState)
+        (staging / self.MANIFEST).write_text(manifest)
+        final = self.state.path(self._key(fingerprint))
         if final.exists():
-            old = self.root / f".replaced-{fingerprint}-{uuid.uuid4().hex[:8]}"
+            old = final.with_name(f".replaced-{fingerprint}-{uuid.uuid4().hex[:8]}")
             os.replace(final, old)
             shutil.rmtree(old, ignore_errors=True)
         os.replace(staging, final)
-        return CachedResult(fingerprint=fingerprint, folder=final, step=step, run_id=run_id,
-                            created_at=created, outputs=outputs)
 
     @staticmethod
     def discard(staging: Path) -> None:

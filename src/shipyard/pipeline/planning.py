@@ -157,8 +157,8 @@ def plan(project: Project, built: Pipeline, settings: RunSettings, tuning: Tunin
 def planned_result(p: Planned) -> StepResult:
     if p.cached is not None:
         return StepResult(name=p.step.name, status="reused", duration_s=0.0, reason=p.reason,
-                          fingerprint=p.fingerprint, folder=str(p.cached.folder),
-                          outputs={o: str(p.cached.path(o)) for o in p.cached.outputs},
+                          fingerprint=p.fingerprint, folder=p.cached.where,
+                          outputs={o: p.cached.path(o) for o in p.cached.outputs},
                           reused_from=p.cached.run_id)
     return StepResult(name=p.step.name, status="pending", duration_s=0.0, reason=p.reason,
                       fingerprint=p.fingerprint)

@@ -1,7 +1,8 @@
 """Where a run's code came from: git commit and dirty flag, a code snapshot, the environment.
 
 A commit alone does not reproduce a run made from a work tree with uncommitted edits, so every
-run also keeps a ``.tar.gz`` of the project's Python files and ``shipyard.yaml`` as they were,
+run also keeps a ``.tar.gz`` of the project's Python files and ``shipyard.yaml`` as they were
+(in the environment's state store),
 and the versions of Python and the libraries that shape results.
 """
 
@@ -16,7 +17,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GitState", "environment", "git_state", "process_alive", "snapshot_code"]
+__all__ = ["GitState", "code_archive", "environment", "git_state", "process_alive"]
 
 _SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages"})
 
@@ -75,24 +76,22 @@ def _code_files(root: Path, exclude: list[Path]) -> list[Path]:
     return found
 
 
-def snapshot_code(root: Path, target: Path, *, exclude: list[Path] | None = None) -> Path:
-    """Write the project's ``*.py`` and ``shipyard.yaml`` to ``target`` (a ``.tar.gz``).
+def code_archive(root: Path, *, exclude: list[Path] | None = None) -> bytes:
+    """The project's ``*.py`` and ``shipyard.yaml`` as a ``.tar.gz``, to keep with a run.
 
-    Hidden folders (``.git``, ``.shipyard``, ``.venv``), virtualenvs and ``exclude`` (the lake
-    and state folders) are left out. Entries carry no timestamps or owners, so the same code
-    gives the same archive.
+    Hidden folders (``.git``, ``.shipyard``, ``.venv``), virtualenvs and ``exclude`` (local
+    lake and state folders) are left out. Entries carry no timestamps or owners, so the same
+    code gives the same archive.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with tarfile.open(partial, "w:gz") as tar:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in _code_files(root, exclude or []):
             data = path.read_bytes()
             info = tarfile.TarInfo(path.relative_to(root).as_posix())
             info.size = len(data)
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
-    partial.replace(target)
-    return target
+    return buffer.getvalue()
 
 
 def environment() -> dict[str, str]:

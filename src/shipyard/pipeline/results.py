@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from shipyard.errors import PipelineError
-from shipyard.pipeline.artifacts import load_value
 from shipyard.pipeline.cache import ResultStore
 
 __all__ = ["RunResult", "StepResult"]
@@ -23,9 +21,9 @@ class StepResult:
             or ``pending`` in the plan announced when the run starts.
         duration_s: Time the step took in this run (0 when reused).
         reason: Why it ran ("code of prepare changed") or "reused from run R".
-        fingerprint: The step's cache key hash; names its result folder.
-        folder: The result folder (outputs and manifest), when there is one.
-        outputs: Output name → path of its file or folder.
+        fingerprint: The step's cache key hash; names its result in the step cache.
+        folder: Where the result is (outputs and manifest; a folder or a URL), when there is one.
+        outputs: Output name → where its file or folder is.
         reused_from: The run that made the reused result.
         error: ``Type: message`` of a failed step.
         traceback: Its traceback.
@@ -67,6 +65,8 @@ class RunResult:
     sample: float | None
     registered: list[Any] = field(default_factory=list)
     """What the hooks handed on after the run succeeded (the registry's ``Registered``)."""
+    results: ResultStore | None = field(default=None, compare=False, repr=False)
+    """The step cache the outputs are in, for :meth:`load`."""
 
     def step(self, name: str) -> StepResult:
         for s in self.steps:
@@ -77,8 +77,8 @@ class RunResult:
     def load(self, output: str) -> Any:
         """The value of step output ``output``, read from the artifact store."""
         for s in self.steps:
-            if output in s.outputs and s.folder:
-                found = ResultStore(Path(s.folder).parent).lookup(Path(s.folder).name)
+            if output in s.outputs and s.folder and self.results is not None:
+                found = self.results.lookup(s.fingerprint)
                 if found is not None:
-                    return load_value(found.outputs[output], found.folder)
+                    return self.results.load(found, output)
         raise PipelineError(f"run {self.run_id} has no stored output {output!r}")

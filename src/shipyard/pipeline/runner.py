@@ -34,9 +34,10 @@ from shipyard.pipeline.executors.tasks import ContextSpec, Input
 from shipyard.pipeline.hooks import Hooks
 from shipyard.pipeline.loader import load_pipeline, pipeline_config
 from shipyard.pipeline.planning import Planned, plan, planned_result, step_row, version_of
-from shipyard.pipeline.provenance import environment, git_state, snapshot_code
+from shipyard.pipeline.provenance import code_archive, environment, git_state
 from shipyard.pipeline.results import RunResult, StepResult
 from shipyard.pipeline.resume import close_open_steps, recover_abandoned, settings
+from shipyard.state import is_object_url
 from shipyard.tracking.records import RunStore, TrackedRun
 
 if TYPE_CHECKING:
@@ -44,18 +45,13 @@ if TYPE_CHECKING:
     from shipyard.pipeline.dag import Pipeline
     from shipyard.project import Project
 
-__all__ = ["artifacts_root", "run_pipeline"]
+__all__ = ["run_pipeline"]
 
 logger = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def artifacts_root(project: Project) -> Path:
-    """Where the step results of ``project`` are stored (one folder per fingerprint)."""
-    return project.state_dir / "artifacts"
 
 
 def run_pipeline(
@@ -121,8 +117,8 @@ def run_pipeline(
     tuning = config.tuning
     if tuning is not None and chosen.smoke:
         tuning = tuning.model_copy(update={"trials": 1})
-    planned = plan(project, built, chosen, tuning, runs, ResultStore(artifacts_root(project)),
-                   pipeline, no_cache, run_id)
+    results = ResultStore.of(project)
+    planned = plan(project, built, chosen, tuning, runs, results, pipeline, no_cache, run_id)
     git = git_state(project.root)
     resumed_from = chosen.resumed.id if chosen.resumed else None
     run_id = runs.start(
@@ -136,10 +132,8 @@ def run_pipeline(
     tracked: TrackedRun | None = None
     try:
         runs.add_steps(run_id, [step_row(i, p) for i, p in enumerate(planned)])
-        snapshot = snapshot_code(project.root,
-                                 project.state_dir / "snapshots" / f"{run_id}.tar.gz",
-                                 exclude=[project.state_dir, Path(project.lake_root)])
-        runs.update(run_id, snapshot_path=str(snapshot))
+        snapshot = _snapshot(project, run_id)
+        runs.update(run_id, snapshot_path=snapshot)
         tracked = next((t for t in calls.call("before_run", runs.get(run_id)) if t), None)
         calls.call("run_started", run_id, [planned_result(p) for p in planned])
         spec = ContextSpec(run_id=run_id, pipeline=pipeline, env=project.env_name,
@@ -147,7 +141,8 @@ def run_pipeline(
                            tuning=tuning.model_dump() if tuning else None,
                            tracking_run_id=tracked.run_id if tracked else None,
                            data_versions=chosen.data_versions,
-                           environ=dict(tracked.environ) if tracked else {})
+                           environ={**project.config.variables(),
+                                    **(dict(tracked.environ) if tracked else {})})
         failed = _execute(project, built, planned, spec, runs, calls,
                           create_executor(executor_name, project, pipeline, config),
                           chosen.sample)
@@ -162,7 +157,7 @@ def run_pipeline(
         data_versions=chosen.data_versions,
         tracking_run_id=tracked.run_id if tracked else None,
         tracking_uri=project.tracking_uri, git_commit=git.commit, git_dirty=git.dirty,
-        snapshot_path=str(snapshot), smoke=chosen.smoke, sample=chosen.sample)
+        snapshot_path=snapshot, smoke=chosen.smoke, sample=chosen.sample, results=results)
     if failed:
         step_failed = StepFailed(
             f"step {failed.name!r} failed in run {run_id}: {failed.error}. "
@@ -182,6 +177,13 @@ def _default_executor(project: Project, config: PipelineConfig) -> str:
     if "executor" not in config.model_fields_set and project.env.dask_address:
         return "dask"
     return config.executor
+
+
+def _snapshot(project: Project, run_id: str) -> str:
+    """Keep the run's code in the state store (``snapshots/<run>.tar.gz``); returns where."""
+    local = [Path(p) for p in (project.state.location, project.lake_root) if not is_object_url(p)]
+    return project.state.put(f"snapshots/{run_id}.tar.gz",
+                             code_archive(project.root, exclude=local))
 
 
 def _fail(runs: RunStore, calls: Hooks, run_id: str, started: datetime, error: BaseException,
@@ -233,7 +235,7 @@ def _function_ref(func: Any) -> tuple[str, str, bytes | None]:
     return module, qualname, None
 
 
-def _task(project: Project, p: Planned, spec: ContextSpec, folders: dict[str, str],
+def _task(project: Project, p: Planned, spec: ContextSpec, done: dict[str, str],
           built: Pipeline, sample: float | None) -> StepTask:
     arguments: dict[str, Input] = {}
     for argument, source in p.step.inputs.items():
@@ -245,7 +247,7 @@ def _task(project: Project, p: Planned, spec: ContextSpec, folders: dict[str, st
             arguments[argument] = Input("context")
         elif source.kind == "output":
             producer = built.outputs[source.name].name
-            arguments[argument] = Input("artifact", folder=folders[producer],
+            arguments[argument] = Input("artifact", fingerprint=done[producer],
                                         output=source.name)
         else:
             version = version_of(source.name, source.version, spec.data_versions)
@@ -255,7 +257,7 @@ def _task(project: Project, p: Planned, spec: ContextSpec, folders: dict[str, st
         run_id=spec.run_id, step=p.step.name, module=module, qualname=qualname,
         root=str(project.root), env=project.env_name, arguments=arguments,
         outputs=p.step.outputs, unpack=p.step.unpack, fingerprint=p.fingerprint,
-        key=p.key.encode(), artifacts_root=str(artifacts_root(project)),
+        key=p.key.encode(), state=project.state.location,
         lake_root=project.lake_root, storage_options=project.storage_options, sample=sample,
         context=spec if "context" in {s.kind for s in p.step.inputs.values()} else None,
         pickled=pickled, artifact_modules=artifact_modules(), func=p.step.func)
@@ -269,7 +271,7 @@ def _execute(project: Project, built: Pipeline, planned: list[Planned], spec: Co
     The executor is started only when something has to run, so a fully cached run never
     starts a cluster.
     """
-    folders = {p.step.name: str(p.cached.folder) for p in planned if p.cached is not None}
+    done = {p.step.name: p.fingerprint for p in planned if p.cached is not None}
     waiting = [p for p in planned if p.cached is None]
     for p in planned:
         if p.cached is not None:
@@ -283,23 +285,23 @@ def _execute(project: Project, built: Pipeline, planned: list[Planned], spec: Co
             for p in list(waiting):
                 if failed is not None or len(inflight) >= executor.slots:
                     break
-                if all(u.name in folders for u in built.upstream(p.step)):
+                if all(u.name in done for u in built.upstream(p.step)):
                     runs.update_step(spec.run_id, p.step.name, status="running",
                                      started_at=_now())
                     calls.call("step_started", p.step.name)
-                    handle = executor.submit(_task(project, p, spec, folders, built, sample))
+                    handle = executor.submit(_task(project, p, spec, done, built, sample))
                     inflight[id(handle)] = (handle, p)
                     waiting.remove(p)
             if not inflight:
                 break
             for handle, outcome in executor.wait([h for h, _ in inflight.values()]):
                 _, p = inflight.pop(id(handle))
-                folder = artifacts_root(project) / p.fingerprint if outcome.ok else None
-                p.result = _record(p, outcome, folder, spec, runs)
+                where = ResultStore.of(project).where(p.fingerprint) if outcome.ok else None
+                p.result = _record(p, outcome, where, spec, runs)
                 calls.call("after_step", spec.run_id, p.result, outcome)
                 calls.call("step_finished", p.result)
-                if folder is not None:
-                    folders[p.step.name] = str(folder)
+                if outcome.ok:
+                    done[p.step.name] = p.fingerprint
                 elif failed is None:
                     failed = p.result
     for p in waiting:
@@ -312,7 +314,7 @@ def _execute(project: Project, built: Pipeline, planned: list[Planned], spec: Co
     return failed
 
 
-def _record(p: Planned, outcome: TaskResult, folder: Path | None, spec: ContextSpec,
+def _record(p: Planned, outcome: TaskResult, where: str | None, spec: ContextSpec,
             runs: RunStore) -> StepResult:
     status = "succeeded" if outcome.ok else "failed"
     runs.update_step(
@@ -323,5 +325,5 @@ def _record(p: Planned, outcome: TaskResult, folder: Path | None, spec: ContextS
         traceback=outcome.traceback)
     return StepResult(name=p.step.name, status=status, duration_s=outcome.duration_s,
                       reason=p.reason, fingerprint=p.fingerprint,
-                      folder=str(folder) if folder else None, outputs=dict(outcome.outputs),
+                      folder=where, outputs=dict(outcome.outputs),
                       error=outcome.error, traceback=outcome.traceback)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 
@@ -82,12 +81,6 @@ class Comparison:
     @property
     def report_name(self) -> str:
         return self.file_name(self.challenger, self.champion)
-
-    def save(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / self.report_name
-        path.write_text(self.to_json())
-        return path
 
 
 def compare_scores(model: str, challenger: int, champion: int, y: np.ndarray,

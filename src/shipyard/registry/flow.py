@@ -6,7 +6,8 @@
    with lineage tags: pipeline run, git commit, lake table versions.
 2. Gated: a threshold it fails tags it ``rejected`` and raises :class:`ModelRejected` (exit 4).
 3. Staged: alias ``staging`` moves to it; the version it leaves is archived.
-4. Compared with ``production`` on its test rows; the report is saved next to the state.
+4. Compared with ``production`` on its test rows; the report is saved in the environment's
+   state (``reports/models/<name>/``), where every machine of the team reads it.
 5. With ``promote: auto``, promoted when the primary metric's 95% interval lies above zero (or
    when nothing is in production yet).
 """
@@ -43,7 +44,8 @@ from shipyard.train.profile import PROFILE_FILE
 from shipyard.train.signature import declared_not_null
 from shipyard.train.trained import TrainedModel
 
-__all__ = ["Registered", "compare_versions", "is_registered", "register_trained", "reports_dir"]
+__all__ = ["Registered", "compare_versions", "comparison_key", "is_registered", "register_trained",
+           "save_comparison"]
 
 STAGING = "staging"
 AUTO = "shipyard (promote: auto)"
@@ -57,7 +59,8 @@ class Registered:
     version: int
     gate: list[GateCheck]
     comparison: Comparison | None = None
-    report: Path | None = None
+    report: str | None = None
+    """Where the comparison report is (:meth:`StateStore.where`)."""
     promotion: Transition | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -80,8 +83,15 @@ def _newest(registry: Registry, name: str, fingerprint: str) -> Any:
     return max(found, key=lambda v: int(v.version), default=None)
 
 
-def reports_dir(project: Project, name: str) -> Path:
-    return project.state_dir / "reports" / "models" / name
+def comparison_key(name: str, challenger: int, champion: int) -> str:
+    """The state key of the report comparing ``challenger`` with ``champion``."""
+    return f"reports/models/{name}/{Comparison.file_name(challenger, champion)}"
+
+
+def save_comparison(project: Project, comparison: Comparison) -> str:
+    """Keep ``comparison`` in the environment's state; returns where it is."""
+    key = comparison_key(comparison.model, comparison.challenger, comparison.champion)
+    return project.state.put(key, comparison.to_json().encode())
 
 
 def _requirements(flavor: str) -> list[str]:
@@ -201,7 +211,7 @@ def compare_versions(project: Project, name: str, challenger: int, champion: int
         comparison = compare_scores(name, challenger, champion, y.to_numpy(),
                                     new_model.predict_proba(X)[:, 1], old_scores,
                                     primary_metric=config.primary_metric if config else "roc_auc")
-    comparison.save(reports_dir(project, name))
+    save_comparison(project, comparison)
     return comparison
 
 
@@ -278,7 +288,7 @@ def register_trained(project: Project, model: TrainedModel, info: RunResult) -> 
     champion = registry.alias(name, PRODUCTION)
     if champion is not None and champion != version:
         outcome.comparison = compare_versions(project, name, version, champion)
-        outcome.report = reports_dir(project, name) / outcome.comparison.report_name
+        outcome.report = project.state.where(comparison_key(name, version, champion))
     registry.tag(name, version, REGISTRATION, "compared")
     if config.promote == "auto" and champion != version:
         _auto_promote(project, outcome)

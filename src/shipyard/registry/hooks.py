@@ -8,13 +8,11 @@ CLI, the scheduler, ``shipyard.run_pipeline``) gets the same list from here.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import ModelRejected
 from shipyard.notify.runs import FailureAlerts
 from shipyard.pipeline import runner
-from shipyard.pipeline.artifacts import load_value
 from shipyard.pipeline.cache import ResultStore
 from shipyard.pipeline.resume import mark_interrupted as _mark_interrupted
 from shipyard.registry.flow import is_registered, register_trained
@@ -58,20 +56,21 @@ class Registration:
 
     def _models(self, result: RunResult) -> list[TrainedModel]:
         found = []
+        results = ResultStore.of(self.project)
         for step in result.steps:
             if step.folder is None:
                 continue
-            stored = ResultStore(Path(step.folder).parent).lookup(Path(step.folder).name)
+            stored = results.lookup(step.fingerprint)
             if stored is None:
                 continue
             for output, entry in stored.outputs.items():
                 if entry["kind"] != "trained":
                     continue
                 fingerprint = f"{step.fingerprint}:{output}"
-                name = TrainedModel.stored_name(stored.folder / entry["path"])
+                name = TrainedModel.stored_name(results.fetch(stored, output) / entry["path"])
                 if step.status == "reused" and self.registered(self.project, name, fingerprint):
                     continue  # registered by the run that trained it: nothing to load
-                model = load_value(entry, stored.folder)
+                model = results.load(stored, output)
                 model.tags["shipyard.fingerprint"] = fingerprint
                 found.append(model)
         return found

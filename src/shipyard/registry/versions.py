@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from shipyard.errors import NotFoundError
 from shipyard.project import Project
 from shipyard.registry.client import GATE, GATE_CHECKS, PREVIOUS, STATUS, Registry, gate_passed
 from shipyard.registry.compare import Comparison
-from shipyard.registry.flow import reports_dir
+from shipyard.registry.flow import comparison_key
 
 __all__ = ["GateOutcome", "ModelSummary", "VersionSummary", "gate_outcome", "saved_comparison",
            "summarize", "summarize_all"]
@@ -130,8 +131,8 @@ def saved_comparison(project: Project, name: str, challenger: int,
                      champion: int) -> Comparison | None:
     """The comparison report of ``challenger`` against ``champion`` saved by registration or
     ``shipyard models compare``; None when the pair was never compared."""
-    path = reports_dir(project, name) / Comparison.file_name(challenger, champion)
     try:
-        return Comparison.from_json(path.read_text())
-    except FileNotFoundError:
+        return Comparison.from_json(project.state.get(
+            comparison_key(name, challenger, champion)).decode())
+    except NotFoundError:
         return None

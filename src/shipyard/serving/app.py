@@ -113,17 +113,19 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
              response_model_exclude_none=True,
              responses={**error_responses(*SECURED), 503: {
                  "model": Ready | Error,
-                 "description": "A model is not loaded or cannot answer, or overloaded."}})
+                 "description": "A model is not loaded (or has no production version yet) or "
+                                "cannot answer, or overloaded."}})
     def ready(response: Response) -> Ready:
-        """Every served model is loaded and can answer."""
+        """Every model this server is to serve is loaded and can answer."""
         loaded = {n: s.version for n, s in slots.current.items()}
-        waiting = sorted(set(slots.planned) - set(loaded))
+        missing = slots.missing()
         stopped = sorted(n for n, b in batchers.items() if not b.alive)
-        problems = ([f"loading: {', '.join(waiting)}"] if waiting else []) + (
+        problems = _not_loaded(project, missing, config.poll_s) + (
             [f"not answering (restart the server): {', '.join(stopped)}"] if stopped else [])
         if problems:
             response.status_code = 503
-        return Ready(ready=not problems, models=loaded, detail="; ".join(problems) or None)
+        return Ready(ready=not problems, models=loaded, missing=sorted(missing) or None,
+                     detail="; ".join(problems) or None)
 
     @app.get("/metrics", tags=["operations"], dependencies=secured,
              response_class=PlainTextResponse, responses={
@@ -180,3 +182,19 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
         name in slots.names, getattr(slots.current.get(name), "version", None)))
     app.add_middleware(RequestIds)  # outermost: the limits' refusals carry an id too
     return app
+
+
+def _not_loaded(project: Project, missing: dict[str, int | None], poll_s: float) -> list[str]:
+    """What ``/ready`` says of the served models not loaded: those loading, and those with no
+    production version, with the commands that give them one."""
+    loading = [f"{name} v{version}" for name, version in sorted(missing.items())
+               if version is not None]
+    said = [f"loading: {', '.join(loading)}"] if loading else []
+    for name in sorted(n for n, version in missing.items() if version is None):
+        model = project.config.models.get(name)
+        train = project.command(f"run {model.pipeline if model is not None else 'PIPELINE'}")
+        promote = project.command(f"models promote {name} VERSION --reason ...")
+        said.append(f"model {name} has no production version yet: train it ('{train}') and "
+                    f"promote a version ('{promote}'); this server takes it up by itself "
+                    f"(it checks every {poll_s:g} s)")
+    return said

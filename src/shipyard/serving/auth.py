@@ -86,10 +86,18 @@ class ApiKeys:
         """The role of ``presented``, or None when no stored key is it."""
         if not presented:
             return None
-        digest = _digest(presented)
+        return self.role_of_digest(_digest(presented).hex())
+
+    def role_of_digest(self, digest: str) -> Role | None:
+        """The role of the key whose SHA-256 is ``digest`` (hex), or None when no stored key
+        is it: a web UI session keeps only its key's digest, and ends when the key does."""
+        try:
+            wanted = bytes.fromhex(digest)
+        except ValueError:
+            return None
         found: Role | None = None
         for known, role in self._digests:  # every digest is compared: no early exit to time
-            if hmac.compare_digest(digest, known):
+            if hmac.compare_digest(wanted, known):
                 found = role
         return found
 

@@ -21,8 +21,10 @@ things make that safe:
   killed mid-run (its record still says running) is marked interrupted. Settling is idempotent,
   so a taking-over server and the original one may both do it.
 
-The run's output goes to ``<state>/runs/<id>.log`` for the operator; its state comes from the
-run records (``GET .../runs/{id}``), or ``queued`` while the child has not recorded it yet.
+The run's output goes to ``runs/<id>.log`` of the environment's state for the operator (written
+there as it comes in a state folder; from a local scratch file once the run ends when the state
+is an object store); its state comes from the run records (``GET .../runs/{id}``), or
+``queued`` while the child has not recorded it yet.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the route annotations as objects.
@@ -49,10 +51,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.db.migrate import migrate
-from shipyard.errors import NotFoundError, PipelineError
+from shipyard.errors import NotFoundError, PipelineError, ShipyardError
 from shipyard.pipeline.provenance import process_alive
 from shipyard.project import Project
 from shipyard.registry.hooks import mark_interrupted
+from shipyard.state import FolderState
 from shipyard.tracking.records import RunRecord, RunStore
 
 __all__ = ["PipelineRuns", "RunClaims", "pipeline_runs_router"]
@@ -240,7 +243,8 @@ class PipelineRuns:
         self.claims = RunClaims(project.metadata_engine)
         self.heartbeat_s = heartbeat_s
         self.stale_after = timedelta(seconds=stale_after_s)
-        self.logs = project.state_dir / "runs"
+        state = project.state
+        self.logs = state.path("runs") if isinstance(state, FolderState) else state.scratch("runs")
 
     def start(self, pipeline: str, params: dict[str, str]) -> str | RunBusy:
         """Start a run of ``pipeline``: its id, or the run that is in the way."""
@@ -321,14 +325,17 @@ class PipelineRuns:
                 except sa.exc.SQLAlchemyError as error:  # retried at the next beat
                     logger.warning("could not renew the claim of run %s: %s", claim.run_id,
                                    error)
-        for attempt in range(30):  # the database may be away for a while
-            try:
-                self.settle(claim, returncode)
-                return
-            except sa.exc.SQLAlchemyError as error:
-                logger.warning("could not record the end of run %s (attempt %d): %s",
-                               claim.run_id, attempt + 1, error)
-                time.sleep(self.heartbeat_s)
+        try:
+            for attempt in range(30):  # the database may be away for a while
+                try:
+                    self.settle(claim, returncode)
+                    return
+                except sa.exc.SQLAlchemyError as error:
+                    logger.warning("could not record the end of run %s (attempt %d): %s",
+                                   claim.run_id, attempt + 1, error)
+                    time.sleep(self.heartbeat_s)
+        finally:
+            self._keep_log(claim.run_id)
         # Given up: the claim stays until this server stops; then the next trigger settles it.
 
     def _spawn(self, claim: Claim) -> subprocess.Popen[bytes]:
@@ -345,7 +352,24 @@ class PipelineRuns:
                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def log_path(self, run_id: str) -> Path:
+        """The local file the child's output is written to."""
         return self.logs / f"{run_id}.log"
+
+    def log_where(self, run_id: str) -> str:
+        """Where the operator finds the run's output: its key in the state store."""
+        return self.project.state.where(f"runs/{run_id}.log")
+
+    def _keep_log(self, run_id: str) -> None:
+        """Copy the ended run's output to an object-store state (a folder state has it)."""
+        local = self.log_path(run_id)
+        if isinstance(self.project.state, FolderState) or not local.exists():
+            return
+        try:
+            self.project.state.put_file(f"runs/{run_id}.log", local)
+        except ShipyardError as error:  # the run is recorded whatever happens to its log
+            logger.warning("could not keep the output of run %s: %s", run_id, error)
+            return
+        local.unlink(missing_ok=True)
 
     def _why_unrecorded(self, claim: Claim, returncode: int | None) -> str:
         if returncode is None:
@@ -353,7 +377,7 @@ class PipelineRuns:
                     f"process ended before the run was recorded")
         return (f"the run process ended with exit code {returncode} before recording the run: "
                 f"{_last_error(self.log_path(claim.run_id))} "
-                f"(full output: {self.log_path(claim.run_id)})")
+                f"(full output: {self.log_where(claim.run_id)})")
 
     def _record_failure(self, claim: Claim, error: str) -> None:
         config = self.project.config.pipelines.get(claim.pipeline)

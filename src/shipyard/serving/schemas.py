@@ -119,6 +119,8 @@ class Recommendations(BaseModel):
 class Ready(BaseModel):
     ready: bool
     models: dict[str, int] = Field(description="Version loaded for each served model.")
+    missing: list[str] | None = Field(
+        default=None, description="Models this server is to serve and does not serve yet.")
     detail: str | None = Field(default=None, description="Why not ready, when not.")
 
 

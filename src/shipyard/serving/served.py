@@ -72,6 +72,8 @@ class ModelSlots:
         self.on_load = on_load
         self.current: dict[str, Served] = {}
         self.planned: dict[str, tuple[int, str, list[tuple[str, str, bool]]]] = {}
+        self.promoted: dict[str, int] = {}
+        """The production version last found in the registry for each model, loaded or not."""
         self.swaps = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -83,6 +85,7 @@ class ModelSlots:
         for name in self.names:
             version = registry.alias(name, ALIAS)
             if version is not None:
+                self.promoted[name] = version
                 self.planned[name] = (version, *registry.inputs(name, version))
         return self.planned
 
@@ -95,6 +98,7 @@ class ModelSlots:
             held = self.current.get(name)
             if version is None or (held is not None and held.version == version):
                 continue
+            self.promoted[name] = version
             fetched = registry.fetch(name, version)
             rows = fetched.test_X.head(1).astype(object)
             example = [{str(k): v for k, v in r.items()}
@@ -123,9 +127,15 @@ class ModelSlots:
             _freeze()
         return changed
 
+    def missing(self) -> dict[str, int | None]:
+        """Each model this server is to serve that it does not serve yet: the production
+        version it is loading, or None when the model has none. A server with a model to
+        serve and nothing to serve it with is not ready: a rollout must not count it up."""
+        return {name: self.promoted.get(name) for name in self.names if name not in self.current}
+
     def ready(self) -> bool:
-        """Every model that had a production version at start-up is loaded."""
-        return all(n in self.current for n in self.planned)
+        """Every model this server is to serve is loaded."""
+        return not self.missing()
 
     def watch(self, every_s: float, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Load the models now, then look for newly promoted versions every ``every_s``.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import Metric, Param
@@ -20,6 +21,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from shipyard.errors import ShipyardError
 from shipyard.redact import redact_url, reveal
+from shipyard.state import FolderState
 from shipyard.tracking.records import RunRecord, RunStore, TrackedRun
 from shipyard.tracking.setup import tracking_client, use_project
 
@@ -89,12 +91,28 @@ class MlflowRunRecords:
             self.client.log_batch(self.run_id, params=values[i:i + _BATCH])
         if record.snapshot_path:
             try:
-                self.client.log_artifact(self.run_id, record.snapshot_path, "shipyard")
-            except Exception as error:  # noqa: BLE001 - the snapshot is also kept on disk
+                self._log_snapshot(record.snapshot_path)
+            except Exception as error:  # noqa: BLE001 - the snapshot is also kept in the state
                 logger.warning("could not log the code snapshot to MLflow: %s", error)
         return TrackedRun(run_id=self.run_id,
                           environ={"MLFLOW_TRACKING_URI": self.project.tracking_uri,
                                    "MLFLOW_EXPERIMENT_ID": self.experiment_id})
+
+    def _log_snapshot(self, where: str) -> None:
+        """Log the run's code snapshot (kept in the state store) as ``shipyard/<run>.tar.gz``;
+        MLflow logs local files, so one in an object store is copied to scratch first."""
+        assert self.run_id is not None
+        state = self.project.state
+        key = state.key_of(where)
+        if isinstance(state, FolderState) or key is None:
+            self.client.log_artifact(self.run_id, where, "shipyard")
+            return
+        scratch = state.scratch("snapshots")
+        try:
+            local = state.get_file(key, scratch / key.rsplit("/", 1)[-1])
+            self.client.log_artifact(self.run_id, str(local), "shipyard")
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def after_step(self, run_id: str, result: Any, outcome: Any) -> None:
         """A nested run for an executed step, with its duration and the metrics it logged."""

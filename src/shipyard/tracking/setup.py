@@ -1,8 +1,9 @@
 """Point MLflow at the project's tracking store and its experiment.
 
 With the embedded SQLite store MLflow would put artifacts under ``./mlruns`` of whatever folder
-the command ran in; the experiment is created with an artifact root inside the project's state
-folder instead, so runs are found again from anywhere.
+the command ran in; the experiment is created with an artifact root inside the environment's
+state instead (its folder, or its object store), so runs are found again from anywhere. A
+tracking server keeps artifacts where it was told to (``mlflow-artifacts:``, proxied).
 
 MLflow retries an unreachable store for minutes (ten attempts with growing waits for a
 database) and then raises a driver traceback; the store is probed once per process first, so
@@ -20,7 +21,9 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from shipyard.db import check_connection, create_engine_for, ensure_database, unreachable
+from shipyard.errors import ConfigError
 from shipyard.project import Project
+from shipyard.state import FolderState
 
 __all__ = ["check_tracking_store", "experiment_for", "tracking_client", "use_project"]
 
@@ -59,10 +62,35 @@ def tracking_client(project: Project) -> MlflowClient:
     return MlflowClient(tracking_uri=project.tracking_uri, registry_uri=project.tracking_uri)
 
 
-def _artifact_root(project: Project) -> str:
-    path = project.state_dir / "mlartifacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path.as_uri()
+_MLFLOW_SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs", "abfss": "abfss"}
+"""State URL scheme → the scheme MLflow's artifact stores know it by."""
+
+
+def _artifact_root(project: Project) -> str | None:
+    """Where a new experiment keeps its artifacts, or None for the tracking server's default.
+
+    A tracking server (``http(s)://``) proxies artifacts to the store it was started with
+    (``mlflow-artifacts:``); every client reaches them through it, so none is named here. A
+    database or SQLite store has no server: artifacts go beside the state, where every process
+    of the environment reads them (``<state>/mlartifacts``).
+    """
+    uri = project.tracking_uri
+    if uri.startswith(("http://", "https://")):
+        return None
+    state = project.state
+    if isinstance(state, FolderState):
+        path = state.path("mlartifacts")
+        path.mkdir(parents=True, exist_ok=True)
+        return path.as_uri()
+    scheme, rest = state.location.split("://", 1)
+    if scheme not in _MLFLOW_SCHEMES:
+        raise ConfigError(
+            f"MLflow cannot keep artifacts at {state.where('mlartifacts')}: it has no "
+            f"{scheme}:// artifact store. Set environments.{project.env_name}.tracking_uri to "
+            f"an MLflow server (http://...) started with --artifacts-destination, or give "
+            f"environments.{project.env_name}.state as abfss://<container>@<account>"
+            f".dfs.core.windows.net/<path>")
+    return f"{_MLFLOW_SCHEMES[scheme]}://{rest}/mlartifacts"
 
 
 def experiment_for(project: Project, name: str | None = None, *,

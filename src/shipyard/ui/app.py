@@ -22,8 +22,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shipyard.config import load_config
 from shipyard.errors import ShipyardError
+from shipyard.project import Project
 from shipyard.ui.render import href, render
 from shipyard.ui.session import (
     COOKIE,
@@ -60,14 +60,17 @@ def _plotly_js() -> Path:
 def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI:
     """The UI of the project in ``project_dir``; pages show ``default_env`` unless ``?env=``
     picks another of the project's environments. ``keys`` gives each API key's role."""
-    config = load_config(Path(project_dir).resolve())
+    home = Project.open(project_dir, default_env)
+    config = home.config
     app = FastAPI(title=f"Shipyard UI · {config.project}", docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.state.sessions = Sessions(keys)
-    app.state.project_dir = Path(project_dir).resolve()
+    # Sessions live in the default environment's metadata database, which every server of
+    # this deployment shares: signed in through one, a browser is signed in through all.
+    app.state.sessions = Sessions(keys, home.metadata_engine)
+    app.state.project_dir = home.root
     app.state.default_env = default_env
     app.state.envs = sorted(config.environments)
-    app.state.projects = {}
+    app.state.projects = {default_env: home}
     app.state.project_name = config.project
 
     @app.exception_handler(SignInRequired)

@@ -1,36 +1,37 @@
 """Who is signed in: an API key traded for a server-side session, its role and CSRF token.
 
 The key is posted once to ``/ui/login`` (never put in a URL, where logs and browser history
-keep it) and exchanged for a random session id in a cookie that scripts cannot read
+keep it) and exchanged for a random session token in a cookie that scripts cannot read
 (HttpOnly), that other sites' pages do not send with their forms (SameSite=Lax), and that
-travels only over HTTPS when the UI is served over HTTPS (Secure). The session lives in the
-server's memory with the key's role and a CSRF token; every POST must carry that token in its
-form (:func:`csrf`), so a page elsewhere cannot make a signed-in browser act. Restarting the
-server signs everyone out, which is the price of keeping no session store.
+travels only over HTTPS when the UI is served over HTTPS (Secure). The session is kept in the
+metadata database (:mod:`shipyard.ui.session_store`) with the key's role and a CSRF token, so
+every server of the project honours it and a restart signs no one out; every POST must carry
+that token in its form (:func:`csrf`), so a page elsewhere cannot make a signed-in browser act.
 
 Routes take these dependencies: :func:`viewer` (anyone signed in), :func:`operator` (a key
-with the operator role) and :func:`csrf` (a POST's form, its token checked).
+with the operator role) and :func:`csrf` (a POST's form, its token checked); :func:`flash`
+leaves a message for the browser's next page.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Protocol
 from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
 
 from shipyard.errors import NotFoundError, ShipyardError
 from shipyard.project import Project
+from shipyard.ui.session_store import SessionStore, token_digest
 
 __all__ = ["COOKIE", "BadForm", "Forbidden", "KeyRoles", "Session", "Sessions", "SignInRequired", "csrf",
-           "operator", "project", "read_form", "selected_env", "viewer"]
+           "flash", "operator", "project", "read_form", "selected_env", "viewer"]
 
 COOKIE = "shipyard_session"
 Role = Literal["viewer", "operator"]
@@ -41,6 +42,8 @@ class KeyRoles(Protocol):
     """What the UI needs of the server's keys (:class:`shipyard.serving.auth.ApiKeys`)."""
 
     def role_of(self, presented: str | None) -> Role | None: ...
+
+    def role_of_digest(self, digest: str) -> Role | None: ...
 
 
 class SignInRequired(ShipyardError):
@@ -69,49 +72,57 @@ class Session:
     role: Role
     user: str
     csrf_token: str
-    expires: float
     flash: list[str] = field(default_factory=list)
-    """Messages shown once on the next page (what a POST did, after its redirect)."""
+    """Messages shown once on this page (what a POST did, after its redirect)."""
 
 
 class Sessions:
-    """Sessions in memory, each for ``ttl_s`` seconds after sign-in."""
+    """Sessions of ``keys`` in the metadata database of ``engine``, each for ``ttl_s`` seconds
+    after sign-in, and only while the server still accepts the key with the same role."""
 
-    def __init__(self, keys: KeyRoles, *, ttl_s: float = 12 * 3600) -> None:
+    def __init__(self, keys: KeyRoles, engine: Engine, *, ttl_s: float = 12 * 3600) -> None:
         self._keys = keys
-        self._ttl_s = ttl_s
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
+        self._ttl = timedelta(seconds=ttl_s)
+        self._store = SessionStore(engine)
 
     def sign_in(self, presented: str) -> Session | None:
         """A new session for ``presented`` when it is a known key, else None."""
         role = self._keys.role_of(presented.strip())
         if role is None:
             return None
-        label = hashlib.sha256(presented.strip().encode()).hexdigest()[:8]
-        session = Session(id=secrets.token_urlsafe(32), role=role, user=f"{role} key {label}",
-                          csrf_token=secrets.token_urlsafe(32),
-                          expires=time.monotonic() + self._ttl_s)
-        with self._lock:
-            now = time.monotonic()
-            for stale in [k for k, s in self._sessions.items() if s.expires < now]:
-                del self._sessions[stale]
-            self._sessions[session.id] = session
+        key = token_digest(presented.strip())
+        session = Session(id=secrets.token_urlsafe(32), role=role, user=_label(role, key),
+                          csrf_token=secrets.token_urlsafe(32))
+        self._store.add(session.id, role=role, key_sha256=key, csrf_token=session.csrf_token,
+                        ttl=self._ttl)
         return session
 
     def get(self, session_id: str | None) -> Session | None:
+        """The live session of the cookie's token, with the messages waiting for its page."""
         if not session_id:
             return None
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is not None and session.expires < time.monotonic():
-                del self._sessions[session_id]
-                return None
-            return session
+        stored = self._store.take(session_id)
+        if stored is None:
+            return None
+        role = self._keys.role_of_digest(stored.key_sha256)
+        if role is None or role != stored.role:
+            self._store.remove(session_id)  # its key was withdrawn, or given another role
+            return None
+        return Session(id=session_id, role=role, user=_label(role, stored.key_sha256),
+                       csrf_token=stored.csrf_token, flash=stored.flash)
+
+    def say(self, session: Session, message: str) -> None:
+        """Show ``message`` once on the session's next page, whichever server serves it."""
+        self._store.say(session.id, message)
 
     def sign_out(self, session_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(session_id, None)
+        if session_id:
+            self._store.remove(session_id)
+
+
+def _label(role: Role, key_sha256: str) -> str:
+    """Who the session is, in pages and audit records: the role and the key's digest's start."""
+    return f"{role} key {key_sha256[:8]}"
 
 
 def viewer(request: Request) -> Session:
@@ -123,6 +134,13 @@ def viewer(request: Request) -> Session:
     request.state.session = session
     selected_env(request)  # an unknown ?env= is a 404 page on every page alike
     return session
+
+
+def flash(request: Request, message: str) -> None:
+    """Show ``message`` on the signed-in browser's next page (what a POST did, after its
+    redirect), even when another server of the project serves that page."""
+    sessions: Sessions = request.app.state.sessions
+    sessions.say(request.state.session, message)
 
 
 def operator(session: Annotated[Session, Depends(viewer)]) -> Session:

@@ -32,18 +32,20 @@ from shipyard.pipeline import RunStore
 from shipyard.registry.audit import AuditTrail
 from shipyard.scheduler.slots import SlotStore
 from shipyard.serving.runs import RunClaims
+from shipyard.ui.session_store import SessionStore
 
 BOUND_S = 120  # generous: each process imports SQLAlchemy and Alembic on a busy machine
 
 STORES: dict[Chain, tuple[type, ...]] = {
-    "metadata": (BatchRegister, RunStore, SlotStore, AuditTrail, RunClaims, MonitorStates),
+    "metadata": (BatchRegister, RunStore, SlotStore, AuditTrail, RunClaims, MonitorStates,
+                 SessionStore),
     "results": (ResultsStore,),
 }
 
 AT = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
 LATER = datetime(2026, 10, 1, 8, 45, tzinfo=UTC)
 RUN = "train-20261001-0830-beef"
-HEADS: dict[Chain, list[str]] = {"metadata": ["metadata_0004"], "results": ["results_0001"]}
+HEADS: dict[Chain, list[str]] = {"metadata": ["metadata_0005"], "results": ["results_0001"]}
 ADDED = {"shipyard_batches": {"ingest_id": None}}
 """Columns later revisions added to a table, and what the rows written before them hold."""
 

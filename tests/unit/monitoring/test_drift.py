@@ -7,6 +7,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from shipyard.monitoring import measure, write_report
 from shipyard.monitoring.logged import LoggedPredictions
 from shipyard.monitoring.window import Window, parse_duration, parse_since
 from shipyard.serving.predlog import PredictionLog as LogWriter
+from shipyard.state import FolderState
 from shipyard.train.profile import build_profile
 
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -83,7 +85,8 @@ def test_the_report_is_json_and_an_offline_page_with_a_plot_per_column(lake: Pat
     profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
     report = measure(LoggedPredictions(str(lake), None, "titanic"), profile, 1,
                      Window.of(DAY, now=NOW), MonitoringSettings())
-    data, page = write_report(report, tmp_path / "reports")
+    where = SimpleNamespace(state=FolderState(tmp_path))  # all write_report needs of a project
+    data, page = (Path(p) for p in write_report(where, report))  # type: ignore[arg-type]
     saved = json.loads(data.read_text())
     assert saved["verdict"]["columns"] == ["age"] and saved["verdict"]["skew"]["share"] == 0.5
     assert len(saved["results"]) == 6 and saved["results"][0]["bins"]["labels"]

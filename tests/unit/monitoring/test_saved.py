@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 from shipyard.monitoring.outcomes import Outcome, OutcomesReport, Scores, write_outcomes
-from shipyard.monitoring.report import column_figure, report_dir
+from shipyard.monitoring.report import column_figure, report_prefix
 from shipyard.monitoring.saved import drift_reports, latest_outcomes, monitored_models, rule_states
 from shipyard.monitoring.states import MonitorStates
 from shipyard.project import Project
@@ -39,15 +39,13 @@ def project(tmp_path: Path) -> Project:
     return Project.open(tmp_path)
 
 
-def save_drift(project: Project, stamp: str, drifted: bool) -> Path:
-    folder = report_dir(project, "recommender")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"drift-{stamp}.json"
-    path.write_text(json.dumps({
+def save_drift(project: Project, stamp: str, drifted: bool) -> PurePosixPath:
+    path = report_prefix("recommender") / f"drift-{stamp}.json"
+    project.state.put(str(path), json.dumps({
         "model": "recommender", "version": 2, "created": "2026-11-28T08:10:52+00:00",
         "window": {"start": "2026-11-21T08:00:00+00:00", "end": "2026-11-28T08:00:00+00:00"},
         "rows": 90, "verdict": {"drifted": drifted, "columns": ["basket_size"] if drifted else []},
-        "results": [COLUMN]}))
+        "results": [COLUMN]}).encode())
     return path
 
 
@@ -55,7 +53,8 @@ def test_drift_reports_are_listed_newest_first_and_a_broken_one_is_skipped(
         project: Project) -> None:
     save_drift(project, "20261127T080000000000Z", False)
     newest = save_drift(project, "20261128T080000000000Z", True)
-    (newest.parent / "drift-20261128T090000000000Z.json").write_text('{"model": "recomm')
+    project.state.put(str(newest.parent / "drift-20261128T090000000000Z.json"),
+                      b'{"model": "recomm')
 
     found = drift_reports(project, "recommender")
 
@@ -79,7 +78,7 @@ def test_outcomes_read_back_as_they_were_saved(project: Project) -> None:
                 0.7, 0.4, 0.9, None),
         Outcome("s2", datetime(2026, 12, 1, tzinfo=UTC), 2, 10, 510, None, 0, None, None,
                 0.75, 0.38, 0.88, 0.05)], notes=["a note"])
-    _, page = write_outcomes(report, report_dir(project, "recommender"))
+    _, page = write_outcomes(project, report)
 
     read, read_page = latest_outcomes(project, "recommender") or (None, None)
 

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from shipyard.pipeline.artifacts import save_value
 from shipyard.pipeline.cache import CacheKey, ResultStore, decode_key, explain
 from shipyard.pipeline.fingerprint import CodeHasher, library_versions
 from shipyard.pipeline.loader import import_function
+from shipyard.state import FolderState, StateStore
 
 STEPS = """\
 import json
@@ -110,7 +112,7 @@ def test_explain_says_what_changed_since_the_previous_attempt(changed: dict, rea
 
 
 def test_a_result_is_visible_only_once_committed(tmp_path: Path) -> None:
-    store = ResultStore(tmp_path / "artifacts")
+    store = ResultStore(FolderState(tmp_path))
     assert store.lookup("abc") is None
     staging = store.staging("abc")
     (staging / "x.json").write_text("1")
@@ -125,3 +127,21 @@ def test_a_result_is_visible_only_once_committed(tmp_path: Path) -> None:
                  outputs={"x": {"kind": "json", "path": "x.json"}})
     assert store.lookup("abc").run_id == "r2"
     assert [p.name for p in (tmp_path / "artifacts").iterdir()] == ["abc"]
+
+
+def test_a_result_in_either_state_store_counts_once_its_manifest_is_written(
+        store: StateStore) -> None:
+    results = ResultStore(store)
+    staging = results.staging("fp1")
+    outputs = {"n": save_value(3, staging, "n", where="n"),
+               "parts": save_value({"a": [1, 2], "b": "x"}, staging, "parts", where="parts")}
+    store.put_tree("artifacts/fp1", staging)  # a writer killed before its manifest
+    assert results.lookup("fp1") is None
+
+    done = results.commit(staging, "fp1", step="s", run_id="r1", key=_key().encode(),
+                          outputs=outputs)
+    found = results.lookup("fp1")
+    assert found is not None and found.run_id == "r1" and found.path("n") == done.path("n")
+    assert found.path("n") == store.where("artifacts/fp1/n.json")
+    assert results.load(found, "n") == 3
+    assert results.load(found, "parts") == {"a": [1, 2], "b": "x"}

@@ -10,7 +10,7 @@ import pytest
 
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
-from shipyard.registry import Registry, compare_scores, reports_dir
+from shipyard.registry import Registry, compare_scores, save_comparison
 from shipyard.registry.client import GATE, GATE_CHECKS, REGISTRATION, STATUS
 from shipyard.registry.compare import Comparison
 from shipyard.registry.versions import gate_outcome, saved_comparison, summarize, summarize_all
@@ -91,7 +91,7 @@ def test_a_saved_comparison_reads_back_as_it_was_made(registry: Registry) -> Non
     y = rng.integers(0, 2, 300)
     made = compare_scores("titanic", 3, 1, y, np.clip(y * 0.6 + rng.random(300) * 0.4, 0, 1),
                           rng.random(300), primary_metric="roc_auc", resamples=200)
-    made.save(reports_dir(registry.project, "titanic"))
+    save_comparison(registry.project, made)
 
     read = saved_comparison(registry.project, "titanic", 3, 1)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from shipyard.project import Project
 from shipyard.serving.auth import ApiKeys
 from shipyard.ui.app import standalone
 from shipyard.ui.session import Sessions
@@ -74,12 +77,59 @@ def test_sign_out_needs_the_token_and_ends_the_session(client: TestClient) -> No
     assert client.get("/ui/").status_code == 303  # the session is gone, not only the cookie
 
 
-def test_sessions_end_after_their_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    sessions = Sessions(ApiKeys([OPERATOR]), ttl_s=-1)
+def test_sessions_end_after_their_time(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'metadata.db'}")
+    sessions = Sessions(ApiKeys([OPERATOR]), engine, ttl_s=-1)
     session = sessions.sign_in(OPERATOR)
     assert session is not None and session.role == "operator"
     assert sessions.get(session.id) is None
-    assert Sessions(ApiKeys([OPERATOR])).sign_in("nope" * 6) is None
+    assert Sessions(ApiKeys([OPERATOR]), engine).sign_in("nope" * 6) is None
+
+
+def test_a_session_is_every_servers_and_outlives_a_restart(tmp_path: Path,
+                                                            client: TestClient) -> None:
+    token = sign_in(client, OPERATOR)
+    cookie = {"shipyard_session": client.cookies["shipyard_session"]}
+    # Another server of the project (or this one restarted): a new app on the same database.
+    other = TestClient(standalone(tmp_path, ApiKeys([OPERATOR, f"{VIEWER}:viewer"]),
+                                  default_env="dev"), follow_redirects=False, cookies=cookie)
+    page = other.get("/ui/")
+    assert page.status_code == 200 and f'value="{token}"' in page.text  # the same CSRF token
+    assert other.post("/ui/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/ui/").status_code == 303  # signed out through one: out of every one
+
+
+def test_only_the_tokens_digest_is_stored(tmp_path: Path, client: TestClient) -> None:
+    sign_in(client, OPERATOR)
+    cookie = client.cookies["shipyard_session"]
+    engine = Project.open(tmp_path, "dev").metadata_engine
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT * FROM shipyard_ui_sessions")).all()
+    stored = " ".join(str(value) for row in rows for value in row)
+    assert len(rows) == 1 and hashlib.sha256(cookie.encode()).hexdigest() in stored
+    assert cookie not in stored and OPERATOR not in stored
+
+
+def test_a_withdrawn_key_ends_its_sessions(tmp_path: Path, client: TestClient) -> None:
+    sign_in(client, VIEWER)
+    cookie = {"shipyard_session": client.cookies["shipyard_session"]}
+    for keys in (ApiKeys([OPERATOR]), ApiKeys([OPERATOR, VIEWER])):  # gone; now an operator's
+        restarted = TestClient(standalone(tmp_path, keys, default_env="dev"),
+                               follow_redirects=False, cookies=cookie)
+        assert restarted.get("/ui/").status_code == 303
+
+
+def test_a_message_left_through_one_server_shows_once_through_another(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'metadata.db'}")
+    here, there = (Sessions(ApiKeys([OPERATOR]), engine) for _ in range(2))
+    session = here.sign_in(OPERATOR)
+    assert session is not None
+    here.say(session, "promoted")
+    here.say(session, "compared")
+    shown = there.get(session.id)
+    assert shown is not None and shown.flash == ["promoted", "compared"]
+    again = there.get(session.id)
+    assert again is not None and again.flash == []
 
 
 def test_the_environment_switcher_lists_the_project_environments(client: TestClient) -> None:

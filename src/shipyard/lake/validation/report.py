@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 __all__ = ["Check", "ValidationReport"]
@@ -59,14 +58,12 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
 
-    def save(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2, default=str))
-        return path
+    def to_json(self) -> bytes:
+        return json.dumps(self.to_dict(), indent=2, default=str).encode()
 
     @classmethod
-    def load(cls, path: Path) -> ValidationReport:
-        data = json.loads(path.read_text())
+    def from_json(cls, text: bytes | str) -> ValidationReport:
+        data = json.loads(text)
         data.pop("passed", None)
         data["checks"] = [Check(**check) for check in data["checks"]]
         return cls(**data)

@@ -1,10 +1,11 @@
-"""Steps on a Dask cluster: ``pipelines.<name>.dask_address``, or a local cluster for the run.
+"""Steps on a Dask cluster: ``pipelines.<name>.dask_address``, else ``environments.<env>.dask_address``,
+else a local cluster for the run.
 
-Workers get a :class:`StepTask` (paths and plain values), import the step from the project
-folder, read their inputs from the artifact store and the lake, and write their outputs back;
-only the small :class:`TaskResult` returns to the runner. The project folder, the lake and the
-state folder must therefore be reachable from the workers at the same paths (a shared disk or
-object store), which a local cluster always satisfies.
+Workers get a :class:`StepTask` (paths, URLs and plain values), import the step from the
+project folder, read their inputs from the step cache in the state store and from the lake,
+and write their outputs back; only the small :class:`TaskResult` returns to the runner. The
+project's code must be reachable from the workers at the same path; the lake and the state are
+too when they are folders (a shared disk), and from anywhere when they are object stores.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class DaskExecutor(Executor):
             except OSError as error:
                 raise PipelineError(
                     f"cannot reach the Dask scheduler at {self.address} ({error}); check "
-                    f"{self.where} in shipyard.yaml, or remove it to start a local cluster"
+                    f"{self.where}, or remove it to start a local cluster"
                 ) from None
             return
         # The scheduler serves HTTP (health, metrics, dashboard) whatever dashboard_address

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import PipelineError
 from shipyard.faults import crash_point
-from shipyard.pipeline.artifacts import load_value, save_value
+from shipyard.pipeline.artifacts import save_value
 from shipyard.pipeline.cache import ResultStore
 from shipyard.pipeline.executors.tasks import Input, StepTask, TaskResult
 from shipyard.pipeline.fingerprint import digest
 from shipyard.pipeline.step import RunContext
+from shipyard.state import open_state
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -71,20 +72,21 @@ def _private_copy(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _argument(task: StepTask, source: Input, project: Project | None,
+def _argument(task: StepTask, source: Input, store: ResultStore, project: Project | None,
               cache: dict[str, Any], memory: dict[str, Any] | None) -> Any:
     if source.kind == "value":
         return source.value
     if source.kind == "artifact":
-        assert source.folder is not None and source.output is not None
-        held = f"{source.folder}:{source.output}"
+        assert source.fingerprint is not None and source.output is not None
+        held = f"{source.fingerprint}:{source.output}"
         if memory is not None and held in memory:
             return _private_copy(memory[held])
-        found = ResultStore(Path(source.folder).parent).lookup(Path(source.folder).name)
+        found = store.lookup(source.fingerprint)
         if found is None:
-            raise PipelineError(f"step {task.step!r}: the stored result {source.folder} is "
-                                f"missing or incomplete; re-run with --no-cache")
-        return load_value(found.outputs[source.output], found.folder)
+            raise PipelineError(f"step {task.step!r}: the stored result "
+                                f"{store.where(source.fingerprint)} is missing or incomplete; "
+                                f"re-run with --no-cache")
+        return store.load(found, source.output)
     if source.kind == "lake":
         assert source.table is not None and source.version is not None
         return read_lake(task.lake_root, task.storage_options, source.table, source.version,
@@ -123,18 +125,19 @@ def execute_task(task: StepTask, func: Callable[..., Any], project: Project | No
         task: The step and where its inputs are.
         func: The step function, already imported where this runs.
         project: The open project when running in-process; reopened from disk otherwise.
-        memory: Outputs made earlier in this process, by ``folder:output``. In-process runs
+        memory: Outputs made earlier in this process, by ``fingerprint:output``. In-process runs
             hand values on through it (as copies) instead of reading back what was just
             written; every output is still written, for the cache and for other processes.
     """
     started = time.time()
     for module in task.artifact_modules:
         importlib.import_module(module)
-    store = ResultStore(Path(task.artifacts_root))
+    store = ResultStore(project.state if project is not None
+                        else open_state(task.state, task.storage_options))
     staging: Path | None = None
     context: dict[str, Any] = {}
     try:
-        kwargs = {arg: _argument(task, source, project, context, memory)
+        kwargs = {arg: _argument(task, source, store, project, context, memory)
                   for arg, source in task.arguments.items()}
         crash_point(f"step:{task.step}")
         values = _split(task, func(**kwargs))
@@ -145,7 +148,7 @@ def execute_task(task: StepTask, func: Callable[..., Any], project: Project | No
         result = store.commit(staging, task.fingerprint, step=task.step, run_id=task.run_id,
                               key=task.key, outputs=entries)
         if memory is not None:
-            memory.update({f"{result.folder}:{n}": v for n, v in values.items()})
+            memory.update({f"{task.fingerprint}:{n}": v for n, v in values.items()})
         metrics = context["context"]._metrics if "context" in context else []
         return TaskResult(step=task.step, ok=True, started_at=started, finished_at=time.time(),
                           outputs={n: str(result.path(n)) for n in entries}, entries=entries,

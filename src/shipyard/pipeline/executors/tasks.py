@@ -1,7 +1,7 @@
 """What an executor runs (a :class:`StepTask`) and what it answers (a :class:`TaskResult`).
 
-A task names its inputs by *where they are* — an artifact folder, a lake table version, a
-parameter value — never by value, and its result gives its outputs' paths. So the same task
+A task names its inputs by *where they are* — a stored result's fingerprint, a lake table
+version, a parameter value — never by value, and its result gives where its outputs are. So the same task
 runs in-process or on a Dask worker, and no arbitrary object travels between processes as a
 pickle.
 """
@@ -21,10 +21,10 @@ InputKind = Literal["artifact", "lake", "value", "context"]
 
 @dataclass(frozen=True)
 class Input:
-    """Where one argument's value is: an artifact (folder + output), a lake table, a value."""
+    """Where one argument's value is: an artifact (fingerprint + output), a lake table, a value."""
 
     kind: InputKind
-    folder: str | None = None
+    fingerprint: str | None = None
     output: str | None = None
     table: str | None = None
     version: int | None = None
@@ -45,13 +45,19 @@ class ContextSpec:
     tracking_run_id: str | None
     data_versions: dict[str, int]
     environ: dict[str, str]
-    """Environment variables a step process needs, given by the run's hooks (a tracker's
-    store and experiment), set on a worker before the step runs."""
+    """Environment variables a step process needs, set on a worker before the step runs: the
+    ``${VAR}`` values shipyard.yaml names (so a worker of a shared cluster opens the same
+    stores as the runner without a copy of its Secret) and the run's hooks' (a tracker's store
+    and experiment). They travel over Dask's comms: a cluster for a team is its own."""
 
 
 @dataclass(frozen=True)
 class StepTask:
-    """Everything needed to execute one step anywhere the project folder is reachable."""
+    """Everything needed to execute one step anywhere the project's code is reachable.
+
+    ``state`` (the state store's folder or URL) and ``storage_options`` let a Dask worker open
+    the same step cache as the runner, whatever machine it is on.
+    """
 
     run_id: str
     step: str
@@ -64,7 +70,7 @@ class StepTask:
     unpack: bool
     fingerprint: str
     key: str
-    artifacts_root: str
+    state: str
     lake_root: str
     storage_options: dict[str, str] | None
     sample: float | None

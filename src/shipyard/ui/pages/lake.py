@@ -26,7 +26,7 @@ from shipyard.lake.tables import LAYERS, DeltaStore
 from shipyard.project import Project
 from shipyard.ui.charts import plot_div
 from shipyard.ui.render import href, render
-from shipyard.ui.session import BadForm, Session, csrf, operator, project, viewer
+from shipyard.ui.session import BadForm, Session, csrf, flash, operator, project, viewer
 
 router = APIRouter(prefix="/lake")
 
@@ -86,7 +86,7 @@ def batch(request: Request, batch_id: int, session: Viewer, p: ProjectDep) -> HT
         try:
             failed = {c.column for c in report.failures}
             found_distributions = compare_distributions(
-                DeltaStore.of(p), BatchRegister.of(p), found, report, exclude=pii)
+                DeltaStore.of(p), p.state, BatchRegister.of(p), found, report, exclude=pii)
             charts = [(d, _plot(d)) for d in sorted(found_distributions,
                                                     key=lambda d: d.column not in failed)]
         except ShipyardError:
@@ -111,11 +111,11 @@ def accept(request: Request, batch_id: int, _: Annotated[Session, Depends(operat
     done = q.accept(p, batch_id, reason=reason, actor=f"{p.user} (web UI, {session.user})")
     if done.snapshot is None:
         waiting = ", ".join(f"{w.table_name} (batch {w.id})" for w in done.waiting)
-        session.flash.append(f"Accepted batch {batch_id}, not landed yet: its ingest lands all "
-                             f"of its tables or none, and {waiting} of it is still rejected.")
+        flash(request, f"Accepted batch {batch_id}, not landed yet: its ingest lands all "
+              f"of its tables or none, and {waiting} of it is still rejected.")
     else:
         landed = ", ".join(f"{b.table_name} → raw v{b.raw_version}, clean v{b.clean_version}"
                            for b in done.landed)
-        session.flash.append(f"Accepted batch {batch_id} by {done.batch.accepted_by}; landed "
-                             f"with its ingest ({landed}) as lake snapshot {done.snapshot.id}.")
+        flash(request, f"Accepted batch {batch_id} by {done.batch.accepted_by}; landed "
+              f"with its ingest ({landed}) as lake snapshot {done.snapshot.id}.")
     return RedirectResponse(href(request, f"/lake/batches/{batch_id}"), status_code=303)

@@ -20,7 +20,7 @@ from shipyard.registry import AuditTrail, Comparison, Registry
 from shipyard.registry.versions import ModelSummary, saved_comparison, summarize, summarize_all
 from shipyard.ui.charts import plot_div
 from shipyard.ui.render import href, render
-from shipyard.ui.session import BadForm, Session, csrf, operator, project, viewer
+from shipyard.ui.session import BadForm, Session, csrf, flash, operator, project, viewer
 
 __all__ = ["comparison_chart", "router"]
 
@@ -131,7 +131,7 @@ def promote_version(request: Request, name: str,
     moved = promote(project(request), name, version, reason=_reason(form, "promotion"),
                     actor=_actor(request, session))
     before = f" (was v{moved.previous}, now archived)" if moved.previous else ""
-    session.flash.append(f"{name} version {version} is production{before}")
+    flash(request, f"{name} version {version} is production{before}")
     return RedirectResponse(href(request, f"/models/{name}"), status_code=303)
 
 
@@ -144,13 +144,13 @@ def rollback_model(request: Request, name: str,
 
     moved = rollback(project(request), name, reason=_reason(form, "rollback"),
                      actor=_actor(request, session))
-    session.flash.append(f"{name}: production rolled back from v{moved.previous} to "
-                         f"v{moved.version}")
+    flash(request, f"{name}: production rolled back from v{moved.previous} to "
+          f"v{moved.version}")
     return RedirectResponse(href(request, f"/models/{name}"), status_code=303)
 
 
 @router.post("/models/{name}/compare")
-def compare_now(request: Request, name: str, session: Annotated[Session, Depends(viewer)],
+def compare_now(request: Request, name: str, _: Annotated[Session, Depends(viewer)],
                 form: Annotated[dict[str, str], Depends(csrf)]) -> Response:
     """``shipyard models compare``: scores both versions and saves the report (reads only the
     registry, so a viewer may ask for it)."""
@@ -159,6 +159,6 @@ def compare_now(request: Request, name: str, session: Annotated[Session, Depends
     challenger, champion = _version({"version": form.get("challenger", "")}), _version(
         {"version": form.get("champion", "")})
     done = compare_versions(project(request), name, challenger, champion)
-    session.flash.append(f"compared v{challenger} with v{champion} on {done.rows:,} rows")
+    flash(request, f"compared v{challenger} with v{champion} on {done.rows:,} rows")
     return RedirectResponse(href(request, f"/models/{name}", challenger=challenger,
                                  champion=champion), status_code=303)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -38,15 +37,16 @@ __all__ = ["router"]
 
 router = APIRouter()
 
-_drawn: OrderedDict[tuple[str, float], list[Markup]] = OrderedDict()
+_drawn: OrderedDict[str, list[Markup]] = OrderedDict()
 _lock = threading.Lock()
 KEPT_PLOTS = 32
 """Reports whose plots are kept drawn (a saved report never changes)."""
 
 
-def _drawn_once(path: Path, draw: Callable[[], list[Markup]]) -> list[Markup]:
-    """The plots of the saved report at ``path``, drawn on first view."""
-    key = (str(path), path.stat().st_mtime)
+def _drawn_once(path: object, draw: Callable[[], list[Markup]]) -> list[Markup]:
+    """The plots of the saved report at ``path``, drawn on first view (a report is never
+    rewritten: its name is the time it was made)."""
+    key = str(path)
     with _lock:
         if key in _drawn:
             return _drawn[key]
@@ -91,7 +91,7 @@ def model_page(request: Request, model: str, _: Annotated[Session, Depends(viewe
     outcome_chart = None
     if outcomes is not None:
         found, page = outcomes
-        outcome_chart = _drawn_once(page.with_suffix(".json"), lambda: [
+        outcome_chart = _drawn_once(page, lambda: [
             plot_div(*outcomes_chart(found), height=380)])[0]
     states = [s for s in rule_states(proj) if s.target == model or s.key == f"drift:{model}"]
     return render(
