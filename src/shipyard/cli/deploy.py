@@ -15,10 +15,11 @@ from rich.table import Table
 
 from shipyard.cli.console import console
 from shipyard.cli.lazy import LazyCommand, LazyGroup
-from shipyard.cli.options import Env, ProjectDir
+from shipyard.cli.options import ProjectDir
 
 if TYPE_CHECKING:
     from shipyard.deploy import ValidationReport
+    from shipyard.project import Project
 
 __all__ = ["app", "build", "validate"]
 
@@ -45,8 +46,9 @@ app = typer.Typer(cls=_DeployCommands, no_args_is_help=True,
 
 def build(
     env: Annotated[list[str] | None, typer.Option(
-        "--env", "-e", help="Environment to write an overlay for (repeat; default: all "
-                            "declared).")] = None,
+        "--env", "-e", help="Environment to write an overlay for (repeat; default: each one "
+                            "whose stores are all servers, and those in deploy.environments)."
+    )] = None,
     wheel: Annotated[bool, typer.Option(
         "--wheel", help="Build the running Shipyard's wheel into deploy/wheels/ for the image "
                         "(instead of installing shipyard from the index).")] = False,
@@ -54,9 +56,8 @@ def build(
 ) -> None:
     """Write the image definition, Kubernetes manifests and CI workflows into deploy/."""
     from shipyard.deploy import build_deploy
-    from shipyard.project import Project
 
-    project = Project.open(project_dir, env[0] if env else _first_env(project_dir))
+    project = _project(project_dir)
     written = build_deploy(project, envs=env or None, wheel=wheel)
     for line in written.summary():
         console.print(line, highlight=False)
@@ -70,15 +71,16 @@ def validate(
         help="Kubernetes version whose schemas the manifests are checked against [default: "
              "deploy.kubernetes_version].")] = None,
     project_dir: ProjectDir = Path("."),
-    env: Env = "dev",
+    env: Annotated[list[str] | None, typer.Option(
+        "--env", "-e", help="Check only this environment's overlay (repeat; default: every "
+                            "overlay in deploy/k8s/overlays).")] = None,
 ) -> None:
     """Check deploy/ offline: Kubernetes schemas, the GitHub workflow schema, Shipyard's policies."""
     from shipyard.deploy import validate_deploy
     from shipyard.errors import DeployInvalid
-    from shipyard.project import Project
 
-    project = Project.open(project_dir, env)
-    report = validate_deploy(project, kubernetes_version=kubernetes_version)
+    project = _project(project_dir)
+    report = validate_deploy(project, kubernetes_version=kubernetes_version, envs=env or None)
     console.print(checks_table(report))
     for problem in report.problems:
         console.print(f"[red]✗[/] {problem}", highlight=False, soft_wrap=True)
@@ -99,7 +101,14 @@ def checks_table(report: ValidationReport) -> Table:
     return table
 
 
-def _first_env(project_dir: Path) -> str:
+def _project(project_dir: Path) -> Project:
+    """The project, opened in no environment's stores: deploy files are written and checked
+    without the variables the pods get (a laptop or CI has no team Secret)."""
     from shipyard.config import load_config
+    from shipyard.hints import DEFAULT_ENV
+    from shipyard.project import Project
 
-    return next(iter(load_config(project_dir.resolve()).environments))
+    root = project_dir.resolve()
+    config = load_config(root)
+    env = DEFAULT_ENV if DEFAULT_ENV in config.environments else next(iter(config.environments))
+    return Project(root=root, config=config, env_name=env)

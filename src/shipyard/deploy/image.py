@@ -82,8 +82,9 @@ def _local(location: str) -> str | None:
 def local_store_dirs(config: ProjectConfig) -> list[str]:
     """Folders under the project where some environment keeps a store (the lake, .shipyard).
 
-    In a container these must be writable, and in a pod they are per-pod and lost with it:
-    an environment meant for a cluster names servers (PostgreSQL, an object store) instead.
+    In a container run on one machine (its stores mounted there) these must be writable; a pod
+    mounts none of them, since an environment with an overlay names servers instead
+    (:mod:`shipyard.deploy.stores`).
     """
     found: set[str] = set()
     for env in config.environments.values():

@@ -3,9 +3,11 @@
 The base holds what every environment shares: the server's Deployment, Service,
 HorizontalPodAutoscaler and PodDisruptionBudget, its ServiceAccount (no API token mounted), and
 one CronJob per schedule running the same image. An overlay per environment sets its namespace,
-its ``SHIPYARD_ENV``, the image, and what ``deploy.environments.<env>`` changes (replicas,
-resources, an Ingress). Secrets are referenced by name and key, never written: their names are
-the ``${VAR}`` of ``shipyard.yaml`` plus ``SHIPYARD_API_KEYS``.
+its ``SHIPYARD_ENV``, the image, what ``deploy.environments.<env>`` changes (replicas,
+resources, an Ingress), and the Secret keys its pods read. Secrets are referenced by name and
+key, never written: their names are the ``${VAR}`` the environment's part of ``shipyard.yaml``
+uses (:func:`shipyard.deploy.stores.secret_vars`; a store's is a required key, so a pod
+without it does not start) plus ``SHIPYARD_API_KEYS`` for the server.
 """
 
 from __future__ import annotations
@@ -20,14 +22,11 @@ from shipyard.config.schema import (
     ResourcesConfig,
     ScheduleConfig,
 )
-from shipyard.deploy.image import local_store_dirs
+from shipyard.deploy.stores import API_KEYS, SecretVar, raw_config, secret_vars
 
-__all__ = ["API_KEYS", "Names", "SecretVar", "base_objects", "default_schedules",
-           "overlay_patches", "secret_vars"]
+__all__ = ["Names", "base_objects", "default_schedules", "overlay_patches"]
 
-API_KEYS = "SHIPYARD_API_KEYS"
 CONFIG_PATH = "/app/shipyard.yaml"
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-)?")
 
 Obj = dict[str, Any]
 
@@ -61,25 +60,6 @@ class Names:
 
     def namespace(self, env: str) -> str:
         return f"{self.app}-{env}".lower().replace("_", "-")
-
-
-@dataclass(frozen=True)
-class SecretVar:
-    """A variable the pods read from the Secret; ``optional`` when shipyard.yaml has a default."""
-
-    name: str
-    optional: bool
-
-
-def secret_vars(config_text: str) -> list[SecretVar]:
-    """The ``${VAR}`` of ``shipyard.yaml`` (comments skipped), then ``SHIPYARD_API_KEYS``."""
-    found: dict[str, bool] = {}
-    for line in config_text.splitlines():
-        code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-        for match in _VAR.finditer(code):
-            found[match[1]] = found.get(match[1], True) and match[2] is not None
-    found.pop(API_KEYS, None)
-    return [SecretVar(n, o) for n, o in sorted(found.items())] + [SecretVar(API_KEYS, False)]
 
 
 def default_schedules(config: ProjectConfig) -> dict[str, ScheduleConfig]:
@@ -142,46 +122,47 @@ def _pod_security(uid: int) -> Obj:
             "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _env(names: Names, variables: list[SecretVar], *, with_keys: bool, port: int) -> list[Obj]:
+def _env(names: Names, *, with_keys: bool, port: int) -> list[Obj]:
+    """What every environment's pods share; the overlay adds its own Secret keys."""
     env: list[Obj] = [
         {"name": "SHIPYARD_ENV", "valueFrom": {"configMapKeyRef": {
             "name": names.config, "key": "SHIPYARD_ENV"}}},
         {"name": "SHIPYARD_PORT", "value": str(port)},
     ]
+    return env + (_secret_env(names, [SecretVar(API_KEYS, False)]) if with_keys else [])
+
+
+def _secret_env(names: Names, variables: list[SecretVar]) -> list[Obj]:
+    found = []
     for var in variables:
-        if var.name == API_KEYS and not with_keys:
-            continue
         ref: Obj = {"name": names.secret, "key": var.name}
         if var.optional:
             ref["optional"] = True
-        env.append({"name": var.name, "valueFrom": {"secretKeyRef": ref}})
-    return env
+        found.append({"name": var.name, "valueFrom": {"secretKeyRef": ref}})
+    return found
 
 
-def _volumes(names: Names, config: ProjectConfig) -> tuple[list[Obj], list[Obj]]:
-    """emptyDirs for what the process writes (/tmp, the project's local stores) under a
-    read-only root, and shipyard.yaml from the ConfigMap over the image's copy."""
+def _volumes(names: Names) -> tuple[list[Obj], list[Obj]]:
+    """An emptyDir for /tmp (scratch) under a read-only root, and shipyard.yaml from the
+    ConfigMap over the image's copy. No store is a folder of the pod: an environment rendered
+    here names servers (:mod:`shipyard.deploy.stores`), and a write elsewhere fails loudly."""
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}},
                           {"name": "config", "configMap": {"name": names.config}}]
     mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - a pod's own emptyDir
                          {"name": "config", "mountPath": CONFIG_PATH, "subPath": "shipyard.yaml",
                           "readOnly": True}]
-    for folder in local_store_dirs(config):
-        volume = _dns(f"local-{folder.strip('.')}")
-        volumes.append({"name": volume, "emptyDir": {}})
-        mounts.append({"name": volume, "mountPath": f"/app/{folder}"})
     return volumes, mounts
 
 
 def _pod(names: Names, config: ProjectConfig, container: Obj) -> Obj:
-    volumes, mounts = _volumes(names, config)
+    volumes, mounts = _volumes(names)
     container["volumeMounts"] = mounts
     return {"serviceAccountName": names.app, "automountServiceAccountToken": False,
             "securityContext": _pod_security(config.deploy.uid),
             "containers": [container], "volumes": volumes}
 
 
-def _deployment(names: Names, config: ProjectConfig, variables: list[SecretVar]) -> Obj:
+def _deployment(names: Names, config: ProjectConfig) -> Obj:
     deploy = config.deploy
     http = {"path": "/health", "port": "http"}
     container: Obj = {
@@ -190,7 +171,7 @@ def _deployment(names: Names, config: ProjectConfig, variables: list[SecretVar])
         "imagePullPolicy": "IfNotPresent",
         "args": ["serve"],
         "ports": [{"name": "http", "containerPort": deploy.port, "protocol": "TCP"}],
-        "env": _env(names, variables, with_keys=True, port=deploy.port),
+        "env": _env(names, with_keys=True, port=deploy.port),
         "resources": _resources(deploy.resources),
         "securityContext": _container_security(),
         # up within 2 minutes (imports, registry reads), then alive while /health answers
@@ -254,21 +235,24 @@ def _service_account(names: Names) -> Obj:
             "automountServiceAccountToken": False}
 
 
-def _cronjob(names: Names, config: ProjectConfig, variables: list[SecretVar], name: str,
-             schedule: ScheduleConfig) -> Obj:
+def _cronjob_name(names: Names, schedule: str) -> str:
+    return f"{names.app}-{schedule}"[:52]  # CronJob names are at most 52 characters
+
+
+def _cronjob(names: Names, config: ProjectConfig, name: str, schedule: ScheduleConfig) -> Obj:
     deploy = config.deploy
     container: Obj = {
         "name": "job",
         "image": f"{names.image}:{deploy.tag}",
         "imagePullPolicy": "IfNotPresent",
         "args": [*schedule.command.split(), "--env", "$(SHIPYARD_ENV)"],
-        "env": _env(names, variables, with_keys=False, port=deploy.port),
+        "env": _env(names, with_keys=False, port=deploy.port),
         "resources": _resources(deploy.resources),
         "securityContext": _container_security(),
     }
     pod = _pod(names, config, container)
     pod["restartPolicy"] = "Never"
-    full = f"{names.app}-{name}"[:52]  # CronJob names are at most 52 characters
+    full = _cronjob_name(names, name)
     return {
         "apiVersion": "batch/v1", "kind": "CronJob",
         "metadata": {"name": full, "labels": {**names.labels, "app.kubernetes.io/component": name}},
@@ -284,23 +268,23 @@ def _cronjob(names: Names, config: ProjectConfig, variables: list[SecretVar], na
     }
 
 
-def base_objects(config: ProjectConfig, config_text: str) -> dict[str, list[Obj]]:
+def base_objects(config: ProjectConfig) -> dict[str, list[Obj]]:
     """The base's files (name → objects), without the generated ConfigMap."""
     names = Names.of(config)
-    variables = secret_vars(config_text)
     files: dict[str, list[Obj]] = {
         "serviceaccount.yaml": [_service_account(names)],
-        "deployment.yaml": [_deployment(names, config, variables)],
+        "deployment.yaml": [_deployment(names, config)],
         "service.yaml": [_service(names, config)],
         "hpa.yaml": [_hpa(names, config.deploy.autoscaling)],
         "pdb.yaml": [_pdb(names)],
     }
     for name, schedule in default_schedules(config).items():
-        files[f"cronjob-{name}.yaml"] = [_cronjob(names, config, variables, name, schedule)]
+        files[f"cronjob-{name}.yaml"] = [_cronjob(names, config, name, schedule)]
     return files
 
 
-def overlay_patches(config: ProjectConfig, env: str) -> tuple[list[Obj], list[Obj]]:
+def overlay_patches(config: ProjectConfig, env: str,
+                    config_text: str) -> tuple[list[Obj], list[Obj]]:
     """What the overlay of ``env`` adds: (its own objects, strategic-merge patches)."""
     names = Names.of(config)
     settings = config.deploy.environments.get(env)
@@ -322,9 +306,18 @@ def overlay_patches(config: ProjectConfig, env: str) -> tuple[list[Obj], list[Ob
                         "spec": {"minReplicas": settings.autoscaling.min,
                                  "maxReplicas": settings.autoscaling.max,
                                  "metrics": _hpa(names, settings.autoscaling)["spec"]["metrics"]}})
+    variables = _secret_env(names, [v for v in secret_vars(raw_config(config_text), env)
+                                    if v.name != API_KEYS])
+    server: Obj = {"name": "server", **({"env": variables} if variables else {})}
     if settings and settings.resources:
+        server["resources"] = _resources(settings.resources)
+    if len(server) > 1:
         patches.append({"apiVersion": "apps/v1", "kind": "Deployment",
                         "metadata": {"name": names.app},
-                        "spec": {"template": {"spec": {"containers": [{
-                            "name": "server", "resources": _resources(settings.resources)}]}}}})
+                        "spec": {"template": {"spec": {"containers": [server]}}}})
+    patches += [{"apiVersion": "batch/v1", "kind": "CronJob",
+                 "metadata": {"name": _cronjob_name(names, name)},
+                 "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [
+                     {"name": "job", "env": variables}]}}}}}}
+                for name in default_schedules(config) if variables]
     return objects, patches

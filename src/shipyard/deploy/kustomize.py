@@ -6,8 +6,9 @@ kustomize installed. So this renders a kustomization folder the way kustomize do
 fields Shipyard writes: ``resources`` (files and folders), ``namespace``,
 ``configMapGenerator`` (``files``, ``literals``, ``behavior: merge``, with kustomize's
 content-hash name suffix and the references to it renamed), ``images`` and ``patches``
-(strategic merge: maps merged, lists of named items merged by ``name``). A field it does not
-implement is an error that names it, rather than a rendering that silently differs.
+(strategic merge: maps merged, lists of named items merged by ``name``, new ones first). A
+field it does not implement is an error that names it, rather than a rendering that silently
+differs.
 
 Every rendered object remembers the file it came from, so that a problem found in the
 rendering names the file to fix.
@@ -223,14 +224,12 @@ def _merge(base: Any, patch: Any) -> Any:
         return merged
     if (isinstance(base, list) and isinstance(patch, list) and patch
             and all(isinstance(i, dict) and "name" in i for i in base + patch)):
-        merged_list = [dict(i) for i in base]
-        for item in patch:
-            match = [n for n, b in enumerate(merged_list) if b["name"] == item["name"]]
-            if match:
-                merged_list[match[0]] = _merge(merged_list[match[0]], item)
-            else:
-                merged_list.append(copy.deepcopy(item))
-        return merged_list
+        # as kustomize does: the patch's new items first, then the base's (merged)
+        changes = {item["name"]: item for item in patch}
+        known = {item["name"] for item in base}
+        return ([copy.deepcopy(i) for i in patch if i["name"] not in known]
+                + [_merge(i, changes[i["name"]]) if i["name"] in changes else dict(i)
+                   for i in base])
     return copy.deepcopy(patch)
 
 

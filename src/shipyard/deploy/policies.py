@@ -122,7 +122,7 @@ def inlined_secrets(resource: Resource) -> Iterator[Problem]:
     if resource.kind == "Secret" and (resource.obj.get("data") or resource.obj.get("stringData")):
         yield _problem(resource, "data", "a Secret with its values is in the manifests",
                        "remove it; create the Secret out of git (kubectl create secret "
-                       "generic ... --from-env-file, see deploy/k8s/secret.example.env)")
+                       "generic ... --from-env-file, see deploy/k8s/overlays/<env>/secret.example.env)")
     for path, container in containers(resource.obj):
         for number, env in enumerate(container.get("env") or []):
             value = env.get("value")

@@ -6,6 +6,12 @@ the Kubernetes schemas of a stated version (``kubernetes-validate`` ships them, 
 unknown field is an error), then against Shipyard's policies. The workflows are validated
 against GitHub's workflow schema (the copy ``check-jsonschema`` vendors), the Dockerfile and
 ``.dockerignore`` against what keeps an image safe. Nothing needs a network or a cluster.
+
+Each overlay's stores are checked as its pods would meet them (:mod:`shipyard.deploy.stores`),
+from the ``shipyard.yaml`` and ``SHIPYARD_ENV`` of its rendered ConfigMap and the env of each
+Deployment and CronJob: a local folder, SQLite, localhost, a ``${VAR:-default}`` fallback, or a
+store variable that is an optional Secret key (or not set at all) is a problem naming the
+object, the setting and the fix.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ import yaml
 
 from shipyard.config.load import CONFIG_FILE
 from shipyard.deploy.build import DEPLOY_DIR, k8s_dir, rendered_text
-from shipyard.deploy.kustomize import Resource, render
-from shipyard.deploy.policies import POLICIES, check
+from shipyard.deploy.kustomize import Resource, containers, render
+from shipyard.deploy.policies import POLICIES, Problem, check
+from shipyard.deploy.stores import Store, findings, local_reason, raw_config, stores
 from shipyard.deploy.workflows import WORKFLOW_DIR
 from shipyard.errors import ConfigError
 from shipyard.project import Project
@@ -52,6 +59,7 @@ class ValidationReport:
     root: Path
     kubernetes_version: str
     checks: list[Check] = field(default_factory=list)
+    overlays: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -60,21 +68,27 @@ class ValidationReport:
 
     def summary(self) -> str:
         items = sum(c.items for c in self.checks)
+        targets = (f"overlays: {', '.join(self.overlays)}" if self.overlays else
+                   "no Kubernetes overlay: no environment's stores are all servers")
         return (f"{len(self.checks)} checks of {items} items passed (Kubernetes "
-                f"{self.kubernetes_version} schemas, GitHub workflow schema, policies)")
+                f"{self.kubernetes_version} schemas, GitHub workflow schema, policies, "
+                f"stores; {targets})")
 
 
-def validate_deploy(project: Project, *, kubernetes_version: str | None = None) -> ValidationReport:
-    """Check the project's deploy/ and workflows; the report lists every problem found."""
+def validate_deploy(project: Project, *, kubernetes_version: str | None = None,
+                    envs: list[str] | None = None) -> ValidationReport:
+    """Check the project's deploy/ and workflows (the overlays of ``envs`` only, if given);
+    the report lists every problem found."""
     root = project.root
     version = kubernetes_version or project.config.deploy.kubernetes_version
     _check_version(version)
     overlays_dir = k8s_dir(root) / "overlays"
-    overlays = sorted(p for p in overlays_dir.glob("*") if p.is_dir())
-    if not overlays:
-        raise ConfigError(f"no overlays in {overlays_dir}; run "
+    overlays = sorted(p for p in overlays_dir.glob("*") if p.is_dir()
+                      and (envs is None or p.name in envs))
+    if not overlays and not envs and not (root / DEPLOY_DIR / "Dockerfile").is_file():
+        raise ConfigError(f"nothing in {root / DEPLOY_DIR} to validate; run "
                           f"{project.command('deploy build')} first")
-    report = ValidationReport(root / DEPLOY_DIR, version)
+    report = ValidationReport(root / DEPLOY_DIR, version, overlays=[p.name for p in overlays])
     rendered: dict[str, list[Resource]] = {}
     rendering = Check("kustomize rendering", "deploy/k8s/overlays/*", len(overlays))
     for overlay in overlays:
@@ -93,9 +107,85 @@ def validate_deploy(project: Project, *, kubernetes_version: str | None = None) 
     for name, problems in check(everything).items():
         report.checks.append(Check(f"policy: {name}", POLICIES[name][0], len(everything),
                                    [str(p) for p in problems]))
+    stores_check = _stores(rendered)
+    for env in sorted(set(envs or []) - {p.name for p in overlays}):
+        stores_check.problems += _no_overlay(project, env)
+    report.checks.append(stores_check)
     report.checks.append(_workflows(root))
     report.checks.append(_image(root))
     return report
+
+
+def _stores(rendered: dict[str, list[Resource]]) -> Check:
+    """Every overlay's stores as its pods meet them: servers only, by required Secret keys."""
+    found = Check("stores are servers", "no folder, SQLite, localhost, fallback or optional "
+                  "Secret key", 0)
+    for overlay, resources in rendered.items():
+        where = f"deploy/k8s/overlays/{overlay}"
+        maps = [r.obj.get("data") or {} for r in resources if r.kind == "ConfigMap"]
+        data = next((d for d in maps if CONFIG_FILE in d and "SHIPYARD_ENV" in d), None)
+        if data is None:
+            found.problems.append(f"{where}: no ConfigMap with {CONFIG_FILE} and SHIPYARD_ENV: "
+                                  f"its pods' stores are unknown; run 'shipyard deploy build'")
+            continue
+        env, raw = str(data["SHIPYARD_ENV"]), raw_config(str(data[CONFIG_FILE]))
+        known = stores(raw, env)
+        found.items += len(known)
+        workloads = [r for r in resources if r.kind in ("Deployment", "CronJob")]
+        leave = f" (or remove {where} if {env} is not meant for a cluster)"
+        found.problems += [str(Problem(where, ", ".join(r.label for r in workloads), f.setting,
+                                       f.message, f.fix + leave))
+                           for f in findings(raw, env)]
+        found.problems += [str(p) for p in _secret_keys(where, workloads, known)]
+    return found
+
+
+_KEY_FIX = "or run 'shipyard deploy build' again"
+
+
+def _secret_keys(where: str, workloads: list[Resource], known: list[Store]) -> list[Problem]:
+    """A store's ``${VAR}`` must reach every container by a required Secret key; a problem per
+    variable and fault names every object that has it."""
+    faults: dict[tuple[str, str], tuple[list[str], str]] = {}  # (var, message) → objects, fix
+    for workload in workloads:
+        for _, container in containers(workload.obj):
+            entries = {e.get("name"): e for e in container.get("env") or []}
+            for store in known:
+                for name, _ in store.variables:
+                    fault = _key_fault(store, name, entries.get(name))
+                    if fault:
+                        labels = faults.setdefault((name, fault[0]), ([], fault[1]))[0]
+                        labels.append(workload.label)
+    return [Problem(where, ", ".join(dict.fromkeys(labels)), f"env {name}", message, fix)
+            for (name, message), (labels, fix) in faults.items()]
+
+
+def _key_fault(store: Store, name: str, entry: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(what is wrong, the fix) with how ``name`` of ``store`` reaches a container, if any."""
+    what = f"{store.setting} reads it"
+    if entry is None:
+        return (f"{what}, and it is not set: the pod stops at start",
+                f"add it as a secretKeyRef of the environment's Secret, {_KEY_FIX}")
+    optional = f"remove optional: true (the pod then waits for the key), {_KEY_FIX}"
+    if ((entry.get("valueFrom") or {}).get("secretKeyRef") or {}).get("optional"):
+        return f"{what} from an optional Secret key: the pod may start without it", optional
+    reason = local_reason(store.kind, str(entry.get("value", "")))
+    if "value" in entry and reason and store.value == f"${{{name}}}":
+        return f"{what} as a value that {reason}", "read it from the Secret (secretKeyRef)"
+    return None
+
+
+def _no_overlay(project: Project, env: str) -> list[str]:
+    """``--env`` names an environment without an overlay: why, or that it is not built yet."""
+    where = f"deploy/k8s/overlays/{env}"
+    if env not in project.config.environments:
+        known = ", ".join(project.config.environments)
+        return [f"{where}: {env!r} is not an environment of {CONFIG_FILE} ({known})"]
+    local = findings(raw_config((project.root / CONFIG_FILE).read_text()), env)
+    if not local:
+        return [f"{where}: missing; run 'shipyard deploy build --env {env}'"]
+    return [f"{where}: no overlay, and {env} cannot run in a cluster: {f.setting} {f.message}; "
+            f"fix: {f.fix}" for f in local]
 
 
 def _check_version(version: str) -> None:

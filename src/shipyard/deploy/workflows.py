@@ -14,8 +14,9 @@ from typing import Any
 
 from shipyard.config.schema import ProjectConfig
 from shipyard.deploy.image import GENERATED
-from shipyard.deploy.kubernetes import API_KEYS, Names, secret_vars
+from shipyard.deploy.kubernetes import Names
 from shipyard.deploy.kustomize import dump
+from shipyard.deploy.stores import API_KEYS, raw_config, secret_vars
 
 __all__ = ["WORKFLOW_DIR", "workflows"]
 
@@ -53,7 +54,7 @@ def _secrets_step(config_text: str) -> list[Obj]:
     An unset secret reads as an empty string in a workflow; exported, it would replace the
     default of ``${VAR:-default}`` with nothing, so only the set ones reach the job.
     """
-    names = [v.name for v in secret_vars(config_text) if v.name != API_KEYS]
+    names = [v.name for v in secret_vars(raw_config(config_text)) if v.name != API_KEYS]
     if not names:
         return []
     return [{"name": "Store URLs and credentials from the repository's secrets",
@@ -87,10 +88,10 @@ def _promote_steps(config: ProjectConfig, env: str) -> list[Obj]:
         "--reason \"CD ${{ github.sha }}\"; fi")} for name, _ in _models(config)]
 
 
-def _secret_step(names: Names, namespace: str, config_text: str) -> Obj:
+def _secret_step(names: Names, env: str, namespace: str, config_text: str) -> Obj:
     """The namespace's Secret, written from the GitHub environment's secrets (the set ones):
     the pods read the store URLs and API keys from it by key."""
-    variables = [v.name for v in secret_vars(config_text)]
+    variables = [v.name for v in secret_vars(raw_config(config_text), env)]
     return {"name": f"Secret {names.secret} from this environment's secrets", "run": "\n".join([
         "args=()",
         f"for name in {' '.join(variables)}; do",
@@ -110,7 +111,7 @@ def _deploy_steps(names: Names, env: str, namespace: str, url_var: str,
             'mkdir -p ~/.kube && printf "%s" "$KUBECONFIG_DATA" > ~/.kube/config && '
             "chmod 600 ~/.kube/config"),
          "env": {"KUBECONFIG_DATA": f"${{{{ secrets.KUBECONFIG_{env.upper()} }}}}"}},
-        _secret_step(names, namespace, config_text),
+        _secret_step(names, env, namespace, config_text),
         {"name": f"Apply the {env} overlay with this commit's image", "run": "\n".join([
             f"cd deploy/k8s/overlays/{env}",
             f'kustomize edit set image "{names.image}=$IMAGE:${{{{ github.sha }}}}"',
@@ -129,13 +130,16 @@ def _dump(workflow: Obj) -> str:
     return f"# {GENERATED}\n" + dump(workflow)
 
 
-def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> dict[str, str]:
-    """``.github/workflows/{ci,cd,retrain}.yml`` of the project, by path."""
+def workflows(config: ProjectConfig, envs: list[str], config_text: str = "",
+              targets: list[str] | None = None) -> dict[str, str]:
+    """``.github/workflows/{ci,cd,retrain}.yml`` of the project, by path: CI and training in
+    ``envs``, deployment of the Kubernetes ``targets`` (default: ``envs``)."""
     from shipyard._version import __version__
 
     names = Names.of(config)
     dev = envs[0]
     prod = "prod" if "prod" in envs else envs[-1]
+    clusters = envs if targets is None else targets
     setup = [*_setup(__version__), *_secrets_step(config_text)]
     ci = {
         "name": "ci",
@@ -161,7 +165,7 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> 
     }
     overlay_ns = {env: ((config.deploy.environments.get(env) and
                          config.deploy.environments[env].namespace) or names.namespace(env))
-                  for env in envs}
+                  for env in clusters}
     jobs: Obj = {
         "train": {"runs-on": "ubuntu-latest", "timeout-minutes": 60,
                   "steps": [*setup, *_train_steps(config, dev), *_promote_steps(config, dev)]},
@@ -172,19 +176,22 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "") -> 
                              "env": {"IMAGE": "${{ vars.IMAGE }}",
                                      "REGISTRY_USER": "${{ secrets.REGISTRY_USER }}",
                                      "REGISTRY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}"}}]},
-        f"deploy-{dev}": {
-            "needs": "image", "runs-on": "ubuntu-latest", "timeout-minutes": 30,
-            "environment": {"name": dev, "url": f"${{{{ vars.{dev.upper()}_URL }}}}"},
-            "steps": [*setup, *_deploy_steps(names, dev, overlay_ns[dev], f"{dev.upper()}_URL",
-                                             config_text)]},
     }
-    if prod != dev:
-        jobs[f"deploy-{prod}"] = {
-            "needs": f"deploy-{dev}", "runs-on": "ubuntu-latest", "timeout-minutes": 60,
+    first = clusters[0] if clusters else None
+    last = "prod" if "prod" in clusters else (clusters[-1] if clusters else None)
+    if first is not None:
+        jobs[f"deploy-{first}"] = {
+            "needs": "image", "runs-on": "ubuntu-latest", "timeout-minutes": 30,
+            "environment": {"name": first, "url": f"${{{{ vars.{first.upper()}_URL }}}}"},
+            "steps": [*setup, *_deploy_steps(names, first, overlay_ns[first],
+                                             f"{first.upper()}_URL", config_text)]}
+    if last is not None and last != first:
+        jobs[f"deploy-{last}"] = {
+            "needs": f"deploy-{first}", "runs-on": "ubuntu-latest", "timeout-minutes": 60,
             # the approval: the environment's required reviewers (repository settings)
-            "environment": {"name": "production", "url": f"${{{{ vars.{prod.upper()}_URL }}}}"},
-            "steps": [*setup, *_train_steps(config, prod), *_promote_steps(config, prod),
-                      *_deploy_steps(names, prod, overlay_ns[prod], f"{prod.upper()}_URL",
+            "environment": {"name": "production", "url": f"${{{{ vars.{last.upper()}_URL }}}}"},
+            "steps": [*setup, *_train_steps(config, last), *_promote_steps(config, last),
+                      *_deploy_steps(names, last, overlay_ns[last], f"{last.upper()}_URL",
                                      config_text)]}
     cd = {"name": "cd", "on": {"push": {"branches": ["main"]}, "workflow_dispatch": None},
           "permissions": {"contents": "read"},

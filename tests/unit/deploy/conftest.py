@@ -1,4 +1,5 @@
-"""A small project with two environments, its deploy/ built once per test."""
+"""A small project: a one-machine ``dev`` and two cluster environments (``staging`` and
+``prod``, every store a server by a required variable), its deploy/ built once per test."""
 
 from __future__ import annotations
 
@@ -14,14 +15,28 @@ project: demo_shop
 environments:
   dev:
     lake: lake
+  staging:
+    lake: s3://bucket/staging
+    state: s3://bucket/staging-state
+    metadata_db: ${STAGING_DB}
+    results_db: ${STAGING_DB}
+    tracking_uri: ${DEMO_TRACKING}
+    sources:
+      erp: {url: "${ERP_URL}"}
   prod:
     lake: s3://bucket/demo
+    state: ${DEMO_STATE}
     metadata_db: ${DEMO_DB}
-    tracking_uri: ${DEMO_TRACKING:-sqlite:///tracking.db}
+    tracking_uri: ${DEMO_TRACKING}
     results_db: ${DEMO_DB}
+    dask_address: ${DASK_SCHEDULER_ADDRESS}
+    sources:
+      erp: {url: "${ERP_URL}"}
 sources:
   erp:
     url: ${ERP_URL:-sqlite:///erp.db}   # ${NOT_A_VAR} in a comment is not one
+alerts:
+  webhooks: [{name: team, kind: json, url: "${DEMO_HOOK:-http://hooks.example.com/x}"}]
 tables:
   orders: {source: erp, table: orders}
 pipelines:
@@ -41,8 +56,7 @@ deploy:
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
-    monkeypatch.setenv("DEMO_DB", "postgresql+psycopg://shop@db/shop")
+def project(tmp_path: Path) -> Project:
     (tmp_path / "shipyard.yaml").write_text(CONFIG)
     project = Project.open(tmp_path, "dev")
     build_deploy(project)

@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from shipyard.deploy import build_deploy, validate_deploy
-from shipyard.deploy.kubernetes import default_schedules, secret_vars
+from shipyard.deploy.kubernetes import default_schedules
 from shipyard.deploy.kustomize import render
+from shipyard.deploy.stores import raw_config, secret_vars
 from shipyard.project import Project
 from tests.unit.deploy.conftest import CONFIG
 
@@ -48,20 +49,54 @@ def test_the_entrypoint_serves_by_default_and_runs_any_command(project: Project)
     assert text.rstrip().endswith('exec shipyard "$@"')
 
 
-def test_secrets_are_the_config_variables_and_the_api_keys() -> None:
-    found = {v.name: v.optional for v in secret_vars(CONFIG)}
-    assert found == {"DEMO_DB": False, "DEMO_TRACKING": True, "ERP_URL": True,
-                     "SHIPYARD_API_KEYS": False}
+def test_only_environments_whose_stores_are_servers_get_an_overlay(project: Project) -> None:
+    assert sorted(p.name for p in (project.root / "deploy/k8s/overlays").iterdir()) == [
+        "prod", "staging"]  # dev's lake and databases are this machine's: no pod could share them
+    written = build_deploy(project)
+    assert written.envs == ["staging", "prod"]
+    note = next(w for w in written.warnings if w.startswith("dev:"))
+    assert "environments.dev.lake" in note and "sources.erp.url" in note
+    assert "shipyard deploy validate --env dev" in note
+
+
+def test_each_environment_reads_its_own_variables_and_a_store_s_is_required() -> None:
+    raw = raw_config(CONFIG)
+    assert {v.name: v.optional for v in secret_vars(raw, "prod")} == {
+        "DASK_SCHEDULER_ADDRESS": False, "DEMO_DB": False, "DEMO_HOOK": True,
+        "DEMO_STATE": False, "DEMO_TRACKING": False, "ERP_URL": False,
+        "SHIPYARD_API_KEYS": False}
+    # staging's pods need neither prod's database nor its state; ERP_URL's project-wide
+    # default is no fallback for the environment's own required source URL
+    assert {v.name: v.optional for v in secret_vars(raw, "staging")} == {
+        "DEMO_HOOK": True, "DEMO_TRACKING": False, "ERP_URL": False, "STAGING_DB": False,
+        "SHIPYARD_API_KEYS": False}
 
 
 def test_secret_example_has_names_only(project: Project) -> None:
-    lines = (project.root / "deploy/k8s/secret.example.env").read_text().splitlines()
-    assigned = [line for line in lines if not line.startswith("#")]
-    assert assigned == ["DEMO_DB=", "DEMO_TRACKING=", "ERP_URL=", "SHIPYARD_API_KEYS="]
+    lines = (project.root / "deploy/k8s/overlays/staging/secret.example.env").read_text()
+    assert "kubectl -n demo-shop-staging create secret generic demo-shop-secrets" in lines
+    assigned = [line for line in lines.splitlines() if not line.startswith("#")]
+    assert assigned == ["DEMO_HOOK=", "DEMO_TRACKING=", "ERP_URL=", "STAGING_DB=",
+                        "SHIPYARD_API_KEYS="]
+    assert not (project.root / "deploy/k8s/secret.example.env").exists()
+
+
+def test_every_pod_reads_its_store_variables_from_required_secret_keys(project: Project) -> None:
+    objects = _objects(project, "staging")
+    pods = {"Deployment/demo-shop": objects["Deployment/demo-shop"]["spec"]["template"],
+            "CronJob/demo-shop-ingest": objects["CronJob/demo-shop-ingest"]["spec"][
+                "jobTemplate"]["spec"]["template"]}
+    for label, template in pods.items():
+        env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef")
+               for e in template["spec"]["containers"][0]["env"]}
+        for name in ("STAGING_DB", "DEMO_TRACKING", "ERP_URL"):
+            assert env[name] == {"name": "demo-shop-secrets", "key": name}, label  # no optional
+        assert env["DEMO_HOOK"]["optional"] is True  # a webhook with a default is no store
+        assert "DEMO_DB" not in env  # prod's
 
 
 def test_overlays_set_namespace_environment_image_and_their_own_settings(project: Project) -> None:
-    dev, prod = _objects(project, "dev"), _objects(project, "prod")
+    dev, prod = _objects(project, "staging"), _objects(project, "prod")
     assert prod["Namespace/demo-shop-prod"]
     deployment = prod["Deployment/demo-shop"]
     assert deployment["metadata"]["namespace"] == "demo-shop-prod"
@@ -74,7 +109,7 @@ def test_overlays_set_namespace_environment_image_and_their_own_settings(project
     env_from = {e["name"]: e.get("valueFrom") for e in container["env"]}
     assert env_from["SHIPYARD_ENV"]["configMapKeyRef"]["name"] == suffixed  # renamed with it
     assert env_from["DEMO_DB"] == {"secretKeyRef": {"name": "demo-shop-secrets", "key": "DEMO_DB"}}
-    assert env_from["ERP_URL"]["secretKeyRef"]["optional"] is True
+    assert env_from["ERP_URL"] == {"secretKeyRef": {"name": "demo-shop-secrets", "key": "ERP_URL"}}
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     assert volumes["config"]["configMap"]["name"] == suffixed
     hpa = prod["HorizontalPodAutoscaler/demo-shop"]["spec"]
@@ -90,7 +125,7 @@ def test_overlays_set_namespace_environment_image_and_their_own_settings(project
 
 def test_the_deployment_keeps_serving_through_rollouts_and_stops_gracefully(
         project: Project) -> None:
-    spec = _objects(project, "dev")["Deployment/demo-shop"]["spec"]
+    spec = _objects(project, "staging")["Deployment/demo-shop"]["spec"]
     assert "replicas" not in spec  # the HPA owns it
     assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     pod = spec["template"]["spec"]
@@ -102,7 +137,7 @@ def test_the_deployment_keeps_serving_through_rollouts_and_stops_gracefully(
     assert pod["securityContext"]["runAsUser"] == 10001
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
-    assert {"/tmp", "/app/shipyard.yaml", "/app/lake", "/app/.shipyard"} <= mounts
+    assert mounts == {"/tmp", "/app/shipyard.yaml"}  # no store is a folder of the pod
 
 
 def test_schedules_default_from_the_project(project: Project) -> None:
@@ -118,10 +153,13 @@ def test_schedules_default_from_the_project(project: Project) -> None:
 
 def test_workflows_read_secrets_only_from_secrets(project: Project) -> None:
     cd = yaml.safe_load((project.root / ".github/workflows/cd.yml").read_text())
-    assert list(cd["jobs"]) == ["train", "image", "deploy-dev", "deploy-prod"]
+    assert list(cd["jobs"]) == ["train", "image", "deploy-staging", "deploy-prod"]
     assert cd["jobs"]["deploy-prod"]["environment"]["name"] == "production"
     text = (project.root / ".github/workflows/cd.yml").read_text()
     assert "postgresql" not in text and "DEMO_DB: ${{ secrets.DEMO_DB }}" in text
+    staging_secret = next(s for s in cd["jobs"]["deploy-staging"]["steps"]
+                          if s.get("name", "").startswith("Secret "))
+    assert "STAGING_DB" in staging_secret["env"] and "DEMO_DB" not in staging_secret["env"]
     steps = [s.get("name", "") for s in cd["jobs"]["deploy-prod"]["steps"]]
     assert steps.index("Secret demo-shop-secrets from this environment's secrets") < steps.index(
         "Apply the prod overlay with this commit's image") < steps.index("HTTP API tests against prod")
@@ -141,7 +179,7 @@ def test_a_rebuild_drops_a_removed_schedule(project: Project) -> None:
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its kustomize) is not "
                     "installed; the rendering is then checked by the tests above only")
-@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("env", ["staging", "prod"])
 def test_the_rendering_is_what_kubectl_kustomize_renders(project: Project, env: str) -> None:
     # the prod overlay has patches (HPA) and an Ingress of its own; the ConfigMap's hash suffix
     # and the order of the objects are kustomize's too

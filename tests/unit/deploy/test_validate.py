@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shipyard.deploy import validate_deploy
+from shipyard.deploy import build_deploy, validate_deploy
 from shipyard.errors import ConfigError
 from shipyard.project import Project
 
@@ -140,7 +140,8 @@ def test_an_unknown_kubernetes_version_is_refused_naming_the_shipped_ones(projec
 
 def test_validate_before_build_says_to_build(tmp_path: Path) -> None:
     (tmp_path / "shipyard.yaml").write_text("project: p\nenvironments: {dev: {lake: lake}}\n")
-    with pytest.raises(ConfigError, match=r"no overlays in .*; run shipyard deploy build first"):
+    with pytest.raises(ConfigError, match=r"nothing in .* to validate; run shipyard deploy build "
+                                          r"first"):
         validate_deploy(Project.open(tmp_path, "dev"))
 
 
@@ -151,8 +152,70 @@ def test_a_file_that_is_not_yaml_is_named(project: Project) -> None:
 
 
 def test_a_kustomization_field_shipyard_does_not_render_is_named(project: Project) -> None:
-    path = project.root / "deploy/k8s/overlays/dev/kustomization.yaml"
+    path = project.root / "deploy/k8s/overlays/staging/kustomization.yaml"
     path.write_text(path.read_text() + "replicas:\n- name: demo-shop\n  count: 2\n")
     problems = validate_deploy(project).problems
-    assert any(p.startswith("deploy/k8s/overlays/dev/kustomization.yaml: replicas is not "
+    assert any(p.startswith("deploy/k8s/overlays/staging/kustomization.yaml: replicas is not "
                             "rendered by Shipyard") for p in problems), problems
+
+
+WORKLOADS = ("Deployment/demo-shop, CronJob/demo-shop-ingest, CronJob/demo-shop-run-nightly, "
+             "CronJob/demo-shop-run-train")
+LOCAL_STORES: dict[str, tuple[str, str, str, str]] = {
+    # staging's line in shipyard.yaml → the same line made local, the setting named, the words
+    "local lake": ("lake: s3://bucket/staging", "lake: lake-staging",
+                   "environments.staging.lake", "'lake-staging' is a local folder"),
+    "sqlite": ("metadata_db: ${STAGING_DB}", "metadata_db: sqlite:///staging.db",
+               "environments.staging.metadata_db", "is SQLite"),
+    "localhost": ("results_db: ${STAGING_DB}", "results_db: postgresql://u@127.0.0.1:5432/x",
+                  "environments.staging.results_db", "is on 127.0.0.1"),
+    "fallback": ("tracking_uri: ${DEMO_TRACKING}",
+                 "tracking_uri: ${DEMO_TRACKING:-http://localhost:5000}",
+                 "environments.staging.tracking_uri",
+                 "falls back to 'http://localhost:5000' when DEMO_TRACKING is missing"),
+    "local source": ('erp: {url: "${ERP_URL}"}\n  prod', 'erp: {url: "sqlite:///erp.db"}\n  prod',
+                     "environments.staging.sources.erp.url", "is SQLite"),
+}
+
+
+@pytest.mark.parametrize("case", LOCAL_STORES, ids=list(LOCAL_STORES))
+def test_a_target_with_a_local_store_is_refused_naming_object_store_and_fix(
+        project: Project, case: str) -> None:
+    server, local, setting, words = LOCAL_STORES[case]
+    config = project.root / "shipyard.yaml"
+    assert server in config.read_text()
+    config.write_text(config.read_text().replace(server, local, 1))
+    assert "staging" not in build_deploy(project).envs  # not rendered unless asked for
+    written = build_deploy(Project.open(project.root, "dev"), ["staging"])
+    assert any(w.startswith("staging: rendered as asked") and setting in w
+               for w in written.warnings), written.warnings
+    failed = {c.name: c.problems for c in validate_deploy(project).checks if c.problems}
+    assert list(failed) == ["stores are servers"], failed
+    problem = next(p for p in failed["stores are servers"] if setting in p)
+    assert problem.startswith(f"deploy/k8s/overlays/staging: {WORKLOADS} {setting}: ")
+    fix = ("; fix: write ${DEMO_TRACKING} without a default" if case == "fallback"
+           else f"; fix: set {setting} to ")
+    assert words in problem and fix in problem, problem
+
+
+def test_an_optional_secret_key_for_a_store_is_refused(project: Project) -> None:
+    def optional(doc: dict[str, Any]) -> None:
+        pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        entry = next(e for e in pod["containers"][0]["env"] if e["name"] == "STAGING_DB")
+        entry["valueFrom"]["secretKeyRef"]["optional"] = True
+
+    _edit(project.root / "deploy/k8s/overlays/staging/patch-cronjob-demo-shop-ingest.yaml",
+          optional)
+    problems = validate_deploy(project).problems
+    assert ("deploy/k8s/overlays/staging: CronJob/demo-shop-ingest env STAGING_DB: "
+            "environments.staging.metadata_db reads it from an optional Secret key: the pod may "
+            "start without it; fix: remove optional: true") in "\n".join(problems), problems
+
+
+def test_validate_env_names_why_an_environment_has_no_overlay(project: Project) -> None:
+    report = validate_deploy(project, envs=["dev"])
+    assert report.overlays == []
+    assert any(p.startswith("deploy/k8s/overlays/dev: no overlay, and dev cannot run in a "
+                            "cluster: environments.dev.lake 'lake' is a local folder")
+               for p in report.problems), report.problems
+    assert validate_deploy(project, envs=["staging"]).problems == []
