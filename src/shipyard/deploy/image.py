@@ -203,7 +203,8 @@ import urllib.request
 
 path = sys.argv[1] if len(sys.argv) > 1 else "/health"
 request = urllib.request.Request(f"http://127.0.0.1:{{os.environ.get('SHIPYARD_PORT', '8000')}}{{path}}")
-key = os.environ.get("SHIPYARD_API_KEYS", "").split(",")[0].strip()
+# the first entry, without its ":viewer"/":operator" role (keys hold no ':')
+key = os.environ.get("SHIPYARD_API_KEYS", "").split(",")[0].split(":")[0].strip()
 if key:
     request.add_header("Authorization", f"Bearer {{key}}")
 try:

@@ -120,7 +120,8 @@ def _deploy_steps(names: Names, env: str, namespace: str, url_var: str,
             f"kubectl -n {namespace} rollout status deployment/{names.app} --timeout=10m"]),
          "env": {"IMAGE": "${{ vars.IMAGE }}"}},
         {"name": f"HTTP API tests against {env}",
-         "run": ('SHIPYARD_API_KEY="${SHIPYARD_API_KEYS%%,*}" '  # the first of the keys
+         # the first of the keys, without its ":role" suffix (keys hold no ':')
+         "run": ('FIRST="${SHIPYARD_API_KEYS%%,*}"; SHIPYARD_API_KEY="${FIRST%%:*}" '
                  f'shipyard deploy smoke "${{{{ vars.{url_var} }}}}"'),
          "env": {API_KEYS: f"${{{{ secrets.{API_KEYS} }}}}"}},
     ]

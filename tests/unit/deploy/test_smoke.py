@@ -4,6 +4,7 @@ for it, with a detail that says what came back (the real server: tests/e2e/test_
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -127,3 +128,36 @@ def test_no_server_fails_with_the_reason(url: str) -> None:
     found = list(SmokeTest(url, KEY, timeout_s=5).run())
     assert found and not any(c.ok for c in found)
     assert "ConnectError" in found[0].detail
+
+
+def test_the_probe_sends_the_first_key_without_its_role(tmp_path: Path) -> None:
+    """A pod whose first key entry is ``KEY:viewer`` is Ready: the probe sends ``KEY``."""
+    import http.server
+    import subprocess
+    import sys
+    import threading
+
+    from shipyard.deploy.image import probe
+
+    seen: list[str | None] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200 if seen[-1] == "Bearer first-key" else 401)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    script = tmp_path / "probe.py"
+    script.write_text(probe())
+    env = {"SHIPYARD_PORT": str(server.server_port), "SHIPYARD_API_KEYS": "first-key:viewer,other"}
+    try:
+        done = subprocess.run([sys.executable, str(script), "/ready"], env=env, timeout=60,
+                              capture_output=True, text=True, check=False)
+    finally:
+        server.shutdown()
+    assert seen == ["Bearer first-key"] and done.returncode == 0, done.stderr
