@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,7 +43,7 @@ def test_the_same_model_is_never_a_win_and_a_worse_one_loses() -> None:
     assert not worse.challenger_wins and worse.primary.verdict == "worse"
 
 
-def test_the_interval_covers_the_difference_and_is_reproducible(tmp_path: Path) -> None:
+def test_the_interval_covers_the_difference_and_is_reproducible() -> None:
     y, good, _ = labels_and_scores()
     rng = np.random.default_rng(5)
     near = np.clip(good + rng.normal(scale=0.1, size=len(y)), 0, 1)
@@ -53,7 +52,7 @@ def test_the_interval_covers_the_difference_and_is_reproducible(tmp_path: Path) 
     assert first.metrics == again.metrics
     for m in first.metrics:
         assert m.ci_low <= m.improvement <= m.ci_high
-    saved = json.loads(first.save(tmp_path).read_text())
+    saved = json.loads(first.to_json())
     assert saved["challenger"] == 3 and saved["champion"] == 2 and saved["rows"] == len(y)
     assert saved["challenger_wins"] is first.challenger_wins
 
