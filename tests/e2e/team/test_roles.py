@@ -19,6 +19,7 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shipyard.examples import create_example
@@ -157,8 +158,8 @@ def test_each_role_from_its_own_empty_directory_on_s3(roles: Roles, team_space: 
         signed_in = http.post(f"{bases[0]}/ui/login", data={"key": AUTH["Authorization"][7:]},
                               follow_redirects=False)
         assert signed_in.status_code in (302, 303), signed_in.text
-        cookies = dict(signed_in.cookies)
-        page = http.get(f"{bases[1]}/ui/", cookies=cookies, follow_redirects=False)
+        with httpx.Client(cookies=signed_in.cookies, timeout=http.timeout) as browser:
+            page = browser.get(f"{bases[1]}/ui/", follow_redirects=False)
         assert page.status_code == 200 and "sign out" in page.text.lower(), page.text[:500]
     # both servers have stopped: their prediction logs are flushed to the lake
 
