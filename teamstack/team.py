@@ -473,6 +473,7 @@ class TeamStack:
         drop = ("AWS_", "AZURE_", "AZURITE_", "MLFLOW_", "DASK_", "SHIPYARD_", "ERP_URL")
         env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
         env["PYTHONUNBUFFERED"] = "1"
+        env["MLFLOW_DISABLE_TELEMETRY"] = "true"  # the servers of a stack on one machine report nothing
         return env
 
     def _server(self, name: str, argv_for: Callable[[int], list[str]], ready: Callable[[Server], bool],

@@ -125,6 +125,10 @@ def main() -> None:
     Any other exception is a bug: its traceback is printed redacted, with exit code 1.
     """
     install()
+    # A self-hosted platform does not report usage to MLflow's telemetry service (it would
+    # also be the only outbound call; offline pods just time out on it). Set
+    # MLFLOW_DISABLE_TELEMETRY=false to keep MLflow's default.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
         app()
         code = 0
