@@ -397,9 +397,8 @@ def main() -> None:
         print(json.dumps(ingest_worker(args.worker, args.url, args.lake, args.rows)))
         return
 
-    result = harness.header("team", load_at_start=harness.load_average())
-    result["machine"] |= {"uptime_before": uptime(), "cpu_count": os.cpu_count(),
-                          "versions": versions()}
+    load_at_start, uptime_before = harness.load_average(), uptime()
+    result: dict[str, Any] = {}
     notes: list[str] = []
     space = f"s3://{BUCKET}/bench-{uuid.uuid4().hex[:8]}"
     parts: dict[str, Callable[[TeamStack, Path | None, Path], dict[str, Any]]] = {
@@ -431,9 +430,11 @@ def main() -> None:
                      f"changes it); the team cold start read the model from local disk")
     result["files_left_total"] = sum(len(files) for name in parts if name in result
                                      for files in result[name]["files_left"].values())
-    result["machine"]["uptime_after"] = uptime()
     result["notes"] = notes
-    harness.write(result, args.out)
+    head = harness.header("team", load_at_start=load_at_start)  # the load at the end, now
+    head["machine"] |= {"uptime_before": uptime_before, "uptime_after": uptime(),
+                        "cpu_count": os.cpu_count(), "versions": versions()}
+    harness.write(head | result, args.out)
 
 
 if __name__ == "__main__":
