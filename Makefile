@@ -76,7 +76,7 @@ unit: $(STAMP)
 e2e: $(STAMP) browser team-deps
 	$(PY) -m pytest -q tests/e2e
 
-bench: $(STAMP)
+bench: $(STAMP) team-deps
 	command -v wrk > /dev/null || (apt-get update -q && apt-get install -y -q wrk) || (sudo apt-get update -q && sudo apt-get install -y -q wrk)
 	$(PY) benchmarks/cli.py
 	$(PY) benchmarks/ingest.py
@@ -87,6 +87,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/recs_serving.py
 	$(PY) benchmarks/monitoring.py
 	$(PY) benchmarks/ui.py
+	$(PY) benchmarks/team.py
 
 # The team stack (teamstack/team.py): every store a server on 127.0.0.1, as the team-scale
 # tests (tests/e2e/team) run against. Its Python servers (moto, mlflow, dask) come with the dev
