@@ -147,6 +147,22 @@ def test_the_deployment_keeps_serving_through_rollouts_and_stops_gracefully(
     assert mounts == {"/tmp", "/app/shipyard.yaml"}  # no store is a folder of the pod
 
 
+def test_a_network_policy_admits_only_the_server_port_to_every_pod(project: Project) -> None:
+    objects = _objects(project, "prod")
+    policy = objects["NetworkPolicy/demo-shop"]
+    assert policy["metadata"]["namespace"] == "demo-shop-prod"
+    assert policy["spec"]["ingress"] == [{"ports": [{"port": 8000, "protocol": "TCP"}]}]
+    # egress stays open, and the manifest says why
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    assert "unknown when these manifests are built" in policy["metadata"]["annotations"][
+        "shipyard.dev/egress"]
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    pods = [obj["spec"]["template"] if obj["kind"] == "Deployment"
+            else obj["spec"]["jobTemplate"]["spec"]["template"]
+            for obj in objects.values() if obj["kind"] in ("Deployment", "CronJob")]
+    assert pods and all(selector.items() <= pod["metadata"]["labels"].items() for pod in pods)
+
+
 def test_schedules_default_from_the_project(project: Project) -> None:
     schedules = default_schedules(project.config)
     assert {n: (s.cron, s.command) for n, s in schedules.items()} == {
