@@ -27,13 +27,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
-
-from packaging.requirements import Requirement
 
 from shipyard._version import __version__
 from shipyard.config.schema import ProjectConfig
+from shipyard.deploy import lockfile
 from shipyard.errors import ConfigError
 
 __all__ = ["BASE_DIGESTS", "DOCKERIGNORE", "GENERATED", "WHEEL_SUMS", "base_image",
@@ -250,47 +248,8 @@ def _name(config: ProjectConfig) -> str:
 
 
 def lock(config: ProjectConfig) -> str:
-    """``requirements.lock``: Shipyard's dependencies at the versions installed here (tested
-    together), followed by the project's own ``deploy.requirements``."""
-    pins = _closure("shipyard")
-    pins.pop("shipyard", None)
-    lines = [f"# {GENERATED}",
-             (f"# Shipyard {__version__}'s dependencies as installed where it was built "
-              f"(Python {sys.version_info.major}.{sys.version_info.minor})."),
-             *(f"{name}=={version}" for name, version in sorted(pins.items()))]
-    if config.deploy.requirements:
-        lines += ["# deploy.requirements of shipyard.yaml", *config.deploy.requirements]
-    return "\n".join(lines) + "\n"
-
-
-def _closure(root: str) -> dict[str, str]:
-    """Every distribution ``root`` needs (extras it names included), by installed version."""
-    found: dict[str, str] = {}
-    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset())]
-    seen: set[tuple[str, frozenset[str]]] = set()
-    while todo:
-        name, extras = todo.pop()
-        key = (_canonical(name), extras)
-        if key in seen:
-            continue
-        seen.add(key)
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue  # an optional dependency not installed here
-        found[_canonical(dist.metadata["Name"])] = dist.version
-        for text in dist.requires or []:
-            requirement = Requirement(text)
-            marker = requirement.marker
-            wanted = marker is None or any(
-                marker.evaluate({"extra": extra}) for extra in (extras or {""}))
-            if wanted:
-                todo.append((requirement.name, frozenset(requirement.extras)))
-    return found
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    """``requirements.lock``, pinned and hashed (:mod:`shipyard.deploy.lockfile`)."""
+    return lockfile.lock(config, GENERATED)
 
 
 def build_wheel(folder: Path) -> Path:

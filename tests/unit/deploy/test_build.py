@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shipyard.deploy import build_deploy, validate_deploy
+from shipyard.deploy import build_deploy, lockfile, validate_deploy
 from shipyard.deploy.image import BASE_DIGESTS, WHEEL_SUMS, record_wheel
 from shipyard.deploy.kubernetes import default_schedules
 from shipyard.deploy.kustomize import render
@@ -47,6 +48,28 @@ def test_the_dockerfile_is_layered_non_root_and_configurable(project: Project) -
     assert {".shipyard", "**/*.db", "**/.api-key*", "**/.venv", "lake"} <= set(ignore)
     pins = (project.root / "deploy/requirements.lock").read_text()
     assert "\nmlflow==" in pins and "\nfastapi==" in pins and "\nshipyard==" not in pins
+
+
+def test_the_lock_is_shipyard_s_constraints_each_pin_with_its_hash(project: Project) -> None:
+    text = (project.root / "deploy/requirements.lock").read_text()
+    assert "at the versions of Shipyard's constraints.txt" in text
+    tested = dict(line.split("==") for line in (REPO / "constraints.txt").read_text().splitlines()
+                  if "==" in line and not line.startswith("#"))
+    pins = re.findall(r"^(\S+)==(\S+) \\\n    --hash=sha256:[0-9a-f]{64}$", text, re.M)
+    assert len(pins) == text.count("==") > 50  # every pin hashed
+    assert all(tested[name] == version for name, version in pins if name in tested)
+    assert "ruff" not in dict(pins) and "pytest" not in dict(pins)  # Shipyard's needs only
+
+
+def test_offline_with_nothing_cached_the_lock_says_it_has_no_hashes(
+        project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(lockfile, "_CACHE", tmp_path / "empty-cache")
+    monkeypatch.setattr(lockfile.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 1, "", "ERROR: Could not find a version (no network)"))
+    text = lockfile.lock(project.config, "generated")
+    assert "# NO HASHES: pip could not resolve it (ERROR: Could not find a version (no network))" \
+        in text
+    assert "\nmlflow==" in text and "--hash" not in text and "\nruff==" not in text
 
 
 def test_the_entrypoint_serves_by_default_and_runs_any_command(project: Project) -> None:
