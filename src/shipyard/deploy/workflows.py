@@ -74,7 +74,8 @@ echo "digest=${digest#*@}" >> "$GITHUB_OUTPUT\""""
 # command replaced; waits for it, prints its logs, fails when it fails.
 _IN_CLUSTER = """\
 in_cluster() {
-  name="$APP-$1-${GITHUB_SHA::8}-$GITHUB_RUN_ATTEMPT"
+  prefix="$APP-$1"  # a Job's name is a label value too: at most 63 characters
+  name="${prefix:0:50}-${GITHUB_SHA::8}-$GITHUB_RUN_ATTEMPT"
   kubectl -n "$NAMESPACE" get "deployment/$APP" -o json | jq --arg name "$name" \\
     --arg commit "$GITHUB_SHA" --argjson command "$2" '
     (.spec.template.metadata.labels + {"app.kubernetes.io/component": "cd"}) as $labels
