@@ -67,7 +67,7 @@ serve-demo: $(STAMP)
 browser:
 	command -v chromium > /dev/null || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium)
 
-test: $(STAMP) browser team-deps
+test: $(STAMP) browser team-deps scanners
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 unit: $(STAMP)
@@ -169,6 +169,18 @@ image:
 
 image-test: $(STAMP) image-deps
 	SHIPYARD_IMAGE_TEST=1 $(PY) -m pytest -q -s tests/e2e/test_image.py
+
+# checkov and zizmor, which tests/e2e/test_deploy_scanners.py runs offline on what `deploy build`
+# writes: in a venv of their own (their dependencies are not Shipyard's), at the versions
+# tests/scanners.txt pins; reinstalled only when that file changes.
+SCAN_VENV := .venv-scan
+.PHONY: scanners
+scanners: $(SCAN_VENV)/.installed
+
+$(SCAN_VENV)/.installed: tests/scanners.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r tests/scanners.txt
+	touch $@
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks teamstack

@@ -187,11 +187,10 @@ def test_generated_image_builds_runs_as_non_root_and_passes_the_smoke_test(
         tmp_path: Path, example_projects: ExampleProjects, cache_lock: None) -> None:
     timings: dict[str, float | None] = {}
     project = example_projects.copy("titanic-trained", tmp_path / "titanic")
-    run("deploy", "build", cwd=project)
+    # Shipyard as tested here, as a wheel in deploy/wheels/ with its SHA-256 (the only way the
+    # Dockerfile installs it)
+    run("deploy", "build", "--wheel", cwd=project)
     uid = load_config(project).deploy.uid
-    # Shipyard as tested here, as a wheel in deploy/wheels/ (which the Dockerfile prefers).
-    sh(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
-       str(project / "deploy" / "wheels"), str(REPO))
     base_image(timings)
     found = wheels(project / "deploy" / "requirements.lock", timings)
 

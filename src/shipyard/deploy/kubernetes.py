@@ -1,13 +1,14 @@
 """Kubernetes objects of a project, as plain dicts: the kustomize base and its overlays.
 
 The base holds what every environment shares: the server's Deployment, Service,
-HorizontalPodAutoscaler and PodDisruptionBudget, its ServiceAccount (no API token mounted), and
-one CronJob per schedule running the same image. An overlay per environment sets its namespace,
-its ``SHIPYARD_ENV``, the image, what ``deploy.environments.<env>`` changes (replicas,
-resources, an Ingress), and the Secret keys its pods read. Secrets are referenced by name and
-key, never written: their names are the ``${VAR}`` the environment's part of ``shipyard.yaml``
-uses (:func:`shipyard.deploy.stores.secret_vars`; a store's is a required key, so a pod
-without it does not start) plus ``SHIPYARD_API_KEYS`` for the server.
+HorizontalPodAutoscaler and PodDisruptionBudget, its ServiceAccount (no API token mounted), a
+NetworkPolicy (:func:`_network_policy`), and one CronJob per schedule running the same image.
+An overlay per environment sets its namespace, its ``SHIPYARD_ENV``, the image, what
+``deploy.environments.<env>`` changes (replicas, resources, an Ingress), and the Secret keys
+its pods read. Secrets are referenced by name and key, never written: their names are the
+``${VAR}`` the environment's part of ``shipyard.yaml`` uses
+(:func:`shipyard.deploy.stores.secret_vars`; a store's is a required key, so a pod without it
+does not start) plus ``SHIPYARD_API_KEYS`` for the server.
 """
 
 from __future__ import annotations
@@ -229,6 +230,25 @@ def _pdb(names: Names) -> Obj:
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": names.selector("server")}}}
 
 
+_EGRESS_OPEN = (
+    "open: the stores' hosts and ports are Secret values (${VAR} in shipyard.yaml) unknown when "
+    "these manifests are built, an object store's endpoint may be any host, and a Dask client "
+    "connects to each worker on a port of the worker's choosing; restrict it in an overlay "
+    "once they are known")
+
+
+def _network_policy(names: Names, config: ProjectConfig) -> Obj:
+    """Every pod of the project takes traffic on the server's port only (CronJob pods listen
+    on none). Egress stays open, and says why in an annotation: what the pods must reach is
+    known only from the Secret's values, at run time."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": names.app, "labels": names.labels,
+                         "annotations": {"shipyard.dev/egress": _EGRESS_OPEN}},
+            "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": names.app}},
+                     "policyTypes": ["Ingress"],
+                     "ingress": [{"ports": [{"port": config.deploy.port, "protocol": "TCP"}]}]}}
+
+
 def _service_account(names: Names) -> Obj:
     return {"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": names.app, "labels": names.labels},
@@ -277,6 +297,7 @@ def base_objects(config: ProjectConfig) -> dict[str, list[Obj]]:
         "service.yaml": [_service(names, config)],
         "hpa.yaml": [_hpa(names, config.deploy.autoscaling)],
         "pdb.yaml": [_pdb(names)],
+        "networkpolicy.yaml": [_network_policy(names, config)],
     }
     for name, schedule in default_schedules(config).items():
         files[f"cronjob-{name}.yaml"] = [_cronjob(names, config, name, schedule)]

@@ -1,91 +1,165 @@
-"""GitHub Actions workflows of a project: CI on pull requests, CD on main, retraining.
+"""GitHub Actions workflows of a project: CI on pull requests, CD on main, retraining on demand.
 
 They are written to the project's ``.github/workflows/`` (where GitHub reads them when the
 project folder is the repository; in a monorepo, move them to the repository's root and set
-``defaults.run.working-directory``). Every secret comes from ``${{ secrets.NAME }}``: the
-``${VAR}`` names of ``shipyard.yaml`` and the cluster's and registry's credentials. The manual
-approval before production is the GitHub environment ``production``: give it required
-reviewers in the repository's settings (a workflow file cannot).
+``defaults.run.working-directory``). What they hold to, and why:
+
+- **Pull requests get no secrets.** CI lints, tests, validates and smoke-runs the pipelines in
+  the first environment (``dev``: folders and SQLite on the runner, 5% of the data, nothing
+  registered); a pull request from anyone never sees a store's credentials.
+- **Secrets belong to a GitHub environment**, named as the ``shipyard.yaml`` environment it
+  deploys (``staging``, ``prod``): each deploy job reads only its environment's secrets, and the
+  approval before production is that environment's required reviewers (repository settings; a
+  workflow file cannot set them). The registry's credentials belong to the first one.
+- **Training runs against the environment's stores, never on a runner's disk**: after the
+  rollout, CD runs ingest, the training pipelines and the promotion as Kubernetes Jobs made
+  from the Deployment's pod template (same image, ConfigMap, Secret and service account), so
+  the lake, the registry and the databases are the cluster's, and the runner only waits.
+- **Everything is pinned**: actions by commit SHA (the release in a comment), tools by version,
+  Shipyard by the wheel in ``deploy/wheels/`` checked against its SHA-256 (never a
+  ``shipyard==`` resolved from an index: that name on a public index is not this Shipyard), the
+  image by the digest the push returned. Checkouts keep no credentials; each job gets the
+  least ``permissions`` it needs.
 """
 
 from __future__ import annotations
 
+import json
+import shlex
 from typing import Any
 
 from shipyard.config.schema import ProjectConfig
-from shipyard.deploy.image import GENERATED
+from shipyard.deploy.image import GENERATED, WHEEL_SUMS
 from shipyard.deploy.kubernetes import Names
 from shipyard.deploy.kustomize import dump
 from shipyard.deploy.stores import API_KEYS, raw_config, secret_vars
 
-__all__ = ["WORKFLOW_DIR", "workflows"]
+__all__ = ["ACTIONS", "TOOLS", "WORKFLOW_DIR", "workflows"]
 
 WORKFLOW_DIR = ".github/workflows"
 _PYTHON = "3.11"
 Obj = dict[str, Any]
 
-_INSTALL = """python -m pip install -r deploy/requirements.lock
-wheel=$(ls deploy/wheels/shipyard-*.whl 2>/dev/null | head -n 1)
-python -m pip install --no-deps "${wheel:-shipyard==$SHIPYARD_VERSION}"
-shipyard --version"""
+# Actions by the commit of a release (a tag can be moved; a commit cannot), the release noted.
+ACTIONS = {
+    "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+}
+# The lint and test tools at the versions Shipyard's own constraints.txt pins.
+TOOLS = ("ruff==0.17.6", "pytest==9.2.0")
+# The examples (and `shipyard init`) import Shipyard in a block of its own after the libraries:
+# its own isort section, so that a generated project passes its own lint.
+_RUFF = ("ruff check --config \"lint.isort.sections.shipyard = ['shipyard']\" "
+         "--config \"lint.isort.section-order = ['future', 'standard-library', "
+         "'third-party', 'shipyard', 'first-party', 'local-folder']\" .")
 
+_INSTALL = f"""python -m pip install -r deploy/requirements.lock
+if [ ! -f deploy/wheels/{WHEEL_SUMS} ]; then
+  echo "::error::no Shipyard wheel in deploy/wheels/: shipyard deploy build --wheel, commit it"
+  exit 1
+fi
+(cd deploy/wheels && sha256sum --check --strict {WHEEL_SUMS})
+python -m pip install --no-index --no-deps "deploy/wheels/$(awk '{{print $2}}' deploy/wheels/{WHEEL_SUMS})"
+shipyard --version"""
 
 _BUILD_AND_PUSH = """\
 echo "$REGISTRY_PASSWORD" | docker login "${IMAGE%%/*}" -u "$REGISTRY_USER" --password-stdin
-docker build -f deploy/Dockerfile -t "$IMAGE:${{ github.sha }}" .
-docker push "$IMAGE:${{ github.sha }}"
-"""
+docker build -f deploy/Dockerfile -t "$IMAGE:$GITHUB_SHA" .
+docker push "$IMAGE:$GITHUB_SHA"
+digest=$(docker inspect --format '{{index .RepoDigests 0}}' "$IMAGE:$GITHUB_SHA")
+echo "digest=${digest#*@}" >> "$GITHUB_OUTPUT\""""
+
+# in_cluster NAME COMMAND_JSON: one Job from the server's pod template (same image, ConfigMap,
+# Secret, service account, security context), labelled apart from the Service's selector, its
+# command replaced; waits for it, prints its logs, fails when it fails.
+_IN_CLUSTER = """\
+in_cluster() {
+  prefix="$APP-$1"  # a Job's name is a label value too: at most 63 characters
+  name="${prefix:0:50}-${GITHUB_SHA::8}-$GITHUB_RUN_ATTEMPT"
+  kubectl -n "$NAMESPACE" get "deployment/$APP" -o json | jq --arg name "$name" \\
+    --arg commit "$GITHUB_SHA" --argjson command "$2" '
+    (.spec.template.metadata.labels + {"app.kubernetes.io/component": "cd"}) as $labels
+    | {apiVersion: "batch/v1", kind: "Job", metadata: {name: $name, labels: $labels},
+       spec: {backoffLimit: 0, activeDeadlineSeconds: 7200, ttlSecondsAfterFinished: 604800,
+              template: {metadata: {labels: $labels}, spec: (.spec.template.spec
+                | .restartPolicy = "Never" | del(.terminationGracePeriodSeconds)
+                | .containers[0] |= (del(.ports, .startupProbe, .livenessProbe,
+                                         .readinessProbe, .lifecycle, .args)
+                  | .command = $command
+                  | .env += [{name: "CD_COMMIT", value: $commit}]))}}}' \\
+    | kubectl -n "$NAMESPACE" create -f -
+  while :; do
+    state=$(kubectl -n "$NAMESPACE" get "job/$name" -o jsonpath='{.status.succeeded}/{.status.failed}')
+    case "$state" in 1/*) ok=0; break ;; */1) ok=1; break ;; esac
+    sleep 10
+  done
+  kubectl -n "$NAMESPACE" logs "job/$name" --all-containers || true
+  return "$ok"
+}"""
 
 
-def _setup(version: str) -> list[Obj]:
-    return [
-        {"uses": "actions/checkout@v4"},
-        {"uses": "actions/setup-python@v5",
-         "with": {"python-version": _PYTHON, "cache": "pip",
-                  "cache-dependency-path": "deploy/requirements.lock"}},
-        {"name": "Install Shipyard and the pinned dependencies",
-         "env": {"SHIPYARD_VERSION": version}, "run": _INSTALL},
-    ]
+def _uses(action: str, **with_: Any) -> Obj:
+    commit, _ = ACTIONS[action]
+    step: Obj = {"uses": f"{action}@{commit}"}
+    if with_:
+        step["with"] = with_
+    return step
 
 
-def _secrets_step(config_text: str) -> list[Obj]:
-    """The ``${VAR}`` of shipyard.yaml from the repository's secrets, exported only when set.
-
-    An unset secret reads as an empty string in a workflow; exported, it would replace the
-    default of ``${VAR:-default}`` with nothing, so only the set ones reach the job.
-    """
-    names = [v.name for v in secret_vars(raw_config(config_text)) if v.name != API_KEYS]
-    if not names:
-        return []
-    return [{"name": "Store URLs and credentials from the repository's secrets",
-             "env": {n: f"${{{{ secrets.{n} }}}}" for n in names},
-             "run": f"for name in {' '.join(names)}; do\n"
-                    '  if [ -n "${!name}" ]; then echo "$name=${!name}" >> "$GITHUB_ENV"; fi\n'
-                    "done"}]
+def _checkout() -> Obj:
+    return _uses("actions/checkout", **{"persist-credentials": False})
 
 
-def _models(config: ProjectConfig) -> list[tuple[str, str]]:
-    return [(name, model.pipeline) for name, model in config.models.items()]
+def _setup(*, cache: bool) -> list[Obj]:
+    """Checkout, Python and Shipyard. The pip cache only where nothing is published: a
+    poisoned cache must not reach an image or a cluster."""
+    python: Obj = {"python-version": _PYTHON}
+    if cache:
+        python |= {"cache": "pip", "cache-dependency-path": "deploy/requirements.lock"}
+    return [_checkout(), _uses("actions/setup-python", **python),
+            {"name": "Install the locked dependencies and Shipyard's wheel (by its SHA-256)",
+             "run": _INSTALL}]
 
 
-def _train_steps(config: ProjectConfig, env: str) -> list[Obj]:
-    steps: list[Obj] = []
+def _pipelines(config: ProjectConfig) -> list[str]:
+    return sorted({model.pipeline for model in config.models.values()})
+
+
+def _command(*words: str) -> str:
+    return shlex.quote(json.dumps(list(words)))
+
+
+def _promote_command(name: str, env: str) -> list[str]:
+    """Promote the model's staging version (the one that just passed its gate), if any."""
+    find = ("from shipyard.project import Project; from shipyard.registry import Registry; "
+            f"print(Registry.of(Project.open('.', '{env}')).alias('{name}', 'staging') or '')")
+    script = (f"version=$(python3 -c \"{find}\") && if [ -n \"$version\" ]; then "
+              f"shipyard models promote {name} \"$version\" --env {env} "
+              "--reason \"CD $CD_COMMIT\"; fi")
+    return ["/bin/sh", "-c", script]
+
+
+def _cluster_steps(config: ProjectConfig, env: str, *, promote: bool) -> list[str]:
+    """The ``in_cluster`` calls that ingest, train (and promote) in ``env``'s stores."""
+    lines = []
     if config.tables:
-        steps.append({"name": f"Ingest ({env})", "run": f"shipyard ingest --env {env}"})
-    for pipeline in sorted({p for _, p in _models(config)}):
-        steps.append({"name": f"Run {pipeline}, gate the model (a rejected one exits 4)",
-                      "run": f"shipyard run {pipeline} --env {env}"})
-    return steps
+        lines.append(f"in_cluster ingest {_command('shipyard', 'ingest', '--env', env)}")
+    for pipeline in _pipelines(config):
+        # a model its gate rejects exits 4: the Job fails, and so does this step
+        lines.append(f"in_cluster run-{pipeline.lower().replace('_', '-')} "
+                     f"{_command('shipyard', 'run', pipeline, '--env', env)}")
+    if promote:
+        for name in config.models:
+            lines.append(f"in_cluster promote-{name.lower().replace('_', '-')} "
+                         f"{_command(*_promote_command(name, env))}")
+    return lines
 
 
-def _promote_steps(config: ProjectConfig, env: str) -> list[Obj]:
-    """Promote each model's staging version (the one that just passed its gate)."""
-    return [{"name": f"Promote {name}'s staging version ({env})", "run": (
-        "version=$(python -c \"from shipyard.project import Project; "
-        "from shipyard.registry import Registry; "
-        f"print(Registry.of(Project.open('.', '{env}')).alias('{name}', 'staging') or '')\")\n"
-        f"if [ -n \"$version\" ]; then shipyard models promote {name} \"$version\" --env {env} "
-        "--reason \"CD ${{ github.sha }}\"; fi")} for name, _ in _models(config)]
+def _kube_credentials(env: str) -> Obj:
+    return {"name": "Kubernetes credentials", "run": (
+        'mkdir -p ~/.kube && printf "%s" "$KUBECONFIG_DATA" > ~/.kube/config && '
+        "chmod 600 ~/.kube/config"),
+        "env": {"KUBECONFIG_DATA": f"${{{{ secrets.KUBECONFIG_{env.upper()} }}}}"}}
 
 
 def _secret_step(names: Names, env: str, namespace: str, config_text: str) -> Obj:
@@ -104,54 +178,61 @@ def _secret_step(names: Names, env: str, namespace: str, config_text: str) -> Ob
         "env": {n: f"${{{{ secrets.{n} }}}}" for n in variables}}
 
 
-def _deploy_steps(names: Names, env: str, namespace: str, url_var: str,
-                  config_text: str) -> list[Obj]:
-    return [
-        {"name": "Kubernetes credentials", "run": (
-            'mkdir -p ~/.kube && printf "%s" "$KUBECONFIG_DATA" > ~/.kube/config && '
-            "chmod 600 ~/.kube/config"),
-         "env": {"KUBECONFIG_DATA": f"${{{{ secrets.KUBECONFIG_{env.upper()} }}}}"}},
-        _secret_step(names, env, namespace, config_text),
-        {"name": f"Apply the {env} overlay with this commit's image", "run": "\n".join([
-            f"cd deploy/k8s/overlays/{env}",
-            f'kustomize edit set image "{names.image}=$IMAGE:${{{{ github.sha }}}}"',
-            "cd -",
-            f"kubectl apply -k deploy/k8s/overlays/{env}",
-            f"kubectl -n {namespace} rollout status deployment/{names.app} --timeout=10m"]),
-         "env": {"IMAGE": "${{ vars.IMAGE }}"}},
-        {"name": f"HTTP API tests against {env}",
-         # the first of the keys, without its ":role" suffix (keys hold no ':')
-         "run": ('FIRST="${SHIPYARD_API_KEYS%%,*}"; SHIPYARD_API_KEY="${FIRST%%:*}" '
-                 f'shipyard deploy smoke "${{{{ vars.{url_var} }}}}"'),
-         "env": {API_KEYS: f"${{{{ secrets.{API_KEYS} }}}}"}},
-    ]
+def _deploy_job(config: ProjectConfig, names: Names, env: str, namespace: str,
+                config_text: str, needs: str) -> Obj:
+    cluster = {"APP": names.app, "NAMESPACE": namespace}
+    train = _cluster_steps(config, env, promote=True)
+    return {
+        "needs": needs, "runs-on": "ubuntu-latest", "timeout-minutes": 180,
+        "permissions": {"contents": "read"},
+        "environment": {"name": env, "url": f"${{{{ vars.{env.upper()}_URL }}}}"},
+        "steps": [
+            *_setup(cache=False),
+            _kube_credentials(env),
+            _secret_step(names, env, namespace, config_text),
+            {"name": f"Apply the {env} overlay with this commit's image, by digest",
+             "run": "\n".join([
+                 f"cd deploy/k8s/overlays/{env}",
+                 f'kustomize edit set image "{names.image}=$IMAGE@$DIGEST"',
+                 "cd -",
+                 f"kubectl apply -k deploy/k8s/overlays/{env}",
+                 f"kubectl -n {namespace} rollout status deployment/{names.app} --timeout=10m"]),
+             "env": {"IMAGE": "${{ vars.IMAGE }}",
+                     "DIGEST": "${{ needs.image.outputs.digest }}"}},
+            *([{"name": f"Ingest, train and promote in {env}'s stores (Kubernetes Jobs)",
+                "run": "\n".join([_IN_CLUSTER, *train]), "env": cluster}] if train else []),
+            {"name": f"HTTP API tests against {env}",
+             # the first of the keys, without its ":role" suffix (keys hold no ':')
+             "run": ('FIRST="${SHIPYARD_API_KEYS%%,*}"; SHIPYARD_API_KEY="${FIRST%%:*}" '
+                     'shipyard deploy smoke "$URL"'),
+             "env": {API_KEYS: f"${{{{ secrets.{API_KEYS} }}}}",
+                     "URL": f"${{{{ vars.{env.upper()}_URL }}}}"}},
+        ]}
+
+
+def _pin_comments(text: str) -> str:
+    """Each pinned action's release, as a comment after its commit (Dependabot reads it)."""
+    for action, (commit, release) in ACTIONS.items():
+        text = text.replace(f"uses: {action}@{commit}\n", f"uses: {action}@{commit} # {release}\n")
+    return text
 
 
 def _dump(workflow: Obj) -> str:
-    return f"# {GENERATED}\n" + dump(workflow)
+    return _pin_comments(f"# {GENERATED}\n" + dump(workflow))
 
 
-def workflows(config: ProjectConfig, envs: list[str], config_text: str = "",
-              targets: list[str] | None = None) -> dict[str, str]:
-    """``.github/workflows/{ci,cd,retrain}.yml`` of the project, by path: CI and training in
-    ``envs``, deployment of the Kubernetes ``targets`` (default: ``envs``)."""
-    from shipyard._version import __version__
-
-    names = Names.of(config)
-    dev = envs[0]
-    prod = "prod" if "prod" in envs else envs[-1]
-    clusters = envs if targets is None else targets
-    setup = [*_setup(__version__), *_secrets_step(config_text)]
-    ci = {
+def _ci(config: ProjectConfig, dev: str) -> Obj:
+    return {
         "name": "ci",
         "on": {"pull_request": None, "workflow_dispatch": None},
-        "permissions": {"contents": "read"},
+        "permissions": {},
         "concurrency": {"group": "ci-${{ github.ref }}", "cancel-in-progress": True},
         "jobs": {"test": {
             "runs-on": "ubuntu-latest", "timeout-minutes": 30,
-            "steps": [*setup,
-                      {"name": "Lint", "run": "python -m pip install ruff pytest\n"
-                                              "ruff check ."},
+            "permissions": {"contents": "read"},
+            # no secrets here: a pull request's code runs in this job
+            "steps": [*_setup(cache=True),
+                      {"name": "Lint", "run": f"python -m pip install {' '.join(TOOLS)}\n{_RUFF}"},
                       {"name": "Tests", "run": "if [ -d tests ]; then python -m pytest -q tests; fi"},
                       {"name": "Deployment files are valid",
                        "run": "shipyard deploy validate"},
@@ -162,52 +243,77 @@ def workflows(config: ProjectConfig, envs: list[str], config_text: str = "",
                       *({"name": f"Smoke run of {p}: 5% of the data, one trial, registers "
                                  "nothing",
                          "run": f"shipyard run {p} --smoke --sample 0.05 --env {dev}"}
-                        for p in sorted({p for _, p in _models(config)}))]}},
+                        for p in _pipelines(config))]}},
     }
-    overlay_ns = {env: ((config.deploy.environments.get(env) and
-                         config.deploy.environments[env].namespace) or names.namespace(env))
-                  for env in clusters}
-    jobs: Obj = {
-        "train": {"runs-on": "ubuntu-latest", "timeout-minutes": 60,
-                  "steps": [*setup, *_train_steps(config, dev), *_promote_steps(config, dev)]},
-        "image": {"needs": "train", "runs-on": "ubuntu-latest", "timeout-minutes": 30,
-                  "permissions": {"contents": "read", "packages": "write"},
-                  "steps": [{"uses": "actions/checkout@v4"},
-                            {"name": "Build and push the image", "run": _BUILD_AND_PUSH,
-                             "env": {"IMAGE": "${{ vars.IMAGE }}",
-                                     "REGISTRY_USER": "${{ secrets.REGISTRY_USER }}",
-                                     "REGISTRY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}"}}]},
-    }
+
+
+def _cd(config: ProjectConfig, config_text: str, clusters: list[str],
+        namespaces: dict[str, str]) -> Obj:
+    names = Names.of(config)
     first = clusters[0] if clusters else None
-    last = "prod" if "prod" in clusters else (clusters[-1] if clusters else None)
+    jobs: Obj = {"image": {
+        "runs-on": "ubuntu-latest", "timeout-minutes": 30,
+        "permissions": {"contents": "read", "packages": "write"},
+        **({"environment": {"name": first}} if first else {}),
+        "outputs": {"digest": "${{ steps.push.outputs.digest }}"},
+        "steps": [_checkout(),
+                  {"name": "Build and push the image", "id": "push", "run": _BUILD_AND_PUSH,
+                   "env": {"IMAGE": "${{ vars.IMAGE }}",
+                           "REGISTRY_USER": "${{ secrets.REGISTRY_USER }}",
+                           "REGISTRY_PASSWORD": "${{ secrets.REGISTRY_PASSWORD }}"}}]}}
     if first is not None:
-        jobs[f"deploy-{first}"] = {
-            "needs": "image", "runs-on": "ubuntu-latest", "timeout-minutes": 30,
-            "environment": {"name": first, "url": f"${{{{ vars.{first.upper()}_URL }}}}"},
-            "steps": [*setup, *_deploy_steps(names, first, overlay_ns[first],
-                                             f"{first.upper()}_URL", config_text)]}
+        jobs[f"deploy-{first}"] = _deploy_job(config, names, first, namespaces[first],
+                                              config_text, "image")
+    last = "prod" if "prod" in clusters else (clusters[-1] if clusters else None)
     if last is not None and last != first:
-        jobs[f"deploy-{last}"] = {
-            "needs": f"deploy-{first}", "runs-on": "ubuntu-latest", "timeout-minutes": 60,
-            # the approval: the environment's required reviewers (repository settings)
-            "environment": {"name": "production", "url": f"${{{{ vars.{last.upper()}_URL }}}}"},
-            "steps": [*setup, *_train_steps(config, last), *_promote_steps(config, last),
-                      *_deploy_steps(names, last, overlay_ns[last], f"{last.upper()}_URL",
-                                     config_text)]}
-    cd = {"name": "cd", "on": {"push": {"branches": ["main"]}, "workflow_dispatch": None},
-          "permissions": {"contents": "read"},
-          "concurrency": {"group": "cd", "cancel-in-progress": False},
-          "jobs": jobs}
-    retrain = {
+        # after the first environment; its GitHub environment's reviewers approve it
+        jobs[f"deploy-{last}"] = _deploy_job(config, names, last, namespaces[last],
+                                             config_text, f"deploy-{first}")
+        jobs[f"deploy-{last}"]["needs"] = ["image", f"deploy-{first}"]
+    return {"name": "cd", "on": {"push": {"branches": ["main"]}, "workflow_dispatch": None},
+            "permissions": {},
+            "concurrency": {"group": "cd", "cancel-in-progress": False},
+            "jobs": jobs}
+
+
+def _retrain(config: ProjectConfig, names: Names, env: str | None, namespace: str) -> Obj:
+    """Train now, in the cluster, as the CronJobs do on their schedule: a new version passes its
+    gate to ``staging``; promotion stays a person's decision (or the next CD)."""
+    if env is None:
+        steps: list[Obj] = [{"name": "Nothing to retrain", "run": (
+            "echo 'no environment runs in a cluster: training runs where shipyard run is "
+            "started'")}]
+    else:
+        steps = [_checkout(), _kube_credentials(env),
+                 {"name": f"Train in {env}'s stores (Kubernetes Jobs)",
+                  "run": "\n".join([_IN_CLUSTER, *_cluster_steps(config, env, promote=False)]),
+                  "env": {"APP": names.app, "NAMESPACE": namespace}}]
+    return {
         "name": "retrain",
-        "on": {"schedule": [{"cron": "0 3 * * 1"}], "workflow_dispatch": None},
-        "permissions": {"contents": "read"},
+        "on": {"workflow_dispatch": None},
+        "permissions": {},
         "concurrency": {"group": "retrain", "cancel-in-progress": False},
         "jobs": {"retrain": {
-            "runs-on": "ubuntu-latest", "timeout-minutes": 120,
-            "environment": {"name": prod},
-            # a new version passes its gate to `staging`; promotion stays a person's decision
-            "steps": [*setup, *_train_steps(config, prod)]}},
+            "runs-on": "ubuntu-latest", "timeout-minutes": 180,
+            "permissions": {"contents": "read"},
+            **({"environment": {"name": env}} if env else {}),
+            "steps": steps}},
     }
-    return {f"{WORKFLOW_DIR}/ci.yml": _dump(ci), f"{WORKFLOW_DIR}/cd.yml": _dump(cd),
-            f"{WORKFLOW_DIR}/retrain.yml": _dump(retrain)}
+
+
+def workflows(config: ProjectConfig, envs: list[str], config_text: str = "",
+              targets: list[str] | None = None) -> dict[str, str]:
+    """``.github/workflows/{ci,cd,retrain}.yml`` of the project, by path: CI in the first of
+    ``envs``, deployment (and training) in the Kubernetes ``targets`` (default: ``envs``)."""
+    names = Names.of(config)
+    clusters = envs if targets is None else targets
+    namespaces = {env: ((config.deploy.environments.get(env) and
+                         config.deploy.environments[env].namespace) or names.namespace(env))
+                  for env in clusters}
+    last = "prod" if "prod" in clusters else (clusters[-1] if clusters else None)
+    return {
+        f"{WORKFLOW_DIR}/ci.yml": _dump(_ci(config, envs[0])),
+        f"{WORKFLOW_DIR}/cd.yml": _dump(_cd(config, config_text, clusters, namespaces)),
+        f"{WORKFLOW_DIR}/retrain.yml": _dump(_retrain(config, names, last,
+                                                      namespaces.get(last or "", ""))),
+    }

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
-from shipyard.deploy import build_deploy, validate_deploy
+from shipyard.deploy import build_deploy, lockfile, validate_deploy
+from shipyard.deploy.image import BASE_DIGESTS, WHEEL_SUMS, record_wheel
 from shipyard.deploy.kubernetes import default_schedules
 from shipyard.deploy.kustomize import render
 from shipyard.deploy.stores import raw_config, secret_vars
+from shipyard.deploy.workflows import ACTIONS, TOOLS
 from shipyard.project import Project
 from tests.unit.deploy.conftest import CONFIG
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _objects(project: Project, env: str) -> dict[str, dict]:
@@ -30,7 +36,9 @@ def test_a_fresh_build_validates(project: Project) -> None:
 
 def test_the_dockerfile_is_layered_non_root_and_configurable(project: Project) -> None:
     text = (project.root / "deploy/Dockerfile").read_text()
-    assert "ARG BASE=python:3.11-slim\nFROM ${BASE}" in text
+    # the default base by the digest of its index, never a moving tag
+    assert f"ARG BASE={BASE_DIGESTS['python:3.11-slim']}\nFROM ${{BASE}}" in text
+    assert "@sha256:" in BASE_DIGESTS["python:3.11-slim"]
     lock, wheels, code = (text.index("requirements.lock /tmp"), text.index("COPY deploy/wheels/"),
                           text.index("COPY . /app"))
     assert lock < wheels < code  # dependencies change least, the code most
@@ -40,6 +48,28 @@ def test_the_dockerfile_is_layered_non_root_and_configurable(project: Project) -
     assert {".shipyard", "**/*.db", "**/.api-key*", "**/.venv", "lake"} <= set(ignore)
     pins = (project.root / "deploy/requirements.lock").read_text()
     assert "\nmlflow==" in pins and "\nfastapi==" in pins and "\nshipyard==" not in pins
+
+
+def test_the_lock_is_shipyard_s_constraints_each_pin_with_its_hash(project: Project) -> None:
+    text = (project.root / "deploy/requirements.lock").read_text()
+    assert "at the versions of Shipyard's constraints.txt" in text
+    tested = dict(line.split("==") for line in (REPO / "constraints.txt").read_text().splitlines()
+                  if "==" in line and not line.startswith("#"))
+    pins = re.findall(r"^(\S+)==(\S+) \\\n    --hash=sha256:[0-9a-f]{64}$", text, re.M)
+    assert len(pins) == text.count("==") > 50  # every pin hashed
+    assert all(tested[name] == version for name, version in pins if name in tested)
+    assert "ruff" not in dict(pins) and "pytest" not in dict(pins)  # Shipyard's needs only
+
+
+def test_offline_with_nothing_cached_the_lock_says_it_has_no_hashes(
+        project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(lockfile, "_CACHE", tmp_path / "empty-cache")
+    monkeypatch.setattr(lockfile.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 1, "", "ERROR: Could not find a version (no network)"))
+    text = lockfile.lock(project.config, "generated")
+    assert "# NO HASHES: pip could not resolve it (ERROR: Could not find a version (no network))" \
+        in text
+    assert "\nmlflow==" in text and "--hash" not in text and "\nruff==" not in text
 
 
 def test_the_entrypoint_serves_by_default_and_runs_any_command(project: Project) -> None:
@@ -140,6 +170,22 @@ def test_the_deployment_keeps_serving_through_rollouts_and_stops_gracefully(
     assert mounts == {"/tmp", "/app/shipyard.yaml"}  # no store is a folder of the pod
 
 
+def test_a_network_policy_admits_only_the_server_port_to_every_pod(project: Project) -> None:
+    objects = _objects(project, "prod")
+    policy = objects["NetworkPolicy/demo-shop"]
+    assert policy["metadata"]["namespace"] == "demo-shop-prod"
+    assert policy["spec"]["ingress"] == [{"ports": [{"port": 8000, "protocol": "TCP"}]}]
+    # egress stays open, and the manifest says why
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    assert "unknown when these manifests are built" in policy["metadata"]["annotations"][
+        "shipyard.dev/egress"]
+    selector = policy["spec"]["podSelector"]["matchLabels"]
+    pods = [obj["spec"]["template"] if obj["kind"] == "Deployment"
+            else obj["spec"]["jobTemplate"]["spec"]["template"]
+            for obj in objects.values() if obj["kind"] in ("Deployment", "CronJob")]
+    assert pods and all(selector.items() <= pod["metadata"]["labels"].items() for pod in pods)
+
+
 def test_schedules_default_from_the_project(project: Project) -> None:
     schedules = default_schedules(project.config)
     assert {n: (s.cron, s.command) for n, s in schedules.items()} == {
@@ -151,10 +197,15 @@ def test_schedules_default_from_the_project(project: Project) -> None:
     assert container["args"] == ["run", "nightly", "--env", "$(SHIPYARD_ENV)"]
 
 
+def _workflow(project: Project, name: str) -> dict:
+    workflow = yaml.safe_load((project.root / f".github/workflows/{name}.yml").read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads a bare `on` as true
+    return workflow
+
+
 def test_workflows_read_secrets_only_from_secrets(project: Project) -> None:
-    cd = yaml.safe_load((project.root / ".github/workflows/cd.yml").read_text())
-    assert list(cd["jobs"]) == ["train", "image", "deploy-staging", "deploy-prod"]
-    assert cd["jobs"]["deploy-prod"]["environment"]["name"] == "production"
+    cd = _workflow(project, "cd")
+    assert list(cd["jobs"]) == ["image", "deploy-staging", "deploy-prod"]
     text = (project.root / ".github/workflows/cd.yml").read_text()
     assert "postgresql" not in text and "DEMO_DB: ${{ secrets.DEMO_DB }}" in text
     staging_secret = next(s for s in cd["jobs"]["deploy-staging"]["steps"]
@@ -162,10 +213,80 @@ def test_workflows_read_secrets_only_from_secrets(project: Project) -> None:
     assert "STAGING_DB" in staging_secret["env"] and "DEMO_DB" not in staging_secret["env"]
     steps = [s.get("name", "") for s in cd["jobs"]["deploy-prod"]["steps"]]
     assert steps.index("Secret demo-shop-secrets from this environment's secrets") < steps.index(
-        "Apply the prod overlay with this commit's image") < steps.index("HTTP API tests against prod")
+        "Apply the prod overlay with this commit's image, by digest") < steps.index(
+        "Ingest, train and promote in prod's stores (Kubernetes Jobs)") < steps.index(
+        "HTTP API tests against prod")
     ci = (project.root / ".github/workflows/ci.yml").read_text()
     assert "shipyard run train --smoke --sample 0.05 --env dev" in ci
     assert ci.index("run: python make_source.py") < ci.index("run: shipyard ingest --env dev")
+
+
+def test_pull_requests_get_no_secrets_and_each_secret_belongs_to_an_environment(
+        project: Project) -> None:
+    ci = (project.root / ".github/workflows/ci.yml").read_text()
+    assert "secrets." not in ci and "environment" not in ci
+    for name in ("cd", "retrain"):
+        for job_name, job in _workflow(project, name)["jobs"].items():
+            uses_secrets = "secrets." in yaml.safe_dump(job)
+            # one name across the workflows: the shipyard.yaml environment the job works in
+            env = (job.get("environment") or {}).get("name")
+            assert env in (None, "staging", "prod"), (name, job_name)
+            assert env is not None or not uses_secrets, (name, job_name)
+    assert _workflow(project, "cd")["jobs"]["deploy-prod"]["environment"]["name"] == "prod"
+    assert _workflow(project, "retrain")["jobs"]["retrain"]["environment"]["name"] == "prod"
+
+
+def test_cd_trains_in_the_cluster_never_on_the_runner(project: Project) -> None:
+    for name in ("cd", "retrain"):
+        for job in _workflow(project, name)["jobs"].values():
+            for step in job["steps"]:
+                lines = step.get("run", "").splitlines()
+                # shipyard on the runner: only the smoke test of the deployed API
+                assert not any(line.startswith(("shipyard ingest", "shipyard run",
+                                                "shipyard models")) for line in lines)
+    train = next(s for s in _workflow(project, "cd")["jobs"]["deploy-prod"]["steps"]
+                 if s.get("name", "").startswith("Ingest, train and promote"))
+    assert train["env"] == {"APP": "demo-shop", "NAMESPACE": "demo-shop-prod"}
+    calls = [line for line in train["run"].splitlines() if line.startswith("in_cluster ")]
+    assert [c.split()[1] for c in calls] == ["ingest", "run-train", "promote-demo"]
+    assert """'["shipyard", "run", "train", "--env", "prod"]'""" in calls[1]
+
+
+def test_actions_are_pinned_by_commit_tools_by_version_checkouts_keep_no_credentials(
+        project: Project) -> None:
+    for name in ("ci", "cd", "retrain"):
+        text = (project.root / f".github/workflows/{name}.yml").read_text()
+        workflow = _workflow(project, name)
+        assert workflow["permissions"] == {}  # each job says what it needs
+        for job in workflow["jobs"].values():
+            assert set(job["permissions"]) <= {"contents", "packages"}
+            for step in job["steps"]:
+                if "uses" in step:
+                    action, commit = step["uses"].split("@")
+                    assert len(commit) == 40 and f"{step['uses']} # {ACTIONS[action][1]}" in text
+                if step.get("uses", "").startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+        assert "shipyard==" not in text
+    ci = _workflow(project, "ci")
+    lint = next(s for s in ci["jobs"]["test"]["steps"] if s.get("name") == "Lint")["run"]
+    assert f"pip install {' '.join(TOOLS)}" in lint
+    pins = dict(line.split("==") for line in (REPO / "constraints.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert all(pins[tool.split("==")[0]] == tool.split("==")[1] for tool in TOOLS)
+
+
+def test_shipyard_installs_only_from_the_wheel_whose_hash_was_recorded(
+        project: Project, tmp_path: Path) -> None:
+    wheel = tmp_path / "shipyard-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(b"the wheel that was reviewed")
+    record_wheel(wheel)
+    check = ["sha256sum", "--check", "--strict", WHEEL_SUMS]
+    assert subprocess.run(check, cwd=tmp_path, capture_output=True, check=False).returncode == 0
+    wheel.write_bytes(b"another wheel of that name")
+    assert subprocess.run(check, cwd=tmp_path, capture_output=True, check=False).returncode != 0
+    text = (project.root / "deploy/Dockerfile").read_text()
+    assert f"sha256sum --check --strict {WHEEL_SUMS}" in text and "pip install --no-index" in text
+    assert "shipyard==" not in text and "SHIPYARD=" not in text
 
 
 def test_a_rebuild_drops_a_removed_schedule(project: Project) -> None:
