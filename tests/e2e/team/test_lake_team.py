@@ -34,16 +34,6 @@ ENV = "team"
 KEYS = {"orders": "order_id", "order_lines": "order_line_id"}
 
 
-def team_environment(base: str, db_url: str) -> str:
-    """The ``team`` environment of shipyard.yaml: every store a server, nothing in the folder."""
-    return (f"  {ENV}:\n"
-            f"    lake: {base}/lake\n"
-            f"    state: {base}/state\n"
-            f"    metadata_db: {db_url}\n"
-            f"    results_db: {db_url}\n"
-            f"    tracking_uri: {os.environ['MLFLOW_TRACKING_URI']}\n")
-
-
 @pytest.fixture
 def erp(team_stack: TeamStack, team_space: TeamSpace, tmp_path: Path,
         example_projects: ExampleProjects, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -68,18 +58,17 @@ def erp_py(folder: Path, *args: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def workdirs(tmp_path: Path, example_projects: ExampleProjects, base: str, db_url: str,
-             names: tuple[str, ...] = ("a", "b")) -> list[Path]:
-    """Fresh working directories holding only the example's shipyard.yaml with the team
-    environment added."""
-    text = (example_projects.template("recommender") / "shipyard.yaml").read_text()
-    assert text.count("\nenvironments:\n") == 1
-    text = text.replace("\nenvironments:\n", "\nenvironments:\n" + team_environment(base, db_url))
+def workdirs(tmp_path: Path, example_projects: ExampleProjects, base: str,
+             monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...] = ("a", "b")) -> list[Path]:
+    """Fresh working directories holding only the example's shipyard.yaml, whose ``team``
+    environment gets its lake and state under ``base`` (the rest from team_space)."""
+    monkeypatch.setenv("SHIPYARD_LAKE", f"{base}/lake")
+    monkeypatch.setenv("SHIPYARD_STATE", f"{base}/state")
     folders = []
     for name in names:
         folder = tmp_path / name
         folder.mkdir()
-        (folder / "shipyard.yaml").write_text(text)
+        shutil.copy(example_projects.template("recommender") / "shipyard.yaml", folder)
         folders.append(folder)
     return folders
 
@@ -102,9 +91,9 @@ def landed_once(lake: str, layer: str, table: str) -> tuple[int, int]:
 @pytest.mark.parametrize("store", ["s3", "az"])
 def test_a_batch_quarantined_in_one_directory_is_accepted_from_another(
         team_space: TeamSpace, erp: Path, tmp_path: Path, example_projects: ExampleProjects,
-        store: str) -> None:
+        store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     base = team_space.s3_url if store == "s3" else team_space.az_url
-    a, b = workdirs(tmp_path, example_projects, base, team_space.db_url)
+    a, b = workdirs(tmp_path, example_projects, base, monkeypatch)
 
     shipyard("ingest", cwd=a)
     erp_py(erp, "next-month", "--drift")
@@ -131,8 +120,8 @@ def test_a_batch_quarantined_in_one_directory_is_accepted_from_another(
 
 def test_two_ingests_started_together_from_two_directories_land_each_row_once(
         team_space: TeamSpace, erp: Path, tmp_path: Path,
-        example_projects: ExampleProjects) -> None:
-    a, b = workdirs(tmp_path, example_projects, team_space.s3_url, team_space.db_url)
+        example_projects: ExampleProjects, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = workdirs(tmp_path, example_projects, team_space.s3_url, monkeypatch)
     shipyard("ingest", cwd=a)
     erp_py(erp, "next-month")
 
@@ -171,10 +160,10 @@ def test_two_ingests_started_together_from_two_directories_land_each_row_once(
 
 def test_a_landing_killed_in_one_directory_is_rolled_forward_from_another(
         team_space: TeamSpace, erp: Path, tmp_path: Path,
-        example_projects: ExampleProjects) -> None:
+        example_projects: ExampleProjects, monkeypatch: pytest.MonkeyPatch) -> None:
     """The staged file of a batch being landed is in the state store, so the next ingest, from
     anywhere, finishes the landing of a process SIGKILLed between RAW and CLEAN."""
-    a, b = workdirs(tmp_path, example_projects, team_space.s3_url, team_space.db_url)
+    a, b = workdirs(tmp_path, example_projects, team_space.s3_url, monkeypatch)
     shipyard("ingest", cwd=a)
     erp_py(erp, "next-month")
     killed = run("ingest", "--env", ENV, cwd=a, env={"SHIPYARD_KILL_AT": "after-raw"},

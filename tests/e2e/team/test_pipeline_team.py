@@ -103,7 +103,7 @@ def test_two_fresh_folders_train_from_the_shared_stores_alone(team_space: TeamSp
     # one version, registered by the first run; its files are on the server, in the bucket
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     versions = client.search_model_versions(f"name = '{name}'")
-    assert [v.version for v in versions] == ["1"]
+    assert [v.version for v in versions] == ["1"], (name, first, second)
     run_id = versions[0].run_id
     assert client.get_run(run_id).info.artifact_uri.startswith("mlflow-artifacts:/")
     served = [m["path"] for m in
