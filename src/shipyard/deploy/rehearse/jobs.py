@@ -20,7 +20,7 @@ __all__ = ["run_jobs"]
 def run_jobs(plan: Plan, project: Path, secrets: dict[str, str], names: list[str],
              say: Callable[[str], None], timeout_s: float = 1800) -> dict[str, Any]:
     """Run the CronJobs ``names`` (with or without the project's prefix) in order; stop at the
-    first that fails. Their exit codes, seconds and output's last line."""
+    first that fails. Their exit codes, seconds and output's last line (printed whole)."""
     found: dict[str, Any] = {}
     for name in names:
         full = next((j for j in plan.jobs if j == name or j.endswith(f"-{name}")), None)
@@ -33,9 +33,8 @@ def run_jobs(plan: Plan, project: Path, secrets: dict[str, str], names: list[str
                                secrets).run(timeout_s)
         lines = [line for line in output.splitlines() if line.strip()]
         found[full] = {"exit_code": code, "seconds": round(time.monotonic() - started, 1),
-                       "output": output}
-        say(f"job {full}: exit {code} in {found[full]['seconds']} s"
-            + (f" · {lines[-1].strip()}" if lines else ""))
+                       "last_line": lines[-1].strip() if lines else ""}
+        say(f"job {full}: exit {code} in {found[full]['seconds']} s\n{output.rstrip()}")
         if code != 0:
             raise RehearsalFailed(f"CronJob {full} failed (exit {code}): {output[-3000:]}")
     return found
