@@ -46,11 +46,13 @@ def rehearse(
                            "[default: C00001 to C00016].")] = None,
     clients: Annotated[int, typer.Option(help="Concurrent clients through the balancer.",
                                          min=1)] = 16,
+    rate: Annotated[float, typer.Option(help="Requests a second each client sends at most.",
+                                        min=0.1)] = 5.0,
     figures: Annotated[Path | None, typer.Option(
         help="Write the figures as JSON to this file.", dir_okay=False)] = None,
     project_dir: ProjectDir = Path("."),
 ) -> None:
-    """Start the rendered manifests' server replicas behind HAProxy and rehearse a deployment."""
+    """Run an environment's rendered manifests here: replicas behind HAProxy, rolling update, scale, kill, under load."""  # noqa: E501 - the one line the deploy group shows
     from shipyard.deploy.rehearse import NOT_SHOWN, OPERATIONS, Rehearsal, Settings, read_plan
     from shipyard.deploy.rehearse.jobs import run_jobs
     from shipyard.deploy.rehearse.pods import read_env_file
@@ -68,7 +70,7 @@ def rehearse(
                   f"maxUnavailable {plan.max_unavailable}", highlight=False)
     found = run_jobs(plan, root, values, job or [], console.print)
     settings = Settings(replicas=replicas or plan.min_replicas, operations=operations,
-                        promote=promote, model=model, clients=clients)
+                        promote=promote, model=model, clients=clients, rate=rate)
     if customer:
         settings.customers = tuple(customer)
     result = Rehearsal(plan, root, values, settings,

@@ -1,8 +1,10 @@
 """Clients through the balancer while an operation runs: what they saw, counted.
 
 ``clients`` threads, each with its own keep-alive connection (as a service calling another
-would), send GETs round the given paths until told to stop, or until a bound of time or of
-requests, whichever comes first, so that no operation can run the load forever. A request
+would), send GETs round the given paths, each at most ``rate`` a second (a steady load that
+leaves the machine's cores to the replicas being started, rather than a flood that measures
+only how starved they are), until told to stop, or until a bound of time or of requests,
+whichever comes first, so that no operation can run the load forever. A request
 fails when it gets no answer or an answer other than 200.
 """
 
@@ -42,11 +44,13 @@ class Load:
     """``clients`` threads sending ``paths`` to ``base`` with ``headers``; use as a context."""
 
     def __init__(self, base: str, paths: list[str], headers: dict[str, str], *,
-                 clients: int = 16, bound_s: float = 120.0, max_requests: int = 200_000) -> None:
+                 clients: int = 16, rate: float = 5.0, bound_s: float = 120.0,
+                 max_requests: int = 200_000) -> None:
         self.base = base
         self.paths = paths
         self.headers = headers
         self.clients = clients
+        self.rate = rate
         self.bound_s = bound_s
         self.max_requests = max_requests
         self.figures = LoadFigures()
@@ -73,7 +77,8 @@ class Load:
         deadline = self._started + self.bound_s
         sent = 0
         with httpx.Client(base_url=self.base, headers=self.headers, timeout=30.0) as client:
-            while not self._stop.is_set() and time.monotonic() < deadline:
+            while not self._stop.wait(max(0.0, self._started + sent / self.rate
+                                          - time.monotonic())) and time.monotonic() < deadline:
                 path = self.paths[(number + sent * self.clients) % len(self.paths)]
                 sent += 1
                 try:

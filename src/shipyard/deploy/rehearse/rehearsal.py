@@ -56,6 +56,7 @@ class Settings:
     model: str | None = None
     customers: tuple[str, ...] = tuple(f"C{n:05d}" for n in range(1, 17))
     clients: int = 16
+    rate: float = 5.0             # requests a second per client
     settle_s: float = 2.0
     op_bound_s: float = 300.0
 
@@ -116,7 +117,8 @@ class Rehearsal:
         load_before = os.getloadavg()[0]
         detail: dict[str, Any] = {}
         with Load(self.base_url, paths, {"Authorization": f"Bearer {self.key}"},
-                  clients=self.settings.clients, bound_s=self.settings.op_bound_s) as load:
+                  clients=self.settings.clients, rate=self.settings.rate,
+                  bound_s=self.settings.op_bound_s) as load:
             time.sleep(self.settings.settle_s)  # the load running before the operation
             started = time.monotonic()
             if name == "pickup":
