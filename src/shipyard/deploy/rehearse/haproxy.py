@@ -182,5 +182,5 @@ backend {BACKEND}
     @staticmethod
     def _ok(answer: str, name: str) -> None:
         text = answer.strip()
-        if text and "changed" not in text:
+        if text and "changed" not in text and "no need to change" not in text:
             raise ConfigError(f"HAProxy refused a change of {name}: {text}")
