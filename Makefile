@@ -71,7 +71,7 @@ browser:
 # Debian's HAProxy in front of the replicas as the Service: installed here when missing.
 .PHONY: haproxy
 haproxy:
-	command -v haproxy > /dev/null || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy)
+	command -v haproxy > /dev/null || test -x /usr/sbin/haproxy || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy)
 
 test: $(STAMP) browser team-deps haproxy
 	$(PY) -m pytest -n 2 --dist loadfile -q
