@@ -65,6 +65,7 @@ class Fleet:
         self.replicas: dict[int, Replica] = {}
         self.generation = 1
         self.started = 0
+        self.written: set[str] = set()  # files replicas wrote in their app/ (none, at team scale)
 
     def add(self) -> Replica:
         """Start one replica in a free slot (not Ready until its checks pass)."""
@@ -113,6 +114,7 @@ class Fleet:
         time.sleep(self.plan.pre_stop_s)
         replica.pod.terminate(self.plan.grace_s)
         self.balancer.disable(replica.slot)
+        self.written |= {f"{replica.pod.name}/{f}" for f in replica.pod.written()}
         del self.replicas[replica.slot]
 
     def _stop_all(self, replicas: list[Replica]) -> None:

@@ -71,6 +71,7 @@ class Rehearsal:
     settings: Settings
     say: Callable[[str], None] = print
     figures: dict[str, Any] = field(default_factory=dict)
+    base_url: str = ""            # the balancer's, once started
 
     @property
     def key(self) -> str:
@@ -104,8 +105,8 @@ class Rehearsal:
             for name in self.settings.operations:
                 self._operation(name, fleet, base)
             self.figures["ui_session"] = self._ui_session(fleet)
-            written = sorted({f for r in fleet.replicas.values() for f in r.pod.written()})
-            self.figures["files_written_in_app"] = written
+            fleet.stop_all()
+            self.figures["files_written_in_app"] = sorted(fleet.written)
         self.figures["answered_recommendations"] = sum(
             op["answered"] for name, op in self.figures.items()
             if name in OPERATIONS and isinstance(op, dict))
