@@ -43,8 +43,9 @@ class HealthCheck:
     said: str
 
 
-def health_check(probe: Probe, image_files: dict[str, Path], keys: str) -> HealthCheck:
-    """The readiness probe as an HTTP check (an exec of the image's probe script: its GET)."""
+def health_check(probe: Probe, image_files: dict[str, Path], key: str) -> HealthCheck:
+    """The readiness probe as an HTTP check (an exec of the image's probe script: its GET,
+    with ``key``, the first API key as that script sends it)."""
     timing = (f"every {probe.period_s} s, down after {probe.failure_threshold}, up after "
               f"{probe.success_threshold}, timeout {probe.timeout_s} s")
     if probe.http_path:
@@ -52,8 +53,7 @@ def health_check(probe: Probe, image_files: dict[str, Path], keys: str) -> Healt
     command = probe.exec or []
     if any(word in image_files and "probe" in word for word in command):
         path = command[-1]
-        key = keys.split(",", maxsplit=1)[0].split(":", maxsplit=1)[0].strip() or None
-        return HealthCheck(path, key, f"exec {' '.join(command)} run as HAProxy's HTTP check "
+        return HealthCheck(path, key or None, f"exec {' '.join(command)} run as HAProxy's HTTP check "
                                       f"GET {path} with the first API key, {timing}")
     raise ConfigError(f"the readiness probe {command or probe} is neither an httpGet nor the "
                       f"image's shipyard-probe: the rehearsal cannot run it")

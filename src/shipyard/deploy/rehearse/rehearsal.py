@@ -75,7 +75,9 @@ class Rehearsal:
 
     @property
     def key(self) -> str:
-        return self.plan.server.env.get("SHIPYARD_API_KEYS", "").split(",")[0].split(":")[0]
+        """The first API key without its ``:role``, as the image's probe sends it."""
+        first = self.plan.server.env.get("SHIPYARD_API_KEYS", "").split(",", maxsplit=1)[0]
+        return first.split(":", maxsplit=1)[0].strip()
 
     def run(self) -> dict[str, Any]:
         if not self.key:
@@ -83,8 +85,7 @@ class Rehearsal:
                                   "FILE or export it")
         with tempfile.TemporaryDirectory(prefix="rehearse-") as folder, ExitStack() as stack:
             base = Path(folder)
-            check = health_check(self.plan.readiness, self.plan.image_files,
-                                 self.plan.server.env.get("SHIPYARD_API_KEYS", ""))
+            check = health_check(self.plan.readiness, self.plan.image_files, self.key)
             balancer = Balancer(base, free_port(),
                                 max(self.plan.max_replicas, self.settings.replicas)
                                 + max(1, self.plan.max_surge), check, self.plan.readiness)
@@ -117,7 +118,7 @@ class Rehearsal:
         paths = [f"/v1/recommendations/{c}" for c in self.settings.customers]
         load_before = os.getloadavg()[0]
         detail: dict[str, Any] = {}
-        with Load(self.base_url, paths, {"Authorization": f"Bearer {self.key}"},
+        with Load(self.base_url, paths, self._auth,
                   clients=self.settings.clients, rate=self.settings.rate,
                   bound_s=self.settings.op_bound_s) as load:
             time.sleep(self.settings.settle_s)  # the load running before the operation
