@@ -67,13 +67,19 @@ serve-demo: $(STAMP)
 browser:
 	command -v chromium > /dev/null || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium)
 
-test: $(STAMP) browser team-deps scanners
+# The deployment rehearsal (shipyard deploy rehearse; tests/e2e/team/test_rehearse.py) puts
+# Debian's HAProxy in front of the replicas as the Service: installed here when missing.
+.PHONY: haproxy
+haproxy:
+	command -v haproxy > /dev/null || test -x /usr/sbin/haproxy || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy)
+
+test: $(STAMP) browser team-deps haproxy scanners
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-e2e: $(STAMP) browser team-deps
+e2e: $(STAMP) browser team-deps haproxy
 	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP) team-deps

@@ -37,6 +37,9 @@ class _DeployCommands(LazyGroup):
         LazyCommand("smoke", "shipyard.cli.deploy_smoke:smoke",
                     "Check a running server over HTTP: health, keys, served versions, right and "
                     "wrong inputs."),
+        LazyCommand("rehearse", "shipyard.cli.deploy_rehearse:rehearse",
+                    "Run an environment's rendered manifests here: replicas behind HAProxy, "
+                    "rolling update, scale, kill, under load."),
     )
 
 

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 Inputs = list[tuple[str, str, bool]]
 _FLUSH_ROWS = 5000
+_COMMIT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,30 @@ class PredictionLog:
             self._append(path, table)
 
     def _append(self, path: str, table: pa.Table) -> None:
-        from deltalake import write_deltalake
+        """Append ``table``; a commit lost to other replicas appending to the same table (the
+        team deployment: every replica logs into one table each second; found by ``deploy
+        rehearse``) is tried again after a random pause, rather than its rows dropped."""
+        import random
 
-        try:
-            write_deltalake(path, table, mode="append", partition_by=["day"],
-                            schema_mode="merge", storage_options=self.storage_options)
-            self.written += table.num_rows
-        except Exception as error:  # noqa: BLE001 - the log must never take the server down
-            logger.warning("could not append %d records to %s: %s", table.num_rows, path, error)
+        from deltalake import write_deltalake
+        from deltalake.exceptions import CommitFailedError
+
+        for attempt in range(1, _COMMIT_ATTEMPTS + 1):
+            try:
+                write_deltalake(path, table, mode="append", partition_by=["day"],
+                                schema_mode="merge", storage_options=self.storage_options)
+                self.written += table.num_rows
+                return
+            except CommitFailedError as error:
+                if attempt == _COMMIT_ATTEMPTS:
+                    logger.warning("could not append %d records to %s after %d attempts: %s",
+                                   table.num_rows, path, attempt, error)
+                    return
+                time.sleep(random.uniform(0.05, 0.5))  # noqa: S311 - a jitter, not a secret
+            except Exception as error:  # noqa: BLE001 - the log must never take the server down
+                logger.warning("could not append %d records to %s: %s", table.num_rows, path,
+                               error)
+                return
 
     def close(self) -> None:
         """Stop the writer and append what is still queued."""
