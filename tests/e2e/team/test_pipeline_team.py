@@ -43,7 +43,9 @@ def _team_project(root: Path, space: TeamSpace) -> str:
     config["environments"]["dev"] = {
         "lake": f"{space.s3_url}/lake", "metadata_db": space.db_url,
         "tracking_uri": "${MLFLOW_TRACKING_URI}"}
-    config["environments"]["dev"]["dask_address"] = "${DASK_SCHEDULER_ADDRESS}"  # steps on Dask
+    # the second run asks for Dask: the stack's scheduler (every step is reused, none runs)
+    config["environments"]["dev"]["dask_address"] = "${DASK_SCHEDULER_ADDRESS}"
+    config["pipelines"]["train"]["executor"] = "local"  # the first trains here (Dask: test_roles)
     config["models"] = {name: config["models"]["titanic"]}
     (root / "shipyard.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     pipeline = root / "pipeline.py"
