@@ -82,7 +82,7 @@ unit: $(STAMP)
 e2e: $(STAMP) browser team-deps haproxy
 	$(PY) -m pytest -q tests/e2e
 
-bench: $(STAMP) team-deps
+bench: $(STAMP) team-deps haproxy
 	command -v wrk > /dev/null || (apt-get update -q && apt-get install -y -q wrk) || (sudo apt-get update -q && sudo apt-get install -y -q wrk)
 	$(PY) benchmarks/cli.py
 	$(PY) benchmarks/ingest.py
@@ -94,6 +94,7 @@ bench: $(STAMP) team-deps
 	$(PY) benchmarks/monitoring.py
 	$(PY) benchmarks/ui.py
 	$(PY) benchmarks/team.py
+	$(PY) benchmarks/rehearsal.py
 
 # The team stack (teamstack/team.py): every store a server on 127.0.0.1, as the team-scale
 # tests (tests/e2e/team) run against. Its Python servers (moto, mlflow, dask) come with the dev

@@ -53,7 +53,14 @@ def rehearse(
     project_dir: ProjectDir = Path("."),
 ) -> None:
     """Run an environment's rendered manifests here: replicas behind HAProxy, rolling update, scale, kill, under load."""  # noqa: E501 - the one line the deploy group shows
-    from shipyard.deploy.rehearse import NOT_SHOWN, OPERATIONS, Rehearsal, Settings, read_plan
+    from shipyard.deploy.rehearse import (
+        NOT_SHOWN,
+        OPERATIONS,
+        Rehearsal,
+        Settings,
+        read_plan,
+        shortfalls,
+    )
     from shipyard.deploy.rehearse.jobs import run_jobs
     from shipyard.deploy.rehearse.pods import read_env_file
 
@@ -84,3 +91,8 @@ def rehearse(
         figures.parent.mkdir(parents=True, exist_ok=True)
         figures.write_text(json.dumps(result, indent=2) + "\n")
         console.print(f"Figures written to {figures}", highlight=False)
+    missed = shortfalls(result)
+    for line in missed:
+        console.print(f"[red]Short of the goal[/]: {line}", highlight=False)
+    if missed:
+        raise typer.Exit(1)

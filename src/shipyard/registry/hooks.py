@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shipyard.errors import ModelRejected
+from shipyard.errors import ModelRejected, PipelineError
 from shipyard.notify.runs import FailureAlerts
 from shipyard.pipeline import runner
 from shipyard.pipeline.cache import ResultStore
@@ -61,8 +61,11 @@ class Registration:
             if step.folder is None:
                 continue
             stored = results.lookup(step.fingerprint)
-            if stored is None:
-                continue
+            if stored is None:  # it succeeded, so its manifest was written: someone removed it
+                raise PipelineError(
+                    f"step {step.name!r} succeeded but its result is gone from the state store "
+                    f"({results.where(step.fingerprint)}), so its models cannot be registered: "
+                    f"run the pipeline again with --no-cache")
             for output, entry in stored.outputs.items():
                 if entry["kind"] != "trained":
                     continue

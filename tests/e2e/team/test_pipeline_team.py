@@ -1,15 +1,17 @@
 """Training at team scale leaves nothing on the trainer's disk: the step cache and the code
-snapshot are in the state store (S3), the run records in PostgreSQL, the runs on the MLflow
-server.
+snapshot are in the state store (S3), the run records in PostgreSQL, the model on the MLflow
+server (its artifacts proxied to S3).
 
 The Titanic example is ingested once from a setup folder; then two fresh folders, each holding
 only the project's code and shipyard.yaml, as a pod's checkout would, train in turn. The second
-(asking for the team's Dask cluster) finds every step in the shared cache. Registration from
-fresh folders, two servers and the rest of the roles: test_roles.py.
+(asking for the team's Dask cluster) finds every step in the shared cache and registers nothing
+new; a server started in a third serves the model from the tracking server. Two servers and
+the rest of the roles: test_roles.py.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -17,10 +19,13 @@ from pathlib import Path
 import obstore
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
 from obstore.store import from_url
+from teamstack.team import BUCKET
 
 from tests.e2e.cli import run
 from tests.e2e.examples import small
+from tests.e2e.server import AUTH, http, serving
 from tests.e2e.team.conftest import TeamSpace
 
 pytestmark = pytest.mark.slow
@@ -78,7 +83,7 @@ def test_two_fresh_folders_train_from_the_shared_stores_alone(team_space: TeamSp
                                                             tmp_path: Path) -> None:
     setup = tmp_path / "setup"
     run("example", "titanic", str(setup), cwd=tmp_path)
-    _team_project(setup, team_space)
+    name = _team_project(setup, team_space)
     run("ingest", cwd=setup)  # its quarantine and reports stay in the setup folder, for now
     _state_in(setup, f"{team_space.s3_url}/state")
 
@@ -97,3 +102,24 @@ def test_two_fresh_folders_train_from_the_shared_stores_alone(team_space: TeamSp
     state = [m["path"] for m in obstore.list(from_url(f"{team_space.s3_url}/state")).collect()]
     assert sum(k.startswith("artifacts/") and k.endswith("/manifest.json") for k in state) == 3
     assert sum(k.startswith("snapshots/") for k in state) == 2
+
+    # one version, registered by the first run; its files are on the server, in the bucket.
+    # The registry URI is given too: MlflowClient otherwise takes the one an earlier test in
+    # this process set with mlflow.set_registry_uri.
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    versions = client.search_model_versions(f"name = '{name}'")
+    assert [v.version for v in versions] == ["1"], (name, first, second)
+    run_id = versions[0].run_id
+    assert client.get_run(run_id).info.artifact_uri.startswith("mlflow-artifacts:/")
+    served = [m["path"] for m in
+              obstore.list(from_url(f"s3://{BUCKET}/mlflow-artifacts")).collect()]
+    experiment = client.get_run(run_id).info.experiment_id
+    assert any(k.startswith(f"{experiment}/") and k.endswith("MLmodel") for k in served), served
+
+    # a server started in yet another fresh folder loads the model from the tracking server
+    run("models", "promote", name, "1", "--reason", "team test", cwd=second_dir)
+    server_dir = tmp_path / "e"
+    _fresh(setup, server_dir)
+    with serving(server_dir) as base:
+        assert http.get(f"{base}/ready", headers=AUTH).json()["models"] == {name: 1}

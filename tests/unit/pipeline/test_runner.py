@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -424,3 +425,13 @@ def test_a_failed_step_alerts_the_webhooks_through_the_project_hooks(demo: Proje
     assert request.json["event"] == "run_failed"
     assert request.json["details"]["step"] == "explode"
     assert request.json["details"]["run_id"] == failed.value.run_id  # type: ignore[attr-defined]
+
+
+def test_a_trained_result_gone_from_the_state_store_fails_registration_by_name(
+        demo: Project, registry: Calls) -> None:
+    result = registry.run(demo, "model")
+    shutil.rmtree(demo.state.path("artifacts"))  # removed between the step and registration
+    registration = Registration(demo, register=registry.register_trained)
+    with pytest.raises(PipelineError, match=r"step '\w+' succeeded but its result is gone.*"
+                                            r"--no-cache"):
+        registration.after_run(result)

@@ -10,6 +10,12 @@ cannot show (:data:`NOT_SHOWN`).
 """
 
 from shipyard.deploy.rehearse.manifests import Plan, read_plan
-from shipyard.deploy.rehearse.rehearsal import NOT_SHOWN, OPERATIONS, Rehearsal, Settings
+from shipyard.deploy.rehearse.rehearsal import (
+    NOT_SHOWN,
+    OPERATIONS,
+    Rehearsal,
+    Settings,
+    shortfalls,
+)
 
-__all__ = ["NOT_SHOWN", "OPERATIONS", "Plan", "Rehearsal", "Settings", "read_plan"]
+__all__ = ["NOT_SHOWN", "OPERATIONS", "Plan", "Rehearsal", "Settings", "read_plan", "shortfalls"]

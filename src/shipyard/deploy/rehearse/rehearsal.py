@@ -32,7 +32,7 @@ from shipyard.deploy.rehearse.load import Load
 from shipyard.deploy.rehearse.manifests import Container, Plan
 from shipyard.deploy.rehearse.pods import Pod
 
-__all__ = ["NOT_SHOWN", "OPERATIONS", "Rehearsal", "Settings"]
+__all__ = ["NOT_SHOWN", "OPERATIONS", "Rehearsal", "Settings", "shortfalls"]
 
 OPERATIONS = ("pickup", "rollout", "scale", "kill")
 NOT_SHOWN = (
@@ -203,3 +203,25 @@ class Rehearsal:
             working += page.status_code == 200 and "sign out" in page.text.lower()
         return {"signed_in": signed.status_code in (302, 303) and bool(cookies),
                 "replicas": len(fleet.replicas), "replicas_where_it_works": working}
+
+
+def shortfalls(figures: dict[str, Any]) -> list[str]:
+    """What the rehearsal showed the deployment falling short of its goal: a failed request in
+    any operation but the kill (a killed replica may drop what it had in flight), a replica
+    that never served the promoted version, a UI session not honoured by every replica, a file
+    written into a replica's read-only root."""
+    found = [f"{name}: {op['failed']} of {op['requests']} requests failed"
+             for name, op in figures.items()
+             if name in OPERATIONS and name != "kill" and isinstance(op, dict) and op["failed"]]
+    pickup = figures.get("pickup")
+    if pickup and pickup["replicas_serving"] < pickup["replicas"]:
+        found.append(f"pickup: {pickup['replicas_serving']} of {pickup['replicas']} replicas "
+                     f"served version {pickup['version']}")
+    ui = figures.get("ui_session", {})
+    if ui and (not ui["signed_in"] or ui["replicas_where_it_works"] < ui["replicas"]):
+        found.append(f"UI session: works on {ui['replicas_where_it_works']} of "
+                     f"{ui['replicas']} replicas" + ("" if ui["signed_in"] else
+                                                     " (signing in failed)"))
+    if figures.get("files_written_in_app"):
+        found.append(f"files written in a replica's /app: {figures['files_written_in_app']}")
+    return found
