@@ -422,9 +422,10 @@ class MonitoringSettings(_Model):
 
     A column drifts when its test (binned KS for numbers, chi-square for categories, and a
     chi-square of its null rate) is significant (p < ``alpha``) **and** the shift is large
-    enough to matter: an effect (KS D, Cramér's V, φ) of at least ``min_effect`` or a PSI of
-    at least ``psi`` — the large-sample rule of ingest validation, since logs hold millions of
-    rows. The model drifts when at least ``drift_share`` of its input columns drift
+    enough to matter: an effect (KS D, total variation, Cohen's h: none of them shrinks when
+    one sample is much larger than the other) of at least ``min_effect`` or a PSI of at least
+    ``psi`` — the large-sample rule of ingest validation, since logs hold millions of rows.
+    The model drifts when at least ``drift_share`` of its input columns drift
     (Evidently's convention), or when its predictions do.
     """
 

@@ -9,9 +9,15 @@ run on a few dozen counts whatever the number of logged rows:
   shares at the bin edges (a lower bound of the unbinned D: the edges are the reference's
   quantiles, fine enough to see a shift of a tenth of a standard deviation), its p-value from
   the KS distribution for the effective sample size ``n·m/(n+m)``.
-- **Categories: chi-square** of the 2×k table, effect Cramér's V (the unseen-value bucket is
-  a category like any other, so a new value is a shift).
-- **Null rate: chi-square** of null vs non-null counts, effect φ.
+- **Categories: chi-square** of the 2×k table, effect the total variation distance between
+  the two samples' shares (the unseen-value bucket is a category like any other, so a new
+  value holding 15% of the rows is an effect of 0.15).
+- **Null rate: chi-square** of null vs non-null counts, effect Cohen's h.
+
+Every effect is a measure of the two distributions alone, not of their sizes (Cramér's V and φ,
+used before, shrink when one sample is much larger than the other: against a 1M-row window a
+1,000-row training profile missed a column going from 2% to 80% missing); the sizes enter
+through the p-value only.
 
 A column drifts under the large-sample rule of ingest validation
 (:func:`shipyard.lake.validation.stats.matters`): a test significant at ``alpha`` *and* a shift
@@ -26,7 +32,7 @@ import numpy as np
 from scipy import stats
 
 from shipyard.config.schema import MonitoringSettings
-from shipyard.lake.validation.stats import homogeneity, matters
+from shipyard.lake.validation.stats import cohens_h, homogeneity, matters, total_variation
 
 __all__ = ["Counts", "Test", "compare", "psi"]
 
@@ -94,11 +100,12 @@ def _ks(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
 def compare(reference: Counts, current: Counts, numeric: bool, s: MonitoringSettings) -> Test:
     """Test ``current`` against ``reference`` (counts over the same bins)."""
     null_rate = (reference.nulls / max(reference.rows, 1), current.nulls / max(current.rows, 1))
-    _, null_p, null_effect = homogeneity(np.array(
+    _, null_p, _ = homogeneity(np.array(
         [[current.nulls, current.rows - current.nulls],
          [reference.nulls, reference.rows - reference.nulls]]), correction=False)
+    null_effect = cohens_h(*null_rate)
     nulls_moved = matters(null_p, null_effect, s.alpha, s.min_effect)
-    null_reason = f"null rate {null_rate[0]:.1%} → {null_rate[1]:.1%} (φ={null_effect:.2f})"
+    null_reason = f"null rate {null_rate[0]:.1%} → {null_rate[1]:.1%} (h={null_effect:.2f})"
     if reference.counts.sum() == 0 or current.counts.sum() == 0:
         return Test("none", None, None, None, 0.0, null_rate, null_p, null_effect, nulls_moved,
                     null_reason if nulls_moved else "no values on one side to compare")
@@ -108,10 +115,11 @@ def compare(reference: Counts, current: Counts, numeric: bool, s: MonitoringSett
         effect = statistic
     else:
         test = "chi2"
-        statistic, p, effect = homogeneity(np.vstack([current.counts, reference.counts]))
+        statistic, p, _ = homogeneity(np.vstack([current.counts, reference.counts]))
+        effect = total_variation(reference.counts, current.counts)
     large = matters(p, effect, s.alpha, s.min_effect) or (p < s.alpha and shift >= s.psi)
     if large:
-        name = "KS D" if numeric else "Cramér's V"
+        name = "KS D" if numeric else "TV"
         reason = f"shifted: {name}={effect:.2f}, PSI={shift:.2f}, p={p:.2g}"
     elif nulls_moved:
         reason = null_reason

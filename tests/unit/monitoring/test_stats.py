@@ -75,3 +75,34 @@ def test_a_column_that_became_all_null_drifts_with_no_values_to_compare() -> Non
     result = compare(Counts(np.array([500, 500]), 10), Counts(np.array([0, 0]), 1000), True,
                      SETTINGS)
     assert result.test == "none" and result.drifted and "null rate" in result.reason
+
+
+SIZES = [1_000, 50_000, 200_000, 1_000_000]
+
+
+def _nulls(rows: int, rate: float) -> Counts:
+    """``rows`` values of a column, ``rate`` of them null, the rest spread over two bins."""
+    nulls = round(rows * rate)
+    return Counts(np.array([(rows - nulls) // 2, rows - nulls - (rows - nulls) // 2]), nulls)
+
+
+def _categories(rows: int, shares: list[float]) -> Counts:
+    return Counts(np.array([round(rows * s) for s in shares]))
+
+
+@pytest.mark.parametrize("profile_rows", SIZES)
+@pytest.mark.parametrize("window_rows", [1_000, 1_000_000])
+def test_the_same_shift_is_found_whatever_the_two_sizes(profile_rows: int,
+                                                         window_rows: int) -> None:
+    # missing values +10 points, and 2% → 80%; a new category taking 15% of the rows
+    for before, after in ((0.02, 0.12), (0.02, 0.80)):
+        moved = compare(_nulls(profile_rows, before), _nulls(window_rows, after), True, SETTINGS)
+        assert moved.drifted and "null rate" in moved.reason, (before, after, moved)
+    new = compare(_categories(profile_rows, [0.5, 0.3, 0.2, 0.0]),
+                  _categories(window_rows, [0.425, 0.255, 0.17, 0.15]), False, SETTINGS)
+    assert new.drifted and new.effect == pytest.approx(0.15), new
+    # and no shift is none, at any pair of sizes
+    assert not compare(_nulls(profile_rows, 0.02), _nulls(window_rows, 0.02), True,
+                       SETTINGS).drifted
+    assert not compare(_categories(profile_rows, [0.5, 0.3, 0.2]),
+                       _categories(window_rows, [0.5, 0.3, 0.2]), False, SETTINGS).drifted
