@@ -16,13 +16,19 @@ server answers with, so both shells map errors the same way::
     ├── NotReady                  exit 1, HTTP 503   a served model is loading or cannot answer
     │   └── StillLoading          exit 1, HTTP 503   … still loading: retry after a second
     ├── PipelineError             exit 1, HTTP 400   unknown pipeline/step, bad graph or parameter
+    │   ├── PipelineDefinitionError                  … declared wrongly: fix the definition
+    │   ├── UnsupportedArtifact                      … a value that cannot be stored safely
+    │   │   └── UntrustedEstimator                   … types skops does not trust
+    │   ├── ResumeRefused                            … --resume of a run that cannot resume
+    │   └── RunIdTaken                               … the promised run id is already a run's
     ├── StepFailed                exit 1, HTTP 500   a step raised; the run is recorded as failed
     ├── DataRejected              exit 3, HTTP 422   a batch failed validation
     ├── ModelRejected             exit 4, HTTP 422   a model failed its gate
     ├── DriftDetected             exit 5, HTTP 409   monitor drift --fail-on-drift found drift
     ├── RulesFiring               exit 6, HTTP 409   monitor check --fail-on-firing found a rule firing
     ├── PromotionRefused          exit 1, HTTP 409   e.g. promoting a rejected version
-    └── DeployInvalid             exit 2, HTTP 400   deploy validate found a problem in deploy/
+    ├── DeployInvalid             exit 2, HTTP 400   deploy validate found a problem in deploy/
+    └── RehearsalFailed           exit 1, HTTP 500   deploy rehearse: a replica not started/Ready
 """
 
 from __future__ import annotations
@@ -41,15 +47,21 @@ __all__ = [
     "NotFoundError",
     "NotReady",
     "PIIError",
+    "PipelineDefinitionError",
     "PipelineError",
     "PromotionRefused",
+    "RehearsalFailed",
+    "ResumeRefused",
     "RulesFiring",
+    "RunIdTaken",
     "ShipyardError",
     "SourceError",
     "StepFailed",
     "StillLoading",
     "StoreUnreachable",
     "Unauthorized",
+    "UnsupportedArtifact",
+    "UntrustedEstimator",
 ]
 
 
@@ -224,3 +236,8 @@ class ResumeRefused(PipelineError):
 
 class RunIdTaken(PipelineError):
     """The id promised for a new run is already a run's."""
+
+
+class RehearsalFailed(ShipyardError):
+    """``shipyard deploy rehearse`` could not run what the manifests describe: a replica did
+    not start or become Ready in time, a Job failed, or the settings are missing."""

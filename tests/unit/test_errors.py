@@ -3,6 +3,7 @@ CLI's caller as its class, whatever the shell (the exit codes are in tests/e2e).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from shipyard import errors
 from shipyard.errors import (
     ConfigError,
     DataRejected,
@@ -105,3 +107,10 @@ def test_the_server_answers_library_errors_through_the_one_handler(events: Proje
         unknown = client.post("/v1/models/titanic/predict", headers=auth, json={"rows": []})
         assert unknown.status_code == 404
         assert unknown.json() == {"detail": "model 'titanic' is not served here; served: none"}
+
+
+def test_the_tree_names_every_error_class_in_its_docstring_and_all() -> None:
+    classes = {name for name, value in vars(errors).items()
+               if isinstance(value, type) and issubclass(value, errors.ShipyardError)}
+    drawn = {"ShipyardError", *re.findall(r"[├└]── (\w+)", errors.__doc__ or "")}
+    assert classes == drawn == set(errors.__all__)

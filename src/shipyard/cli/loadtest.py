@@ -41,8 +41,10 @@ def _payload(url: str, payload: Path | None, headers: dict[str, str]) -> Any:
 def loadtest(
     url: Annotated[str, typer.Argument(help="URL to load, e.g. http://127.0.0.1:8000/v1/...")],
     concurrency: Annotated[int, typer.Option(help="Connections in parallel.", min=1)] = 8,
-    duration: Annotated[float | None, typer.Option(help="Seconds (at most 600).")] = None,
-    requests: Annotated[int | None, typer.Option(help="Stop after this many requests.")] = None,
+    duration: Annotated[float | None, typer.Option(help="Seconds (at most 600).", min=0.1,
+                                                   max=600)] = None,
+    requests: Annotated[int | None, typer.Option(help="Stop after this many requests.",
+                                                 min=1)] = None,
     payload: Annotated[Path | None, typer.Option(
         help="JSON body to POST (default for a predict URL: the model's example).")] = None,
     api_key: Annotated[str | None, typer.Option(

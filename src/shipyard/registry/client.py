@@ -21,6 +21,7 @@ import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from shipyard.db import unreachable
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
 from shipyard.tracking import tracking_client
@@ -38,6 +39,8 @@ GATE = "shipyard.gate"
 GATE_CHECKS = "shipyard.gate.checks"
 logger = logging.getLogger(__name__)
 _REASON = '"..."'
+_ABSENT = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
+"""MLflow's error codes for a model, version or alias that is not there."""
 """The ``--reason`` of a suggested command, for the user to fill in."""
 _GATED_STATUSES = ("staging", "production", "archived", "rolled_back")
 PREVIOUS = "shipyard.previous_production"
@@ -90,7 +93,8 @@ class Registry:
     def get(self, name: str, version: int) -> ModelVersion:
         try:
             return self.client.get_model_version(name, str(version))
-        except MlflowException:
+        except MlflowException as error:
+            self._absent_or_raise(error)
             versions = ", ".join(str(v.version) for v in self.versions(name))
             raise NotFoundError(f"model {name!r} has no version {version}; "
                                 f"its versions are {versions}") from None
@@ -99,8 +103,17 @@ class Registry:
         """The version an alias points to, or None."""
         try:
             return int(self.client.get_model_version_by_alias(name, alias).version)
-        except MlflowException:
+        except MlflowException as error:
+            self._absent_or_raise(error)
             return None
+
+    def _absent_or_raise(self, error: MlflowException) -> None:
+        """Return when ``error`` says the thing asked for is not there (MLflow answers a missing
+        alias with INVALID_PARAMETER_VALUE); any other error is the registry failing, raised as
+        such, so that an outage never reads as "no such version"."""
+        if error.error_code not in _ABSENT:
+            raise unreachable("model registry", self.project.tracking_uri,
+                              error.message) from error
 
     def version_at(self, name: str, alias: str) -> int:
         """The version ``alias`` points to; an error naming the fix when there is none."""

@@ -85,3 +85,12 @@ def test_loadtest_against_a_closed_port_names_the_address_and_the_fix(tmp_path: 
                check=1)
     assert f"nothing answers at {url}" in done.stderr and "shipyard serve" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("option", "value"), [("--duration", "9999"), ("--duration", "0"),
+                                               ("--requests", "0")])
+def test_loadtest_out_of_its_bounds_is_a_usage_error(tmp_path: Path, option: str,
+                                                     value: str) -> None:
+    done = run("loadtest", "http://127.0.0.1:9/v1/models/titanic/predict", option, value,
+               cwd=tmp_path, check=2)
+    assert option in done.stderr and "Traceback" not in done.stderr

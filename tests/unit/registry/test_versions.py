@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mlflow.tracking import MlflowClient
 
-from shipyard.errors import NotFoundError
+from shipyard.errors import NotFoundError, StoreUnreachable
 from shipyard.project import Project
 from shipyard.registry import Registry, compare_scores, save_comparison
 from shipyard.registry.client import GATE, GATE_CHECKS, REGISTRATION, STATUS
 from shipyard.registry.compare import Comparison
 from shipyard.registry.versions import gate_outcome, saved_comparison, summarize, summarize_all
+from tests.e2e.server import free_port
 
 YAML = """\
 project: p
@@ -98,3 +100,19 @@ def test_a_saved_comparison_reads_back_as_it_was_made(registry: Registry) -> Non
     assert read == made and read is not None and read.challenger_wins == made.challenger_wins
     assert saved_comparison(registry.project, "titanic", 1, 3) is None  # never compared
     assert Comparison.file_name(3, 1) == made.report_name == "compare-v3-vs-v1.json"
+
+
+def test_a_registry_that_stops_answering_is_not_read_as_a_missing_version(
+        registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    register(registry, "titanic", {STATUS: "registered"})
+    assert registry.alias("titanic", "production") is None  # not there: None, as before
+    with pytest.raises(NotFoundError, match="no version 7"):
+        registry.get("titanic", 7)
+    # the same questions while the registry's server is down
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    down = f"http://127.0.0.1:{free_port()}"
+    registry.client = MlflowClient(tracking_uri=down, registry_uri=down)
+    for ask in (lambda: registry.alias("titanic", "production"),
+                lambda: registry.get("titanic", 1)):
+        with pytest.raises(StoreUnreachable, match="model registry: cannot reach"):
+            ask()

@@ -22,13 +22,9 @@ from pathlib import Path
 from shipyard.deploy.rehearse.haproxy import Balancer
 from shipyard.deploy.rehearse.manifests import Plan
 from shipyard.deploy.rehearse.pods import Pod
-from shipyard.errors import ShipyardError
+from shipyard.errors import RehearsalFailed
 
 __all__ = ["Fleet", "Replica"]
-
-
-class RehearsalFailed(ShipyardError):
-    """A replica did not start, or did not become Ready in time."""
 
 
 def free_port() -> int:

@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shipyard.deploy.rehearse.fleet import RehearsalFailed
 from shipyard.deploy.rehearse.manifests import Plan
 from shipyard.deploy.rehearse.pods import Pod
-from shipyard.errors import ConfigError
+from shipyard.errors import ConfigError, RehearsalFailed
 
 __all__ = ["run_jobs"]
 

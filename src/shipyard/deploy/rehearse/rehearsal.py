@@ -26,11 +26,12 @@ from typing import Any
 
 import httpx
 
-from shipyard.deploy.rehearse.fleet import Fleet, RehearsalFailed, free_port, median
+from shipyard.deploy.rehearse.fleet import Fleet, free_port, median
 from shipyard.deploy.rehearse.haproxy import Balancer, health_check
 from shipyard.deploy.rehearse.load import Load
 from shipyard.deploy.rehearse.manifests import Container, Plan
 from shipyard.deploy.rehearse.pods import Pod
+from shipyard.errors import RehearsalFailed
 
 __all__ = ["NOT_SHOWN", "OPERATIONS", "Rehearsal", "Settings", "shortfalls"]
 
