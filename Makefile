@@ -123,10 +123,12 @@ team-down: $(STAMP)
 
 # The recommender example's `team` environment on a fresh team stack: each role in a folder of
 # its own holding only shipyard.yaml and pipeline.py, as a pod would (README: "Team stack, in
-# one session"). The stack stays up for exploring; `make team-down` stops it.
+# one session"), then the deployment rehearsed from the rendered manifests (`deploy rehearse`:
+# a rolling update and a kill -9 under load, figures in DEMO_TEAM/rehearsal.json). The stack
+# stays up for exploring; `make team-down` stops it.
 DEMO_TEAM ?= /tmp/shipyard-team-demo
 TEAMENV := set -a && . $(TEAM)/team.env && set +a
-demo-team: $(STAMP) team-deps
+demo-team: $(STAMP) team-deps haproxy
 	$(PY) teamstack/team.py down $(TEAM)
 	$(PY) teamstack/team.py up $(TEAM)
 	rm -rf $(DEMO_TEAM) && $(SHIPYARD) example recommender $(DEMO_TEAM)/shop
@@ -141,6 +143,9 @@ demo-team: $(STAMP) team-deps
 	$(TEAMENV) && cd $(DEMO_TEAM)/promote && $(SHIPYARD) models promote recommender 1 --reason "make demo-team" --env team
 	$(TEAMENV) && cd $(DEMO_TEAM)/recommend && $(SHIPYARD) recommend --top 10 --env team
 	@echo "files written in the role folders: $$(find $(DEMO_TEAM) -mindepth 2 -type f ! -path '$(DEMO_TEAM)/shop/*' ! -name shipyard.yaml ! -name pipeline.py | wc -l)"
+	cd $(DEMO_TEAM)/shop && $(SHIPYARD) deploy build --env team
+	cp $(TEAM)/team.env $(DEMO_TEAM)/secrets.env && echo "SHIPYARD_API_KEYS=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(24))')" >> $(DEMO_TEAM)/secrets.env
+	cd $(DEMO_TEAM)/shop && $(SHIPYARD) deploy rehearse --env team --secrets $(DEMO_TEAM)/secrets.env -o rollout -o kill --figures $(DEMO_TEAM)/rehearsal.json
 	@echo "The stack is up: set -a; . $(TEAM)/team.env; set +a   (MLflow UI: \$$MLFLOW_TRACKING_URI); stop it: make team-down"
 
 # kill -9 trials of ingest, training (registration included) and recommend; figures in
