@@ -26,7 +26,7 @@ from starlette.routing import request_response
 
 from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError, NotReady, StillLoading
-from shipyard.serving.auth import ApiKeys
+from shipyard.serving.auth import ApiKeys, client_address
 from shipyard.serving.batching import BatcherStopped, MicroBatcher
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.request_ids import request_id
@@ -228,7 +228,7 @@ class _FastPredict:
         replay = _Replayed(self.fallback,
                            {"type": "http.request", "body": raw, "more_body": False})
         if (request.headers.get("content-type") != "application/json"
-                or not self.keys.accepts_headers(request.headers)):
+                or not self.keys.accepts_headers(request.headers, client_address(request))):
             return replay
         try:
             parsed = self.adapter.validate_python(json.loads(raw), from_attributes=True)

@@ -14,11 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from shipyard.train.categories import unknown_category
 
-__all__ = ["SECURED", "Error", "PredictionOut", "Predictions", "Ready", "Recommendation",
+__all__ = ["SECURED", "Error", "Identifier", "PredictionOut", "Predictions", "Ready", "Recommendation",
            "Recommendations", "error_responses", "row_model"]
 
 
@@ -82,13 +83,24 @@ def row_model(name: str, inputs: list[tuple[str, str, bool]],
     return create_model(f"{name.title()}Row", __config__=ConfigDict(extra="forbid"), **fields)
 
 
+Identifier = Annotated[str, Path(
+    pattern=r"^[^\x00]*$", description="Any text but the NUL character, which no database "
+                                        "column holds (PostgreSQL refuses it in a query).")]
+"""A path segment looked up in a database (a customer, a run): a NUL is a 422 on every
+database alike, never the driver's error."""
+
+
 class Error(BaseModel):
     detail: str
 
 
 _WHY = {400: "Body not parseable (nested too deep, or a number of over 4,300 digits).",
-        401: "Missing or wrong API key.", 404: "Not found (the detail says what).",
+        401: "Missing or wrong API key.",
+        403: "The key's role may not do this: it needs an operator key.",
+        404: "Not found (the detail says what).",
         413: "Request body over serving.max_body_bytes.",
+        429: "Too many wrong API keys from this address: retry after Retry-After seconds "
+             "(a key already right from there is not refused).",
         503: "Overloaded (retry after Retry-After seconds), or the model is not loaded or "
              "cannot answer (see /ready).",
         504: "No answer within serving.timeout_s, waiting included."}
@@ -100,7 +112,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 # Every route but /health is behind the key and the limits (a body-less route cannot be 413).
-SECURED = (401, 503, 504)
+SECURED = (401, 429, 503, 504)
 
 
 class Recommendation(BaseModel):

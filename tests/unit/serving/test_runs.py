@@ -98,7 +98,7 @@ def assert_children_reaped(before: set[int], server_pid: int) -> None:
 
 def client_for(project: Project, runs: PipelineRuns | None = None) -> TestClient:
     app = FastAPI(exception_handlers=HANDLERS)  # as create_app answers library errors
-    app.include_router(pipeline_runs_router(project, [], runs))
+    app.include_router(pipeline_runs_router(project, [], [], runs))
     return TestClient(app)
 
 
