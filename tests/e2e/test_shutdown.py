@@ -164,20 +164,21 @@ def test_sigterm_under_load_answers_and_logs_every_accepted_request(titanic: Pat
     assert {rid: logged.get(rid, 0) for rid in answered} == dict.fromkeys(answered, ROWS)
 
 
-TRIALS = 3
-KEPT_ALIVE = 8  # clients, each on one kept-alive connection
+TRIALS = 4
+KEPT_ALIVE = 16  # clients, each on one kept-alive connection
 
 
 def _kept_alive_load(base: str, outcomes: list[Outcome], answered: list[int],
                      index: int) -> None:
-    """One-row predicts on one kept-alive connection until one is refused (or the bound):
-    short requests, so that at any moment some connections are between two of them."""
+    """Predicts on one kept-alive connection until one is refused (or the bound): with this
+    many clients, at any moment some requests have reached the server unread."""
     limits = httpx.Limits(max_keepalive_connections=1, max_connections=1)
     with httpx.Client(timeout=PATIENCE_S, limits=limits) as client:
         for _ in range(MAX_REQUESTS):
             rid = new_request_id()
             try:
-                answer = client.post(f"{base}/v1/models/titanic/predict", json={"rows": [ROW]},
+                answer = client.post(f"{base}/v1/models/titanic/predict",
+                                     json={"rows": [ROW] * ROWS},
                                      headers={**AUTH, "X-Request-ID": rid})
             except httpx.ConnectError:
                 return  # refused: the listener is closed, nothing was sent
@@ -224,6 +225,7 @@ def _sigterm_trial(root: Path) -> tuple[list[Outcome], int]:
             process.kill()
             process.wait()
     assert process.returncode == 0, output
+    print(f"trial: {len(failed)} failed, {sum(answered)} answered")  # (shown with -s)
     return failed, sum(answered)
 
 

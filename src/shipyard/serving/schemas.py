@@ -5,8 +5,11 @@ Fields are strict: an integer column takes JSON integers within its type's range
 ``true``, ``"3"`` or ``3.5``), a number column finite numbers only (not ``NaN``, ``Infinity``
 or ``1e309``), a text column valid Unicode only (not a lone surrogate such as ``"\ud800"``,
 which no table, log or model can hold), and a column the model encodes as categories only the
-categories it learnt (:mod:`shipyard.train.categories`): anything else is a 422 naming the
-field, the value and the known ones.
+categories it learnt (:mod:`shipyard.train.categories`), and a number column only values
+within the range seen in training widened by ``serving.input_margin`` (its ``minimum`` and
+``maximum`` in the OpenAPI document): anything else is a 422 naming the field, the value and
+the known ones or the accepted range. Values are refused, never clipped: a model asked about
+an age of 1e308 has nothing to say, and an answer for 80 instead would be a quiet lie.
 """
 
 from __future__ import annotations
@@ -57,6 +60,9 @@ _TYPES: dict[str, Any] = {
 }
 
 
+_NUMERIC = ("double", "float", "long", "integer")
+
+
 def _one_of(column: str, known: tuple[Any, ...]) -> Any:
     """A validator refusing a value outside ``known``, naming the column, value and known ones."""
     allowed = set(known)
@@ -68,17 +74,45 @@ def _one_of(column: str, known: tuple[Any, ...]) -> Any:
     return check
 
 
+def _within(column: str, seen: tuple[float, float], margin: float) -> tuple[float, float, Any]:
+    """(lowest, highest, validator) of a numeric column whose training values spanned
+    ``seen``: widened by ``margin`` times that span on either side (times the values' size,
+    or 1, for a column that held one value)."""
+    low, high = seen
+    width = (high - low) or max(abs(low), abs(high), 1.0)
+    lowest, highest = low - margin * width, high + margin * width
+
+    def check(value: Any) -> Any:
+        if value is not None and not lowest <= value <= highest:
+            raise ValueError(
+                f"{column}: {value!r} is outside the range this model takes, {lowest:.6g} to "
+                f"{highest:.6g} (training saw {low:.6g} to {high:.6g}, widened by "
+                f"serving.input_margin = {margin:g} times that on either side); refused, "
+                f"not clipped")
+        return value
+    return lowest, highest, check
+
+
 def row_model(name: str, inputs: list[tuple[str, str, bool]],
-              categories: Mapping[str, tuple[Any, ...]] | None = None) -> type[BaseModel]:
+              categories: Mapping[str, tuple[Any, ...]] | None = None,
+              ranges: Mapping[str, tuple[float, float]] | None = None, *,
+              margin: float = 1.0) -> type[BaseModel]:
     """A row of ``name``'s predict body: a field per input column, typed strictly; a column
-    with learnt ``categories`` takes only those (an ``enum`` in the OpenAPI document)."""
+    with learnt ``categories`` takes only those (an ``enum`` in the OpenAPI document), a
+    numeric column with training ``ranges`` only values within them widened by ``margin``
+    (its ``minimum`` and ``maximum``)."""
     fields: dict[str, Any] = {}
     for column, kind, required in inputs:
         python = _TYPES.get(kind, _TYPES["string"])
         known = (categories or {}).get(column)
+        seen = (ranges or {}).get(column)
         if known:
             python = Annotated[python, AfterValidator(_one_of(column, known)),
                                Field(json_schema_extra={"enum": list(known)})]
+        elif seen is not None and kind in _NUMERIC:
+            lowest, highest, check = _within(column, seen, margin)
+            python = Annotated[python, AfterValidator(check), Field(json_schema_extra={
+                "minimum": lowest, "maximum": highest})]
         fields[column] = (python, ...) if required else (python | None, None)
     return create_model(f"{name.title()}Row", __config__=ConfigDict(extra="forbid"), **fields)
 
