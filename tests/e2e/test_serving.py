@@ -294,7 +294,7 @@ class TestHostileRequests:
         age = client.get("/openapi.json").json()["components"]["schemas"]["TitanicRow"][
             "properties"]["age"]
         documented = age.get("anyOf", [age])[0]
-        assert documented["minimum"] < 0 < 80 < documented["maximum"] < 1000  # documented
+        assert documented["minimum"] < 0 and 80 < documented["maximum"] < 1000  # documented
         within = client.post(url, json={"rows": [{**ROW, "age": documented["maximum"]}]})
         assert within.status_code == 200, within.text
         assert 0 < within.json()["predictions"][0]["probability"] < 1

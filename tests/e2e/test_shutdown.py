@@ -225,7 +225,6 @@ def _sigterm_trial(root: Path) -> tuple[list[Outcome], int]:
             process.kill()
             process.wait()
     assert process.returncode == 0, output
-    print(f"trial: {len(failed)} failed, {sum(answered)} answered")  # (shown with -s)
     return failed, sum(answered)
 
 
