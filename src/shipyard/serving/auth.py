@@ -120,13 +120,6 @@ class ApiKeys:
             self.wrong_keys.right(client, digest)
         return role
 
-    def role_of(self, presented: str | None) -> Role | None:
-        """The role of ``presented``, or None when no stored key is it (not counted: for a
-        key that is not a client's attempt; those go through :meth:`role_for`)."""
-        if not presented:
-            return None
-        return self._role(_digest(presented))
-
     def role_of_digest(self, digest: str) -> Role | None:
         """The role of the key whose SHA-256 is ``digest`` (hex), or None when no stored key
         is it: a web UI session keeps only its key's digest, and ends when the key does."""
@@ -141,10 +134,6 @@ class ApiKeys:
             if hmac.compare_digest(wanted, known):
                 found = role
         return found
-
-    def accepts(self, presented: str | None) -> bool:
-        """Whether ``presented`` is one of the keys, whatever its role (the API's check)."""
-        return self.role_of(presented) is not None
 
 
 def _entry(text: str) -> tuple[str, Role]:
