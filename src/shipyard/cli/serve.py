@@ -13,6 +13,7 @@ import typer
 
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
+from shipyard.errors import ShipyardError
 from shipyard.project import Project
 
 __all__ = ["listen", "serve"]
@@ -76,6 +77,8 @@ def serve(
         app, log_level="warning", access_log=False, http=DrainingHttp,
         timeout_graceful_shutdown=config.shutdown_grace_s))
     server.run(sockets=[listener])
+    if not server.started:  # the app's start-up failed; uvicorn logged why
+        raise ShipyardError("the server did not start: see the error above")
 
 
 def listen(host: str, port: int) -> socket.socket:
