@@ -54,7 +54,7 @@ serve-demo: $(STAMP)
 	@if [ -f $(DEMO)/.serve.pid ]; then kill $$(cat $(DEMO)/.serve.pid) 2>/dev/null || true; fi
 	@[ -f $(DEMO)/.api-key ] || $(PY) -c "import secrets; print(secrets.token_urlsafe(24))" > $(DEMO)/.api-key
 	@cd $(DEMO) && SHIPYARD_API_KEYS=$$(cat .api-key) nohup $(SHIPYARD) serve --port $(DEMO_PORT) > serve.log 2>&1 & echo $$! > $(DEMO)/.serve.pid
-	@for i in $$(seq 1 120); do curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null && break; sleep 0.5; done
+	@for i in $$(seq 1 120); do kill -0 $$(cat $(DEMO)/.serve.pid) 2>/dev/null || break; curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null && break; sleep 0.5; done
 	@curl -sf -H "Authorization: Bearer $$(cat $(DEMO)/.api-key)" http://127.0.0.1:$(DEMO_PORT)/ready > /dev/null || (cat $(DEMO)/serve.log; exit 1)
 	@echo "API serving at http://127.0.0.1:$(DEMO_PORT) (docs: /docs; log: $(DEMO)/serve.log; stop: kill $$(cat $(DEMO)/.serve.pid))"
 	@echo "Web UI at http://127.0.0.1:$(DEMO_PORT)/ui/ (sign in with the key in $(DEMO)/.api-key)"

@@ -13,6 +13,8 @@ server answers with, so both shells map errors the same way::
     ├── LockedError               exit 1, HTTP 409   another process holds the table's lock
     ├── NotFoundError             exit 1, HTTP 404   unknown table, batch, version, model
     ├── Unauthorized              exit 1, HTTP 401   a request without a valid API key
+    ├── NotPermitted              exit 1, HTTP 403   a valid key whose role may not do this
+    ├── TooManyWrongKeys          exit 1, HTTP 429   wrong keys from one address: wait, retry
     ├── NotReady                  exit 1, HTTP 503   a served model is loading or cannot answer
     │   └── StillLoading          exit 1, HTTP 503   … still loading: retry after a second
     ├── PipelineError             exit 1, HTTP 400   unknown pipeline/step, bad graph or parameter
@@ -45,6 +47,7 @@ __all__ = [
     "LockedError",
     "ModelRejected",
     "NotFoundError",
+    "NotPermitted",
     "NotReady",
     "PIIError",
     "PipelineDefinitionError",
@@ -59,6 +62,7 @@ __all__ = [
     "StepFailed",
     "StillLoading",
     "StoreUnreachable",
+    "TooManyWrongKeys",
     "Unauthorized",
     "UnsupportedArtifact",
     "UntrustedEstimator",
@@ -72,6 +76,11 @@ class ShipyardError(Exception):
     http_status: ClassVar[int] = 500
     http_headers: ClassVar[dict[str, str]] = {}
     """Headers the server's answer carries (``Retry-After``, ``WWW-Authenticate``)."""
+
+    def response_headers(self) -> dict[str, str]:
+        """The headers of the server's answer to this error: ``http_headers``, and what this
+        one error adds (a ``Retry-After`` of its own)."""
+        return dict(self.http_headers)
 
 
 class ConfigError(ShipyardError):
@@ -118,6 +127,27 @@ class Unauthorized(ShipyardError):
 
     http_status = 401
     http_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+
+
+class NotPermitted(ShipyardError):
+    """A valid API key whose role may not do this: a viewer's key starting a pipeline run."""
+
+    http_status = 403
+
+
+class TooManyWrongKeys(ShipyardError):
+    """Too many wrong API keys from one client address: its keys are refused for
+    ``retry_after_s`` seconds (``Retry-After``), whatever they are, unless already seen
+    right from that address (see ``shipyard.serving.wrong_keys``)."""
+
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def response_headers(self) -> dict[str, str]:
+        return {**self.http_headers, "Retry-After": str(self.retry_after_s)}
 
 
 class NotReady(ShipyardError):

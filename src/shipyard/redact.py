@@ -8,8 +8,10 @@ Two defences, both here so every layer uses the same ones:
   that shows or stores a URL shows this form.
 * :func:`redact_text` masks the secrets this process knows (registered by :func:`remember`
   when a project's configuration is read, in their raw and percent-decoded forms) and anything
-  shaped like a credential (``scheme://user:pw@``, ``password=…``) in free text such as an
-  exception message or a traceback.
+  shaped like a credential (``scheme://user:pw@``, ``password=…``, the path of a Slack, Teams
+  or Discord webhook URL) in free text such as an exception message or a traceback. A
+  configured webhook's path and query are secrets whatever its host (:func:`remember_webhook`):
+  ``-v`` logs every URL an HTTP client requests.
 
 :func:`install` routes every log record and warning through :func:`redact_text`, so a library
 that logs its connection string (MLflow retrying an unreachable store does) cannot leak it.
@@ -24,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 __all__ = ["MASK", "install", "is_secret_name", "redact_text", "redact_url", "redact_value",
-           "remember", "remember_url", "reveal"]
+           "remember", "remember_url", "remember_webhook", "reveal"]
 
 MASK = "***"
 
@@ -42,7 +44,15 @@ _KEY_VALUE = re.compile(
     re.IGNORECASE)
 """``password=…``, ``token: …``, ``"secret": "…"`` (libpq DSNs, query strings, dict reprs)."""
 
-_MIN_SECRET = 4  # shorter values would mask ordinary words; such secrets are not secrets
+_WEBHOOK = re.compile(
+    r"(?P<head>\bhttps?://(?:hooks\.slack\.com/(?:services|workflows|triggers)"
+    r"|[\w.-]*webhook\.office\.com/webhookb2|[\w.-]*logic\.azure\.com(?::\d+)?/workflows"
+    r"|(?:discord|discordapp)\.com/api/webhooks))/[^\s'\"?#]+", re.IGNORECASE)
+"""The well-known webhook URLs, whose secret is their path (a query ``sig`` is a
+``_KEY_VALUE``)."""
+
+_MIN_SECRET = 4
+_MIN_WEBHOOK_PART = 12  # shorter values would mask ordinary words; such secrets are not secrets
 _secrets: set[str] = set()
 _urls: dict[str, str] = {}
 
@@ -105,6 +115,18 @@ def remember(secrets: Iterable[str]) -> None:
                 _secrets.add(form)
 
 
+def remember_webhook(url: str) -> None:
+    """Mask the path and query of a configured webhook URL from now on: whatever its host,
+    they are what lets anyone post to it (Slack's and Teams' tokens are in the path). A short
+    path (``/hook``) holds no token, and masking it would mask that word everywhere."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    remember(part for part in (parts.path, parts.query) if len(part) >= _MIN_WEBHOOK_PART)
+    remember_url(url)
+
+
 def remember_url(url: str) -> None:
     """Mask the credentials of a configured URL from now on, and let :func:`reveal` map its
     redacted form back to it (run records keep only the redacted form)."""
@@ -131,6 +153,7 @@ def redact_text(text: str) -> str:
         if secret in text:
             text = text.replace(secret, MASK)
     text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
+    text = _WEBHOOK.sub(lambda m: f"{m['head']}/{MASK}", text)
     return _KEY_VALUE.sub(lambda m: m["key"] + MASK if m["value"] != MASK else m[0], text)
 
 

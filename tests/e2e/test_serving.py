@@ -254,6 +254,7 @@ class TestHostileRequests:
         ("pclass", '"\\ud800"'), ("sex", '"male\\udfff"'),
         ("sibsp", "NaN"), ("sibsp", "Infinity"), ("parch", "-Infinity"), ("sibsp", "1e309"),
         ("age", "NaN"), ("age", "Infinity"), ("age", "-Infinity"), ("age", "1e309"),
+        ("age", "1e308"), ("age", "-1e30"), ("sibsp", "4000000000"),
         ("sibsp", "true"), ("sibsp", '"3"'), ("parch", "false"), ("sibsp", "1.5"),
         ("parch", "1" + "0" * 30)])
     def test_a_bad_value_is_422_naming_its_field(self, client: TestClient, field: str,
@@ -280,6 +281,23 @@ class TestHostileRequests:
         row = client.get("/openapi.json").json()["components"]["schemas"]["TitanicRow"]
         assert json.dumps(list(known)) in json.dumps(row["properties"][field])  # documented
         assert client.post(url, json={"rows": [ROW, {**ROW, field: known[-1]}]}).status_code == 200
+
+    def test_a_number_far_outside_training_is_refused_saying_so(self,
+                                                                 client: TestClient) -> None:
+        url = "/v1/models/titanic/predict"
+        answer = client.post(url, json={"rows": [{**ROW, "age": 1e308}]})
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["detail"]
+        assert error["loc"] == ["body", "rows", 0, "age"]
+        assert "outside the range this model takes" in error["msg"]
+        assert "refused, not clipped" in error["msg"] and "serving.input_margin" in error["msg"]
+        age = client.get("/openapi.json").json()["components"]["schemas"]["TitanicRow"][
+            "properties"]["age"]
+        documented = age.get("anyOf", [age])[0]
+        assert documented["minimum"] < 0 and 80 < documented["maximum"] < 1000  # documented
+        within = client.post(url, json={"rows": [{**ROW, "age": documented["maximum"]}]})
+        assert within.status_code == 200, within.text
+        assert 0 < within.json()["predictions"][0]["probability"] < 1
 
     def test_an_integral_number_is_an_integer(self, client: TestClient) -> None:
         answer = post_raw(client, f'{{"rows": [{row_with("sibsp", "1.0")}]}}')
@@ -395,7 +413,7 @@ def test_the_openapi_document_tells_the_truth(titanic: Path, shop: Path) -> None
     predict = TestClient(create_app(Project.open(titanic, "dev"), ApiKeys([KEY])), headers=AUTH)
     spec = predict.get("/openapi.json").json()
     documented = spec["paths"]["/v1/models/titanic/predict"]["post"]["responses"]
-    assert set(documented) == {"200", "400", "401", "413", "422", "503", "504"}
+    assert set(documented) == {"200", "400", "401", "413", "422", "429", "503", "504"}
     assert set(spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]) == {"text/plain"}
     assert predict.get("/metrics").headers["content-type"].startswith("text/plain")
     recommender = TestClient(create_app(Project.open(shop, "dev"), ApiKeys([KEY])), headers=AUTH)

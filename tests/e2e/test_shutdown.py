@@ -162,3 +162,75 @@ def test_sigterm_under_load_answers_and_logs_every_accepted_request(titanic: Pat
     unanswered = [o for o in outcomes if o.status is None]
     assert all(o.after_sigterm and o.request_id not in logged for o in unanswered), unanswered
     assert {rid: logged.get(rid, 0) for rid in answered} == dict.fromkeys(answered, ROWS)
+
+
+TRIALS = 4
+KEPT_ALIVE = 16  # clients, each on one kept-alive connection
+
+
+def _kept_alive_load(base: str, outcomes: list[Outcome], answered: list[int],
+                     index: int) -> None:
+    """Predicts on one kept-alive connection until one is refused (or the bound): with this
+    many clients, at any moment some requests have reached the server unread."""
+    limits = httpx.Limits(max_keepalive_connections=1, max_connections=1)
+    with httpx.Client(timeout=PATIENCE_S, limits=limits) as client:
+        for _ in range(MAX_REQUESTS):
+            rid = new_request_id()
+            try:
+                answer = client.post(f"{base}/v1/models/titanic/predict",
+                                     json={"rows": [ROW] * ROWS},
+                                     headers={**AUTH, "X-Request-ID": rid})
+            except httpx.ConnectError:
+                return  # refused: the listener is closed, nothing was sent
+            except httpx.TransportError as error:
+                outcomes.append(Outcome(rid, None, repr(error), True))
+                continue
+            answered[index] += 1
+            if answer.status_code != 200:
+                outcomes.append(Outcome(rid, answer.status_code, answer.text[:200], True))
+
+
+def _sigterm_trial(root: Path) -> tuple[list[Outcome], int]:
+    """One server under kept-alive load, stopped by SIGTERM: the failed requests, and how
+    many were answered."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [*SHIPYARD, "serve", "--port", str(port), "--shutdown-grace", str(GRACE_S)],
+        cwd=root, env={**os.environ, "SHIPYARD_API_KEYS": KEY},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    failed: list[Outcome] = []
+    answered = [0] * KEPT_ALIVE
+    threads = [threading.Thread(target=_kept_alive_load, args=(base, failed, answered, i))
+               for i in range(KEPT_ALIVE)]
+    try:
+        def ready() -> bool:
+            assert process.poll() is None, process.communicate()[0]
+            try:
+                return http.get(f"{base}/ready", headers=AUTH).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, "shipyard serve ready")
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: min(answered) >= 20, "every client's connection in use")
+        process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(PATIENCE_S)
+        wait_for(lambda: process.poll() is not None, "exit within the grace period", GRACE_S)
+        output = process.communicate()[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    return failed, sum(answered)
+
+
+def test_kept_alive_clients_see_no_failure_across_sigterm(titanic: Path) -> None:
+    # Between two requests, a kept-alive connection is idle: closing it then fails the
+    # request its client is sending at that moment. Every request ends answered or refused.
+    trials = [_sigterm_trial(titanic) for _ in range(TRIALS)]
+    failed = [o for outcomes, _ in trials for o in outcomes]
+    assert not failed, (len(failed), [answered for _, answered in trials], failed[:5])

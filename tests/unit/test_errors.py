@@ -17,10 +17,12 @@ from shipyard.errors import (
     DataRejected,
     LockedError,
     NotFoundError,
+    NotPermitted,
     NotReady,
     ShipyardError,
     StillLoading,
     StoreUnreachable,
+    TooManyWrongKeys,
     Unauthorized,
 )
 from shipyard.lake.ingest import ingest
@@ -43,6 +45,8 @@ KEY = "k" * 20
     (StoreUnreachable("results database down"), 503, {}),
     (NotReady("batcher stopped"), 503, {}),
     (StillLoading("still loading"), 503, {"retry-after": "1"}),
+    (NotPermitted("a viewer's key"), 403, {}),
+    (TooManyWrongKeys("wrong keys", retry_after_s=7), 429, {"retry-after": "7"}),
 ])
 def test_a_library_error_in_a_route_answers_its_status(error: ShipyardError, status: int,
                                                        headers: dict[str, str]) -> None:

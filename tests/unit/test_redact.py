@@ -90,3 +90,30 @@ def test_a_config_error_does_not_quote_a_password() -> None:
                       "sources": {"s": {"url": "postgresql://u:Cfg5ecret@h/db",
                                         "chunk_rows": "postgresql://u:Cfg5ecret@h/db"}}})
     assert "chunk_rows" in str(error.value) and "Cfg5ecret" not in str(error.value)
+
+
+@pytest.mark.parametrize(("url", "kept"), [
+    ("https://hooks.slack.com/services/T0AAA1111/B0BBB2222/Slk5ecretT0ken9x",
+     "https://hooks.slack.com/services/***"),
+    ("https://contoso.webhook.office.com/webhookb2/1a2b3c@4d5e6f/IncomingWebhook/Tms5ecret9/77",
+     "https://contoso.webhook.office.com/webhookb2/***"),
+    (("https://prod-27.westus.logic.azure.com:443/workflows/Wf5ecret9/triggers/manual/paths/"
+     "invoke?api-version=2016-06-01&sp=%2Ftriggers&sig=Sig5ecret9"),
+     "https://prod-27.westus.logic.azure.com:443/workflows/***"),
+])
+def test_slack_and_teams_webhook_urls_lose_their_secret_path_in_any_text(url: str,
+                                                                        kept: str) -> None:
+    text = redact_text(f'HTTP Request: POST {url} "HTTP/1.1 200 OK"')
+    assert kept in text and "5ecret" not in text, text
+
+
+def test_verbose_logs_of_a_configured_webhook_do_not_show_its_path(
+        installed: None, caplog: pytest.LogCaptureFixture) -> None:
+    # -v sets INFO: httpx then logs every request's full URL; a webhook's token is its path
+    url = "http://127.0.0.1:9/services/T0AAA/B0BBB/H00k5ecretPathT0ken"
+    parse_config({"project": "p", "environments": {"dev": {"lake": "lake"}},
+                  "alerts": {"webhooks": [{"name": "team", "kind": "slack", "url": url}]}})
+    caplog.set_level(logging.INFO)
+    logging.getLogger("httpx").info('HTTP Request: %s %s "%s %d %s"', "POST", url,
+                                    "HTTP/1.1", 200, "OK")
+    assert "H00k5ecret" not in caplog.text and "http://127.0.0.1:9***" in caplog.text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -11,9 +13,10 @@ import typer
 
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
+from shipyard.errors import ShipyardError
 from shipyard.project import Project
 
-__all__ = ["serve"]
+__all__ = ["listen", "serve"]
 
 
 def serve(
@@ -40,9 +43,11 @@ def serve(
     import uvicorn
 
     from shipyard.serving import ApiKeys, create_app
+    from shipyard.serving.drain import DrainingHttp
 
     keys = ApiKeys.load(api_keys_file)
     project = Project.open(project_dir, env)
+    listener = listen(host, port)  # before anything slow: a busy port is said at once
     overrides = {k: v for k, v in {"max_concurrency": max_concurrency, "max_queue": max_queue,
                                    "poll_s": poll, "shutdown_grace_s": shutdown_grace,
                                    }.items() if v is not None}
@@ -65,10 +70,43 @@ def serve(
         console.print(f'  try: curl -H "Authorization: Bearer $KEY" {base}{route}',
                       markup=False, highlight=False, soft_wrap=True)
     signal.signal(signal.SIGTERM, _stopped)
-    # On SIGTERM uvicorn stops listening, lets the requests in flight finish (cut after the
-    # grace period), then the app's lifespan stops the batchers and flushes the prediction log.
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=config.shutdown_grace_s)
+    # On SIGTERM uvicorn stops listening, drains the connections (DrainingHttp), lets the
+    # requests in flight finish (cut after the grace period), then the app's lifespan stops
+    # the batchers and flushes the prediction log.
+    server = uvicorn.Server(uvicorn.Config(
+        app, log_level="warning", access_log=False, http=DrainingHttp,
+        timeout_graceful_shutdown=config.shutdown_grace_s))
+    server.run(sockets=[listener])
+    if not server.started:  # the app's start-up failed; uvicorn logged why
+        raise ShipyardError("the server did not start: see the error above")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port``, or a usage error naming the option to change:
+    checked first, so that a busy port is not found after the start-up's output, and kept,
+    so that nothing can take the port between the check and the server's start."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    except (socket.gaierror, UnicodeError) as error:
+        raise typer.BadParameter(f"cannot resolve {host!r} ({error}); give an address of "
+                                 f"this host, e.g. 127.0.0.1 or 0.0.0.0",
+                                 param_hint="'--host'") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is fine
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise typer.BadParameter(
+                f"port {port} on {host} is already in use (another 'shipyard serve'? 'ss -ltnp "
+                f"sport = :{port}' shows which process has it): stop that process, or serve on "
+                f"another port with --port", param_hint="'--port'") from None
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {error.strerror} (a port "
+                                 f"under 1024 needs privileges; the host must be an address "
+                                 f"of this machine)", param_hint="'--port'") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _stopped(signum: int, frame: FrameType | None) -> None:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from shipyard.config.schema import ProjectConfig
 from shipyard.errors import ConfigError
-from shipyard.redact import is_secret_name, redact_text, remember, remember_url
+from shipyard.redact import is_secret_name, redact_text, remember, remember_url, remember_webhook
 
 __all__ = ["CONFIG_FILE", "load_config", "parse_config"]
 
@@ -113,6 +113,8 @@ def parse_config(data: Any) -> ProjectConfig:
         config = ProjectConfig.model_validate(interpolated)
     except ValidationError as error:
         raise ConfigError(_format_error(error)) from None
+    for webhook in config.alerts.webhooks:  # the secret is in the path (Slack, Teams)
+        remember_webhook(webhook.url)
     config._unset_variables = seen.unset
     config._named_variables = frozenset(seen.named)
     return config

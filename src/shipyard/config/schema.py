@@ -297,6 +297,11 @@ class ServingConfig(_Model):
         default=True, description="Unknown customers get the most popular products, not 404.")
     max_body_bytes: Annotated[int, Field(gt=0)] = 1_048_576
     max_rows: Annotated[int, Field(gt=0)] = 1000
+    input_margin: Annotated[float, Field(ge=0, description=(
+        "A numeric input is refused (422) beyond the range seen in training widened by this "
+        "many times its width on either side: 1.0 takes ages 0-80 as -80 to 160. A model "
+        "answers nonsense (or overflows) far outside what it learnt; values are refused, "
+        "never clipped."))] = 1.0
     timeout_s: Annotated[float, Field(gt=0)] = 10.0
     max_concurrency: Annotated[int, Field(gt=0)] = 64
     max_queue: Annotated[int, Field(ge=0)] = 256

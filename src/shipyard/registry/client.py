@@ -203,7 +203,8 @@ class Registry:
             test_y = (pd.read_parquet(files["test_y.parquet"])["label"]
                       if "test_y.parquet" in files else None)
             return Fetched(name, version, model, pd.read_parquet(files["test_X.parquet"]),
-                           test_y, _signature(files.get("MLmodel")), *_compiled(files))
+                           test_y, _signature(files.get("MLmodel")), *_compiled(files),
+                           profile=_profile(files))
 
 
 def registration_state(tags: dict[str, str]) -> str:
@@ -238,6 +239,9 @@ class Fetched:
     """The checked ONNX graph registration kept (:mod:`shipyard.train.compiled`), or None."""
     compiled: CompileCheck | None = None
     """What registration's compilation found; None for a version registered before it."""
+    profile: ReferenceProfile | None = None
+    """What its training inputs looked like (:mod:`shipyard.train.profile`); None for a
+    version registered before profiles were kept, or a recommender."""
 
     def compiled_model(self) -> tuple[CompiledModel | None, str]:
         """The session of the version's checked ONNX graph (None: scikit-learn answers), and
@@ -269,6 +273,13 @@ def _compiled(files: dict[str, Path]) -> tuple[bytes | None, CompileCheck | None
              if CHECK_FILE in files else None)
     graph = files[ONNX_FILE].read_bytes() if ONNX_FILE in files else None
     return (graph, check) if check is not None and check.path == "onnx" else (None, check)
+
+
+def _profile(files: dict[str, Path]) -> ReferenceProfile | None:
+    from shipyard.train.profile import PROFILE_FILE, ReferenceProfile
+
+    return (ReferenceProfile.from_json(files[PROFILE_FILE].read_text())
+            if PROFILE_FILE in files else None)
 
 
 def _signature(mlmodel: Path | None) -> list[tuple[str, str, bool]]:

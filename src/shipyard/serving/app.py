@@ -37,6 +37,7 @@ from shipyard.serving.runs import pipeline_runs_router
 from shipyard.serving.schemas import (
     SECURED,
     Error,
+    Identifier,
     Ready,
     Recommendation,
     Recommendations,
@@ -114,13 +115,15 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
              responses={**error_responses(*SECURED), 503: {
                  "model": Ready | Error,
                  "description": "A model is not loaded (or has no production version yet) or "
-                                "cannot answer, or overloaded."}})
+                                "cannot answer, or there is no model to serve at all, or "
+                                "overloaded."}})
     def ready(response: Response) -> Ready:
         """Every model this server is to serve is loaded and can answer."""
         loaded = {n: s.version for n, s in slots.current.items()}
         missing = slots.missing()
         stopped = sorted(n for n, b in batchers.items() if not b.alive)
-        problems = _not_loaded(project, missing, config.poll_s) + (
+        problems = _nothing_to_serve(project, config) + _not_loaded(
+            project, missing, config.poll_s) + (
             [f"not answering (restart the server): {', '.join(stopped)}"] if stopped else [])
         if problems:
             response.status_code = 503
@@ -147,7 +150,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     @app.get("/v1/recommendations/{customer_id}", tags=["recommendations"],
              dependencies=secured, response_model=Recommendations,
              responses=error_responses(*SECURED, 404))
-    async def recommendations(customer_id: str, http: Request,
+    async def recommendations(customer_id: Identifier, http: Request,
                               k: Annotated[int, Query(ge=1, le=100)] = 10
                               ) -> Recommendations:
         """The customer's current top-K from the latest `shipyard recommend`."""
@@ -169,7 +172,8 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                                source=source, items=[Recommendation(product_id=p, score=s)
                                                      for p, s in items[:k]])
 
-    app.include_router(pipeline_runs_router(project, secured))
+    app.include_router(pipeline_runs_router(project, secured,
+                                            [Depends(require_key(keys, "operator"))]))
     app.mount("/ui", create_ui(project.root, keys, default_env=project.env_name))
 
     # The last added is the outermost: limits refuse before anything is counted or routed.
@@ -182,6 +186,24 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
         name in slots.names, getattr(slots.current.get(name), "version", None)))
     app.add_middleware(RequestIds)  # outermost: the limits' refusals carry an id too
     return app
+
+
+def _nothing_to_serve(project: Project, config: ServingConfig) -> list[str]:
+    """What ``/ready`` says of a server with no model to serve at all: every predict is a 404
+    there, so it is not ready, whatever else answers."""
+    if config.models or (config.models is None and project.config.models):
+        return []
+    where = project.root / "shipyard.yaml"
+    declared = ", ".join(project.config.models)
+    if declared:  # serving.models: [] in a project with models
+        said = (f"serving.models in {where} lists no model: name the ones this server is to "
+                f"serve (declared: {declared}), or remove the setting to serve them all, and "
+                f"restart the server")
+    else:
+        said = (f"no model to serve: {where} declares none under models: declare one with the "
+                f"pipeline that trains it, train it ('{project.command('run PIPELINE')}'), "
+                f"promote a version, and restart the server")
+    return [said]
 
 
 def _not_loaded(project: Project, missing: dict[str, int | None], poll_s: float) -> list[str]:

@@ -7,8 +7,13 @@ for one; :func:`require_docs_key` is the one of ``/docs`` and ``/openapi.json``,
 takes the key as the password of HTTP Basic authentication, so that a browser can open them.
 
 Each key carries a role (:data:`ROLES`): an entry ``KEY:viewer`` may only read (the web UI's
-pages), ``KEY:operator`` or a plain ``KEY`` may also act (accept a batch, promote, roll back).
-The API itself asks only for a valid key, whatever its role, as before roles existed.
+pages, predictions, recommendations, run states), ``KEY:operator`` or a plain ``KEY`` may also
+act (accept a batch, promote, roll back, start a pipeline run: ``require_key(keys,
+"operator")``, else 403).
+
+Wrong keys are counted per client address (:mod:`shipyard.serving.wrong_keys`): past a few,
+that address's new keys get 429 with ``Retry-After`` instead of being checked, the web UI's
+sign-in included (it checks keys with :meth:`ApiKeys.role_for` too).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import (
     APIKeyHeader,
     HTTPAuthorizationCredentials,
@@ -29,9 +34,11 @@ from fastapi.security import (
     HTTPBearer,
 )
 
-from shipyard.errors import ConfigError, Unauthorized
+from shipyard.errors import ConfigError, NotPermitted, TooManyWrongKeys, Unauthorized
+from shipyard.serving.wrong_keys import WrongKeys
 
-__all__ = ["ROLES", "ApiKeys", "DocsUnauthorized", "Role", "require_docs_key", "require_key"]
+__all__ = ["ROLES", "ApiKeys", "DocsUnauthorized", "Role", "client_address", "require_docs_key",
+           "require_key"]
 
 ENV = "SHIPYARD_API_KEYS"
 # Module-level: FastAPI resolves the dependency annotations below in this module's namespace.
@@ -62,6 +69,7 @@ class ApiKeys:
                               f"random keys, e.g. python -c 'import secrets; "
                               f"print(secrets.token_urlsafe(32))'")
         self._digests = [(_digest(k), role) for k, role in entries]
+        self.wrong_keys = WrongKeys()
 
     @classmethod
     def load(cls, file: Path | None = None) -> ApiKeys:
@@ -73,37 +81,59 @@ class ApiKeys:
             return cls(lines)
         return cls(os.environ.get(ENV, "").split(","))
 
-    def accepts_headers(self, headers: Mapping[str, str]) -> bool:
+    def accepts_headers(self, headers: Mapping[str, str], client: str) -> bool:
         """Whether a request's headers carry an accepted key, read as :func:`require_key`'s
         dependencies read them (a well-formed ``Authorization: Bearer`` first, else
         ``X-API-Key``): the predict routes' fast path checks it without FastAPI's dependency
-        machinery (``shipyard.serving.model_routes``)."""
+        machinery (``shipyard.serving.model_routes``). Nothing is counted here: a wrong key,
+        or one ``client`` must wait with, is False, and the route's own check answers it (401
+        or 429) and counts it."""
         scheme, _, token = (headers.get("authorization") or "").partition(" ")
         presented = token if scheme.lower() == "bearer" and token else headers.get("x-api-key")
-        return self.accepts(presented)
-
-    def role_of(self, presented: str | None) -> Role | None:
-        """The role of ``presented``, or None when no stored key is it."""
         if not presented:
-            return None
-        return self.role_of_digest(_digest(presented).hex())
+            return False
+        digest = _digest(presented)
+        if self.wrong_keys.wait_s(client, digest) is not None or self._role(digest) is None:
+            return False
+        self.wrong_keys.right(client, digest)
+        return True
+
+    def role_for(self, presented: str | None, client: str) -> Role | None:
+        """The role of ``presented``, sent from the address ``client``, or None when no
+        stored key is it; a wrong key counts against that address.
+
+        Raises:
+            TooManyWrongKeys: ``client`` sent too many wrong keys, and ``presented`` was
+                never right from there: it is not checked (a guess learns nothing).
+        """
+        if not presented:
+            return None  # nothing guessed: a 401 that asks for a key, not counted
+        digest = _digest(presented)
+        wait_s = self.wrong_keys.wait_s(client, digest)
+        if wait_s is not None:
+            raise TooManyWrongKeys(f"too many wrong API keys from {client}; retry in {wait_s} s "
+                                   f"with a right one (Retry-After)", retry_after_s=wait_s)
+        role = self._role(digest)
+        if role is None:
+            self.wrong_keys.wrong(client)
+        else:
+            self.wrong_keys.right(client, digest)
+        return role
 
     def role_of_digest(self, digest: str) -> Role | None:
         """The role of the key whose SHA-256 is ``digest`` (hex), or None when no stored key
         is it: a web UI session keeps only its key's digest, and ends when the key does."""
         try:
-            wanted = bytes.fromhex(digest)
+            return self._role(bytes.fromhex(digest))
         except ValueError:
             return None
+
+    def _role(self, wanted: bytes) -> Role | None:
         found: Role | None = None
         for known, role in self._digests:  # every digest is compared: no early exit to time
             if hmac.compare_digest(wanted, known):
                 found = role
         return found
-
-    def accepts(self, presented: str | None) -> bool:
-        """Whether ``presented`` is one of the keys, whatever its role (the API's check)."""
-        return self.role_of(presented) is not None
 
 
 def _entry(text: str) -> tuple[str, Role]:
@@ -125,17 +155,30 @@ def _presented(credentials: HTTPAuthorizationCredentials | None, api_key: str | 
     return credentials.credentials if credentials is not None else api_key
 
 
-def require_key(keys: ApiKeys) -> Callable[..., Awaitable[None]]:
+def client_address(request: Request) -> str:
+    """The address wrong keys are counted against: the client's (uvicorn puts a trusted
+    proxy's ``X-Forwarded-For`` there, see its ``--forwarded-allow-ips``)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def require_key(keys: ApiKeys, role: Role = "viewer") -> Callable[..., Awaitable[None]]:
     """The dependency of every secured route: a key in ``Authorization: Bearer KEY`` or
-    ``X-API-Key: KEY`` that ``keys`` accepts, else 401 (both schemes show in OpenAPI).
+    ``X-API-Key: KEY`` that ``keys`` accepts, else 401 (both schemes show in OpenAPI); with
+    ``role="operator"``, a viewer's key is a 403. Too many wrong keys from the client's
+    address: 429.
 
     A coroutine, though it awaits nothing: FastAPI runs a plain function dependency in its
     thread pool, a hop that cost a third of a one-row predict request (hashing a key takes
     microseconds)."""
-    async def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    async def check(request: Request,
+                    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
                     api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
-        if not keys.accepts(_presented(credentials, api_key)):
+        found = keys.role_for(_presented(credentials, api_key), client_address(request))
+        if found is None:
             raise Unauthorized(_ASK)
+        if role == "operator" and found != "operator":
+            raise NotPermitted(f"your key's role is {found}; this needs an operator key "
+                               f"(a plain KEY or KEY:operator in the server's keys)")
     return check
 
 
@@ -156,11 +199,11 @@ def require_docs_key(keys: ApiKeys) -> Callable[..., None]:
     API keeps from whoever has no key. A browser prompts for the key (the 401 asks for Basic
     authentication) and opens them with it.
     """
-    def check(basic: Annotated[HTTPBasicCredentials | None, Depends(_BASIC)],
+    def check(request: Request, basic: Annotated[HTTPBasicCredentials | None, Depends(_BASIC)],
               credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
               api_key: Annotated[str | None, Depends(_HEADER)]) -> None:
         presented = basic.password if basic is not None else _presented(credentials, api_key)
-        if not keys.accepts(presented):
+        if keys.role_for(presented, client_address(request)) is None:
             raise DocsUnauthorized(f"{_ASK}, or the key as the password of Basic "
                                    f"authentication (a browser asks for it)")
     return check

@@ -2,7 +2,7 @@
 plain JSON body ``{"detail": ...}``.
 
 Routes call the library and let its errors through; one handler maps any
-:class:`~shipyard.errors.ShipyardError` to its ``http_status`` (and ``http_headers``), so a
+:class:`~shipyard.errors.ShipyardError` to its ``http_status`` (and ``response_headers()``), so a
 route never builds an HTTP error for a library error itself. A request that does not match
 its schema is a 422 whose body is plain JSON even when it quotes a non-finite number or a
 broken string back.
@@ -56,7 +56,7 @@ async def shipyard_error(_: Request, error: Exception) -> JSONResponse:
     """A library error as its HTTP status; the message is for a person (secrets masked)."""
     assert isinstance(error, ShipyardError)
     return JSONResponse({"detail": redact_text(str(error))}, status_code=error.http_status,
-                        headers=error.http_headers or None)
+                        headers=error.response_headers() or None)
 
 
 HANDLERS: dict[int | type[Exception], Any] = {RequestValidationError: invalid_request,

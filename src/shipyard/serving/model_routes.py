@@ -26,7 +26,7 @@ from starlette.routing import request_response
 
 from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError, NotReady, StillLoading
-from shipyard.serving.auth import ApiKeys
+from shipyard.serving.auth import ApiKeys, client_address
 from shipyard.serving.batching import BatcherStopped, MicroBatcher
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.request_ids import request_id
@@ -36,7 +36,7 @@ from shipyard.serving.served import ModelSlots, Served
 __all__ = ["ModelRoutes"]
 
 Inputs = list[tuple[str, str, bool]]
-Body = tuple[Inputs, dict[str, tuple[Any, ...]]]
+Body = tuple[Inputs, dict[str, tuple[Any, ...]], dict[str, tuple[float, float]]]
 
 
 def _still_loading(name: str) -> StillLoading:
@@ -65,12 +65,13 @@ class ModelRoutes:
         self._fallback = self._add_unknown_model_route()
 
     def add(self, name: str, inputs: Inputs,
-            categories: dict[str, tuple[Any, ...]] | None = None) -> None:
-        """Give ``name`` its routes, its predict body made from ``inputs`` and the learnt
-        ``categories``; rebuild the predict route when they differ from its current body's.
-        Called on the event loop (or before it runs), where requests are routed, so no
-        request sees a route half-placed."""
-        body = (inputs, categories or {})
+            categories: dict[str, tuple[Any, ...]] | None = None,
+            ranges: dict[str, tuple[float, float]] | None = None) -> None:
+        """Give ``name`` its routes, its predict body made from ``inputs``, the learnt
+        ``categories`` and the training ``ranges`` of numeric columns; rebuild the predict
+        route when they differ from its current body's. Called on the event loop (or before
+        it runs), where requests are routed, so no request sees a route half-placed."""
+        body = (inputs, categories or {}, ranges or {})
         if self._bodies.get(name) == body:
             return
         if name not in self.batchers:
@@ -80,14 +81,15 @@ class ModelRoutes:
             if self.started:
                 self.batchers[name].start()
             self._place(self._example_route(name))
-        self._place(self._predict_route(name, row_model(name, inputs, categories), inputs))
+        row = row_model(name, inputs, categories, ranges, margin=self.config.input_margin)
+        self._place(self._predict_route(name, row, inputs))
         self._bodies[name] = body
         self.app.openapi_schema = None  # the document is made again at its next request
 
     def follow(self, served: Served) -> None:
         """The slots' ``on_load``: a classifier about to be served gets (fitting) routes."""
         if not served.is_recommender:
-            self.add(served.name, served.inputs, served.categories)
+            self.add(served.name, served.inputs, served.categories, served.ranges)
 
     def start(self) -> None:
         """Start the batchers (on the event loop); later ones start as they are added."""
@@ -228,7 +230,7 @@ class _FastPredict:
         replay = _Replayed(self.fallback,
                            {"type": "http.request", "body": raw, "more_body": False})
         if (request.headers.get("content-type") != "application/json"
-                or not self.keys.accepts_headers(request.headers)):
+                or not self.keys.accepts_headers(request.headers, client_address(request))):
             return replay
         try:
             parsed = self.adapter.validate_python(json.loads(raw), from_attributes=True)

@@ -55,6 +55,7 @@ from shipyard.errors import NotFoundError, PipelineError, ShipyardError
 from shipyard.pipeline.provenance import process_alive
 from shipyard.project import Project
 from shipyard.registry.hooks import mark_interrupted
+from shipyard.serving.schemas import SECURED, Identifier, error_responses
 from shipyard.state import FolderState
 from shipyard.tracking.records import RunRecord, RunStore
 
@@ -462,17 +463,18 @@ def _checked_params(request: RunRequest | None) -> dict[str, str]:
     return params
 
 
-def pipeline_runs_router(project: Project, dependencies: list[Any],
+def pipeline_runs_router(project: Project, read: list[Any], act: list[Any],
                          runs: PipelineRuns | None = None) -> APIRouter:
     """``POST /v1/pipelines/{name}/runs`` and ``GET /v1/pipelines/{name}/runs/{run_id}``.
 
-    ``dependencies`` guard both routes (the API key check); ``runs`` is for tests that need
+    ``read`` guards the run states (any valid key), ``act`` the trigger (an operator's key:
+    a run may register a version and move its aliases); ``runs`` is for tests that need
     other heartbeat timings.
     """
     runs = runs or PipelineRuns(project)
-    router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"], dependencies=dependencies)
+    router = APIRouter(prefix="/v1/pipelines", tags=["pipelines"])
     errors: dict[int | str, dict[str, Any]] = {
-        401: {"model": Problem, "description": "Missing or wrong API key."},
+        **error_responses(*SECURED),
         404: {"model": Problem, "description": "No such pipeline (or run of it)."},
         422: {"model": ValidationProblem, "description": "A malformed name or body."},
     }
@@ -482,9 +484,10 @@ def pipeline_runs_router(project: Project, dependencies: list[Any],
             raise NotFoundError(f"unknown pipeline {name!r}; declared: "
                                 f"{', '.join(project.config.pipelines) or 'none'}")
 
-    @router.post("/{name}/runs", status_code=202, response_model=RunAccepted,
-                 responses={**errors, 409: {"model": RunBusy, "description":
-                                            "A run of this pipeline is still going."}})
+    @router.post("/{name}/runs", status_code=202, response_model=RunAccepted, dependencies=act,
+                 responses={**errors, **error_responses(400, 403, 413),
+                            409: {"model": RunBusy, "description":
+                                  "A run of this pipeline is still going."}})
     def trigger(name: str, response: Response,
                 request: Annotated[RunRequest | None, Body()] = None) -> Any:
         """Start a run of a declared pipeline, unless one is going; follow it at its url."""
@@ -496,8 +499,9 @@ def pipeline_runs_router(project: Project, dependencies: list[Any],
         response.headers["Location"] = url
         return RunAccepted(run_id=started, pipeline=name, status="queued", url=url)
 
-    @router.get("/{name}/runs/{run_id}", response_model=RunState, responses=errors)
-    def run_state(name: str, run_id: str) -> RunState:
+    @router.get("/{name}/runs/{run_id}", response_model=RunState, dependencies=read,
+                responses=errors)
+    def run_state(name: str, run_id: Identifier) -> RunState:
         """The state of a run: queued, running, succeeded or failed (with its error)."""
         known(name)
         state = runs.state(name, run_id)

@@ -44,6 +44,9 @@ class Served:
     """The version's checked ONNX graph in its session: what answers when there is one."""
     served_by: str = "sklearn"
     """Which path answers, and why (``onnx (…)`` or ``sklearn (…)``), for the log."""
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Numeric input column → its smallest and largest training value (values far outside
+    are refused: ``serving.input_margin``); empty for a version registered before."""
 
     @property
     def is_recommender(self) -> bool:
@@ -106,8 +109,10 @@ class ModelSlots:
             columns = {column for column, _, _ in fetched.inputs}
             categories = {c: known for c, known in known_categories(fetched.model).items()
                           if c in columns}
+            ranges = {c: seen for c, seen in (fetched.profile.ranges() if fetched.profile
+                                              else {}).items() if c in columns}
             loaded.append(Served(name, version, fetched.model, fetched.inputs, example,
-                                 categories, *fetched.compiled_model()))
+                                 categories, *fetched.compiled_model(), ranges=ranges))
         return loaded
 
     def install(self, served: Served) -> str:

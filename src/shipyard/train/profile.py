@@ -57,6 +57,10 @@ class ColumnProfile:
     counts: list[int]
     edges: list[float] | None = None
     categories: list[str] | None = None
+    low: float | None = None
+    """A numeric column's smallest and largest training value (None in a profile made before
+    they were kept): the server refuses values far outside them (``serving.input_margin``)."""
+    high: float | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -96,6 +100,11 @@ class ReferenceProfile:
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
 
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        """Numeric input column → (smallest, largest) value seen in training, where kept."""
+        return {c.name: (c.low, c.high) for c in self.columns
+                if c.low is not None and c.high is not None}
+
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "columns": [asdict(c) for c in self.columns],
                            "output": None if self.output is None else asdict(self.output)},
@@ -125,7 +134,9 @@ def _numeric(name: str, values: pd.Series, edges: list[float] | None = None) -> 
     column = ColumnProfile(name, "numeric", len(data), int(len(data) - len(present)),
                            [0] * (len(edges) + 1), edges=edges)
     counts, _ = column.count(pa.array(present))
-    return ColumnProfile(name, "numeric", column.rows, column.nulls, counts.tolist(), edges=edges)
+    low, high = (float(present.min()), float(present.max())) if len(present) else (None, None)
+    return ColumnProfile(name, "numeric", column.rows, column.nulls, counts.tolist(), edges=edges,
+                         low=low, high=high)
 
 
 def _categorical(name: str, values: pd.Series) -> ColumnProfile:

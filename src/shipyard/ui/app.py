@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shipyard.errors import ShipyardError
+from shipyard.errors import ShipyardError, TooManyWrongKeys
 from shipyard.project import Project
 from shipyard.ui.render import href, render
 from shipyard.ui.session import (
@@ -114,7 +114,13 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
         target = _safe_next(form.get("next"))
         sessions: Sessions = request.app.state.sessions
         sessions.sign_out(request.cookies.get(COOKIE, ""))  # signing in again ends the old one
-        session = sessions.sign_in(form.get("key", ""))
+        try:
+            session = sessions.sign_in(form.get("key", ""), request.client.host
+                                       if request.client is not None else "unknown")
+        except TooManyWrongKeys as refused:
+            page = render(request, "login.html", status_code=429, next=target, error=str(refused))
+            page.headers.update(refused.response_headers())
+            return page
         if session is None:
             return render(request, "login.html", status_code=401, next=target,
                           error="that key is not one this server accepts")

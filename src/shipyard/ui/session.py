@@ -41,7 +41,7 @@ MAX_FORM_BYTES = 64 * 1024
 class KeyRoles(Protocol):
     """What the UI needs of the server's keys (:class:`shipyard.serving.auth.ApiKeys`)."""
 
-    def role_of(self, presented: str | None) -> Role | None: ...
+    def role_for(self, presented: str | None, client: str) -> Role | None: ...
 
     def role_of_digest(self, digest: str) -> Role | None: ...
 
@@ -85,9 +85,10 @@ class Sessions:
         self._ttl = timedelta(seconds=ttl_s)
         self._store = SessionStore(engine)
 
-    def sign_in(self, presented: str) -> Session | None:
-        """A new session for ``presented`` when it is a known key, else None."""
-        role = self._keys.role_of(presented.strip())
+    def sign_in(self, presented: str, client: str) -> Session | None:
+        """A new session for ``presented`` when it is a known key, else None; wrong keys
+        count against the ``client`` address as the API's do (``TooManyWrongKeys``)."""
+        role = self._keys.role_for(presented.strip(), client)
         if role is None:
             return None
         key = token_digest(presented.strip())

@@ -98,7 +98,7 @@ def assert_children_reaped(before: set[int], server_pid: int) -> None:
 
 def client_for(project: Project, runs: PipelineRuns | None = None) -> TestClient:
     app = FastAPI(exception_handlers=HANDLERS)  # as create_app answers library errors
-    app.include_router(pipeline_runs_router(project, [], runs))
+    app.include_router(pipeline_runs_router(project, [], [], runs))
     return TestClient(app)
 
 
@@ -284,10 +284,11 @@ def test_bad_values_unknown_pipelines_and_runs_are_refused(client: TestClient) -
 def test_openapi_documents_every_status(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     post = paths["/v1/pipelines/{name}/runs"]["post"]["responses"]
-    assert set(post) == {"202", "401", "404", "409", "422"}
+    assert set(post) == {"202", "400", "401", "403", "404", "409", "413", "422", "429", "503",
+                         "504"}
     assert post["409"]["content"]["application/json"]["schema"]["$ref"].endswith("RunBusy")
     get = paths["/v1/pipelines/{name}/runs/{run_id}"]["get"]["responses"]
-    assert set(get) == {"200", "401", "404", "422"}
+    assert set(get) == {"200", "401", "404", "422", "429", "503", "504"}
 
 
 def _plant_cli_run(project: Project, run_id: str, pid: int) -> None:

@@ -20,21 +20,23 @@ from shipyard.serving.loadtest import run_load
 from shipyard.serving.served import Served
 
 KEY = "k" * 20
+HERE = "192.0.2.1"  # the client address keys are checked for
 
 
 def test_keys_are_kept_as_digests_and_checked() -> None:
     keys = ApiKeys([KEY, "second-key-0123456789"])
-    assert keys.accepts(KEY) and keys.accepts("second-key-0123456789")
-    assert not keys.accepts("k" * 19) and not keys.accepts(None) and not keys.accepts("")
+    assert keys.role_for(KEY, HERE) and keys.role_for("second-key-0123456789", HERE)
+    assert not keys.role_for("k" * 19, HERE) and not keys.role_for(None, HERE)
+    assert not keys.role_for("", HERE)
     assert KEY not in repr(vars(keys))  # only digests are held
 
 
 def test_keys_come_from_a_file_or_the_environment(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "keys").write_text(f"# ops team\n{KEY}\n\n")
-    assert ApiKeys.load(tmp_path / "keys").accepts(KEY)
+    assert ApiKeys.load(tmp_path / "keys").role_for(KEY, HERE)
     monkeypatch.setenv("SHIPYARD_API_KEYS", f"{KEY},other-key-0123456789")
-    assert ApiKeys.load().accepts("other-key-0123456789")
+    assert ApiKeys.load().role_for("other-key-0123456789", HERE)
     monkeypatch.delenv("SHIPYARD_API_KEYS")
     with pytest.raises(ConfigError, match="SHIPYARD_API_KEYS"):
         ApiKeys.load()

@@ -80,10 +80,10 @@ def test_sign_out_needs_the_token_and_ends_the_session(client: TestClient) -> No
 def test_sessions_end_after_their_time(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'metadata.db'}")
     sessions = Sessions(ApiKeys([OPERATOR]), engine, ttl_s=-1)
-    session = sessions.sign_in(OPERATOR)
+    session = sessions.sign_in(OPERATOR, "testclient")
     assert session is not None and session.role == "operator"
     assert sessions.get(session.id) is None
-    assert Sessions(ApiKeys([OPERATOR]), engine).sign_in("nope" * 6) is None
+    assert Sessions(ApiKeys([OPERATOR]), engine).sign_in("nope" * 6, "testclient") is None
 
 
 def test_a_session_is_every_servers_and_outlives_a_restart(tmp_path: Path,
@@ -122,7 +122,7 @@ def test_a_withdrawn_key_ends_its_sessions(tmp_path: Path, client: TestClient) -
 def test_a_message_left_through_one_server_shows_once_through_another(tmp_path: Path) -> None:
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'metadata.db'}")
     here, there = (Sessions(ApiKeys([OPERATOR]), engine) for _ in range(2))
-    session = here.sign_in(OPERATOR)
+    session = here.sign_in(OPERATOR, "testclient")
     assert session is not None
     here.say(session, "promoted")
     here.say(session, "compared")
