@@ -15,6 +15,7 @@ from shipyard.registry import AuditTrail, Registry
 from shipyard.registry.client import GATE, REGISTRATION, STATUS
 from shipyard.serving.auth import ApiKeys
 from shipyard.ui.app import standalone
+from tests.signin import sign_in
 
 OPERATOR = "o" * 24
 VIEWER = "v" * 24
@@ -47,7 +48,7 @@ def signed_in(root: Path, key: str) -> tuple[TestClient, str]:
     """A client signed in with ``key``, and its session's CSRF token."""
     client = TestClient(standalone(root, ApiKeys([OPERATOR, f"{VIEWER}:viewer"]),
                                    default_env="dev"), follow_redirects=False)
-    assert client.post("/ui/login", data={"key": key}).status_code == 303
+    assert sign_in(client, key).status_code == 303
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/ui/models/titanic").text)
     assert token
     return client, token[1]
