@@ -32,7 +32,8 @@ from shipyard.project import Project
 from shipyard.ui.session_store import SessionStore, token_digest
 
 __all__ = ["COOKIE", "SIGN_IN_COOKIE", "BadForm", "Forbidden", "KeyRoles", "Session", "Sessions",
-           "SignInRequired", "csrf", "flash", "operator", "project", "read_form", "selected_env", "sign_in_token", "viewer"]
+           "SignInRequired", "csrf", "flash", "operator", "project", "read_form", "selected_env",
+           "sign_in_token", "viewer"]
 
 COOKIE = "shipyard_session"
 SIGN_IN_COOKIE = "shipyard_sign_in"
