@@ -49,6 +49,7 @@ PAGES = (
     "shipyard.ui.pages.models",
     "shipyard.ui.pages.monitoring",
     "shipyard.ui.pages.recommendations",
+    "shipyard.ui.pages.reports",
 )
 """Modules whose ``router`` holds the pages, one line per page module."""
 

@@ -9,8 +9,11 @@ from html import unescape
 
 import pytest
 
+from shipyard.lake.batches import STATUSES as BATCH_STATUSES
 from shipyard.pipeline.graph import GraphEdge, GraphNode, StepGraph
 from shipyard.ui.charts import plot_div
+from shipyard.tracking.records import RUN_STATUSES, STEP_STATUSES
+from shipyard.ui.app import STATIC
 from shipyard.ui.pages.runs import MLFLOW_UI_ENV, graph_svg, mlflow_link
 from tests.unit.pipeline.test_graph import _run
 
@@ -45,3 +48,12 @@ def test_mlflow_links_go_to_the_tracking_server_or_the_local_ui(
     url, start = mlflow_link(local)
     assert url == "http://mlflow.internal:8080/#/runs/abc"
     assert start == "mlflow ui --backend-store-uri sqlite:////p/mlflow.db"
+
+
+def test_every_status_a_badge_shows_has_a_style() -> None:
+    css = (STATIC / "shipyard.css").read_text()
+    styled = set(re.findall(r"\.badge\.([\w-]+)", css))
+    versions = ("registered", "rejected", "staging", "production", "archived", "rolled_back")
+    gates = ("passed", "failed", "not-run")  # "not run", as the badge macro writes it
+    shown = {*versions, *gates, *RUN_STATUSES, *STEP_STATUSES, *BATCH_STATUSES, "firing", "ok"}
+    assert shown - styled == set()
