@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from shipyard.train.compiled import CompileCheck, CompiledModel
     from shipyard.train.profile import ReferenceProfile
 
-__all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "filter_literal", "gate_passed",
-           "registration_state"]
+__all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "filter_literal",
+           "gate_passed", "registration_state"]
 
 STATUS = "shipyard.status"
 REGISTRATION = "shipyard.registration"

@@ -11,9 +11,9 @@ import pytest
 
 from shipyard.lake.batches import STATUSES as BATCH_STATUSES
 from shipyard.pipeline.graph import GraphEdge, GraphNode, StepGraph
-from shipyard.ui.charts import plot_div
 from shipyard.tracking.records import RUN_STATUSES, STEP_STATUSES
 from shipyard.ui.app import STATIC
+from shipyard.ui.charts import plot_div
 from shipyard.ui.pages.runs import MLFLOW_UI_ENV, graph_svg, mlflow_link
 from tests.unit.pipeline.test_graph import _run
 
