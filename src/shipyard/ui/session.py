@@ -137,7 +137,16 @@ def viewer(request: Request) -> Session:
         raise SignInRequired("sign in with an API key")
     request.state.session = session
     selected_env(request)  # an unknown ?env= is a 404 page on every page alike
+    _no_nul(request)
     return session
+
+
+def _no_nul(request: Request) -> None:
+    """A 404 for an address with a NUL character in a path segment or a query value: no name
+    Shipyard keeps has one, and PostgreSQL refuses one in text with an error of its own."""
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
+    if any("\x00" in str(v) for v in values):
+        raise NotFoundError("nothing here is named with a NUL character (%00 in the address)")
 
 
 def flash(request: Request, message: str) -> None:
