@@ -85,3 +85,13 @@ def test_loadtest_against_a_closed_port_names_the_address_and_the_fix(tmp_path: 
                check=1)
     assert f"nothing answers at {url}" in done.stderr and "shipyard serve" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_flags_show_no_value_type_in_help(tmp_path: Path) -> None:
+    # a flag takes no value: `--smoke <bool>` read as if it wanted one (issue 22)
+    shown = run("run", "--help", cwd=tmp_path).stdout
+    lines = {line.split()[1]: line for line in shown.splitlines() if line.startswith("│ --")}
+    for flag in ("--smoke", "--no-cache", "--help"):
+        assert "<" not in lines[flag], lines[flag]
+    assert "<float range>" in lines["--sample"] and "RUN" in lines["--resume"]
+    assert "<bool>" not in run("--help", cwd=tmp_path).stdout
