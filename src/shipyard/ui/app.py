@@ -117,10 +117,7 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
     async def login(request: Request) -> Response:
         form = await read_form(request)
         target = _safe_next(form.get("next"))
-        if not hmac.compare_digest(form.get("csrf_token", "").encode(),
-                                   request.cookies.get(SIGN_IN_COOKIE, "").encode()) \
-                or not form.get("csrf_token"):
-            # another site's form would sign this browser in with the other site's key
+        if not _sign_in_token_matches(request, form):
             return _sign_in_form(request, status_code=403, next=target,
                                  error="this sign-in form's token is missing or not this "
                                        "browser's: sign in again from this page")
@@ -196,6 +193,15 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
 
 def _sign_in_path(request: Request) -> str:
     return f"{request.scope.get('root_path', '')}/login"
+
+
+def _sign_in_token_matches(request: Request, form: dict[str, str]) -> bool:
+    """Whether the form brings the token its sign-in page put in this browser's cookie: a form
+    on another site would sign the browser in with that site's key (login CSRF), and it can
+    neither read the page's token nor set the cookie."""
+    sent = form.get("csrf_token", "")
+    return bool(sent) and hmac.compare_digest(
+        sent.encode(), request.cookies.get(SIGN_IN_COOKIE, "").encode())
 
 
 def _sign_in_form(request: Request, *, status_code: int = 200, **context: object) -> Response:
