@@ -155,6 +155,8 @@ def _median(values: list[float]) -> float | None:
 
 
 def time_ui(root: Path, n: int) -> dict[str, dict[str, float | None]]:
+    from shipyard.ui.session import sign_in_token
+
     key = secrets.token_urlsafe(24)
     port = _free_port()
     env = {**os.environ, "SHIPYARD_API_KEYS": key}
@@ -167,7 +169,8 @@ def time_ui(root: Path, n: int) -> dict[str, dict[str, float | None]]:
         values = placeholders(root)
         figures = {}
         with httpx.Client(base_url=base, timeout=60) as client:
-            signed = client.post("/ui/login", data={"key": key})
+            token = sign_in_token(client.get("/ui/login").text)
+            signed = client.post("/ui/login", data={"key": key, "csrf_token": token})
             if signed.status_code != 303:
                 raise SystemExit(f"signing in answered {signed.status_code}")
             for name, path in PAGES_TO_TIME:

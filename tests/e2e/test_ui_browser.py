@@ -91,9 +91,10 @@ class Console:
                 if r.status >= 400 else None)
 
 
-def sign_in(browser: Browser, base: str, key: str) -> tuple[Page, Console]:
-    """A fresh browser context signed in with ``key`` (its session cookie only there)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def sign_in(browser: Browser, base: str, key: str, *, width: int = 1400) -> tuple[Page, Console]:
+    """A fresh browser context ``width`` pixels wide signed in with ``key`` (its session
+    cookie only there)."""
+    context = browser.new_context(viewport={"width": width, "height": 900})
     context.set_default_timeout(BOUND_MS)
     page = context.new_page()
     console = Console(page)
@@ -143,6 +144,55 @@ def test_every_page_opens_without_a_console_error(browser: Browser, base: str,
     visit(page, f"{ui}/monitoring/recommender", "monitoring-model")
     assert page.locator("#outcomes-chart .main-svg").count() >= 1
     assert page.locator(".plots .js-plotly-plot").count() >= 4
+    assert console.errors == []
+
+
+OVERFLOWING = """() => [...document.querySelectorAll('.card')].flatMap(card => {
+    const box = card.getBoundingClientRect(), style = getComputedStyle(card);
+    const left = box.left + parseFloat(style.borderLeftWidth) + parseFloat(style.paddingLeft);
+    const right = box.right - parseFloat(style.borderRightWidth) - parseFloat(style.paddingRight);
+    return [...card.querySelectorAll('table')].filter(table => {
+        const t = table.getBoundingClientRect();
+        return t.right > right + 1 || t.left < left - 1;
+    }).map(table => `${card.id || card.querySelector('h2, h3')?.innerText || 'a card'}: table `
+        + `${Math.round(table.getBoundingClientRect().width)} px in ${Math.round(right - left)} px`);
+})"""
+"""Tables wider than the content box of their card (which would scroll or clip them)."""
+
+
+def ui_links(page: Page, base: str) -> set[str]:
+    """The UI's own links on the page (absolute, without their #fragment)."""
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    return {h.split("#")[0] for h in hrefs if h.startswith(f"{base}/ui/")}
+
+
+def test_at_1280_px_no_table_overflows_its_card_and_every_link_answers_200(
+        browser: Browser, base: str, project: Path) -> None:
+    page, console = sign_in(browser, base, OPERATOR, width=1280)
+    ui = f"{base}/ui"
+    with sqlite3.connect(project / "erp.db") as con:
+        customer = con.execute("SELECT customer_id FROM order_lines GROUP BY customer_id "
+                               "ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    con.close()
+    start = [f"{ui}/", f"{ui}/lake", f"{ui}/runs", f"{ui}/models/recommender",
+             f"{ui}/monitoring", f"{ui}/monitoring/recommender",
+             f"{ui}/recommendations?customer={customer}"]
+    overflowing: dict[str, list[str]] = {}
+    links: dict[str, str] = {}  # link -> a page it is on
+    # the navigation's pages and every page they link to; every link on those answers 200
+    for depth, pages in enumerate((start, None)):
+        for url in pages if pages is not None else sorted(set(links) - set(start)):
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            if page.locator(".card").count():
+                overflowing[url] = page.evaluate(OVERFLOWING)
+            if depth == 0:
+                links.update(dict.fromkeys(ui_links(page, base), url))
+    assert {url: found for url, found in overflowing.items() if found} == {}
+    assert len(links) > 20 and any("/ui/reports/" in link for link in links)
+    answers = {link: page.request.get(link) for link in sorted(links)}  # redirects followed
+    assert {(link, links[link]): (answer.status, answer.url) for link, answer in answers.items()
+            if answer.status != 200 or "/ui/login" in answer.url} == {}  # signed in throughout
     assert console.errors == []
 
 

@@ -25,6 +25,7 @@ from shipyard.ui.app import standalone
 from tests.e2e.cli import SHIPYARD, python, run
 from tests.e2e.examples import ExampleProjects
 from tests.e2e.server import PATIENCE_S, free_port, http, wait_for
+from tests.signin import sign_in
 
 OPERATOR = "operator-key-0123456789"
 VIEWER = "viewer-key-0123456789"
@@ -34,7 +35,7 @@ KEYS = ApiKeys([OPERATOR, f"{VIEWER}:viewer"])
 def signed_in(root: Path, key: str) -> tuple[TestClient, str]:
     """A client of the UI of ``root`` signed in with ``key``, and its session's CSRF token."""
     client = TestClient(standalone(root, KEYS, default_env="dev"), follow_redirects=False)
-    assert client.post("/ui/login", data={"key": key}).status_code == 303
+    assert sign_in(client, key).status_code == 303
     page = client.get("/ui/")
     assert page.status_code == 200, page.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -150,9 +151,28 @@ def test_a_forged_post_without_the_token_fails_and_an_operator_accepts(
 def test_the_api_server_serves_the_ui_at_ui(titanic: Path) -> None:
     client = TestClient(create_app(Project.open(titanic), KEYS), follow_redirects=False)
     assert client.get("/ui/").headers["location"].startswith("/ui/login")
-    assert client.post("/ui/login", data={"key": VIEWER}).status_code == 303
+    assert sign_in(client, VIEWER).status_code == 303
     assert client.get("/ui/runs").status_code == 200
     assert client.get("/health").status_code == 200
+
+
+def test_api_and_docs_answers_carry_nosniff_and_a_content_security_policy(titanic: Path) -> None:
+    client = TestClient(create_app(Project.open(titanic), KEYS), follow_redirects=False)
+    auth = {"Authorization": f"Bearer {VIEWER}"}
+    for path, headers in (("/health", {}), ("/ready", auth), ("/openapi.json", auth),
+                          ("/v1/recommendations/nobody", auth), ("/ready", {})):
+        answer = client.get(path, headers=headers)
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'"), path
+    docs = client.get("/docs", headers=auth)
+    policy = docs.headers["content-security-policy"]
+    assert docs.status_code == 200 and docs.headers["x-content-type-options"] == "nosniff"
+    assert "script-src https://cdn.jsdelivr.net 'sha256-" in policy and "unsafe-inline" not in \
+        policy.split("style-src")[0]
+    page = client.get("/ui/login")  # the UI keeps its own policy, once
+    assert page.headers.get_list("content-security-policy") == [
+        page.headers["content-security-policy"]] and "script-src 'self'" in page.headers[
+        "content-security-policy"]
 
 
 def test_shipyard_ui_serves_the_ui_alone_with_roles_from_a_keys_file(titanic: Path,
@@ -177,7 +197,7 @@ def test_shipyard_ui_serves_the_ui_alone_with_roles_from_a_keys_file(titanic: Pa
         wait_for(up, "shipyard ui answering")
         with httpx.Client(base_url=base, timeout=PATIENCE_S) as browser:
             assert browser.get("/").headers["location"] == "/ui/"
-            assert browser.post("/ui/login", data={"key": VIEWER}).status_code == 303
+            assert sign_in(browser, VIEWER).status_code == 303
             page = browser.get("/ui/runs")
             assert page.status_code == 200 and "viewer key" in page.text
             assert "app;dur=" in page.headers["server-timing"]

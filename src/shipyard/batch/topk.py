@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from mlflow.exceptions import MlflowException
+
 from shipyard.batch.results import ResultsStore
 from shipyard.project import Project
 from shipyard.registry import Registry
@@ -106,8 +108,12 @@ def customer_topk(project: Project, customer: str, bought: set[str], *,
         NotFoundError: no registered model ``model``.
     """
     registry = registry or Registry.of(project)
-    aliases = {a: int(v) for a, v in
-               registry.client.get_registered_model(model).aliases.items()}
+    try:
+        found = registry.client.get_registered_model(model)
+    except MlflowException:
+        registry.versions(model)  # no such model: a NotFoundError naming those there are
+        raise
+    aliases = {a: int(v) for a, v in found.aliases.items()}
     production, staging = aliases.get("production"), aliases.get("staging")
     store = ResultsStore.of(project)
     current = store.current(model)

@@ -16,9 +16,20 @@ from typing import Any
 
 import typer
 from typer import _click as click  # Typer vendors Click; its groups hold these classes
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 __all__ = ["LazyCommand", "LazyGroup"]
+
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _flag_takes_no_value(self: TyperOption, ctx: click.Context) -> str | None:
+    """What the help's type column shows for an option: nothing for a flag (``--smoke``,
+    ``--help``), which takes no value; Typer 0.29 shows ``<bool>`` there, as if it took one."""
+    return None if self.is_flag else _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_takes_no_value  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)

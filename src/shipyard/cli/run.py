@@ -7,22 +7,17 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from shipyard.cli.console import console
 from shipyard.cli.models import print_registered
 from shipyard.cli.options import Env, ProjectDir
-from shipyard.db import redact
+from shipyard.cli.run_tables import STATUS_STYLE, duration, shown_url, step_table
 from shipyard.pipeline.hooks import RunObserver
 from shipyard.pipeline.results import StepResult
 from shipyard.project import Project
 from shipyard.registry.hooks import run_pipeline
 
-__all__ = ["parse_params", "run", "shown_url", "step_table"]
-
-STATUS_STYLE = {"succeeded": "green", "reused": "cyan", "failed": "red", "skipped": "dim",
-                "pending": "dim", "running": "yellow", "registering": "yellow"}
-
+__all__ = ["parse_params", "run"]
 
 def parse_params(pairs: list[str] | None) -> dict[str, str]:
     """``["seed=3", "test_size=0.3"]`` → ``{"seed": "3", "test_size": "0.3"}``."""
@@ -33,31 +28,6 @@ def parse_params(pairs: list[str] | None) -> dict[str, str]:
             raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--params")
         params[key.strip()] = value
     return params
-
-
-def shown_url(url: str) -> str:
-    """A store URL without its password or secret query values."""
-    return redact(url)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-def step_table(title: str, steps: list[StepResult]) -> Table:
-    """Steps of a run: status, duration and why each ran (or where it was reused from)."""
-    table = Table(title=title)
-    table.add_column("step", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("duration", justify="right", no_wrap=True)
-    table.add_column("why", ratio=1)
-    for s in steps:
-        style = STATUS_STYLE.get(s.status, "")
-        why = s.reason if s.error is None else f"{s.reason}; error: {s.error}"
-        table.add_row(s.name, f"[{style}]{s.status}[/]", _duration(s.duration_s), why)
-    return table
 
 
 class _ProgressLines(RunObserver):
@@ -132,7 +102,7 @@ def run(
                                      list(lines.steps.values())))
     ran = sum(s.status == "succeeded" for s in result.steps)
     reused = sum(s.status == "reused" for s in result.steps)
-    console.print(f"[green]Run {result.run_id} succeeded[/] in {_duration(result.duration_s)}: "
+    console.print(f"[green]Run {result.run_id} succeeded[/] in {duration(result.duration_s)}: "
                   f"{ran} step(s) ran, {reused} reused"
                   + (" (smoke run: nothing registered)" if result.smoke else ""))
     console.print(f"  run record: {shown_url(project.metadata_url)}")

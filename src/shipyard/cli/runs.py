@@ -10,11 +10,9 @@ from rich.table import Table
 
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
-from shipyard.cli.run import STATUS_STYLE, shown_url, step_table
-from shipyard.pipeline.results import StepResult
+from shipyard.cli.run_tables import STATUS_STYLE, shown_url, step_table
 from shipyard.project import Project
 from shipyard.tracking.records import RunRecord, RunStore
-from shipyard.tracking.runs import run_metrics
 
 app = typer.Typer(help="Pipeline runs: what ran, on which data and code, and why.",
                   no_args_is_help=True)
@@ -87,10 +85,14 @@ def show(
     if mode:
         console.print(f"  mode:     {', '.join(mode)}")
     console.print(f"  MLflow:   run {run.mlflow_run_id} at {shown_url(run.tracking_uri or '')}")
+    from shipyard.pipeline.results import StepResult
+
     steps = [StepResult(name=s.step, status=s.status, duration_s=s.duration_s or 0.0,
                         reason=s.reason or "", fingerprint=s.fingerprint or "",
                         reused_from=s.reused_from, error=s.error) for s in run.steps]
     console.print(step_table(f"steps of {run.id}", steps))
+    from shipyard.tracking.runs import run_metrics  # MLflow: only when a run is shown
+
     metrics = run_metrics(run)
     if metrics:
         table = Table(title="metrics (MLflow)")

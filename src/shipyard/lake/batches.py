@@ -133,7 +133,10 @@ class BatchRegister:
         return row
 
     def find_one(self, batch_id: int) -> Batch | None:
-        """The batch with ``batch_id``, or None (e.g. a file whose record was never written)."""
+        """The batch with ``batch_id``, or None (e.g. a file whose record was never written,
+        or an id no database integer holds)."""
+        if not -(2**63) <= batch_id < 2**63:
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(_batches).where(_batches.c.id == batch_id)).first()
         return None if row is None else Batch(**row._mapping)

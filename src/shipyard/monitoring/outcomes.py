@@ -269,29 +269,48 @@ def _outcome(made: RecommendationSet, known_until: date | None, next_known: date
                    buyers, model_scores, baseline, coverage, top_share, gini, None)
 
 
-def outcomes_chart(report: OutcomesReport) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(traces, layout) as plotly.js reads them: each scored set's hit rate, precision@K and
-    MAP@K over time, the recommender's solid beside the popularity baseline's dashed (the
-    report's page and the web UI draw the same)."""
+METRICS = {"hit_rate": "hit rate", "precision_at_k": "P@K", "map_at_k": "MAP@K"}
+SIDES = {"model": "recommender", "baseline": "popularity baseline"}
+
+
+def outcomes_chart(report: OutcomesReport) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """(traces, layout) as plotly.js reads them (the report's page and the web UI draw the
+    same), or None when no set has outcomes yet (nothing to draw). Sets over time are lines:
+    each metric one colour, the recommender solid beside the popularity baseline dashed. One
+    set alone is not a line: its metrics are bars, the recommender's beside the baseline's."""
     scored = [o for o in report.outcomes if o.model is not None and o.baseline is not None]
+    if not scored:
+        return None
+    title = {"x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top", "yref": "container"}
+    legend = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom"}
+    if len(scored) == 1:
+        (only,) = scored
+        traces = [{"type": "bar", "name": side, "x": list(METRICS.values()),
+                   "y": [getattr(getattr(only, name), m) for m in METRICS],
+                   "marker": {"color": "#1f5fbf" if name == "model" else "#9aa5b8"}}
+                  for name, side in SIDES.items()]
+        text = f"{report.model}: the set published {only.published:%Y-%m-%d %H:%M} (v{only.version})"
+        return traces, {"barmode": "group", "title": {**title, "text": text}, "legend": legend,
+                        "margin": {"t": 64}, "yaxis": {"title": {"text": "score"}}}
+    colours = dict(zip(METRICS, ("#1f5fbf", "#1a7f37", "#9a6700"), strict=True))
     x = [f"{o.published:%Y-%m-%d %H:%M} v{o.version}" for o in scored]
     traces = [{"type": "scatter", "mode": "lines+markers", "x": x,
                "y": [getattr(getattr(o, name), metric) for o in scored],
-               "name": f"{metric} ({'recommender' if name == 'model' else 'popularity baseline'})",
-               "line": {"dash": dash}}
-              for name, dash in (("model", "solid"), ("baseline", "dash"))
-              for metric in ("hit_rate", "precision_at_k", "map_at_k")]
-    layout = {"title": {"text": f"{report.model}: outcomes of published sets"},
-              "xaxis": {"title": {"text": "published set"}},
-              "yaxis": {"title": {"text": "score"}}}
-    return traces, layout
+               "name": f"{label} ({side})", "line": {"dash": dash, "color": colours[metric]}}
+              for (name, side), dash in zip(SIDES.items(), ("solid", "dash"), strict=True)
+              for metric, label in METRICS.items()]
+    return traces, {"title": {**title, "text": f"{report.model}: outcomes of published sets"},
+                    "legend": legend, "margin": {"t": 80},
+                    "xaxis": {"title": {"text": "published set"}, "automargin": True},
+                    "yaxis": {"title": {"text": "score"}}}
 
 
 def outcomes_figure(report: OutcomesReport) -> go.Figure:
     """:func:`outcomes_chart` as a plotly Figure (the report's page)."""
     import plotly.graph_objects as go
 
-    traces, layout = outcomes_chart(report)
+    traces, layout = outcomes_chart(report) or ([], {"title": {
+        "text": f"{report.model}: no published set has outcomes yet"}})
     figure = go.Figure(data=traces, layout=layout)
     figure.update_layout(height=420)
     return figure

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.monitoring.drift import ColumnResult, DriftReport
 from shipyard.project import Project
+from shipyard.train.profile import OTHER
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -63,21 +64,52 @@ def to_dict(report: DriftReport) -> dict[str, Any]:
             "notes": report.notes, "results": [result(r) for r in report.results]}
 
 
+MOVERS = 12
+"""Bins a chart shows at most: a column of more values (products) shows those whose share
+moved most, which is what a reader looks for, in bars wide enough to label."""
+
+
+def _movers(labels: list[str], reference: list[float], current: list[float]
+            ) -> tuple[list[int], str]:
+    """Indexes of the bins to draw, in order, and what the title says of the rest: all bins
+    when they are few; else the :data:`MOVERS` whose share moved most, by how much, without
+    ``<other>`` (the values outside the profile's top ones, whose one tall bar would flatten
+    every other), whose shares the title gives instead."""
+    if len(labels) <= MOVERS:
+        return list(range(len(labels))), ""
+    other = [i for i, label in enumerate(labels) if label == OTHER]
+    ranked = sorted((i for i in range(len(labels)) if i not in other),
+                    key=lambda i: -abs(current[i] - reference[i]))[:MOVERS]
+    note = f"the {MOVERS} of {len(labels)} values whose share moved most"
+    if other:
+        note += f"; {OTHER} {reference[other[0]]:.0%} → {current[other[0]]:.0%}"
+    return ranked, note
+
+
 def column_chart(result: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(traces, layout) of a column's shares per bin, reference beside current, as the plain
     dicts plotly.js draws: one entry of ``results`` in the report's JSON (:func:`to_dict`), so
-    a saved report is plotted the same as a fresh one, here and in the web UI."""
+    a saved report is plotted the same as a fresh one, here and in the web UI. The title sits
+    on its own line above the legend; a column of many values shows its top movers."""
     bins = result["bins"]
+    shown, note = _movers([str(x) for x in bins["labels"]], bins["reference"], bins["current"])
+    labels = [str(bins["labels"][i]) for i in shown]
     baseline = "reference (training)" if result["kind"] == "skew" else "previous window"
-    traces = [{"type": "bar", "name": baseline, "x": bins["labels"], "y": bins["reference"]},
-              {"type": "bar", "name": "current window", "x": bins["labels"],
-               "y": bins["current"]}]
-    verdict = f"DRIFTED; {result['reason']}" if result["drifted"] else result["reason"]
-    layout = {"barmode": "group", "title": {"text": f"{result['column']} ({result['kind']}): "
-                                                    f"{verdict}"},
-              "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1,
-                         "xanchor": "right"},
-              "yaxis": {"title": {"text": "share of non-null values"}}}
+    traces = [{"type": "bar", "name": baseline, "x": labels,
+               "y": [bins["reference"][i] for i in shown]},
+              {"type": "bar", "name": "current window", "x": labels,
+               "y": [bins["current"][i] for i in shown]}]
+    verdict = "DRIFTED" if result["drifted"] else "stable"
+    title = f"{result['column']} ({result['kind']}): {verdict}"
+    layout = {"barmode": "group",
+              "title": {"text": title + (f"<br><sub>{html.escape(note)}</sub>" if note else ""),
+                        "x": 0.01, "xanchor": "left", "y": 0.97, "yanchor": "top",
+                        "yref": "container"},
+              "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0,
+                         "yanchor": "bottom"},
+              "margin": {"t": 80 if note else 64},
+              "xaxis": {"type": "category", "automargin": True},
+              "yaxis": {"title": {"text": "share of non-null values"}, "tickformat": ".0%"}}
     return traces, layout
 
 
@@ -87,7 +119,7 @@ def column_figure(result: dict[str, Any]) -> go.Figure:
 
     traces, layout = column_chart(result)
     figure = go.Figure(data=traces, layout=layout)
-    figure.update_layout(height=320, margin={"t": 40, "b": 40})
+    figure.update_layout(height=340)
     return figure
 
 

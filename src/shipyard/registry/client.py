@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from shipyard.train.compiled import CompileCheck, CompiledModel
     from shipyard.train.profile import ReferenceProfile
 
-__all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "gate_passed",
-           "registration_state"]
+__all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "filter_literal",
+           "gate_passed", "registration_state"]
 
 STATUS = "shipyard.status"
 REGISTRATION = "shipyard.registration"
@@ -47,6 +47,17 @@ PREVIOUS = "shipyard.previous_production"
 EVALUATION = ("test_X.parquet", "test_y.parquet")
 """Files logged with every model: the test rows its metrics came from, reused to compare it
 (a recommender has no labels file: its test rows are the held-out interactions)."""
+
+
+def filter_literal(value: str) -> str:
+    """``value`` as a string in an MLflow search filter: in single quotes, or in double quotes
+    when it holds a single quote (the filter has no escape; a name with both kinds is not one
+    MLflow can search for, so it is no model here)."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise NotFoundError(f"no registered model {value!r}: a model name has no quotes")
 
 
 class Registry:
@@ -66,7 +77,7 @@ class Registry:
 
     def versions(self, name: str) -> list[ModelVersion]:
         """All versions of ``name``, newest first; an unknown model is a clear error."""
-        found = self.client.search_model_versions(f"name = '{name}'")
+        found = self.client.search_model_versions(f"name = {filter_literal(name)}")
         if not found:
             raise NotFoundError(self._unknown(name))
         return sorted(found, key=lambda v: int(v.version), reverse=True)
@@ -91,13 +102,14 @@ class Registry:
                 f"then '{promote}'")
 
     def get(self, name: str, version: int) -> ModelVersion:
-        try:
-            return self.client.get_model_version(name, str(version))
-        except MlflowException as error:
-            self._absent_or_raise(error)
-            versions = ", ".join(str(v.version) for v in self.versions(name))
-            raise NotFoundError(f"model {name!r} has no version {version}; "
-                                f"its versions are {versions}") from None
+        if 0 < version < 2**63:  # no store holds another (SQL stores fail to even ask)
+            try:
+                return self.client.get_model_version(name, str(version))
+            except MlflowException as error:
+                self._absent_or_raise(error)
+        versions = ", ".join(str(v.version) for v in self.versions(name))
+        raise NotFoundError(f"model {name!r} has no version {version}; "
+                            f"its versions are {versions}")
 
     def alias(self, name: str, alias: str) -> int | None:
         """The version an alias points to, or None."""
@@ -138,9 +150,11 @@ class Registry:
         self.tag(name, version, STATUS, status)
 
     def download(self, name: str, version: int, into: Path) -> Path:
-        """The version's model folder (MLmodel, model.skops, evaluation files) under ``into``."""
+        """The version's model folder (MLmodel, model.skops, evaluation files) under ``into``;
+        an unknown model or version is a NotFoundError naming the known ones."""
         import mlflow.artifacts
 
+        self.get(name, version)
         source = self.client.get_model_version_download_uri(name, str(version))
         return Path(mlflow.artifacts.download_artifacts(
             artifact_uri=source, dst_path=str(into), tracking_uri=self.project.tracking_uri))

@@ -32,6 +32,7 @@ from shipyard.registry.client import (
     GATE_CHECKS,
     REGISTRATION,
     Registry,
+    filter_literal,
     gate_passed,
     registration_state,
 )
@@ -79,7 +80,8 @@ def is_registered(project: Project, name: str, fingerprint: str) -> bool:
 def _newest(registry: Registry, name: str, fingerprint: str) -> Any:
     """The newest version registered from the step result ``fingerprint``, or None."""
     found = registry.client.search_model_versions(
-        f"name = '{name}' and tags.`shipyard.fingerprint` = '{fingerprint}'")
+        f"name = {filter_literal(name)} and tags.`shipyard.fingerprint` = "
+        f"{filter_literal(fingerprint)}")
     return max(found, key=lambda v: int(v.version), default=None)
 
 

@@ -19,14 +19,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
+from shipyard.asgi import BodyLimit, SecurityHeaders, security_headers
 from shipyard.batch.results import ResultsStore
 from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError
 from shipyard.project import Project
 from shipyard.serving.auth import ApiKeys, require_docs_key, require_key
+from shipyard.serving.docs import docs_page
 from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.limits import Limits
 from shipyard.serving.model_routes import ModelRoutes
@@ -108,7 +109,7 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
 
     @app.get("/docs", include_in_schema=False, dependencies=documents)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} · docs")
+        return docs_page("/openapi.json", f"{app.title} · docs")
 
     @app.get("/ready", tags=["operations"], dependencies=secured, response_model=Ready,
              response_model_exclude_none=True,
@@ -177,11 +178,15 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     app.mount("/ui", create_ui(project.root, keys, default_env=project.env_name))
 
     # The last added is the outermost: limits refuse before anything is counted or routed.
+    def rejected(reason: str) -> None:
+        telemetry.rejected.labels(reason).inc()
+
     app.add_middleware(Observed, telemetry=telemetry)
-    app.add_middleware(Limits, max_body_bytes=config.max_body_bytes,
-                       max_concurrency=config.max_concurrency, max_queue=config.max_queue,
-                       timeout_s=config.timeout_s,
-                       on_reject=lambda reason: telemetry.rejected.labels(reason).inc())
+    app.add_middleware(Limits, max_concurrency=config.max_concurrency,
+                       max_queue=config.max_queue, timeout_s=config.timeout_s,
+                       on_reject=rejected)
+    app.add_middleware(BodyLimit, max_body_bytes=config.max_body_bytes, on_reject=rejected)
+    app.add_middleware(SecurityHeaders, headers=security_headers())  # /ui and /docs keep theirs
     app.add_middleware(LoggedRefusals, log=log, served=lambda name: (
         name in slots.names, getattr(slots.current.get(name), "version", None)))
     app.add_middleware(RequestIds)  # outermost: the limits' refusals carry an id too

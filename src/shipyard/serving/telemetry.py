@@ -15,7 +15,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shipyard.serving.limits import REFUSED
+from shipyard.asgi import REFUSED
 
 __all__ = ["Observed", "Telemetry"]
 

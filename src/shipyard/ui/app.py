@@ -10,7 +10,9 @@ HTTP status and message, as the CLI prints them.
 
 from __future__ import annotations
 
+import hmac
 import importlib
+import secrets
 import time
 from pathlib import Path
 from typing import Annotated
@@ -22,11 +24,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shipyard.asgi import BodyLimit, SecurityHeaders, security_headers
 from shipyard.errors import ShipyardError, TooManyWrongKeys
 from shipyard.project import Project
 from shipyard.ui.render import href, render
 from shipyard.ui.session import (
     COOKIE,
+    SIGN_IN_COOKIE,
     Forbidden,
     KeyRoles,
     Sessions,
@@ -45,6 +49,7 @@ PAGES = (
     "shipyard.ui.pages.models",
     "shipyard.ui.pages.monitoring",
     "shipyard.ui.pages.recommendations",
+    "shipyard.ui.pages.reports",
 )
 """Modules whose ``router`` holds the pages, one line per page module."""
 
@@ -106,28 +111,33 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(request: Request) -> Response:
-        return render(request, "login.html", next=_safe_next(request.query_params.get("next")))
+        return _sign_in_form(request, next=_safe_next(request.query_params.get("next")))
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
         form = await read_form(request)
         target = _safe_next(form.get("next"))
+        if not _sign_in_token_matches(request, form):
+            return _sign_in_form(request, status_code=403, next=target,
+                                 error="this sign-in form's token is missing or not this "
+                                       "browser's: sign in again from this page")
         sessions: Sessions = request.app.state.sessions
         sessions.sign_out(request.cookies.get(COOKIE, ""))  # signing in again ends the old one
         try:
             session = sessions.sign_in(form.get("key", ""), request.client.host
                                        if request.client is not None else "unknown")
         except TooManyWrongKeys as refused:
-            page = render(request, "login.html", status_code=429, next=target, error=str(refused))
+            page = _sign_in_form(request, status_code=429, next=target, error=str(refused))
             page.headers.update(refused.response_headers())
             return page
         if session is None:
-            return render(request, "login.html", status_code=401, next=target,
-                          error="that key is not one this server accepts")
+            return _sign_in_form(request, status_code=401, next=target,
+                                 error="that key is not one this server accepts")
         response = RedirectResponse(target or href(request, "/"), status_code=303)
         response.set_cookie(COOKIE, session.id, httponly=True, samesite="lax",
                             secure=request.url.scheme == "https",
                             path=request.scope.get("root_path") or "/")
+        response.delete_cookie(SIGN_IN_COOKIE, path=_sign_in_path(request))
         return response
 
     @app.post("/logout", include_in_schema=False)
@@ -139,22 +149,23 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
 
     for module in PAGES:
         app.include_router(importlib.import_module(module).router)
-    app.add_middleware(PageHeaders)
+    app.add_middleware(SecurityHeaders, headers=security_headers(PAGE_POLICY))
+    app.add_middleware(ServerTiming)
     return app
 
 
-SECURITY_HEADERS = [
-    (b"x-frame-options", b"DENY"),  # no other site may frame a page to click its buttons
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-]
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+               "frame-ancestors 'none'")
+"""The content security policy of the UI's pages: scripts, styles and images from the UI's own
+files only, no inline script (data planted in a page cannot run), forms that post only here,
+and no framing by another site (an accept or promote button under someone else's page).
+Styles may be inline: plotly.js sizes its charts with style attributes."""
 
 
-class PageHeaders:
-    """ASGI middleware: every answer refuses to be framed by another site (an accept or
-    promote button under someone else's page), and says how long the server took to make it
-    in a ``Server-Timing: app;dur=MS`` header (browsers' developer tools show it; the UI
+class ServerTiming:
+    """ASGI middleware: every answer says how long the server took to make it in a
+    ``Server-Timing: app;dur=MS`` header (browsers' developer tools show it; the UI
     benchmark reads it), from the request's arrival to the answer's headers: pages render
     whole before they are sent."""
 
@@ -171,7 +182,7 @@ class PageHeaders:
             if message["type"] == "http.response.start":
                 took = (time.perf_counter() - started) * 1000
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *SECURITY_HEADERS,
+                message["headers"] = [*message["headers"],
                                       (b"server-timing", f"app;dur={took:.1f}".encode())]
             await send(message)
 
@@ -186,6 +197,30 @@ def _error_page(request: Request, status: int, title: str, message: str) -> Resp
     return render(request, "error.html", status_code=status, title=title, message=message)
 
 
+def _sign_in_path(request: Request) -> str:
+    return f"{request.scope.get('root_path', '')}/login"
+
+
+def _sign_in_token_matches(request: Request, form: dict[str, str]) -> bool:
+    """Whether the form brings the token its sign-in page put in this browser's cookie: a form
+    on another site would sign the browser in with that site's key (login CSRF), and it can
+    neither read the page's token nor set the cookie."""
+    sent = form.get("csrf_token", "")
+    return bool(sent) and hmac.compare_digest(
+        sent.encode(), request.cookies.get(SIGN_IN_COOKIE, "").encode())
+
+
+def _sign_in_form(request: Request, *, status_code: int = 200, **context: object) -> Response:
+    """The sign-in page with a fresh token in its form and in a cookie only the sign-in page
+    gets: the POST must bring both, which a form on another site cannot (login CSRF)."""
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status_code=status_code, sign_in_token=token,
+                      **context)
+    response.set_cookie(SIGN_IN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path=_sign_in_path(request))
+    return response
+
+
 def _safe_next(target: str | None) -> str | None:
     """Only a path of this site to go back to after sign-in, never another site's URL."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -194,8 +229,10 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def standalone(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI:
-    """The UI alone (``shipyard ui``): mounted at ``/ui`` as in the server, ``/`` leads there."""
+    """The UI alone (``shipyard ui``): mounted at ``/ui`` as in the server, ``/`` leads there,
+    behind the body limit ``shipyard serve`` has (``serving.max_body_bytes``)."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    ui = create_ui(project_dir, keys, default_env=default_env)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -205,6 +242,9 @@ def standalone(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAP
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.mount("/ui", create_ui(project_dir, keys, default_env=default_env))
+    app.mount("/ui", ui)
+    app.add_middleware(BodyLimit, max_body_bytes=ui.state.projects[default_env].config
+                       .serving.max_body_bytes)
+    app.add_middleware(SecurityHeaders, headers=security_headers())  # the limit's 413 too
     return app
 

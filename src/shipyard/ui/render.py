@@ -3,8 +3,9 @@
 :func:`render` is the one way a page answers with HTML. It adds to the template's context
 ``user``, ``role``, ``env``, ``envs``, ``csrf_token``, ``nav``, ``flash`` and two helpers:
 ``href(path, **query)`` (a link inside the UI that keeps the selected environment),
-``csrf_input()`` (the hidden field every POST form carries) and ``command(args)`` (``shipyard
-ARGS`` for the selected environment, as the CLI's own messages suggest commands).
+``csrf_input()`` (the hidden field every POST form carries), ``command(args)`` (``shipyard
+ARGS`` for the selected environment, as the CLI's own messages suggest commands) and
+``report_href(where)`` (the UI's link to a report a record names by its path, or None).
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def _env(request: Request) -> str:
     return env if env in request.app.state.envs else request.app.state.default_env
 
 
+def _report_href(request: Request, where: str | None) -> str | None:
+    from shipyard.ui.pages.reports import report_href  # the page module renders with this one
+
+    return report_href(request, where)
+
+
 def _section(request: Request) -> str:
     """The nav entry the page belongs to ("/" only for the overview itself)."""
     base = request.scope.get("root_path", "")
@@ -85,4 +92,5 @@ def render(request: Request, template: str, *, status_code: int = 200,
         "env": env, "envs": state.envs, "csrf_token": token, "nav": NAV,
         "section": _section(request), "flash": flash, "href": link, "csrf_input": csrf_input,
         "command": lambda args: command(args, env),
+        "report_href": lambda where: _report_href(request, where),
         "base": request.scope.get("root_path", ""), **context})

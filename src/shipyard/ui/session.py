@@ -16,6 +16,7 @@ leaves a message for the browser's next page.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,10 +31,13 @@ from shipyard.errors import NotFoundError, ShipyardError
 from shipyard.project import Project
 from shipyard.ui.session_store import SessionStore, token_digest
 
-__all__ = ["COOKIE", "BadForm", "Forbidden", "KeyRoles", "Session", "Sessions", "SignInRequired", "csrf",
-           "flash", "operator", "project", "read_form", "selected_env", "viewer"]
+__all__ = ["COOKIE", "SIGN_IN_COOKIE", "BadForm", "Forbidden", "KeyRoles", "Session", "Sessions",
+           "SignInRequired", "csrf", "flash", "operator", "project", "read_form", "selected_env",
+           "sign_in_token", "viewer"]
 
 COOKIE = "shipyard_session"
+SIGN_IN_COOKIE = "shipyard_sign_in"
+"""The sign-in form's token, sent back only to the sign-in page (see shipyard.ui.app)."""
 Role = Literal["viewer", "operator"]
 MAX_FORM_BYTES = 64 * 1024
 
@@ -134,7 +138,16 @@ def viewer(request: Request) -> Session:
         raise SignInRequired("sign in with an API key")
     request.state.session = session
     selected_env(request)  # an unknown ?env= is a 404 page on every page alike
+    _no_nul(request)
     return session
+
+
+def _no_nul(request: Request) -> None:
+    """A 404 for an address with a NUL character in a path segment or a query value: no name
+    Shipyard keeps has one, and PostgreSQL refuses one in text with an error of its own."""
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
+    if any("\x00" in str(v) for v in values):
+        raise NotFoundError("nothing here is named with a NUL character (%00 in the address)")
 
 
 def flash(request: Request, message: str) -> None:
@@ -159,9 +172,12 @@ async def read_form(request: Request) -> dict[str, str]:
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         return {}
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise Forbidden(f"form of {len(body):,} bytes; at most {MAX_FORM_BYTES:,}")
+    body = b""
+    async for chunk in request.stream():  # never more than the limit in memory
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise Forbidden(f"a form of over {MAX_FORM_BYTES:,} bytes: no form of this UI is "
+                            f"that long")
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
 
@@ -174,6 +190,16 @@ async def csrf(request: Request, session: Annotated[Session, Depends(viewer)]) -
         raise Forbidden("this form's CSRF token is missing or not this session's: reload the "
                         "page and send it again")
     return form
+
+
+def sign_in_token(page: str) -> str:
+    """The token of the sign-in form in the sign-in page's HTML: what a program that signs in
+    as a browser does (``deploy rehearse``, the benchmarks) posts with the key, keeping the
+    cookie the page came with."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    if found is None:
+        raise ShipyardError("the sign-in page holds no form token: is this Shipyard's UI?")
+    return found[1]
 
 
 def selected_env(request: Request) -> str:

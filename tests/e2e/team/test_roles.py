@@ -27,6 +27,7 @@ from tests.e2e.cli import run
 from tests.e2e.examples import small
 from tests.e2e.server import AUTH, http, serving, wait_for
 from tests.e2e.team.conftest import TeamSpace
+from tests.signin import sign_in
 
 pytestmark = pytest.mark.slow
 
@@ -155,10 +156,9 @@ def test_each_role_from_its_own_empty_directory_on_s3(roles: Roles, team_space: 
                      == {roles.model: 2}, f"{base} serving version 2")
 
         # the UI signed in through F works through G
-        signed_in = http.post(f"{bases[0]}/ui/login", data={"key": AUTH["Authorization"][7:]},
-                              follow_redirects=False)
-        assert signed_in.status_code in (302, 303), signed_in.text
-        with httpx.Client(cookies=signed_in.cookies, timeout=http.timeout) as browser:
+        with httpx.Client(timeout=http.timeout) as browser:
+            signed_in = sign_in(browser, AUTH["Authorization"][7:], base=bases[0])
+            assert signed_in.status_code in (302, 303), signed_in.text
             page = browser.get(f"{bases[1]}/ui/", follow_redirects=False)
         assert page.status_code == 200 and "sign out" in page.text.lower(), page.text[:500]
     # both servers have stopped: their prediction logs are flushed to the lake

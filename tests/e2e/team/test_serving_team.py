@@ -19,6 +19,7 @@ import yaml
 from tests.e2e.cli import run
 from tests.e2e.server import KEY, http, serving
 from tests.e2e.team.conftest import TeamSpace
+from tests.signin import sign_in as post_key
 
 pytestmark = pytest.mark.slow
 
@@ -67,7 +68,8 @@ def pod(trained: Path, folder: Path) -> Path:
 
 def sign_in(base: str) -> str:
     """Sign in to the UI as a browser does (the key POSTed once); the session cookie."""
-    done = http.post(f"{base}/ui/login", data={"key": KEY})
+    with httpx.Client(timeout=http.timeout) as browser:
+        done = post_key(browser, KEY, base=base)
     assert done.status_code == 303, done.text
     return done.cookies[COOKIE]
 

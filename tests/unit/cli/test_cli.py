@@ -94,3 +94,13 @@ def test_loadtest_out_of_its_bounds_is_a_usage_error(tmp_path: Path, option: str
     done = run("loadtest", "http://127.0.0.1:9/v1/models/titanic/predict", option, value,
                cwd=tmp_path, check=2)
     assert option in done.stderr and "Traceback" not in done.stderr
+
+
+def test_flags_show_no_value_type_in_help(tmp_path: Path) -> None:
+    # a flag takes no value: `--smoke <bool>` read as if it wanted one (issue 22)
+    shown = run("run", "--help", cwd=tmp_path).stdout
+    lines = {line.split()[1]: line for line in shown.splitlines() if line.startswith("│ --")}
+    for flag in ("--smoke", "--no-cache", "--help"):
+        assert "<" not in lines[flag], lines[flag]
+    assert "<float range>" in lines["--sample"] and "RUN" in lines["--resume"]
+    assert "<bool>" not in run("--help", cwd=tmp_path).stdout

@@ -48,6 +48,14 @@ def test_lake_commands_do_not_import_mlflow_or_scikit_learn(tmp_path: Path) -> N
     assert not loaded & {"mlflow", "sklearn", "optuna"}, sorted(loaded)
 
 
+def test_runs_ls_imports_neither_mlflow_nor_scikit_learn(tmp_path: Path) -> None:
+    # issue 22: 6 s under load for a list read from the metadata database
+    (tmp_path / "shipyard.yaml").write_text("project: tiny\nenvironments:\n  dev: {lake: lake}\n")
+    loaded = _top_level(_imported("runs", "ls", "--project", str(tmp_path)))
+    assert "shipyard" in loaded
+    assert not loaded & {"mlflow", "sklearn", "optuna", "pandas"}, sorted(loaded)
+
+
 def test_a_command_runs_once_resolved() -> None:
     done = subprocess.run([sys.executable, "-m", "shipyard", "lake", "--help"],
                           capture_output=True, text=True, timeout=300, check=False)

@@ -16,6 +16,7 @@ from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from shipyard.serving import ApiKeys, create_app
 from shipyard.serving.wrong_keys import BURST
+from tests.signin import sign_in
 from tests.unit.pipeline.test_project import demo_project
 
 OPERATOR = "o" * 24
@@ -68,14 +69,14 @@ def test_a_wrong_key_flood_gets_429_and_right_keys_still_pass(client: TestClient
     # the documents' Basic authentication and the web UI's sign-in count the same way
     docs = client.get("/openapi.json", auth=("me", "z" * 24))
     assert docs.status_code == 429 and "retry-after" in docs.headers
-    sign_in = client.post("/ui/login", data={"key": "z" * 24}, follow_redirects=False)
-    assert sign_in.status_code == 429 and "retry-after" in sign_in.headers
-    assert "too many wrong API keys" in sign_in.text
+    signed = sign_in(client, "z" * 24)
+    assert signed.status_code == 429 and "retry-after" in signed.headers
+    assert "too many wrong API keys" in signed.text
 
 
 def test_wrong_sign_ins_alone_reach_the_limit(client: TestClient) -> None:
-    statuses = [client.post("/ui/login", data={"key": f"guess-{i:04d}-" + "x" * 16},
-                            follow_redirects=False).status_code for i in range(BURST + 5)]
+    statuses = [sign_in(client, f"guess-{i:04d}-" + "x" * 16).status_code
+                for i in range(BURST + 5)]
     assert statuses == [401] * BURST + [429] * 5
     assert client.get("/ready", headers=as_key(VIEWER)).status_code == 429  # never seen here
 

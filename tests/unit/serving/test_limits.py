@@ -1,5 +1,5 @@
-"""The ASGI limits on their own: body size, timeout (queueing included), refusing beyond the
-queue, and what they report.
+"""The ASGI limits on their own: timeout (queueing included), refusing beyond the queue, and
+what they report (the body limit is tests/unit/test_asgi.py's).
 
 The app behind the limits holds each request until the test lets it go, so every check waits
 for the state it needs (requests in progress, waiting, refused) instead of for a time.
@@ -12,7 +12,8 @@ import asyncio
 import httpx
 import pytest
 
-from shipyard.serving.limits import REFUSED, Limits
+from shipyard.asgi import REFUSED
+from shipyard.serving.limits import Limits
 
 
 class HeldApp:
@@ -45,7 +46,7 @@ class HeldApp:
 
 def client(app: HeldApp, **limits: object) -> tuple[httpx.AsyncClient, Limits, list[str]]:
     rejected: list[str] = []
-    settings = {"max_body_bytes": 100, "max_concurrency": 1, "max_queue": 1, "timeout_s": 60,
+    settings = {"max_concurrency": 1, "max_queue": 1, "timeout_s": 60,
                 "on_reject": rejected.append, **limits}
     limited = Limits(app, **settings)
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=limited), base_url="http://test")
@@ -59,24 +60,6 @@ async def until(condition: object, bound_s: float = 60) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("condition not reached")
-
-
-@pytest.mark.anyio
-async def test_a_large_body_is_413_whether_declared_or_streamed() -> None:
-    app = HeldApp()
-    http, _, rejected = client(app)
-    async with http:
-        assert (await http.post("/now", content=b"x" * 100)).text == "100"
-        assert (await http.post("/now", content=b"x" * 101)).status_code == 413
-
-        async def chunks():  # no content-length: counted as it streams in
-            for _ in range(5):
-                yield b"x" * 30
-
-        streamed = await http.post("/now", content=chunks())
-        assert streamed.status_code == 413 and "100 bytes" in streamed.json()["detail"]
-    assert rejected == ["body_too_large", "body_too_large"]
-    assert app.scopes[-1][REFUSED] == 413  # marked, so request counting leaves it out
 
 
 @pytest.mark.anyio

@@ -15,6 +15,7 @@ from shipyard.registry import AuditTrail, Registry
 from shipyard.registry.client import GATE, REGISTRATION, STATUS
 from shipyard.serving.auth import ApiKeys
 from shipyard.ui.app import standalone
+from tests.signin import sign_in
 
 OPERATOR = "o" * 24
 VIEWER = "v" * 24
@@ -47,7 +48,7 @@ def signed_in(root: Path, key: str) -> tuple[TestClient, str]:
     """A client signed in with ``key``, and its session's CSRF token."""
     client = TestClient(standalone(root, ApiKeys([OPERATOR, f"{VIEWER}:viewer"]),
                                    default_env="dev"), follow_redirects=False)
-    assert client.post("/ui/login", data={"key": key}).status_code == 303
+    assert sign_in(client, key).status_code == 303
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/ui/models/titanic").text)
     assert token
     return client, token[1]
@@ -111,3 +112,25 @@ def test_monitoring_and_recommendations_say_what_is_missing(root: Path) -> None:
     search = client.get("/ui/recommendations", params={"q": "olsen"})
     assert search.status_code == 200 and "No customer" in search.text
     assert client.get("/ui/recommendations", params={"customer": "C1"}).status_code == 404
+
+
+def test_unknown_models_versions_and_ids_are_the_error_page_not_a_bare_500(root: Path) -> None:
+    client, token = signed_in(root, OPERATOR)
+    answers = {
+        "unknown model in recommendations": client.get(
+            "/ui/recommendations", params={"model": "nosuchmodel", "customer": "C1"}),
+        "a quote in a model name": client.get("/ui/models/it's"),
+        "a quote in a promotion": client.post("/ui/models/it's/promote", data={
+            "version": "1", "reason": "r", "csrf_token": token}),
+        "a missing version compared": client.post("/ui/models/titanic/compare", data={
+            "challenger": "99", "champion": "1", "csrf_token": token}),
+        "a version beyond 2^63": client.post("/ui/models/titanic/compare", data={
+            "challenger": str(2**64), "champion": "1", "csrf_token": token}),
+        "a batch id beyond 2^63": client.get(f"/ui/lake/batches/{2**64}"),
+    }
+    for what, answer in answers.items():
+        assert answer.status_code == 404, (what, answer.status_code, answer.text[:300])
+        assert 'class="error"' in answer.text and "Traceback" not in answer.text, what
+    assert "no registered model \"it's\"" in answers["a quote in a model name"].text.replace(
+        "&#34;", '"').replace("&#39;", "'")
+    assert "has no version 99" in answers["a missing version compared"].text

@@ -196,7 +196,12 @@ class Rehearsal:
 
     def _ui_session(self, fleet: Fleet) -> dict[str, Any]:
         """Sign in through the balancer; use the session's cookie on every replica."""
-        signed = httpx.post(f"{self.base_url}/ui/login", data={"key": self.key}, timeout=30)
+        from shipyard.ui.session import sign_in_token
+
+        with httpx.Client(base_url=self.base_url, timeout=30) as browser:
+            form = browser.get("/ui/login")
+            signed = browser.post("/ui/login", data={"key": self.key,
+                                                     "csrf_token": sign_in_token(form.text)})
         cookies = dict(signed.cookies)
         working = 0
         for replica in fleet.replicas.values():

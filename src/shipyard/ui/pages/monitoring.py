@@ -91,8 +91,8 @@ def model_page(request: Request, model: str, _: Annotated[Session, Depends(viewe
     outcome_chart = None
     if outcomes is not None:
         found, page = outcomes
-        outcome_chart = _drawn_once(page, lambda: [
-            plot_div(*outcomes_chart(found), height=380)])[0]
+        outcome_chart = next(iter(_drawn_once(page, lambda: [
+            plot_div(*chart, height=380) for chart in [outcomes_chart(found)] if chart])), None)
     states = [s for s in rule_states(proj) if s.target == model or s.key == f"drift:{model}"]
     return render(
         request, "monitoring_model.html", title=f"Monitoring {model}", model=model,

@@ -42,6 +42,9 @@ def page(request: Request, _: Annotated[Session, Depends(viewer)], q: str | None
     book = customer_book(proj)
     models = _recommenders(request)
     model = model or (models[0] if models else MODEL)
+    if model not in models and models:
+        raise NotFoundError(f"no model {model!r} is declared in shipyard.yaml; declared: "
+                            f"{', '.join(models)}")
     matches = book.search(q) if q else []
     if q and len(matches) == 1 and customer is None:  # one match: straight to them
         return RedirectResponse(href(request, "/recommendations", customer=matches[0].id,
