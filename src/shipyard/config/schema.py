@@ -245,6 +245,9 @@ class ModelConfig(_Model):
         default_factory=dict, description='Thresholds, e.g. {accuracy: ">= 0.75"}.'
     )
     promote: Literal["manual", "auto"] = "manual"
+    compare_min_rows: Annotated[int, Field(ge=1)] = Field(
+        default=50, description="Fewest rows (users, for a recommender) neither version was "
+        "fitted on for a champion-challenger comparison; fewer is refused.")
 
     @field_validator("gate")
     @classmethod

@@ -14,6 +14,7 @@ import pandas as pd
 from shipyard.recsys.data import Interactions, time_split
 from shipyard.recsys.metrics import per_user_metrics, ranking_metrics
 from shipyard.recsys.model import RecModel, fit_recommender
+from shipyard.train.rows import RowKeys, row_keys
 from shipyard.train.trained import TrainedModel
 from shipyard.train.tune import search
 
@@ -67,8 +68,11 @@ def train_recommender(name: str, interactions: pd.DataFrame, ctx: RunContext, *,
     metrics = ranking_metrics(evaluate(model, test, user, item, k), k)
     ctx.log_metrics({f"test_{key}": value for key, value in metrics.items()})
     held_out = test[[user, item]].astype(str).reset_index(drop=True)
+    rows = RowKeys(fit=row_keys(history[[user, item, time]]).to_numpy(),
+                   test=row_keys(test[[user, item, time]]).to_numpy())
     return TrainedModel(name=name, model=model, metrics=metrics,
                         params={**params, "exclude_seen": exclude_seen, "k": k},
                         input_example=pd.DataFrame({user: model.users[:3]}), test_X=held_out,
                         test_y=None, task="ranking", flavor="recommender",
-                        tags={"shipyard.recsys.user": user, "shipyard.recsys.item": item})
+                        tags={"shipyard.recsys.user": user, "shipyard.recsys.item": item},
+                        rows=rows)

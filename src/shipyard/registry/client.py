@@ -28,6 +28,7 @@ from shipyard.tracking import tracking_client
 if TYPE_CHECKING:
     from shipyard.train.compiled import CompileCheck, CompiledModel
     from shipyard.train.profile import ReferenceProfile
+    from shipyard.train.rows import RowKeys
 
 __all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "gate_passed",
            "registration_state"]
@@ -190,7 +191,8 @@ class Registry:
             test_y = (pd.read_parquet(files["test_y.parquet"])["label"]
                       if "test_y.parquet" in files else None)
             return Fetched(name, version, model, pd.read_parquet(files["test_X.parquet"]),
-                           test_y, _signature(files.get("MLmodel")), *_compiled(files))
+                           test_y, _signature(files.get("MLmodel")), *_compiled(files),
+                           rows=_rows(files))
 
 
 def registration_state(tags: dict[str, str]) -> str:
@@ -225,6 +227,9 @@ class Fetched:
     """The checked ONNX graph registration kept (:mod:`shipyard.train.compiled`), or None."""
     compiled: CompileCheck | None = None
     """What registration's compilation found; None for a version registered before it."""
+    rows: RowKeys | None = None
+    """The keys of the rows it was fitted on and tested on; None for a version registered
+    before Shipyard kept them, or trained on rows without keys."""
 
     def compiled_model(self) -> tuple[CompiledModel | None, str]:
         """The session of the version's checked ONNX graph (None: scikit-learn answers), and
@@ -256,6 +261,12 @@ def _compiled(files: dict[str, Path]) -> tuple[bytes | None, CompileCheck | None
              if CHECK_FILE in files else None)
     graph = files[ONNX_FILE].read_bytes() if ONNX_FILE in files else None
     return (graph, check) if check is not None and check.path == "onnx" else (None, check)
+
+
+def _rows(files: dict[str, Path]) -> RowKeys | None:
+    from shipyard.train.rows import ROWS_FILE, RowKeys
+
+    return RowKeys.from_frame(pd.read_parquet(files[ROWS_FILE])) if ROWS_FILE in files else None
 
 
 def _signature(mlmodel: Path | None) -> list[tuple[str, str, bool]]:
