@@ -9,6 +9,7 @@ scored both on those rows, the new one leaves them out (and refuses when nothing
 from __future__ import annotations
 
 import json
+
 import numpy as np
 import pandas as pd
 import pytest
