@@ -76,10 +76,21 @@ def print_registered(project: Project, outcome: Registered) -> None:
         console.print(f"  {note}")
     if outcome.promotion is not None:
         console.print("  [bold green]promoted to production[/] by policy (promote: auto)")
+        print_served(project, outcome.name, outcome.version)
     else:
         promote = project.command(f'models promote {outcome.name} {outcome.version} '
                                   f'--reason "..."')
         console.print(f"  next: {promote}")
+
+
+def print_served(project: Project, name: str, version: int) -> None:
+    """After production moved to ``version``: a recommender's set published, or which set is
+    still served and how to publish the new one."""
+    from shipyard.batch.served_set import after_production_moved
+
+    served = after_production_moved(project, name, version)
+    if served is not None:
+        console.print(f"  recommendations: {served.message}")
 
 
 def _gate(tags: dict[str, str]) -> str:
@@ -200,6 +211,7 @@ def promote_command(
               if moved.action == "force_promoted" else "")
     console.print(f"[green]{name} version {version} is production[/]{forced}{before}; "
                   f"audit: {project.command(f'models show {name}')}")
+    print_served(project, name, version)
 
 
 @app.command("rollback")
@@ -214,3 +226,4 @@ def rollback_command(
     moved = rollback(project, name, reason=reason)
     console.print(f"[yellow]{name}: production rolled back[/] from v{moved.previous} to "
                   f"v{moved.version}; audit: {project.command(f'models show {name}')}")
+    print_served(project, name, moved.version)

@@ -120,6 +120,15 @@ def _version(form: dict[str, str]) -> int:
                             f"table") from None
 
 
+def _served(request: Request, name: str, version: int) -> str:
+    """What the move did to a recommender's served set (published, or which is still served),
+    as the CLI says it."""
+    from shipyard.batch.served_set import after_production_moved
+
+    served = after_production_moved(project(request), name, version)
+    return "" if served is None else f"; recommendations: {served.message}"
+
+
 @router.post("/models/{name}/promote")
 def promote_version(request: Request, name: str,
                     session: Annotated[Session, Depends(operator)],
@@ -131,7 +140,7 @@ def promote_version(request: Request, name: str,
     moved = promote(project(request), name, version, reason=_reason(form, "promotion"),
                     actor=_actor(request, session))
     before = f" (was v{moved.previous}, now archived)" if moved.previous else ""
-    flash(request, f"{name} version {version} is production{before}")
+    flash(request, f"{name} version {version} is production{before}{_served(request, name, version)}")
     return RedirectResponse(href(request, f"/models/{name}"), status_code=303)
 
 
@@ -145,7 +154,7 @@ def rollback_model(request: Request, name: str,
     moved = rollback(project(request), name, reason=_reason(form, "rollback"),
                      actor=_actor(request, session))
     flash(request, f"{name}: production rolled back from v{moved.previous} to "
-          f"v{moved.version}")
+          f"v{moved.version}{_served(request, name, moved.version)}")
     return RedirectResponse(href(request, f"/models/{name}"), status_code=303)
 
 
