@@ -9,6 +9,7 @@ the command that publishes the new one.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from shipyard.batch.results import ResultsStore
 from shipyard.project import Project
 from tests.e2e.cli import run
 from tests.e2e.examples import ExampleProjects
+from tests.e2e.test_ui_pages import OPERATOR, signed_in
 
 
 @pytest.fixture
@@ -58,3 +60,8 @@ def test_without_publishing_on_promotion_the_move_names_the_set_still_served(
     assert (f"/v1/recommendations still answers from set {served} (v1, published" in flat
             and "until 'shipyard recommend --model recommender --top 10' publishes v2's" in flat
             ), flat
+    client, _ = signed_in(shop, OPERATOR)  # the Models page says the same
+    page = " ".join(html.unescape(client.get("/ui/models/recommender").text).split())
+    assert (f"/v1/recommendations answers from set {served} (v1, published" in page
+            and "not from production v2: 'shipyard recommend --model recommender --top 10' "
+                "publishes its set" in page), page

@@ -91,12 +91,39 @@ def model(request: Request, name: str, _: Annotated[Session, Depends(viewer)],
     previous = production.previous_production if production else None
     return render(
         request, "model.html", title=f"Model {name}", model=summary, comparison=comparison,
+        evaluated=_evaluated_on(comparison), served=_served_now(request, name, summary),
         chart=comparison_chart(comparison) if comparison else None,
         challenger=challenger, champion=champion, previous=previous,
         trail=AuditTrail.of(proj).history(name, limit=50),
         compare_cli=proj.command(f"models compare {name} --challenger {challenger} "
                                  f"--champion {champion}"),
         force_cli=proj.command(f'models promote {name} VERSION --force --reason "..."'))
+
+
+def _evaluated_on(c: Comparison | None) -> str | None:
+    """Which rows the comparison scored both versions on, as its report records them."""
+    if c is None or c.evaluation is None:
+        return None
+    from shipyard.registry.evaluation import EvaluationSet
+
+    return EvaluationSet(**c.evaluation).describe()
+
+
+def _served_now(request: Request, name: str, summary: ModelSummary) -> str | None:
+    """For a recommender: the set /v1/recommendations answers from, and whether it is the
+    production version's (if not, the command that publishes that one)."""
+    from shipyard.batch.results import ResultsStore
+
+    proj = project(request)
+    current = ResultsStore.of(proj).current(name)
+    if current is None or summary.production is None:
+        return None
+    said = (f"/v1/recommendations answers from set {current.id} (v{current.version}, "
+            f"published {current.created_at:%Y-%m-%d %H:%M} UTC)")
+    if current.version == summary.production:
+        return said
+    publish = proj.command(f"recommend --model {name} --top {current.k}")
+    return f"{said}, not from production v{summary.production}: '{publish}' publishes its set"
 
 
 def _reason(form: dict[str, str], what: str) -> str:
