@@ -110,13 +110,16 @@ def _evaluated_on(c: Comparison | None) -> str | None:
 
 
 def _served_now(request: Request, name: str, summary: ModelSummary) -> str | None:
-    """For a recommender: the set /v1/recommendations answers from, and whether it is the
-    production version's (if not, the command that publishes that one)."""
+    """For the recommender /v1/recommendations serves (``serving.recommender``): the set it
+    answers from, and whether it is the production version's (if not, the command that
+    publishes that one)."""
     from shipyard.batch.results import ResultsStore
 
     proj = project(request)
+    if proj.config.serving.recommender != name or summary.production is None:
+        return None
     current = ResultsStore.of(proj).current(name)
-    if current is None or summary.production is None:
+    if current is None:
         return None
     said = (f"/v1/recommendations answers from set {current.id} (v{current.version}, "
             f"published {current.created_at:%Y-%m-%d %H:%M} UTC)")
