@@ -29,6 +29,7 @@ server answers with, so both shells map errors the same way::
     ├── DriftDetected             exit 5, HTTP 409   monitor drift --fail-on-drift found drift
     ├── RulesFiring               exit 6, HTTP 409   monitor check --fail-on-firing found a rule firing
     ├── PromotionRefused          exit 1, HTTP 409   e.g. promoting a rejected version
+    ├── ComparisonRefused         exit 1, HTTP 409   too few rows neither version has seen
     ├── DeployInvalid             exit 2, HTTP 400   deploy validate found a problem in deploy/
     └── RehearsalFailed           exit 1, HTTP 500   deploy rehearse: a replica not started/Ready
 """
@@ -38,6 +39,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "ComparisonRefused",
     "ConfigError",
     "DataRejected",
     "DatabaseMissing",
@@ -234,6 +236,13 @@ class RulesFiring(ShipyardError):
 
 class PromotionRefused(ShipyardError):
     """A registry move that breaks its rules: a rejected version, nothing to roll back to."""
+
+    http_status = 409
+
+
+class ComparisonRefused(ShipyardError):
+    """Two versions cannot be compared fairly: too few rows that neither was fitted on for a
+    confidence interval to mean anything."""
 
     http_status = 409
 

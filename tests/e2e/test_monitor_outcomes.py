@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from shipyard.config.schema import RuleConfig
+from shipyard.monitoring.rules import evaluate
+from shipyard.project import Project
 from tests.e2e.cli import python, run
 from tests.e2e.examples import ExampleProjects
 
@@ -44,6 +47,21 @@ def test_a_published_set_is_scored_on_the_next_month_beside_the_baseline(shop: P
     assert page.count("Plotly.newPlot(") == 1  # the series, as lines
     assert len(re.findall(r"\* plotly\.js v", page)) == 1  # the library, inline: offline
     assert not re.search(r"<script[^>]*src=[\"']https?:", page)
+
+
+def test_the_losing_to_baseline_rule_reads_both_scores_of_the_newest_period(shop: Path) -> None:
+    saved = _reports(shop, "outcomes")["sets"][-1]
+    ours, popular = saved["model"]["map_at_k"], saved["baseline"]["map_at_k"]
+    config = shop / "shipyard.yaml"
+    config.write_text(config.read_text() + "\nmonitoring:\n  rules:\n    - {kind: "
+                      "losing_to_baseline, target: recommender, threshold: 1}\n")
+    done = run("monitor", "check", cwd=shop)
+    flat = " ".join(done.stdout.split())
+    assert f"MAP@10 {ours:.3f} vs popularity {popular:.3f}" in flat, flat
+    (result,) = evaluate(Project.open(shop, "dev"), RuleConfig(
+        kind="losing_to_baseline", target="recommender", threshold=1)),
+    assert result.value == (1 if ours < popular else 0)
+    assert result.state == ("firing" if ours < popular else "ok")
 
 
 def test_a_drifted_month_accepted_from_quarantine_is_found_in_the_interactions(

@@ -134,10 +134,12 @@ def test_a_drifted_month_accepted_from_quarantine_is_retrained_on_and_traced(
             shown = _output(run("models", "show", "recommender", cwd=root))
             assert re.search(rf"\b2 staging passed .* {run_id}", shown), shown
 
-            # Promoted and published: the server takes version 2 up without a restart.
-            run("models", "promote", "recommender", "2", "--reason", "retrained on drift",
-                cwd=root)
-            run("recommend", "--top", "10", cwd=root)
+            # Promoted, which publishes its set: the server takes version 2 up without a
+            # restart, and its answers come from version 2 with no 'shipyard recommend'.
+            promoted = _output(run("models", "promote", "recommender", "2", "--reason",
+                                   "retrained on drift", cwd=root))
+            assert re.search(r"published set \S+ \([\d,]+ customers × top 10 from v2\)",
+                             promoted), promoted
             wait_for(lambda: http.get(f"{base}/ready", headers=AUTH).json()["models"]
                      == {"recommender": 2}, "the server serving version 2")
             version, after = _ask(base, customers[0])

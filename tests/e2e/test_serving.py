@@ -433,9 +433,11 @@ def test_recommendations_come_from_the_results_db(shop: Path) -> None:
         assert found.status_code == 200, found.text
         body = found.json()
         assert body["source"] == "results" and body["version"] == current.version == 1
+        assert body["set_id"] == current.id  # the answer names the set it came from
         assert len(body["items"]) == 5
         unknown = client.get("/v1/recommendations/NOBODY")
         assert unknown.json()["source"] == "popularity" and len(unknown.json()["items"]) == 10
+        assert unknown.json()["set_id"] is None
     # what was served is logged under the X-Request-ID of each answer (flushed at shutdown)
     served = find_request(project, found.headers["X-Request-ID"])
     (row,) = served.rows

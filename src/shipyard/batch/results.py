@@ -203,7 +203,14 @@ class ResultsStore:
             return {c: json.loads(p) for c, p in conn.execute(query).all()}
 
     def for_customer(self, model: str, customer_id: str) -> tuple[int | None, list[tuple[str, float]]]:
-        """(model version, [(product, score)] best first) from the current set, in one query.
+        """(model version, [(product, score)] best first) from the current set, in one query."""
+        _, version, items = self.served(model, customer_id)
+        return version, items
+
+    def served(self, model: str, customer_id: str
+               ) -> tuple[str | None, int | None, list[tuple[str, float]]]:
+        """(set id, model version, [(product, score)] best first) from the current set, in
+        one query: what ``/v1/recommendations`` answers, and where it came from.
 
         The statement is compiled once per store (see :meth:`_point_read`): building and
         compiling it per call was a large part of a recommendations request's own time."""
@@ -213,15 +220,15 @@ class ResultsStore:
             found = conn.exec_driver_sql(
                 sql, tuple(params[name] for name in positions) if positions else params).first()
         if found is None:
-            return None, []
-        return found.version, list(zip(json.loads(found.products), json.loads(found.scores),
-                                       strict=True))
+            return None, None, []
+        return found.set_id, found.version, list(zip(json.loads(found.products),
+                                                     json.loads(found.scores), strict=True))
 
     @cached_property
     def _point_read(self) -> tuple[str, tuple[str, ...] | None]:
         """The driver's SQL of one customer's current row, and its parameters' order when the
         driver's style is positional (SQLite's ``?``)."""
-        query = (sa.select(_rows.c.products, _rows.c.scores, _sets.c.version)
+        query = (sa.select(_rows.c.products, _rows.c.scores, _sets.c.version, _rows.c.set_id)
                  .join(_current, _current.c.set_id == _rows.c.set_id)
                  .join(_sets, _sets.c.id == _rows.c.set_id)
                  .where(_current.c.model == sa.bindparam("model"),

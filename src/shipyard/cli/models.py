@@ -24,6 +24,7 @@ from shipyard.registry import (
 )
 from shipyard.registry.client import GATE, STATUS, gate_passed
 from shipyard.train.compiled import SERVED_BY
+from shipyard.train.metrics import CLASSIFICATION
 
 __all__ = ["app", "comparison_table", "print_registered"]
 
@@ -37,8 +38,9 @@ STATUS_STYLE = {"production": "bold green", "staging": "cyan", "rejected": "red"
 def comparison_table(c: Comparison) -> Table:
     """Metrics side by side; positive improvement is better for every metric."""
     table = Table(title=f"{c.model}: v{c.challenger} (challenger) vs v{c.champion} (champion), "
-                        f"{c.rows} test rows", caption=f"95% CI: {c.resamples} paired bootstrap "
-                        f"resamples; gain > 0 is better for every metric")
+                        f"{c.rows} {'rows' if c.primary_metric in CLASSIFICATION else 'users'}",
+                  caption=f"{_evaluated_on(c)}\n95% CI: {c.resamples} paired bootstrap "
+                          f"resamples; gain > 0 is better for every metric")
     for column in ("metric", f"v{c.challenger}", f"v{c.champion}", "gain", "95% CI",
                    "verdict"):
         table.add_column(column, justify="left" if column in ("metric", "verdict") else "right",
@@ -51,6 +53,15 @@ def comparison_table(c: Comparison) -> Table:
     return table
 
 
+def _evaluated_on(c: Comparison) -> str:
+    """Which rows both versions were scored on, as the report records them."""
+    if c.evaluation is None:
+        return "rows: the challenger's test rows (recorded before Shipyard left out the champion's)"
+    from shipyard.registry.evaluation import EvaluationSet
+
+    return "evaluated on " + EvaluationSet(**c.evaluation).describe()
+
+
 def print_registered(project: Project, outcome: Registered) -> None:
     """What the registry did with a model a run trained."""
     gate = "; ".join(map(str, outcome.gate)) or "no gate declared"
@@ -59,14 +70,27 @@ def print_registered(project: Project, outcome: Registered) -> None:
     if outcome.comparison is not None:
         console.print(comparison_table(outcome.comparison))
         console.print(f"  comparison report: {outcome.report}")
+    if outcome.refused is not None:
+        console.print(f"  [yellow]not compared with production[/]: {outcome.refused}")
     for note in outcome.notes:
         console.print(f"  {note}")
     if outcome.promotion is not None:
         console.print("  [bold green]promoted to production[/] by policy (promote: auto)")
+        print_served(project, outcome.name, outcome.version)
     else:
         promote = project.command(f'models promote {outcome.name} {outcome.version} '
                                   f'--reason "..."')
         console.print(f"  next: {promote}")
+
+
+def print_served(project: Project, name: str, version: int) -> None:
+    """After production moved to ``version``: a recommender's set published, or which set is
+    still served and how to publish the new one."""
+    from shipyard.batch.served_set import after_production_moved
+
+    served = after_production_moved(project, name, version)
+    if served is not None:
+        console.print(f"  recommendations: {served.message}")
 
 
 def _gate(tags: dict[str, str]) -> str:
@@ -148,7 +172,8 @@ def compare(
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
-    """Challenger vs champion on the challenger's test rows, with bootstrap 95% intervals."""
+    """Challenger vs champion on the challenger's test rows that the champion was not fitted
+    on, with bootstrap 95% intervals; refused when too few are left."""
     project = Project.open(project_dir, env)
     registry = Registry.of(project)
     registry.versions(name)
@@ -186,6 +211,7 @@ def promote_command(
               if moved.action == "force_promoted" else "")
     console.print(f"[green]{name} version {version} is production[/]{forced}{before}; "
                   f"audit: {project.command(f'models show {name}')}")
+    print_served(project, name, version)
 
 
 @app.command("rollback")
@@ -200,3 +226,4 @@ def rollback_command(
     moved = rollback(project, name, reason=reason)
     console.print(f"[yellow]{name}: production rolled back[/] from v{moved.previous} to "
                   f"v{moved.version}; audit: {project.command(f'models show {name}')}")
+    print_served(project, name, moved.version)

@@ -64,7 +64,7 @@ EVENTS: tuple[str, ...] = (
 """Events that can be sent to webhooks; later parts of the lifecycle add their own."""
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_GATE_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*-?[0-9]*\.?[0-9]+\s*$")
+_GATE_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*-?[0-9]*\.?[0-9]+\s*(?:(?:\*|×)\s*popularity\s*)?$")
 
 
 class _Model(BaseModel):
@@ -245,6 +245,13 @@ class ModelConfig(_Model):
         default_factory=dict, description='Thresholds, e.g. {accuracy: ">= 0.75"}.'
     )
     promote: Literal["manual", "auto"] = "manual"
+    compare_min_rows: Annotated[int, Field(ge=1)] = Field(
+        default=50, description="Fewest rows (users, for a recommender) neither version was "
+        "fitted on for a champion-challenger comparison; fewer is refused.")
+    publish_on_promote: bool = Field(
+        default=True, description="A recommender's promotion or rollback publishes the new "
+        "production version's top-K at once (the default); false leaves it to `shipyard "
+        "recommend`, and the move says which set is still served.")
 
     @field_validator("gate")
     @classmethod
@@ -252,8 +259,9 @@ class ModelConfig(_Model):
         for metric, rule in gate.items():
             if not _GATE_RULE.match(str(rule)):
                 raise ValueError(
-                    f"{metric}: {rule!r} is not a threshold; write e.g. \">= 0.75\" "
-                    f"(operators >=, <=, >, <, ==)"
+                    f"{metric}: {rule!r} is not a threshold; write e.g. \">= 0.75\", or "
+                    f"\">= 1.05 * popularity\" for a multiple of the popularity baseline's "
+                    f"score on the same rows (operators >=, <=, >, <, ==)"
                 )
         check_metrics(gate)
         return gate
@@ -349,11 +357,15 @@ RULE_KINDS: dict[str, str] = {
     "failed_runs": "failed runs over `window` (target: pipeline, or every pipeline)",
     "quarantine_waiting": "batches waiting in quarantine (target: table, or every table)",
     "drift": "drift share of a served model over `window` (target: model; threshold: a share)",
+    "losing_to_baseline": "consecutive newest published sets whose realised MAP@K fell below "
+                          "the popularity baseline's on the same customers (target: "
+                          "recommender; threshold: a number of periods, fires at it)",
 }
 """The kinds of ``monitoring.rules``, with what each measures (shown when a kind is unknown)."""
 _AGE_KINDS = ("lake_age", "run_age")
 _SHARE_KINDS = ("error_rate", "rejection_rate", "drift")
-_TARGET_NEEDED = ("p99_latency_ms", "error_rate", "rejection_rate", "run_age", "drift")
+_TARGET_NEEDED = ("p99_latency_ms", "error_rate", "rejection_rate", "run_age", "drift",
+                  "losing_to_baseline")
 _AGE = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$")
 
 

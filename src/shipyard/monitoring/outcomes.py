@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from shipyard.batch.results import RecommendationSet
 
 __all__ = ["Outcome", "OutcomesReport", "Scores", "check_outcomes", "concentration",
-           "outcomes_chart", "outcomes_figure", "popularity_baseline", "score",
+           "losing_streak", "outcomes_chart", "outcomes_figure", "popularity_baseline", "score",
            "write_outcomes"]
 
 TOP_SHARE = 0.1
@@ -130,6 +130,20 @@ def score(recommended: dict[str, list[str]], bought: dict[str, set[str]], k: int
     hits = np.asarray([bool(set(recommended[c][:k]) & bought[c]) for c in customers])
     return Scores(float(hits.mean()), float(ranked["precision_at_k"].mean()),
                   float(ranked["map_at_k"].mean()))
+
+
+def losing_streak(outcomes: list[Outcome]) -> int:
+    """How many of the newest scored outcomes in a row (oldest first in ``outcomes``) had a
+    realised MAP@K below the popularity baseline's on the same customers: the measure of the
+    ``losing_to_baseline`` rule. Unscored sets (no period yet) are skipped."""
+    streak = 0
+    for o in reversed(outcomes):
+        if o.model is None or o.baseline is None:
+            continue
+        if o.model.map_at_k >= o.baseline.map_at_k:
+            break
+        streak += 1
+    return streak
 
 
 def concentration(recommended: dict[str, list[str]], catalogue: int) -> tuple[float, float, float]:

@@ -297,11 +297,33 @@ def _drift(project: Project, rule: RuleConfig, now: datetime) -> Measured:
                     firing=prediction or share >= float(rule.threshold))
 
 
+def _losing_to_baseline(project: Project, rule: RuleConfig, now: datetime) -> Measured:
+    """How many of the newest scored sets in a row lost to popularity on realised MAP@K."""
+    from shipyard.monitoring.outcomes import check_outcomes, losing_streak
+
+    model = str(rule.target)
+    scored = [o for o in check_outcomes(project, model).outcomes
+              if o.model is not None and o.baseline is not None]
+    if not scored:
+        return Measured(None, why=f"no published set of {model} has outcomes yet: ingest the "
+                                  f"orders that follow it")
+    streak = losing_streak(scored)
+    last = scored[-1]
+    assert last.model is not None and last.baseline is not None
+    return Measured(streak, f"{streak} of {len(scored)}",
+                    f"newest set {last.set_id} (v{last.version}): MAP@{last.k} "
+                    f"{last.model.map_at_k:.3f} vs popularity {last.baseline.map_at_k:.3f}",
+                    {"model": model, "version": str(last.version),
+                     "map_at_k": f"{last.model.map_at_k:.4f}",
+                     "popularity_map_at_k": f"{last.baseline.map_at_k:.4f}"},
+                    firing=streak >= float(rule.threshold))
+
+
 MEASURES: dict[str, Callable[[Project, RuleConfig, datetime], Measured]] = {
     "p99_latency_ms": _p99_latency, "error_rate": _share_of("failed"),
     "rejection_rate": _share_of("rejected"), "lake_age": _lake_age,
     "run_age": _run_age, "failed_runs": _failed_runs, "quarantine_waiting": _quarantine_waiting,
-    "drift": _drift,
+    "drift": _drift, "losing_to_baseline": _losing_to_baseline,
 }
 """The measuring function of each kind in :data:`shipyard.config.schema.RULE_KINDS`."""
 

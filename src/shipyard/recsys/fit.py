@@ -14,6 +14,7 @@ import pandas as pd
 from shipyard.recsys.data import Interactions, time_split
 from shipyard.recsys.metrics import per_user_metrics, ranking_metrics
 from shipyard.recsys.model import RecModel, fit_recommender
+from shipyard.train.rows import RowKeys, row_keys
 from shipyard.train.trained import TrainedModel
 from shipyard.train.tune import search
 
@@ -45,7 +46,9 @@ def train_recommender(name: str, interactions: pd.DataFrame, ctx: RunContext, *,
     """Tune over the declared space (``model`` chooses popularity, als, bpr, cosine or ease;
     ``half_life_days`` weights ALS's and EASE's interactions by recency), refit the best on all
     history before the test rows, and evaluate MAP@K, NDCG@K, precision@K and
-    AUC on them. ``fixed`` skips the search (a baseline with given parameters)."""
+    AUC on them, beside the popularity baseline's on the same rows (metrics
+    ``popularity.<name>``, which a gate ``">= 1.05 * popularity"`` reads). ``fixed`` skips the
+    search (a baseline with given parameters)."""
     history, test = time_split(interactions, user, time, test_fraction)
     if fixed is None:
         inner, validation = time_split(history, user, time, test_fraction)
@@ -65,10 +68,16 @@ def train_recommender(name: str, interactions: pd.DataFrame, ctx: RunContext, *,
     full = Interactions.from_frame(history, user, item, time=time)
     model = _fit(params, full, seed, exclude_seen)
     metrics = ranking_metrics(evaluate(model, test, user, item, k), k)
+    popular = _fit({"model": "popularity"}, full, seed, exclude_seen)
+    metrics.update({f"popularity.{key}": value for key, value in
+                    ranking_metrics(evaluate(popular, test, user, item, k), k).items()})
     ctx.log_metrics({f"test_{key}": value for key, value in metrics.items()})
     held_out = test[[user, item]].astype(str).reset_index(drop=True)
+    rows = RowKeys(fit=row_keys(history[[user, item, time]]).to_numpy(),
+                   test=row_keys(test[[user, item, time]]).to_numpy())
     return TrainedModel(name=name, model=model, metrics=metrics,
                         params={**params, "exclude_seen": exclude_seen, "k": k},
                         input_example=pd.DataFrame({user: model.users[:3]}), test_X=held_out,
                         test_y=None, task="ranking", flavor="recommender",
-                        tags={"shipyard.recsys.user": user, "shipyard.recsys.item": item})
+                        tags={"shipyard.recsys.user": user, "shipyard.recsys.item": item},
+                        rows=rows)

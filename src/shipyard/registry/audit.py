@@ -36,7 +36,9 @@ _audit = sa.Table(
 class AuditEntry:
     """One transition: ``registered``, ``rejected``, ``staged``, ``archived``, ``promoted``,
     ``force_promoted`` (a version without a passed gate, by a person's explicit decision),
-    ``rolled_back``."""
+    ``rolled_back``; and ``compared`` (against which champion, on which rows: their count, a
+    hash of their keys, the lake versions) or ``comparison_refused`` (too few rows neither
+    version was fitted on)."""
 
     model: str
     version: int

@@ -29,6 +29,7 @@ from shipyard.tracking import tracking_client
 if TYPE_CHECKING:
     from shipyard.train.compiled import CompileCheck, CompiledModel
     from shipyard.train.profile import ReferenceProfile
+    from shipyard.train.rows import RowKeys
 
 __all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "filter_literal",
            "gate_passed", "registration_state"]
@@ -218,7 +219,7 @@ class Registry:
                       if "test_y.parquet" in files else None)
             return Fetched(name, version, model, pd.read_parquet(files["test_X.parquet"]),
                            test_y, _signature(files.get("MLmodel")), *_compiled(files),
-                           profile=_profile(files))
+                           profile=_profile(files), rows=_rows(files))
 
 
 def registration_state(tags: dict[str, str]) -> str:
@@ -256,6 +257,9 @@ class Fetched:
     profile: ReferenceProfile | None = None
     """What its training inputs looked like (:mod:`shipyard.train.profile`); None for a
     version registered before profiles were kept, or a recommender."""
+    rows: RowKeys | None = None
+    """The keys of the rows it was fitted on and tested on; None for a version registered
+    before Shipyard kept them, or trained on rows without keys."""
 
     def compiled_model(self) -> tuple[CompiledModel | None, str]:
         """The session of the version's checked ONNX graph (None: scikit-learn answers), and
@@ -294,6 +298,12 @@ def _profile(files: dict[str, Path]) -> ReferenceProfile | None:
 
     return (ReferenceProfile.from_json(files[PROFILE_FILE].read_text())
             if PROFILE_FILE in files else None)
+
+
+def _rows(files: dict[str, Path]) -> RowKeys | None:
+    from shipyard.train.rows import ROWS_FILE, RowKeys
+
+    return RowKeys.from_frame(pd.read_parquet(files[ROWS_FILE])) if ROWS_FILE in files else None
 
 
 def _signature(mlmodel: Path | None) -> list[tuple[str, str, bool]]:

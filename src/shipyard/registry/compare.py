@@ -1,4 +1,6 @@
-"""Challenger against champion on the same test rows, with bootstrap confidence intervals.
+"""Challenger against champion on the same rows, with bootstrap confidence intervals.
+
+Which rows is :mod:`shipyard.registry.evaluation`'s choice: those neither version was fitted on.
 
 A difference of two test-set metrics means little without its uncertainty: on Titanic's ~260
 test passengers one passenger is 0.4 points of accuracy. Rows are resampled with replacement
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +55,10 @@ class Comparison:
     metrics: list[MetricDiff]
     resamples: int
     created_at: str
+    evaluation: dict[str, Any] | None = None
+    """What both were scored on (:class:`shipyard.registry.evaluation.EvaluationSet` as a
+    dict: rule, rows, rows_hash, candidates, data_versions); None in reports written before
+    Shipyard chose rows neither version was fitted on."""
 
     @property
     def primary(self) -> MetricDiff:
@@ -85,9 +92,10 @@ class Comparison:
 
 def compare_scores(model: str, challenger: int, champion: int, y: np.ndarray,
                    challenger_p: np.ndarray, champion_p: np.ndarray, *,
-                   primary_metric: str, seed: int = 0,
-                   resamples: int = RESAMPLES) -> Comparison:
-    """Compare two models' positive-class scores on the same labelled rows."""
+                   primary_metric: str, seed: int = 0, resamples: int = RESAMPLES,
+                   evaluation: dict[str, Any] | None = None) -> Comparison:
+    """Compare two models' positive-class scores on the same labelled rows (``evaluation``
+    names them)."""
     y = np.asarray(y).astype(int)
     a, b = np.asarray(challenger_p, float), np.asarray(champion_p, float)
     rng = np.random.default_rng(seed)
@@ -102,13 +110,14 @@ def compare_scores(model: str, challenger: int, champion: int, y: np.ndarray,
         diffs.append(MetricDiff(name, ca, cb, sign * (ca - cb), float(low), float(high)))
     return Comparison(model=model, challenger=challenger, champion=champion, rows=len(y),
                       primary_metric=primary_metric, metrics=diffs, resamples=resamples,
-                      created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                      created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                      evaluation=evaluation)
 
 
 def compare_means(model: str, challenger: int, champion: int,
                   challenger_values: dict[str, np.ndarray], champion_values: dict[str, np.ndarray],
-                  *, primary_metric: str, seed: int = 0,
-                  resamples: int = RESAMPLES) -> Comparison:
+                  *, primary_metric: str, seed: int = 0, resamples: int = RESAMPLES,
+                  evaluation: dict[str, Any] | None = None) -> Comparison:
     """Compare metrics that are means over units (a recommender's per-user MAP@K, NDCG@K…).
 
     Both dicts hold one value per unit, aligned (the same users in the same order); units are
@@ -127,4 +136,5 @@ def compare_means(model: str, challenger: int, champion: int,
                                 float(gain.mean()), float(low), float(high)))
     return Comparison(model=model, challenger=challenger, champion=champion, rows=units,
                       primary_metric=primary_metric, metrics=diffs, resamples=resamples,
-                      created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                      created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                      evaluation=evaluation)

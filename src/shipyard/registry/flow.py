@@ -6,8 +6,10 @@
    with lineage tags: pipeline run, git commit, lake table versions.
 2. Gated: a threshold it fails tags it ``rejected`` and raises :class:`ModelRejected` (exit 4).
 3. Staged: alias ``staging`` moves to it; the version it leaves is archived.
-4. Compared with ``production`` on its test rows; the report is saved in the environment's
-   state (``reports/models/<name>/``), where every machine of the team reads it.
+4. Compared with ``production`` on its test rows that production was not fitted on
+   (:mod:`shipyard.registry.evaluation`); the report is saved in the environment's state
+   (``reports/models/<name>/``), where every machine of the team reads it, and the rows'
+   identity is audited. Too few such rows: no comparison, and the reason is noted.
 5. With ``promote: auto``, promoted when the primary metric's 95% interval lies above zero (or
    when nothing is in production yet).
 """
@@ -21,7 +23,12 @@ from typing import Any
 
 from mlflow.exceptions import MlflowException
 
-from shipyard.errors import ModelRejected, PipelineDefinitionError, PipelineError
+from shipyard.errors import (
+    ComparisonRefused,
+    ModelRejected,
+    PipelineDefinitionError,
+    PipelineError,
+)
 from shipyard.faults import crash_point
 from shipyard.pipeline.results import RunResult
 from shipyard.project import Project
@@ -37,11 +44,13 @@ from shipyard.registry.client import (
     registration_state,
 )
 from shipyard.registry.compare import Comparison, compare_means, compare_scores
+from shipyard.registry.evaluation import evaluation_rows
 from shipyard.registry.gates import GateCheck, check_gate
 from shipyard.registry.promote import PRODUCTION, Transition, promote
 from shipyard.registry.transitions import announce, model_lock
 from shipyard.train.compiled import CHECK_FILE, ONNX_FILE, SERVED_BY, CompileCheck, compile_model
 from shipyard.train.profile import PROFILE_FILE
+from shipyard.train.rows import ROWS_FILE
 from shipyard.train.signature import declared_not_null
 from shipyard.train.trained import TrainedModel
 
@@ -64,6 +73,8 @@ class Registered:
     """Where the comparison report is (:meth:`StateStore.where`)."""
     promotion: Transition | None = None
     notes: list[str] = field(default_factory=list)
+    refused: str | None = None
+    """Why it could not be compared with production fairly (too few unseen rows), if so."""
 
 
 FINISHED = ("compared", "rejected")
@@ -157,6 +168,9 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunResult) ->
         if model.profile is not None:  # monitoring's reference: see shipyard.train.profile
             files.append(Path(tmp) / PROFILE_FILE)
             files[-1].write_text(model.profile.to_json())
+        if model.rows is not None:  # which rows it saw: see shipyard.train.rows
+            files.append(Path(tmp) / ROWS_FILE)
+            model.rows.to_frame().to_parquet(files[-1])
         served_by: dict[str, str] = {}
         if model.flavor == "sklearn":  # the compiled path: see shipyard.train.compiled
             check = _compiled(model, Path(tmp), files)
@@ -195,32 +209,46 @@ def _compiled(model: TrainedModel, folder: Path, files: list[Path]) -> CompileCh
 
 
 def compare_versions(project: Project, name: str, challenger: int, champion: int) -> Comparison:
-    """Score both versions on the challenger's test rows and compare them; save the report."""
+    """Score both versions on the challenger's test rows that the champion was not fitted on
+    (:mod:`shipyard.registry.evaluation`), compare them, save the report and audit it.
+
+    Raises:
+        ComparisonRefused: too few such rows for the interval to mean anything.
+    """
     config = project.config.models.get(name)
     registry = Registry.of(project)
-    new_model, X, y = registry.load(name, challenger)
-    old_model, _, _ = registry.load(name, champion)
+    new, old = registry.fetch(name, challenger), registry.fetch(name, champion)
+    X, y, evaluation = evaluation_rows(project, new, old)
     if y is None:
-        comparison = _compare_recommenders(name, challenger, champion, new_model, old_model, X,
-                                           config.primary_metric if config else "map_at_10")
+        comparison = _compare_recommenders(name, challenger, champion, new.model, old.model, X,
+                                           config.primary_metric if config else "map_at_10",
+                                           evaluation.to_dict())
     else:
         try:
-            old_scores = old_model.predict_proba(X)[:, 1]
+            old_scores = old.model.predict_proba(X)[:, 1]
         except (KeyError, ValueError, AttributeError) as error:
             raise PipelineError(f"model {name!r} version {champion} cannot score version "
                                 f"{challenger}'s test rows (the features changed?): "
                                 f"{error}") from None
         comparison = compare_scores(name, challenger, champion, y.to_numpy(),
-                                    new_model.predict_proba(X)[:, 1], old_scores,
-                                    primary_metric=config.primary_metric if config else "roc_auc")
+                                    new.model.predict_proba(X)[:, 1], old_scores,
+                                    primary_metric=config.primary_metric if config else "roc_auc",
+                                    evaluation=evaluation.to_dict())
     save_comparison(project, comparison)
+    p = comparison.primary
+    announce(project, name, challenger, "compared",
+             reason=f"against v{champion} on {evaluation.describe()}: {p.metric} "
+                    f"{p.improvement:+.4f} (95% CI {p.ci_low:+.4f} to {p.ci_high:+.4f})",
+             details={"champion": champion, "evaluation": evaluation.to_dict(),
+                      "primary": {"metric": p.metric, "challenger": p.challenger,
+                                  "champion": p.champion, "ci": [p.ci_low, p.ci_high]}})
     return comparison
 
 
 def _compare_recommenders(name: str, challenger: int, champion: int, new: Any, old: Any,
-                          test: Any, primary: str) -> Comparison:
-    """Per-user metrics of both on the challenger's held-out rows, paired on the users both
-    could be scored for."""
+                          test: Any, primary: str, evaluation: dict[str, Any]) -> Comparison:
+    """Per-user metrics of both on the held-out rows neither was fitted on, paired on the
+    users both could be scored for."""
     from shipyard.recsys.fit import evaluate
 
     user, item = test.columns[:2]
@@ -231,7 +259,7 @@ def _compare_recommenders(name: str, challenger: int, champion: int, new: Any, o
     return compare_means(name, challenger, champion,
                          {n: ours[c].to_numpy() for n, c in named.items()},
                          {n: theirs[c].to_numpy() for n, c in named.items()},
-                         primary_metric=primary)
+                         primary_metric=primary, evaluation=evaluation)
 
 
 def register_trained(project: Project, model: TrainedModel, info: RunResult) -> Registered:
@@ -289,8 +317,13 @@ def register_trained(project: Project, model: TrainedModel, info: RunResult) -> 
                  event="model_staged", title=f"{name} version {version} staged")
     champion = registry.alias(name, PRODUCTION)
     if champion is not None and champion != version:
-        outcome.comparison = compare_versions(project, name, version, champion)
-        outcome.report = project.state.where(comparison_key(name, version, champion))
+        try:
+            outcome.comparison = compare_versions(project, name, version, champion)
+            outcome.report = project.state.where(comparison_key(name, version, champion))
+        except ComparisonRefused as refused:
+            outcome.refused = str(refused)
+            announce(project, name, version, "comparison_refused", reason=str(refused),
+                     details={"champion": champion})
     registry.tag(name, version, REGISTRATION, "compared")
     if config.promote == "auto" and champion != version:
         _auto_promote(project, outcome)
@@ -352,6 +385,9 @@ def _stage(project: Project, registry: Registry, outcome: Registered) -> None:
 
 def _auto_promote(project: Project, outcome: Registered) -> None:
     comparison = outcome.comparison
+    if outcome.refused is not None:
+        outcome.notes.append("not promoted (promote: auto): no fair comparison with production")
+        return
     if comparison is None:
         reason = "promote: auto; no production version yet"
     elif comparison.challenger_wins:

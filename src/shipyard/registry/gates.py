@@ -1,4 +1,11 @@
-"""Gates: metric thresholds a model must meet to be staged (``accuracy: ">= 0.75"``)."""
+"""Gates: metric thresholds a model must meet to be staged (``accuracy: ">= 0.75"``).
+
+A threshold may be relative to a baseline scored on the same test rows: ``map_at_10: ">= 1.05
+* popularity"`` asks for 5% more than the popularity recommender that training fitted on the
+same history and tested on the same held-out purchases (its scores are the model's metrics
+named ``popularity.<metric>``). An absolute bar says little when the data changes; beating the
+simplest model on the same rows says the model is worth serving.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +15,53 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["GateCheck", "check_gate"]
+__all__ = ["BASELINE", "GateCheck", "check_gate"]
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
         "==": operator.eq}
-_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9]*\.?[0-9]+)\s*$")
+_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9]*\.?[0-9]+)\s*(?:(?:\*|×)\s*(popularity))?\s*$")
+BASELINE = "popularity"
+"""The baseline a relative threshold names; its scores are the metrics ``popularity.<metric>``."""
 
 
 @dataclass(frozen=True)
 class GateCheck:
-    """One threshold and how the model did against it."""
+    """One threshold and how the model did against it (and the baseline's score, when the
+    threshold is relative to it)."""
 
     metric: str
     rule: str
     value: float | None
     passed: bool
+    baseline: float | None = None
+    """The baseline's score on the same rows, for a relative threshold."""
+    bound: float | None = None
+    """The value the threshold came to (its multiple of the baseline's score)."""
 
     def __str__(self) -> str:
         shown = "missing" if self.value is None else f"{self.value:.4f}"
-        return f"{self.metric} {shown} {'meets' if self.passed else 'fails'} {self.rule.strip()}"
+        verdict = f"{self.metric} {shown} {'meets' if self.passed else 'fails'} {self.rule.strip()}"
+        if BASELINE not in self.rule:
+            return verdict
+        if self.baseline is None:
+            return f"{verdict} (no {BASELINE} score on the same rows: retrain to record one)"
+        return f"{verdict} ({BASELINE} {self.baseline:.4f}, bound {self.bound:.4f})"
 
 
 def check_gate(gate: Mapping[str, str], metrics: Mapping[str, float]) -> list[GateCheck]:
-    """Check every threshold; a metric the model did not report fails its threshold."""
+    """Check every threshold; a metric the model did not report fails its threshold, and so
+    does a relative one whose baseline was not scored."""
     checks = []
     for metric, rule in gate.items():
         match = _RULE.match(rule)
         if match is None:  # the config schema already refuses these
             raise ValueError(f"gate {metric}: {rule!r} is not a threshold")
-        op, bound = match.group(1), float(match.group(2))
+        op, number, relative = match.group(1), float(match.group(2)), match.group(3)
         value = metrics.get(metric)
-        passed = value is not None and not math.isnan(value) and _OPS[op](value, bound)
-        checks.append(GateCheck(metric, f"{op} {match.group(2)}", value, passed))
+        base = metrics.get(f"{BASELINE}.{metric}") if relative else None
+        bound = number * base if base is not None else (None if relative else number)
+        passed = (value is not None and bound is not None and not math.isnan(value)
+                  and _OPS[op](value, bound))
+        shown = f"{op} {match.group(2)}" + (f" × {BASELINE}" if relative else "")
+        checks.append(GateCheck(metric, shown, value, passed, base, bound))
     return checks

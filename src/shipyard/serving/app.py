@@ -154,11 +154,12 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
     async def recommendations(customer_id: Identifier, http: Request,
                               k: Annotated[int, Query(ge=1, le=100)] = 10
                               ) -> Recommendations:
-        """The customer's current top-K from the latest `shipyard recommend`."""
+        """The customer's current top-K from the published set (`shipyard recommend`, or a
+        promotion that published one), naming the set and the version that made it."""
         started = time.perf_counter()
         model = config.recommender or "recommender"
         # only the database read leaves the event loop (one thread-pool hop per request)
-        version, items = await run_in_threadpool(results.for_customer, model, customer_id)
+        set_id, version, items = await run_in_threadpool(results.served, model, customer_id)
         source = "results"
         if not items:
             served = slots.current.get(model)
@@ -170,7 +171,8 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                                       latency_ms=(time.perf_counter() - started) * 1000,
                                       request_id=request_id(http.scope))
         return Recommendations(customer_id=customer_id, model=model, version=version,
-                               source=source, items=[Recommendation(product_id=p, score=s)
+                               source=source, set_id=set_id if source == "results" else None,
+                               items=[Recommendation(product_id=p, score=s)
                                                      for p, s in items[:k]])
 
     app.include_router(pipeline_runs_router(project, secured,

@@ -159,6 +159,9 @@ class Recommendations(BaseModel):
     model: str
     version: int | None
     source: str = Field(description="results (the batch set) or popularity (fallback)")
+    set_id: str | None = Field(
+        default=None, description="The published set answered from (`shipyard recommend` "
+        "made it with `version`); null for the popularity fallback.")
     items: list[Recommendation]
 
 

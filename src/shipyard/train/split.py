@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from shipyard.errors import PipelineError
+from shipyard.train.rows import row_keys
 
 __all__ = ["Split", "split"]
 
@@ -63,7 +64,10 @@ def split(frame: pd.DataFrame, target: str, *, test_size: float = 0.2,
         time_column: Split by time instead: the latest rows are the test, the ones before
             them the validation, so no model sees the future it is tested on.
         seed: Random split seed (ignored when splitting by time).
-        drop: Columns that are not features (ids), removed from X.
+        drop: Columns that are not features (ids), removed from X. They identify the rows:
+            each part's index is their keys (:func:`shipyard.train.rows.row_keys`; of all
+            the row's values without ids), which training records with the model so that a
+            comparison can leave out the rows either version was fitted on.
 
     Raises:
         PipelineError: a named column is missing, or the fractions leave no training rows.
@@ -76,6 +80,7 @@ def split(frame: pd.DataFrame, target: str, *, test_size: float = 0.2,
         raise PipelineError(f"split: test_size ({test_size}) and validation_size "
                             f"({validation_size}) must be fractions that sum to less than 1")
     rows = frame.dropna(subset=[target])
+    rows.index = row_keys(rows[drop] if drop else rows)
     if time_column is not None:
         rows = rows.sort_values(time_column, kind="stable")
         n = len(rows)
@@ -93,6 +98,6 @@ def split(frame: pd.DataFrame, target: str, *, test_size: float = 0.2,
     features = [c for c in frame.columns if c != target and c not in (drop or [])]
 
     def xy(part: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-        return part[features].reset_index(drop=True), part[target].reset_index(drop=True)
+        return part[features], part[target]
 
     return Split(*xy(train), *xy(val), *xy(test))

@@ -19,6 +19,7 @@ import pandas as pd
 from shipyard.pipeline.artifacts import ArtifactType, register_artifact_type
 from shipyard.train.persist import dump_estimator, load_estimator
 from shipyard.train.profile import PROFILE_FILE, ReferenceProfile
+from shipyard.train.rows import ROWS_FILE, RowKeys
 
 __all__ = ["TrainedModel"]
 
@@ -43,6 +44,9 @@ class TrainedModel:
         profile: What its training inputs and test outputs looked like
             (:mod:`shipyard.train.profile`), logged with the version for monitoring; None for
             a model trained without one (a recommender, or a hand-built ``TrainedModel``).
+        rows: The keys of the rows it was fitted or tuned on and of its test rows
+            (:mod:`shipyard.train.rows`); None when its rows had no keys. A comparison with
+            another version scores both only on rows neither was fitted on.
     """
 
     name: str
@@ -56,6 +60,7 @@ class TrainedModel:
     flavor: Literal["sklearn", "recommender"] = "sklearn"
     tags: dict[str, str] = field(default_factory=dict)
     profile: ReferenceProfile | None = None
+    rows: RowKeys | None = None
 
     def predict_scores(self, X: pd.DataFrame) -> Any:
         """Positive-class probabilities: what every classification metric is computed from."""
@@ -79,6 +84,8 @@ class TrainedModel:
         (path / "trained.json").write_text(json.dumps(meta, indent=2, default=str))
         if self.profile is not None:
             (path / PROFILE_FILE).write_text(self.profile.to_json())
+        if self.rows is not None:
+            self.rows.to_frame().to_parquet(path / ROWS_FILE)
 
     @staticmethod
     def stored_name(path: Path) -> str:
@@ -99,11 +106,14 @@ class TrainedModel:
             model = load_estimator(path / "model.skops")
         profile = (ReferenceProfile.from_json((path / PROFILE_FILE).read_text())
                    if (path / PROFILE_FILE).exists() else None)
+        rows = (RowKeys.from_frame(pd.read_parquet(path / ROWS_FILE))
+                if (path / ROWS_FILE).exists() else None)
         return cls(name=meta["name"], model=model,
                    metrics=meta["metrics"], params=meta["params"],
                    input_example=pd.read_parquet(path / "input_example.parquet"),
                    test_X=pd.read_parquet(path / "test_X.parquet"), test_y=test_y,
-                   task=meta["task"], flavor=meta["flavor"], tags=meta["tags"], profile=profile)
+                   task=meta["task"], flavor=meta["flavor"], tags=meta["tags"], profile=profile,
+                   rows=rows)
 
 
 def _model_class(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +10,14 @@ import pytest
 import sqlalchemy as sa
 
 from shipyard.batch.results import KEEP, ResultsStore
-from shipyard.monitoring.outcomes import concentration, popularity_baseline, score
+from shipyard.monitoring.outcomes import (
+    Outcome,
+    Scores,
+    concentration,
+    losing_streak,
+    popularity_baseline,
+    score,
+)
 
 
 def test_hit_rate_precision_and_map_are_those_worked_out_by_hand() -> None:
@@ -78,3 +85,19 @@ def test_only_the_newest_keep_sets_are_kept(tmp_path: Path) -> None:
     assert len(ids) == KEEP and newest.id in ids
     assert first.id not in ids and "s0" not in ids and "s1" in ids
     assert store.set_rows(first.id) == {}
+
+
+def _outcome(model: float | None, baseline: float | None) -> Outcome:
+    def scores(value: float | None) -> Scores | None:
+        return None if value is None else Scores(0.5, 0.1, value)
+
+    return Outcome("s", datetime.now(UTC), 1, 10, 100, None, 50, scores(model),
+                   scores(baseline), 0.5, 0.3, 0.4, None)
+
+
+def test_the_losing_streak_counts_the_newest_periods_lost_to_popularity() -> None:
+    assert losing_streak([]) == 0
+    lost, won, unscored = _outcome(0.149, 0.167), _outcome(0.2, 0.167), _outcome(None, None)
+    assert losing_streak([lost, won]) == 0
+    assert losing_streak([won, lost, lost]) == 2
+    assert losing_streak([lost, won, lost, unscored, lost]) == 2  # an unscored set is skipped

@@ -91,12 +91,42 @@ def model(request: Request, name: str, _: Annotated[Session, Depends(viewer)],
     previous = production.previous_production if production else None
     return render(
         request, "model.html", title=f"Model {name}", model=summary, comparison=comparison,
+        evaluated=_evaluated_on(comparison), served=_served_now(request, name, summary),
         chart=comparison_chart(comparison) if comparison else None,
         challenger=challenger, champion=champion, previous=previous,
         trail=AuditTrail.of(proj).history(name, limit=50),
         compare_cli=proj.command(f"models compare {name} --challenger {challenger} "
                                  f"--champion {champion}"),
         force_cli=proj.command(f'models promote {name} VERSION --force --reason "..."'))
+
+
+def _evaluated_on(c: Comparison | None) -> str | None:
+    """Which rows the comparison scored both versions on, as its report records them."""
+    if c is None or c.evaluation is None:
+        return None
+    from shipyard.registry.evaluation import EvaluationSet
+
+    return EvaluationSet(**c.evaluation).describe()
+
+
+def _served_now(request: Request, name: str, summary: ModelSummary) -> str | None:
+    """For the recommender /v1/recommendations serves (``serving.recommender``): the set it
+    answers from, and whether it is the production version's (if not, the command that
+    publishes that one)."""
+    from shipyard.batch.results import ResultsStore
+
+    proj = project(request)
+    if proj.config.serving.recommender != name or summary.production is None:
+        return None
+    current = ResultsStore.of(proj).current(name)
+    if current is None:
+        return None
+    said = (f"/v1/recommendations answers from set {current.id} (v{current.version}, "
+            f"published {current.created_at:%Y-%m-%d %H:%M} UTC)")
+    if current.version == summary.production:
+        return said
+    publish = proj.command(f"recommend --model {name} --top {current.k}")
+    return f"{said}, not from production v{summary.production}: '{publish}' publishes its set"
 
 
 def _reason(form: dict[str, str], what: str) -> str:
@@ -120,6 +150,15 @@ def _version(form: dict[str, str]) -> int:
                             f"table") from None
 
 
+def _served(request: Request, name: str, version: int) -> str:
+    """What the move did to a recommender's served set (published, or which is still served),
+    as the CLI says it."""
+    from shipyard.batch.served_set import after_production_moved
+
+    served = after_production_moved(project(request), name, version)
+    return "" if served is None else f"; recommendations: {served.message}"
+
+
 @router.post("/models/{name}/promote")
 def promote_version(request: Request, name: str,
                     session: Annotated[Session, Depends(operator)],
@@ -131,7 +170,7 @@ def promote_version(request: Request, name: str,
     moved = promote(project(request), name, version, reason=_reason(form, "promotion"),
                     actor=_actor(request, session))
     before = f" (was v{moved.previous}, now archived)" if moved.previous else ""
-    flash(request, f"{name} version {version} is production{before}")
+    flash(request, f"{name} version {version} is production{before}{_served(request, name, version)}")
     return RedirectResponse(href(request, f"/models/{name}"), status_code=303)
 
 
@@ -145,7 +184,7 @@ def rollback_model(request: Request, name: str,
     moved = rollback(project(request), name, reason=_reason(form, "rollback"),
                      actor=_actor(request, session))
     flash(request, f"{name}: production rolled back from v{moved.previous} to "
-          f"v{moved.version}")
+          f"v{moved.version}{_served(request, name, moved.version)}")
     return RedirectResponse(href(request, f"/models/{name}"), status_code=303)
 
 
