@@ -32,6 +32,7 @@ __all__ = [
     "ParamRange",
     "PipelineConfig",
     "ProjectConfig",
+    "ReferenceSettings",
     "RuleConfig",
     "ServingConfig",
     "SourceConfig",
@@ -145,8 +146,26 @@ class DistributionSettings(_Model):
     ignore: list[str] = Field(default_factory=list)
 
 
+class ReferenceSettings(_Model):
+    """What a new batch's distributions are compared with: the trailing window of batches that
+    landed as normal.
+
+    A batch counts as normal when it passed validation, or when the person who accepted it from
+    quarantine said it is the new normal (``quarantine accept --as-new-normal``): then the window
+    starts again at it. A batch accepted without saying so lands as an exception and is left out
+    of every later reference, so one accepted anomaly does not become the yardstick of the
+    months after it. A snapshot table's reference is the newest normal snapshot (each one is
+    the whole table).
+    """
+
+    batches: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=3, description="How many of the latest normal batches an incremental table's "
+        "new batch is compared with (their rows together).")
+
+
 class ValidationSettings(_Model):
     distribution: DistributionSettings = Field(default_factory=DistributionSettings)
+    reference: ReferenceSettings = Field(default_factory=ReferenceSettings)
     expectations: dict[str, ColumnExpectations] = Field(default_factory=dict)
 
 

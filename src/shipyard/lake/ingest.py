@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -44,10 +45,11 @@ from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.duck import one, parquet, quote
 from shipyard.lake.events import batch_event
 from shipyard.lake.files import BatchFiles, quarantine_key, staging_key
-from shipyard.lake.landing import BATCH_COLUMN, land_batch
+from shipyard.lake.landing import land_batch
 from shipyard.lake.locks import table_locks
 from shipyard.lake.publish import clean_versions, publish, upcoming
 from shipyard.lake.recovery import recover
+from shipyard.lake.reference import Reference, choose_reference, reference_view
 from shipyard.lake.snapshots import Snapshot, Snapshots
 from shipyard.lake.sources import build_query, read_batches
 from shipyard.lake.staging import stage_batches
@@ -173,18 +175,7 @@ class _Ingest:
         self.on_phase(name, "validating")
         con = duck.connect()
         con.execute(f"CREATE VIEW {NEW} AS SELECT * FROM {parquet(staged)}")
-        reference_label = "none (first batch)"
-        reference_columns = None
-        if last is not None and last.schema_json and self.store.exists("raw", name):
-            dataset = self.store.open("raw", name).to_pyarrow_dataset()
-            con.register("raw_table", dataset)
-            if table.mode == "incremental":
-                con.execute(f"CREATE VIEW {REFERENCE} AS SELECT * EXCLUDE ({BATCH_COLUMN}) "
-                            f"FROM raw_table WHERE {BATCH_COLUMN} = {last.id}")
-            else:
-                con.execute(f"CREATE VIEW {REFERENCE} AS SELECT * FROM raw_table")
-            reference_label = f"batch {last.id} (raw version {last.raw_version})"
-            reference_columns = [tuple(pair) for pair in json.loads(last.schema_json)]
+        reference, reference_columns = self._reference(con, name, last)
         new_hash = content_hash(con, NEW)
         report = validate_batch(
             con,
@@ -194,7 +185,8 @@ class _Ingest:
             schema=schema,
             rows=rows,
             reference_columns=reference_columns,
-            reference_label=reference_label,
+            reference_label=reference.label if reference else "none (first batch)",
+            reference_batches=reference.ids if reference else [],
             new_hash=new_hash,
             reference_hash=last.content_hash if last else None,
         )
@@ -215,6 +207,19 @@ class _Ingest:
         )
         con.close()
         return batch, report
+
+    def _reference(self, con: duckdb.DuckDBPyConnection, name: str, last: Batch | None
+                   ) -> tuple[Reference | None, list[tuple[str, str]] | None]:
+        """Register ``name``'s reference rows as the view the checks read (see
+        :mod:`shipyard.lake.reference`), with the columns of the last landed batch, which the
+        lake holds now; (None, None) before a batch has landed."""
+        if last is None or not last.schema_json or not self.store.exists("raw", name):
+            return None, None
+        table = self.config.tables[name]
+        reference = choose_reference(self.register, name, table)
+        assert reference is not None  # ``last`` has landed
+        reference_view(con, self.store, reference.batches, REFERENCE)
+        return reference, [(column, kind) for column, kind in json.loads(last.schema_json)]
 
     # -- decisions --------------------------------------------------------------------------
     def quarantine(self, batch: Batch, report: ValidationReport) -> TableOutcome:
@@ -340,7 +345,9 @@ def _rejection(result: IngestResult, project: Project) -> DataRejected:
     return DataRejected(
         f"rejected by validation: {batches}; each batch is in quarantine with its report. "
         f"Nothing landed: the lake and the watermarks are unchanged.{held_note} Review with "
-        f"'{project.command('quarantine show ID')}', then fix the source or '{accept}'.",
+        f"'{project.command('quarantine show ID')}', then fix the source or '{accept}' (it "
+        f"lands as an exception, which later batches are not compared with; add "
+        f"--as-new-normal if the data looks like this from now on).",
         result=result)
 
 
