@@ -17,6 +17,7 @@ from shipyard.errors import ConfigError
 __all__ = [
     "CLEAN_TYPES",
     "EVENTS",
+    "FILE_SUFFIXES",
     "RULE_KINDS",
     "AlertsConfig",
     "CleanRules",
@@ -40,6 +41,7 @@ __all__ = [
     "TuningConfig",
     "ValidationSettings",
     "WebhookConfig",
+    "is_file_source",
 ]
 
 CleanType = Literal[
@@ -73,8 +75,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".csv.gz", ".tsv.gz")
+"""Endings of a source ``url`` that names a file, read by DuckDB (:mod:`shipyard.lake.file_sources`)."""
+
+
+def is_file_source(url: str) -> bool:
+    """Whether a source ``url`` names a file (or glob) rather than a database."""
+    return "://" not in url and url.lower().endswith(FILE_SUFFIXES)
+
+
 class SourceConfig(_Model):
-    url: str = Field(description="SQLAlchemy URL of the source database.")
+    url: str = Field(description="SQLAlchemy URL of the source database, or the path of a CSV "
+                                 "or Parquet file (relative to the project folder; a glob for "
+                                 "several), which is one table named after the source.")
     chunk_rows: Annotated[int, Field(gt=0)] = 100_000
 
 

@@ -26,7 +26,7 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shipyard.config.schema import is_file_source
 from shipyard.db import check_connection, create_engine_for
 from shipyard.errors import DataRejected, NotFoundError
 from shipyard.faults import crash_point
@@ -44,6 +45,7 @@ from shipyard.lake.clean import clean_select
 from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.duck import one, parquet, quote
 from shipyard.lake.events import batch_event
+from shipyard.lake.file_sources import file_query, read_file
 from shipyard.lake.files import BatchFiles, quarantine_key, staging_key
 from shipyard.lake.landing import land_batch
 from shipyard.lake.locks import table_locks
@@ -51,7 +53,7 @@ from shipyard.lake.publish import clean_versions, publish, upcoming
 from shipyard.lake.recovery import recover
 from shipyard.lake.reference import Reference, choose_reference, reference_view
 from shipyard.lake.snapshots import Snapshot, Snapshots
-from shipyard.lake.sources import build_query, read_batches
+from shipyard.lake.sources import SourceQuery, build_query, read_batches
 from shipyard.lake.staging import stage_batches
 from shipyard.lake.tables import DeltaStore
 from shipyard.lake.validation import NEW, REFERENCE, ValidationReport, content_hash, validate_batch
@@ -147,14 +149,11 @@ class _Ingest:
 
     def _stage(self, name: str) -> TableOutcome | tuple[Batch, ValidationReport]:
         table = self.config.tables[name]
-        engine = create_engine_for(self.project.source_url(table.source),
-                                   purpose=f"sources.{table.source}")
-        check_connection(engine, purpose=f"sources.{table.source}")
         last = self.register.last_landed(name)
         watermark = None
         if table.mode == "incremental" and last is not None and last.watermark_to is not None:
             watermark = json.loads(last.watermark_to)
-        query = build_query(engine, table, watermark)
+        query, read = self._source(name, watermark)
         batch = self.register.create(
             name, source_query=query.sql,
             watermark_from=last.watermark_to if watermark is not None and last else None,
@@ -163,11 +162,9 @@ class _Ingest:
         staged = self.files.local(staging_key(batch.id))
         self.on_phase(name, "reading source")
         rows, schema = stage_batches(
-            read_batches(engine, query, chunk_rows=self.config.sources[table.source].chunk_rows),
-            staged,
+            read(), staged,
             on_rows=functools.partial(self.on_rows, name) if self.on_rows else None,
         )
-        engine.dispose()
         crash_point("after-staging")
         if schema is None:
             batch = self.register.update(batch.id, status="empty", rows=0)
@@ -207,6 +204,28 @@ class _Ingest:
         )
         con.close()
         return batch, report
+
+    def _source(self, name: str, watermark: Any
+                ) -> tuple[SourceQuery, Callable[[], Iterator[pa.RecordBatch]]]:
+        """Table ``name``'s batch query past ``watermark``, and how to stream its rows: from a
+        database through SQLAlchemy, or from a file through DuckDB."""
+        table = self.config.tables[name]
+        url = self.project.source_url(table.source)
+        chunk_rows = self.config.sources[table.source].chunk_rows
+        if is_file_source(url):
+            query = file_query(table.source, name, table, watermark)
+            return query, lambda: read_file(url, table.source, query, chunk_rows=chunk_rows)
+        engine = create_engine_for(url, purpose=f"sources.{table.source}")
+        check_connection(engine, purpose=f"sources.{table.source}")
+        query = build_query(engine, table, watermark)
+
+        def read() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from read_batches(engine, query, chunk_rows=chunk_rows)
+            finally:
+                engine.dispose()
+
+        return query, read
 
     def _reference(self, con: duckdb.DuckDBPyConnection, name: str, last: Batch | None
                    ) -> tuple[Reference | None, list[tuple[str, str]] | None]:
