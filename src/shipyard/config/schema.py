@@ -34,6 +34,7 @@ __all__ = [
     "PipelineConfig",
     "ProjectConfig",
     "ReferenceSettings",
+    "ReportRetention",
     "RuleConfig",
     "ServingConfig",
     "SourceConfig",
@@ -449,6 +450,18 @@ class OnDrift(_Model):
     no_cache: bool = Field(default=False, description="Retrain even if the lake is unchanged.")
 
 
+class ReportRetention(_Model):
+    """``monitoring.reports``: how many monitoring reports (``drift-*``, ``outcomes-*``, JSON
+    and page) are kept per model and kind, by count and by age; ``monitor compact`` and the
+    scheduler's compaction remove the rest. The newest report of each is always kept."""
+
+    keep: Annotated[int, Field(ge=1)] | None = Field(
+        default=200, description="Newest reports kept per model and kind; null: no count limit.")
+    days: Annotated[int, Field(ge=1)] | None = Field(
+        default=90, description="Reports older than this many days are removed; null: no age "
+                                "limit.")
+
+
 class MonitoringSettings(_Model):
     """``monitoring:``: when a column of a served model counts as drifted, and the model too.
 
@@ -479,9 +492,11 @@ class MonitoringSettings(_Model):
     # 'shipyard monitor compact', and a trace looks back this far
     retention_days: Annotated[int, Field(ge=1)] = Field(
         default=30, description="Days the prediction and recommendation logs are kept.")
+    reports: ReportRetention = Field(default_factory=ReportRetention)
     compact_every: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
         default=None, description="How often 'shipyard scheduler' runs 'monitor compact' "
-                                  "(e.g. 1d): retention, then Delta's optimize and vacuum.")
+                                  "(e.g. 1d): retention, then Delta's optimize and vacuum, "
+                                  "and the reports' retention.")
 
 
     # --- rules and alerts (issue 11: rules on the service and the pipelines) ---
