@@ -220,3 +220,16 @@ def test_the_reference_window_is_the_configured_number_of_normal_batches(
     label, ids = reference_of(project, landed[-1])
     assert ids == landed[-3:-1]
     assert label == f"batches {landed[-3]}, {landed[-2]} (the last 2 landed as normal)"
+
+
+def test_a_batch_accepted_over_a_schema_change_is_the_new_normal(project: Project) -> None:
+    ingest(project)
+    with sqlite3.connect(project.root / "src.db") as con:
+        con.execute("ALTER TABLE events ADD COLUMN channel TEXT")
+        con.executemany("INSERT INTO events VALUES (?, 'a', 3, NULL, 'web')",
+                        [(i,) for i in range(2000, 2500)])
+    con.close()
+    ingest_rejected(project)
+    (changed,) = quarantined(project)
+    accepted = accept(project, changed.id, reason="the source now records the channel")
+    assert accepted.batch.role == "new_normal"  # the lake's columns are its columns now
