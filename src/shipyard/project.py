@@ -125,11 +125,17 @@ class Project:
 
     def source_url(self, source: str) -> str:
         """The source's URL in this environment: its own ``environments.<env>.sources`` entry
-        (the team's ERP server) if it has one, else the project-wide one."""
+        (the team's ERP server) if it has one, else the project-wide one. A file source's
+        path is made absolute, relative to the project folder."""
+        from shipyard.config.schema import is_file_source
+
         if source in self.env.sources:
-            return self._resolve_db_url(self.env.sources[source].url,
-                                        self._setting(f"sources.{source}.url"))
-        return self._resolve_db_url(self.config.sources[source].url, f"sources.{source}.url")
+            url, setting = self.env.sources[source].url, self._setting(f"sources.{source}.url")
+        else:
+            url, setting = self.config.sources[source].url, f"sources.{source}.url"
+        if is_file_source(url):
+            return self._resolve(url)
+        return self._resolve_db_url(url, setting)
 
     def _setting(self, key: str) -> str:
         return f"environments.{self.env_name}.{key}"

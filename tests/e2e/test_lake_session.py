@@ -128,6 +128,27 @@ def test_a_person_reviews_and_accepts_the_quarantined_batch(
     run("ingest", cwd=shop, env=ENV)
     assert {k: versions(shop / "lake")[k] for k in moved} == {k: after[k] for k in moved}
     assert run("quarantine", "ls", cwd=shop).stdout.startswith("Quarantine is empty")
+    said = " ".join(done.stdout.split())
+    assert f"Batch {batch_id} counts as an exception" in said and "--as-new-normal" in said
+    assert "(an exception)" in run("lake", "history", "order_lines", "--layer", "raw",
+                                   cwd=shop).stdout
+
+
+def test_the_next_normal_month_lands_after_the_accepted_one(shop: Path) -> None:
+    """The README's sequence: drift → accept → an ordinary month lands, because the accepted
+    batch is an exception, not the reference."""
+    db = shop / ".shipyard" / "dev" / "metadata.db"
+    with sqlite3.connect(db) as con:
+        (accepted,) = con.execute("SELECT id FROM shipyard_batches WHERE table_name = "
+                                  "'order_lines' AND accepted_by IS NOT NULL").fetchone()
+    python("erp.py", "next-month", cwd=shop)
+    run("ingest", cwd=shop, env=ENV)  # exit 0: landed
+    with sqlite3.connect(db) as con:
+        (latest,) = con.execute("SELECT max(id) FROM shipyard_batches WHERE table_name = "
+                                "'order_lines' AND status = 'landed'").fetchone()
+    assert latest > accepted
+    shown = " ".join(run("quarantine", "show", str(latest), cwd=shop).stdout.split())
+    assert f"batch {accepted} accepted as an exception, left out" in shown
 
 
 def test_no_customer_pii_under_clean_or_curated(shop: Path) -> None:

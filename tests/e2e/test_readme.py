@@ -241,6 +241,7 @@ def test_readme_has_its_sessions() -> None:
                       "Pipelines and the model lifecycle, in one session",
                       "Serving and batch inference, in one session",
                       "Recommendations in dev and prod, in one session",
+                      "Your own data, in one session",
                       "Team stack, in one session",
                       "Monitoring, in one session",
                       "Deploy, in one session"]

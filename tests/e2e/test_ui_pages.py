@@ -144,8 +144,23 @@ def test_a_forged_post_without_the_token_fails_and_an_operator_accepts(
     accepted = register.get(batch_id)
     assert accepted.status == "landed" and accepted.accept_reason == "a bulk promotion month"
     assert accepted.accepted_by is not None and "(web UI, operator key " in accepted.accepted_by
+    assert accepted.role == "exception"  # the box was not ticked
     after = client.get(done.headers["location"])
     assert "landed with its ingest" in after.text and "Accept this batch" not in after.text
+    assert "an exception: left out of the reference" in after.text
+
+
+def test_an_operator_accepts_a_batch_as_the_new_normal(quarantined: tuple[Path, int]) -> None:
+    root, batch_id = quarantined
+    client, token = signed_in(root, OPERATOR)
+    assert 'name="as_new_normal"' in client.get(f"/ui/lake/batches/{batch_id}").text
+    done = client.post(f"/ui/lake/batches/{batch_id}/accept",
+                       data={"csrf_token": token, "reason": "the new price list",
+                             "as_new_normal": "1"})
+    assert done.status_code == 303
+    assert BatchRegister.of(Project.open(root)).get(batch_id).role == "new_normal"
+    after = client.get(done.headers["location"])
+    assert "the new normal: later batches are compared with it" in after.text
 
 
 def test_the_api_server_serves_the_ui_at_ui(titanic: Path) -> None:

@@ -10,6 +10,7 @@ import typer
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.db import redact
+from shipyard.errors import ConfigError
 from shipyard.project import Project
 
 __all__ = ["predict", "recommend"]
@@ -17,7 +18,9 @@ __all__ = ["predict", "recommend"]
 
 def recommend(
     top: Annotated[int, typer.Option("--top", help="Products per customer.", min=1)] = 10,
-    model: Annotated[str, typer.Option(help="Registered recommender.")] = "recommender",
+    model: Annotated[str | None, typer.Option(
+        help="Registered recommender; default serving.recommender when the project declares "
+             "that model, else the project's only model.")] = None,
     alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
@@ -25,13 +28,27 @@ def recommend(
     """Top-N for every customer → the environment's results DB, swapped in atomically."""
     from shipyard.batch import publish_recommendations
 
+    project = Project.open(project_dir, env)
+    model = model or _recommender(project)
     with console.status(f"scoring every customer with {model}@{alias}…"):
-        done = publish_recommendations(Project.open(project_dir, env), model=model, k=top,
-                                       alias=alias)
+        done = publish_recommendations(project, model=model, k=top, alias=alias)
     made = done.set
     console.print(f"[green]{made.customers:,} customers × top {made.k}[/] from {model} "
                   f"v{made.version} in {done.seconds:.2f} s → {redact(done.results_url)} "
                   f"(set {made.id}, now current; earlier sets are kept for 'monitor outcomes')")
+
+
+def _recommender(project: Project) -> str:
+    """The model ``recommend`` publishes when ``--model`` is not given."""
+    declared = list(project.config.models)
+    named = project.config.serving.recommender
+    if named in declared or not declared:
+        return named or "recommender"
+    if len(declared) == 1:
+        return declared[0]
+    raise ConfigError(f"which model's recommendations? shipyard.yaml declares {', '.join(declared)}"
+                      f" and serving.recommender is {named!r}: pass --model NAME, or set "
+                      f"serving.recommender")
 
 
 def predict(

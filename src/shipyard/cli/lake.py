@@ -82,7 +82,8 @@ def history(
         if layer == "curated":
             check = meta.get("inputs", "")
         elif meta.get("accepted_by"):
-            check = f"accepted by {meta['accepted_by']}"
+            role = {"exception": " (an exception)", "new_normal": " (the new normal)"}
+            check = f"accepted by {meta['accepted_by']}{role.get(meta.get('reference_role', ''), '')}"
         else:
             check = f"passed ({Path(meta['report']).name})" if meta.get("report") else ""
         table.add_row(

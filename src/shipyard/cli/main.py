@@ -89,14 +89,31 @@ def example(
 
 
 @app.command()
-def init(directory: Annotated[Path, typer.Argument(
-        help="Project folder: new, or one without a shipyard.yaml.")]) -> None:
-    """Start a project: a commented shipyard.yaml to fill in (never over an existing one)."""
-    from shipyard.project_template import write_template
+def init(
+    directory: Annotated[Path, typer.Argument(
+        help="Project folder: new, or one without a shipyard.yaml.")],
+    source: Annotated[str | None, typer.Option(
+        help="Where the data is: a SQLAlchemy URL, or a CSV/Parquet file.")] = None,
+    table: Annotated[list[str] | None, typer.Option(
+        help="A source table to ingest (repeat for more; a file is one table). The model "
+             "learns from the first.")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="Kind of model: classifier or recommender.")] = None,
+    target: Annotated[str | None, typer.Option(help="A classifier's label column.")] = None,
+    user: Annotated[str | None, typer.Option(help="A recommender's user column.")] = None,
+    item: Annotated[str | None, typer.Option(help="A recommender's item column.")] = None,
+    time: Annotated[str | None, typer.Option(help="A recommender's time column.")] = None,
+    key: Annotated[list[str] | None, typer.Option(
+        help="The primary key column(s) of the first table.")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="The registered model's name (default: the first table's).")] = None,
+) -> None:
+    """Start a project. With --source (asked for when run in a terminal), one that ingests,
+    trains, serves and monitors that data as written; without, a commented shipyard.yaml."""
+    from shipyard.cli.init import init_project
 
-    path = write_template(directory)
-    console.print(f"New project written to {path}; declare sources and tables in it, "
-                  f"then run 'shipyard ingest'.")
+    init_project(directory, source=source, tables=table or [], kind=model, target=target,
+                 user=user, item=item, time=time, key=key or [], name=name)
 
 
 @app.callback(invoke_without_command=True)

@@ -28,12 +28,22 @@ def compact(
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
-    """Delete log rows older than monitoring.retention_days, compact small files, vacuum."""
+    """Delete log rows older than monitoring.retention_days, compact small files, vacuum;
+    remove the reports monitoring.reports no longer keeps."""
     from shipyard.monitoring.maintenance import compact_logs
+    from shipyard.monitoring.retention import expire_reports
     from shipyard.project import Project
 
     project = Project.open(project_dir, env)
     done = compact_logs(project, vacuum_hours=vacuum_hours)
+    kept = project.config.monitoring.reports
+    expired = expire_reports(project)
+    limits = " and ".join(limit for limit in (
+        f"the newest {kept.keep}" if kept.keep else "", f"{kept.days} days" if kept.days else "")
+        if limit) or "everything"
+    console.print(f"reports: {expired.removed:,} removed, {expired.kept:,} kept (per model and "
+                  f"kind: {limits}; monitoring.reports) in "
+                  f"{project.state.where('reports/monitoring')}")
     if not done:
         console.print(f"no prediction or recommendation log in {project.lake_root} yet: "
                       f"nothing to compact")

@@ -13,6 +13,7 @@ from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import NotFoundError
 from shipyard.hints import command
 from shipyard.lake import quarantine as q
+from shipyard.lake.batches import Batch
 from shipyard.project import Project
 
 app = typer.Typer(help="Batches rejected by validation, waiting for a person.",
@@ -33,6 +34,17 @@ def _batch_id(project: Project, batch_id: str) -> int:
         raise typer.BadParameter(f"{batch_id!r} is neither a batch id nor 'latest'; see "
                                  "'shipyard quarantine ls'", param_hint="ID")
     return int(batch_id)
+
+
+def _counts_as(project: Project, batch: Batch) -> str:
+    """How the accepted ``batch`` counts in the reference of the batches after it."""
+    if batch.role == "new_normal":
+        return (f"Batch {batch.id} is the new normal of {batch.table_name}: later batches are "
+                f"compared with it and those after it.")
+    again = project.command('quarantine accept ID --reason "..." --as-new-normal')
+    return (f"Batch {batch.id} counts as an exception: later batches of {batch.table_name} are "
+            f"compared with the normal batches before it, not with it. If the data looks like "
+            f"this from now on, accept the next rejected batch with '{again}'.")
 
 
 @app.command("ls")
@@ -75,13 +87,18 @@ def show(batch_id: BatchId, project_dir: ProjectDir = Path("."), env: Env = "dev
 def accept(
     batch_id: BatchId,
     reason: Annotated[str, typer.Option("--reason", "-r", help="Why it is accepted (audited).")],
+    as_new_normal: Annotated[bool, typer.Option(
+        "--as-new-normal",
+        help="This is how the data looks from now on: later batches are compared with it "
+             "(default: an exception, left out of their reference).")] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait for a busy table.")] = 0.0,
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
     """Land a quarantined batch as if it had passed validation, with its whole ingest."""
     project = Project.open(project_dir, env)
-    done = q.accept(project, _batch_id(project, batch_id), reason=reason, wait_s=wait)
+    done = q.accept(project, _batch_id(project, batch_id), reason=reason, wait_s=wait,
+                    as_new_normal=as_new_normal)
     b = done.batch
     if done.snapshot is None:
         waiting = ", ".join(f"{w.table_name} (batch {w.id})" for w in done.waiting)
@@ -89,6 +106,7 @@ def accept(
                       f"not landed yet: its ingest lands all of its tables or none, and "
                       f"{waiting} of it is still rejected. Accept or review it: "
                       f"'{command(f'quarantine show {done.waiting[0].id}', env)}'.")
+        console.print(_counts_as(project, b))
         return
     console.print(f"[green]Accepted[/] batch {b.id} of {b.table_name} ({b.rows or 0:,} rows) "
                   f"by {b.accepted_by}; landed with its ingest in {project.lake_root}:")
@@ -102,3 +120,4 @@ def accept(
             console.print(f"  curated.{build.name} → version {build.version} "
                           f"({build.rows:,} rows)")
     console.print(f"Published as lake snapshot {done.snapshot.id}.")
+    console.print(_counts_as(project, b))

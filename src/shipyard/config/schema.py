@@ -17,6 +17,7 @@ from shipyard.errors import ConfigError
 __all__ = [
     "CLEAN_TYPES",
     "EVENTS",
+    "FILE_SUFFIXES",
     "RULE_KINDS",
     "AlertsConfig",
     "CleanRules",
@@ -32,6 +33,8 @@ __all__ = [
     "ParamRange",
     "PipelineConfig",
     "ProjectConfig",
+    "ReferenceSettings",
+    "ReportRetention",
     "RuleConfig",
     "ServingConfig",
     "SourceConfig",
@@ -39,6 +42,7 @@ __all__ = [
     "TuningConfig",
     "ValidationSettings",
     "WebhookConfig",
+    "is_file_source",
 ]
 
 CleanType = Literal[
@@ -72,8 +76,19 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FILE_SUFFIXES = (".csv", ".tsv", ".parquet", ".csv.gz", ".tsv.gz")
+"""Endings of a source ``url`` that names a file, read by DuckDB (:mod:`shipyard.lake.file_sources`)."""
+
+
+def is_file_source(url: str) -> bool:
+    """Whether a source ``url`` names a file (or glob) rather than a database."""
+    return "://" not in url and url.lower().endswith(FILE_SUFFIXES)
+
+
 class SourceConfig(_Model):
-    url: str = Field(description="SQLAlchemy URL of the source database.")
+    url: str = Field(description="SQLAlchemy URL of the source database, or the path of a CSV "
+                                 "or Parquet file (relative to the project folder; a glob for "
+                                 "several), which is one table named after the source.")
     chunk_rows: Annotated[int, Field(gt=0)] = 100_000
 
 
@@ -145,8 +160,26 @@ class DistributionSettings(_Model):
     ignore: list[str] = Field(default_factory=list)
 
 
+class ReferenceSettings(_Model):
+    """What a new batch's distributions are compared with: the trailing window of batches that
+    landed as normal.
+
+    A batch counts as normal when it passed validation, or when the person who accepted it from
+    quarantine said it is the new normal (``quarantine accept --as-new-normal``): then the window
+    starts again at it. A batch accepted without saying so lands as an exception and is left out
+    of every later reference, so one accepted anomaly does not become the yardstick of the
+    months after it. A snapshot table's reference is the newest normal snapshot (each one is
+    the whole table).
+    """
+
+    batches: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=3, description="How many of the latest normal batches an incremental table's "
+        "new batch is compared with (their rows together).")
+
+
 class ValidationSettings(_Model):
     distribution: DistributionSettings = Field(default_factory=DistributionSettings)
+    reference: ReferenceSettings = Field(default_factory=ReferenceSettings)
     expectations: dict[str, ColumnExpectations] = Field(default_factory=dict)
 
 
@@ -434,6 +467,18 @@ class OnDrift(_Model):
     no_cache: bool = Field(default=False, description="Retrain even if the lake is unchanged.")
 
 
+class ReportRetention(_Model):
+    """``monitoring.reports``: how many monitoring reports (``drift-*``, ``outcomes-*``, JSON
+    and page) are kept per model and kind, by count and by age; ``monitor compact`` and the
+    scheduler's compaction remove the rest. The newest report of each is always kept."""
+
+    keep: Annotated[int, Field(ge=1)] | None = Field(
+        default=200, description="Newest reports kept per model and kind; null: no count limit.")
+    days: Annotated[int, Field(ge=1)] | None = Field(
+        default=90, description="Reports older than this many days are removed; null: no age "
+                                "limit.")
+
+
 class MonitoringSettings(_Model):
     """``monitoring:``: when a column of a served model counts as drifted, and the model too.
 
@@ -465,9 +510,11 @@ class MonitoringSettings(_Model):
     # 'shipyard monitor compact', and a trace looks back this far
     retention_days: Annotated[int, Field(ge=1)] = Field(
         default=30, description="Days the prediction and recommendation logs are kept.")
+    reports: ReportRetention = Field(default_factory=ReportRetention)
     compact_every: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
         default=None, description="How often 'shipyard scheduler' runs 'monitor compact' "
-                                  "(e.g. 1d): retention, then Delta's optimize and vacuum.")
+                                  "(e.g. 1d): retention, then Delta's optimize and vacuum, "
+                                  "and the reports' retention.")
 
 
     # --- rules and alerts (issue 11: rules on the service and the pipelines) ---

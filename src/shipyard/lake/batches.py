@@ -6,7 +6,8 @@ table's watermark is the highest ``watermark_to`` among its landed batches, so i
 when a batch is accepted. Quarantine is the set of ``rejected`` batches; the batches of the same
 ingest that passed are ``held`` with them (an ingest lands all of its tables or none), and a
 rejected batch accepted while another of its ingest is still rejected is ``accepted``, waiting.
-The batches of one ingest share an ``ingest_id``.
+The batches of one ingest share an ``ingest_id``. A landed batch's ``reference_role`` says how
+it counts in the reference later batches are validated against.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from shipyard.hints import DEFAULT_ENV, command
 if TYPE_CHECKING:
     from shipyard.project import Project
 
-__all__ = ["STATUSES", "Batch", "BatchRegister", "ingest_verdict"]
+__all__ = ["REFERENCE_ROLES", "STATUSES", "Batch", "BatchRegister", "ingest_verdict"]
 
 _metadata = sa.MetaData()
 _batches = sa.Table(
@@ -50,7 +51,14 @@ _batches = sa.Table(
     sa.Column("accepted_by", sa.String(200)),
     sa.Column("accept_reason", sa.Text),
     sa.Column("ingest_id", sa.String(40), index=True),
+    sa.Column("reference_role", sa.String(20)),
 )
+
+REFERENCE_ROLES = ("normal", "exception", "new_normal")
+"""How a landed batch counts in later batches' references (:mod:`shipyard.lake.reference`):
+``normal`` (it passed, or landed with the ingest of one that was accepted), ``exception``
+(accepted from quarantine: left out), ``new_normal`` (accepted as the new normal: the
+reference starts again at it). None, for batches landed before roles were kept, is normal."""
 
 STATUSES = (
     "staging", "landing", "landed", "rejected", "held", "accepted", "unchanged", "empty",
@@ -81,6 +89,12 @@ class Batch:
     accepted_by: str | None
     accept_reason: str | None
     ingest_id: str | None = None
+    reference_role: str | None = None
+
+    @property
+    def role(self) -> str:
+        """How this batch counts in later references (see :data:`REFERENCE_ROLES`)."""
+        return self.reference_role or "normal"
 
 
 def _now() -> datetime:

@@ -2,10 +2,11 @@
 
 A report keeps each column's test statistic, p-value and effect, not the values. To show a
 person *what* moved, the batch (its file in the state store while it waits in quarantine, else
-its rows in RAW) and the reference the report names (``batch N (raw version V)``: that batch's rows in RAW
-at version V) are read again, as seeded samples of at most ``sample_rows`` rows like the tests
-themselves, and summarised per column: shares per bin on common edges for numbers, shares of
-the most frequent values for anything else.
+its rows in RAW) and the reference batches the report names (:mod:`shipyard.lake.reference`;
+a report written before names one, ``batch N (raw version V)``) are read again, as seeded
+samples of at most ``sample_rows`` rows like the tests themselves, and summarised per column:
+shares per bin on common edges for numbers, shares of the most frequent values for anything
+else.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 
 from shipyard.lake import duck
 from shipyard.lake.batches import Batch, BatchRegister
 from shipyard.lake.files import BatchFiles
-from shipyard.lake.landing import BATCH_COLUMN
+from shipyard.lake.reference import reference_view
 from shipyard.lake.tables import DeltaStore
 from shipyard.lake.validation import ValidationReport
 from shipyard.state import StateStore
@@ -43,26 +45,27 @@ class ColumnDistribution:
     reference: list[float]
 
 
-def _relation(con: object, store: DeltaStore, files: BatchFiles, batch: Batch, *,
-              version: int | None, name: str) -> bool:
+def _batch_view(con: duckdb.DuckDBPyConnection, store: DeltaStore, files: BatchFiles,
+                batch: Batch, name: str) -> bool:
     """Register the rows of ``batch`` as view ``name``: its kept file if still there, else
-    its rows in RAW (at ``version`` when given). False when neither can be read."""
-    assert hasattr(con, "execute")
+    its rows in RAW. False when neither can be read."""
     if batch.staged_path and files.exists(batch.staged_path):
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM "
                     f"{duck.parquet(files.fetch(batch.staged_path))}")
         return True
     if not store.exists("raw", batch.table_name):
         return False
-    dataset = store.open("raw", batch.table_name, version).to_pyarrow_dataset()
-    con.register(f"{name}_raw", dataset)  # type: ignore[attr-defined]
-    names = dataset.schema.names
-    if BATCH_COLUMN in names:
-        con.execute(f"CREATE VIEW {name} AS SELECT * EXCLUDE ({BATCH_COLUMN}) FROM {name}_raw "
-                    f"WHERE {BATCH_COLUMN} = {int(batch.id)}")
-    else:
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {name}_raw")
+    reference_view(con, store, [batch], name)
     return True
+
+
+def _reference_batches(register: BatchRegister, report: ValidationReport) -> list[Batch]:
+    """The batches ``report`` compared with: its ids, or those its line names (older reports)."""
+    ids = report.reference_batches
+    if not ids and (match := _REFERENCE.search(report.reference)):
+        ids = [int(match[1])]
+    found = [register.find_one(i) for i in ids]
+    return [b for b in found if b is not None]
 
 
 def compare_distributions(store: DeltaStore, state: StateStore, register: BatchRegister,
@@ -71,22 +74,20 @@ def compare_distributions(store: DeltaStore, state: StateStore, register: BatchR
                           sample_rows: int = 20_000,
                           bins: int = 20, top: int = 15) -> list[ColumnDistribution]:
     """The distributions of the columns ``report`` tested (KS or chi-square), for ``batch``
-    and the batch the report compared it with; [] when it had none or neither can be read.
+    and the batches the report compared it with; [] when it had none or neither can be read.
     Columns in ``exclude`` (those declared PII) are never read back."""
     columns = list(dict.fromkeys(c.column for c in report.checks if c.column
                                  and c.name == "distribution" and c.passed is not None
                                  and c.column not in exclude))
-    match = _REFERENCE.search(report.reference)
-    reference = register.find_one(int(match[1])) if match else None
-    if reference is None or not columns:
+    reference = _reference_batches(register, report)
+    if not reference or not columns or not store.exists("raw", batch.table_name):
         return []
     con = duck.connect()
     files = BatchFiles(state)
     try:
-        if not (_relation(con, store, files, batch, version=batch.raw_version, name="new_side")
-                and _relation(con, store, files, reference,
-                              version=int(match[2]) if match else None, name="ref_side")):
+        if not _batch_view(con, store, files, batch, "new_side"):
             return []
+        reference_view(con, store, reference, "ref_side")
         cols = ", ".join(duck.quote(c) for c in columns)
         new, ref = (con.sql(f"SELECT {cols} FROM {side} USING SAMPLE reservoir({sample_rows} "
                             f"ROWS) REPEATABLE ({_SEED})").to_arrow_table()

@@ -26,14 +26,16 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from shipyard.config.schema import is_file_source
 from shipyard.db import check_connection, create_engine_for
 from shipyard.errors import DataRejected, NotFoundError
 from shipyard.faults import crash_point
@@ -43,13 +45,15 @@ from shipyard.lake.clean import clean_select
 from shipyard.lake.curated import CuratedBuild, check_queries
 from shipyard.lake.duck import one, parquet, quote
 from shipyard.lake.events import batch_event
+from shipyard.lake.file_sources import file_query, read_file
 from shipyard.lake.files import BatchFiles, quarantine_key, staging_key
-from shipyard.lake.landing import BATCH_COLUMN, land_batch
+from shipyard.lake.landing import land_batch
 from shipyard.lake.locks import table_locks
 from shipyard.lake.publish import clean_versions, publish, upcoming
 from shipyard.lake.recovery import recover
+from shipyard.lake.reference import Reference, choose_reference, reference_view
 from shipyard.lake.snapshots import Snapshot, Snapshots
-from shipyard.lake.sources import build_query, read_batches
+from shipyard.lake.sources import SourceQuery, build_query, read_batches
 from shipyard.lake.staging import stage_batches
 from shipyard.lake.tables import DeltaStore
 from shipyard.lake.validation import NEW, REFERENCE, ValidationReport, content_hash, validate_batch
@@ -145,14 +149,11 @@ class _Ingest:
 
     def _stage(self, name: str) -> TableOutcome | tuple[Batch, ValidationReport]:
         table = self.config.tables[name]
-        engine = create_engine_for(self.project.source_url(table.source),
-                                   purpose=f"sources.{table.source}")
-        check_connection(engine, purpose=f"sources.{table.source}")
         last = self.register.last_landed(name)
         watermark = None
         if table.mode == "incremental" and last is not None and last.watermark_to is not None:
             watermark = json.loads(last.watermark_to)
-        query = build_query(engine, table, watermark)
+        query, read = self._source(name, watermark)
         batch = self.register.create(
             name, source_query=query.sql,
             watermark_from=last.watermark_to if watermark is not None and last else None,
@@ -161,11 +162,9 @@ class _Ingest:
         staged = self.files.local(staging_key(batch.id))
         self.on_phase(name, "reading source")
         rows, schema = stage_batches(
-            read_batches(engine, query, chunk_rows=self.config.sources[table.source].chunk_rows),
-            staged,
+            read(), staged,
             on_rows=functools.partial(self.on_rows, name) if self.on_rows else None,
         )
-        engine.dispose()
         crash_point("after-staging")
         if schema is None:
             batch = self.register.update(batch.id, status="empty", rows=0)
@@ -173,18 +172,7 @@ class _Ingest:
         self.on_phase(name, "validating")
         con = duck.connect()
         con.execute(f"CREATE VIEW {NEW} AS SELECT * FROM {parquet(staged)}")
-        reference_label = "none (first batch)"
-        reference_columns = None
-        if last is not None and last.schema_json and self.store.exists("raw", name):
-            dataset = self.store.open("raw", name).to_pyarrow_dataset()
-            con.register("raw_table", dataset)
-            if table.mode == "incremental":
-                con.execute(f"CREATE VIEW {REFERENCE} AS SELECT * EXCLUDE ({BATCH_COLUMN}) "
-                            f"FROM raw_table WHERE {BATCH_COLUMN} = {last.id}")
-            else:
-                con.execute(f"CREATE VIEW {REFERENCE} AS SELECT * FROM raw_table")
-            reference_label = f"batch {last.id} (raw version {last.raw_version})"
-            reference_columns = [tuple(pair) for pair in json.loads(last.schema_json)]
+        reference, reference_columns = self._reference(con, name, last)
         new_hash = content_hash(con, NEW)
         report = validate_batch(
             con,
@@ -194,7 +182,8 @@ class _Ingest:
             schema=schema,
             rows=rows,
             reference_columns=reference_columns,
-            reference_label=reference_label,
+            reference_label=reference.label if reference else "none (first batch)",
+            reference_batches=reference.ids if reference else [],
             new_hash=new_hash,
             reference_hash=last.content_hash if last else None,
         )
@@ -215,6 +204,41 @@ class _Ingest:
         )
         con.close()
         return batch, report
+
+    def _source(self, name: str, watermark: Any
+                ) -> tuple[SourceQuery, Callable[[], Iterator[pa.RecordBatch]]]:
+        """Table ``name``'s batch query past ``watermark``, and how to stream its rows: from a
+        database through SQLAlchemy, or from a file through DuckDB."""
+        table = self.config.tables[name]
+        url = self.project.source_url(table.source)
+        chunk_rows = self.config.sources[table.source].chunk_rows
+        if is_file_source(url):
+            query = file_query(table.source, name, table, watermark)
+            return query, lambda: read_file(url, table.source, query, chunk_rows=chunk_rows)
+        engine = create_engine_for(url, purpose=f"sources.{table.source}")
+        check_connection(engine, purpose=f"sources.{table.source}")
+        query = build_query(engine, table, watermark)
+
+        def read() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from read_batches(engine, query, chunk_rows=chunk_rows)
+            finally:
+                engine.dispose()
+
+        return query, read
+
+    def _reference(self, con: duckdb.DuckDBPyConnection, name: str, last: Batch | None
+                   ) -> tuple[Reference | None, list[tuple[str, str]] | None]:
+        """Register ``name``'s reference rows as the view the checks read (see
+        :mod:`shipyard.lake.reference`), with the columns of the last landed batch, which the
+        lake holds now; (None, None) before a batch has landed."""
+        if last is None or not last.schema_json or not self.store.exists("raw", name):
+            return None, None
+        table = self.config.tables[name]
+        reference = choose_reference(self.register, name, table)
+        assert reference is not None  # ``last`` has landed
+        reference_view(con, self.store, reference.batches, REFERENCE)
+        return reference, [(column, kind) for column, kind in json.loads(last.schema_json)]
 
     # -- decisions --------------------------------------------------------------------------
     def quarantine(self, batch: Batch, report: ValidationReport) -> TableOutcome:
@@ -340,7 +364,9 @@ def _rejection(result: IngestResult, project: Project) -> DataRejected:
     return DataRejected(
         f"rejected by validation: {batches}; each batch is in quarantine with its report. "
         f"Nothing landed: the lake and the watermarks are unchanged.{held_note} Review with "
-        f"'{project.command('quarantine show ID')}', then fix the source or '{accept}'.",
+        f"'{project.command('quarantine show ID')}', then fix the source or '{accept}' (it "
+        f"lands as an exception, which later batches are not compared with; add "
+        f"--as-new-normal if the data looks like this from now on).",
         result=result)
 
 

@@ -90,6 +90,7 @@ def land_batch(
         "source_query": batch.source_query,
         "report": batch.report_path,
         "accepted_by": accepted_by,
+        "reference_role": batch.reference_role,  # how it counts in later references
     }
     # RAW and CLEAN are independent tables: write them at once (both writers release the GIL).
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="shipyard-land") as pool:

@@ -3,7 +3,9 @@
 An ingest lands all of its tables or none, so the batches of the same ingest that passed wait
 in quarantine too (``held``). ``accept`` lands a rejected batch as if it had passed, recording
 who accepted it and why, together with every batch of its ingest, in one lake snapshot: orders
-and their lines never land out of step, accepted or not. When another batch of that ingest is
+and their lines never land out of step, accepted or not. It lands as an exception, which later
+batches are not compared with, unless the person says it is the new normal
+(:mod:`shipyard.lake.reference`). When another batch of that ingest is
 still rejected, nothing lands yet: the batch is recorded ``accepted`` and the answer names what
 still waits. Other quarantined batches of the same tables were read from the same watermark and
 overlap them, so they are marked superseded rather than left to be accepted twice.
@@ -61,10 +63,14 @@ def show(project: Project, batch_id: int) -> tuple[Batch, ValidationReport | Non
 
 
 def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0,
-           actor: str | None = None) -> Accepted:
+           actor: str | None = None, as_new_normal: bool = False) -> Accepted:
     """Accept quarantined batch ``batch_id`` and land its whole ingest, if nothing of it is
     still rejected (see the module docstring). ``actor`` is who is recorded as accepting it
-    (default: ``project.user``; the web UI adds which key acted)."""
+    (default: ``project.user``; the web UI adds which key acted).
+
+    The batch lands as an exception, left out of the reference later batches are validated
+    against, unless ``as_new_normal`` says this is how the data looks from now on, or it changed
+    the table's columns (:mod:`shipyard.lake.reference`)."""
     if not reason.strip():
         raise ShipyardError("say why the batch is accepted: --reason \"...\" (kept in the audit)")
     register = BatchRegister.of(project)
@@ -81,7 +87,8 @@ def accept(project: Project, batch_id: int, *, reason: str, wait_s: float = 0.0,
             # accepted elsewhere) may have acted on it while this one waited.
             batch = _waiting(project, register, batch_id)
             return _land_ingest(project, register, files, batch, reason=reason,
-                                user=actor or project.user)
+                                user=actor or project.user,
+                                role=_role(files, batch, as_new_normal=as_new_normal))
     finally:
         files.close()
 
@@ -97,15 +104,26 @@ def _waiting(project: Project, register: BatchRegister, batch_id: int) -> Batch:
     return batch
 
 
+def _role(files: BatchFiles, batch: Batch, *, as_new_normal: bool) -> str:
+    """How ``batch``, accepted, counts in later references: the new normal when the person
+    says so or when it failed the schema check (the lake's columns are its columns now)."""
+    if as_new_normal:
+        return "new_normal"
+    report = files.load_report(batch.report_path)
+    changed_schema = report is not None and any(c.name == "schema" for c in report.failures)
+    return "new_normal" if changed_schema else "exception"
+
+
 def _land_ingest(project: Project, register: BatchRegister, files: BatchFiles, batch: Batch, *,
-                 reason: str, user: str) -> Accepted:
-    """Accept ``batch`` and land its ingest, under the locks of its tables."""
+                 reason: str, user: str, role: str) -> Accepted:
+    """Accept ``batch`` as reference ``role`` and land its ingest, under the locks of its
+    tables."""
     group = _ingest_of(register, batch)
     names = sorted({b.table_name for b in group})
     waiting = [b for b in group if b.status == "rejected" and b.id != batch.id]
+    decision = {"accepted_by": user, "accept_reason": reason, "reference_role": role}
     if waiting:
-        accepted = register.update(batch.id, status="accepted", accepted_by=user,
-                                   accept_reason=reason)
+        accepted = register.update(batch.id, status="accepted", **decision)
         return Accepted(batch=accepted, waiting=waiting)
     store = DeltaStore.of(project)
     for member in group:
@@ -119,8 +137,8 @@ def _land_ingest(project: Project, register: BatchRegister, files: BatchFiles, b
     # Every batch says it is landing before any lands: a process killed between two
     # tables leaves them all to the next ingest, which rolls them forward together.
     for member in group:
-        register.update(member.id, status="landing", **(
-            {"accepted_by": user, "accept_reason": reason} if member.id == batch.id else {}))
+        register.update(member.id, status="landing",
+                        **(decision if member.id == batch.id else {}))
     landed = []
     for member in [register.get(b.id) for b in group]:
         name = member.table_name

@@ -11,6 +11,7 @@ from shipyard.monitoring.drift import ColumnResult, DriftReport, check_drift, me
 from shipyard.monitoring.maintenance import Compacted, compact_logs
 from shipyard.monitoring.outcomes import OutcomesReport, check_outcomes, write_outcomes
 from shipyard.monitoring.report import report_prefix, write_report
+from shipyard.monitoring.retention import ExpiredReports, expire_reports
 from shipyard.monitoring.rules import CheckOutcome, RuleResult, check_rules, record_drift
 from shipyard.monitoring.trace import Trace, find_request, trace
 from shipyard.monitoring.window import parse_duration, parse_since
@@ -20,6 +21,7 @@ __all__ = [
     "ColumnResult",
     "Compacted",
     "DriftReport",
+    "ExpiredReports",
     "OutcomesReport",
     "RuleResult",
     "Trace",
@@ -27,6 +29,7 @@ __all__ = [
     "check_outcomes",
     "check_rules",
     "compact_logs",
+    "expire_reports",
     "find_request",
     "measure",
     "parse_duration",

@@ -56,17 +56,25 @@ class LakeHistory:
     def __init__(self, store: DeltaStore, columns: InteractionColumns) -> None:
         self.store, self.columns = store, columns
         c = columns
-        found = store.history("clean", c.table)  # an absent table: an error naming the fix
+        if not store.exists("clean", c.table):
+            raise NotFoundError(
+                f"monitoring.interactions.table is {c.table!r}, and the lake has no table "
+                f"clean.{c.table}; set it in shipyard.yaml to the CLEAN table of the "
+                f"recommender's interactions (the defaults name the recommender example's)")
+        found = store.history("clean", c.table)
         self.versions = [LakeVersion(v.version, v.time, self._last_date(v.version))
                          for v in sorted(found, key=lambda v: v.version)]
         table = store.open("clean", c.table)
-        missing = [n for n in (c.customer, c.product, c.order, c.date)
-                   if n not in table.schema().to_arrow().names]
+        names = table.schema().to_arrow().names
+        missing = [f"monitoring.interactions.{key} is {column!r}"
+                   for key, column in (("customer", c.customer), ("product", c.product),
+                                       ("order", c.order), ("date", c.date))
+                   if column not in names]
         if missing:
             raise NotFoundError(
-                f"clean.{c.table} has no column(s) {', '.join(missing)}; name the interaction "
-                f"columns in shipyard.yaml under monitoring.interactions (customer, product, "
-                f"order, date)")
+                f"clean.{c.table} lacks columns shipyard.yaml names: {'; '.join(missing)}. "
+                f"Set them to its columns ({', '.join(names)}); the defaults name the "
+                f"recommender example's")
         self.rows = table.to_pyarrow_table(
             columns=[c.customer, c.product, c.order, c.date]).to_pandas()
         self.rows.columns = ["customer", "product", "order", "date"]

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from shipyard.errors import NotFoundError
 from shipyard.monitoring.interactions import LakeHistory
-from shipyard.monitoring.report import save_report
+from shipyard.monitoring.report import CHART_LIBRARY, save_report
 from shipyard.monitoring.window import parse_duration
 from shipyard.project import Project
 from shipyard.recsys.metrics import ranking_of
@@ -357,7 +357,7 @@ period.</p>{notes}
 <th>P@K</th><th>MAP@K</th><th>baseline hit rate</th><th>baseline P@K</th>
 <th>baseline MAP@K</th><th>coverage</th><th>top 10% share</th><th>Gini</th><th>fallback</th>
 </tr>{rows}</table>
-{figure.to_html(full_html=False, include_plotlyjs=True)}
+{figure.to_html(full_html=False, include_plotlyjs=CHART_LIBRARY)}
 </body></html>
 """
 

@@ -141,11 +141,13 @@ def compact_slot(project: Project, now: datetime) -> str | None:
 
 
 def _compact(project: Project, slots: SlotStore, slot: str) -> Started:
-    """Expire, compact and vacuum the prediction logs once for ``slot``."""
-    from shipyard.monitoring import compact_logs
+    """Expire, compact and vacuum the prediction logs, and expire the reports, once for
+    ``slot``."""
+    from shipyard.monitoring import compact_logs, expire_reports
 
     try:
         done = compact_logs(project)
+        expired = expire_reports(project)
     except Exception as error:  # noqa: BLE001 - a failed maintenance must not stop the ticks
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         log.warning("log compaction (slot %s) failed: %s", slot, message)
@@ -153,6 +155,7 @@ def _compact(project: Project, slots: SlotStore, slot: str) -> Started:
         return Started(MONITOR, "compact", slot, "failed", None, message)
     message = "; ".join(f"{c.table}: {c.files_before}→{c.files_after} files, "
                         f"{c.rows_removed:,} rows expired" for c in done) or "no log yet"
+    message += f"; {expired.removed} report(s) removed"
     slots.finish(MONITOR, "compact", slot, status="succeeded", run_id=None, message=message)
     return Started(MONITOR, "compact", slot, "succeeded", None, message)
 

@@ -45,8 +45,8 @@ STORES: dict[Chain, tuple[type, ...]] = {
 AT = datetime(2026, 10, 1, 8, 30, tzinfo=UTC)
 LATER = datetime(2026, 10, 1, 8, 45, tzinfo=UTC)
 RUN = "train-20261001-0830-beef"
-HEADS: dict[Chain, list[str]] = {"metadata": ["metadata_0005"], "results": ["results_0001"]}
-ADDED = {"shipyard_batches": {"ingest_id": None}}
+HEADS: dict[Chain, list[str]] = {"metadata": ["metadata_0006"], "results": ["results_0001"]}
+ADDED = {"shipyard_batches": {"ingest_id": None, "reference_role": None}}
 """Columns later revisions added to a table, and what the rows written before them hold."""
 
 ROWS: dict[str, list[dict[str, Any]]] = {

@@ -15,8 +15,9 @@ import pytest
 from deltalake import DeltaTable
 
 from shipyard.errors import DataRejected, ShipyardError
+from shipyard.lake.batches import BatchRegister
 from shipyard.lake.ingest import IngestResult, ingest
-from shipyard.lake.quarantine import accept, quarantined
+from shipyard.lake.quarantine import accept, quarantined, show
 from shipyard.project import Project
 
 PROJECT_YAML = """\
@@ -42,12 +43,13 @@ curated:
 """
 
 
-def add_events(root: Path, start: int, count: int, seed: int, kinds: tuple[str, ...] = "abc"
-               ) -> None:
-    """Append ``count`` events with ids from ``start``, drawn from one distribution."""
+def add_events(root: Path, start: int, count: int, seed: int, kinds: tuple[str, ...] = "abc",
+               qty: tuple[int, int] = (1, 10)) -> None:
+    """Append ``count`` events with ids from ``start``, drawn from one distribution (quantities
+    uniform in ``qty``, upper bound excluded)."""
     rng = np.random.default_rng(seed)
     ids = range(start, start + count)
-    rows = zip(ids, rng.choice(list(kinds), count).tolist(), rng.integers(1, 10, count).tolist(),
+    rows = zip(ids, rng.choice(list(kinds), count).tolist(), rng.integers(*qty, count).tolist(),
                (f"user{i}@example.com" for i in ids), strict=True)
     with sqlite3.connect(root / "src.db") as con:
         con.execute("CREATE TABLE IF NOT EXISTS events "
@@ -158,3 +160,76 @@ def test_an_ingest_with_two_rejected_batches_lands_once_both_are_accepted(
         key: landed.snapshot.versions[key] for key in ("raw.events", "raw.mirror")} == {
         f"raw.{name}": before[name] + 1 for name in before}
     assert quarantined(project) == []
+
+
+def reference_of(project: Project, batch_id: int) -> tuple[str, list[int]]:
+    """The reference line and batch ids of batch ``batch_id``'s validation report."""
+    _, report = show(project, batch_id)
+    assert report is not None
+    return report.reference, report.reference_batches
+
+
+def test_an_accepted_anomaly_does_not_become_the_reference_of_the_next_batch(
+        project: Project) -> None:
+    ingest(project)
+    add_events(project.root, 2000, 500, seed=2)
+    ingest(project)
+    normal = [b.id for b in BatchRegister.of(project).find(status="landed")]
+    add_events(project.root, 2500, 500, seed=3, qty=(40, 60))  # a bulk-promotion month
+    ingest_rejected(project)
+    (anomaly,) = quarantined(project)
+    accepted = accept(project, anomaly.id, reason="bulk promotion, a one-off")
+    assert accepted.batch.role == "exception"
+    add_events(project.root, 3000, 500, seed=4)  # back to normal
+    assert statuses(ingest(project)) == {"events": "landed"}
+    latest = BatchRegister.of(project).last_landed("events")
+    assert latest is not None
+    label, ids = reference_of(project, latest.id)
+    assert ids == normal  # the normal batches before the anomaly, not the anomaly
+    assert f"batch {anomaly.id} accepted as an exception, left out" in label
+
+
+def test_an_anomaly_accepted_as_the_new_normal_is_the_reference_from_then_on(
+        project: Project) -> None:
+    ingest(project)
+    add_events(project.root, 2000, 500, seed=3, qty=(40, 60))  # the new price list
+    ingest_rejected(project)
+    (shift,) = quarantined(project)
+    accepted = accept(project, shift.id, reason="new price list", as_new_normal=True)
+    assert accepted.batch.role == "new_normal"
+    add_events(project.root, 2500, 500, seed=4, qty=(40, 60))
+    assert statuses(ingest(project)) == {"events": "landed"}  # like the new normal: lands
+    latest = BatchRegister.of(project).last_landed("events")
+    assert latest is not None
+    label, ids = reference_of(project, latest.id)
+    assert ids == [shift.id] and "accepted as the new normal" in label
+    add_events(project.root, 3000, 500, seed=5)  # like the old normal: rejected now
+    ingest_rejected(project)
+
+
+def test_the_reference_window_is_the_configured_number_of_normal_batches(
+        project: Project) -> None:
+    config = project.root / "shipyard.yaml"
+    config.write_text(config.read_text().replace(
+        "    validation:\n", "    validation:\n      reference: {batches: 2}\n", 1))
+    project = Project.open(project.root, "dev")
+    for month in range(4):
+        add_events(project.root, 2000 + 500 * month, 500, seed=10 + month)
+        ingest(project)
+    landed = [b.id for b in BatchRegister.of(project).find(status="landed")]
+    label, ids = reference_of(project, landed[-1])
+    assert ids == landed[-3:-1]
+    assert label == f"batches {landed[-3]}, {landed[-2]} (the last 2 landed as normal)"
+
+
+def test_a_batch_accepted_over_a_schema_change_is_the_new_normal(project: Project) -> None:
+    ingest(project)
+    with sqlite3.connect(project.root / "src.db") as con:
+        con.execute("ALTER TABLE events ADD COLUMN channel TEXT")
+        con.executemany("INSERT INTO events VALUES (?, 'a', 3, NULL, 'web')",
+                        [(i,) for i in range(2000, 2500)])
+    con.close()
+    ingest_rejected(project)
+    (changed,) = quarantined(project)
+    accepted = accept(project, changed.id, reason="the source now records the channel")
+    assert accepted.batch.role == "new_normal"  # the lake's columns are its columns now

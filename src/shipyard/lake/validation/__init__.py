@@ -1,13 +1,15 @@
-"""Validation of a new batch against the last accepted one, before it may land.
+"""Validation of a new batch against its reference, before it may land.
 
-A batch passes when it is not identical to the last accepted batch, has the same columns and
-types, shows no large distribution shift in any tested column, and meets the declared
-expectations. Every check's outcome goes into a :class:`ValidationReport` kept for the batch.
+A batch passes when it is not identical to the last landed batch, has its columns and types,
+shows no large distribution shift from the reference (the latest batches landed as normal, see
+:mod:`shipyard.lake.reference`) in any tested column, and meets the declared expectations.
+Every check's outcome goes into a :class:`ValidationReport` kept for the batch.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import duckdb
 import pyarrow as pa
@@ -64,8 +66,10 @@ def validate_batch(
     reference_label: str,
     new_hash: str,
     reference_hash: str | None,
+    reference_batches: Sequence[int] = (),
 ) -> ValidationReport:
-    """Run every check of ``new_batch`` (and ``reference_batch``, if any) registered in ``con``."""
+    """Run every check of ``new_batch`` (and ``reference_batch``, if any) registered in ``con``;
+    ``reference_batches`` are the ids of the batches ``reference_batch`` holds (for the report)."""
     checks: list[Check] = []
     new_columns = [(f.name, str(f.type)) for f in schema]
     schema_ok = True
@@ -100,5 +104,6 @@ def validate_batch(
             checks += check_distributions(con, NEW, REFERENCE, schema, settings, exclude)
     checks += check_casts(con, schema, table.clean, table_name, NEW)
     return ValidationReport(
-        batch_id=batch_id, table=table_name, rows=rows, reference=reference_label, checks=checks
+        batch_id=batch_id, table=table_name, rows=rows, reference=reference_label,
+        reference_batches=list(reference_batches), checks=checks,
     )

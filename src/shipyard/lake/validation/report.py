@@ -36,6 +36,7 @@ class ValidationReport:
     rows: int
     reference: str
     checks: list[Check]
+    reference_batches: list[int] = field(default_factory=list)  # [] in reports written before
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     @property

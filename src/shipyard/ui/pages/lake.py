@@ -92,7 +92,10 @@ def batch(request: Request, batch_id: int, session: Viewer, p: ProjectDep) -> HT
         except ShipyardError:
             charts = []  # the data behind the report is gone (vacuumed): the report stays
     checks = sorted(report.checks, key=lambda c: {False: 0, None: 2}.get(c.passed, 1)) if report else []
+    table = p.config.tables.get(found.table_name)
     return render(request, "lake_batch.html", title=f"Batch {found.id}", batch=found,
+                  reference_size=(table.validation.reference.batches
+                                  if table and table.mode == "incremental" else 1),
                   report=report, checks=checks, charts=charts,
                   can_accept=found.status == "rejected", is_operator=session.role == "operator",
                   selection=batch_selection(found.source_query or ""),
@@ -108,14 +111,18 @@ def accept(request: Request, batch_id: int, _: Annotated[Session, Depends(operat
         raise BadForm("say why the batch is accepted: the reason is kept with the batch; go "
                       "back and fill it in")
     session: Session = request.state.session
-    done = q.accept(p, batch_id, reason=reason, actor=f"{p.user} (web UI, {session.user})")
+    done = q.accept(p, batch_id, reason=reason, actor=f"{p.user} (web UI, {session.user})",
+                    as_new_normal=form.get("as_new_normal") == "1")
+    counts = ("the new normal: later batches are compared with it"
+              if done.batch.role == "new_normal" else
+              "an exception: later batches are compared with the normal ones before it")
     if done.snapshot is None:
         waiting = ", ".join(f"{w.table_name} (batch {w.id})" for w in done.waiting)
-        flash(request, f"Accepted batch {batch_id}, not landed yet: its ingest lands all "
-              f"of its tables or none, and {waiting} of it is still rejected.")
+        flash(request, f"Accepted batch {batch_id} as {counts}; not landed yet: its ingest "
+              f"lands all of its tables or none, and {waiting} of it is still rejected.")
     else:
         landed = ", ".join(f"{b.table_name} → raw v{b.raw_version}, clean v{b.clean_version}"
                            for b in done.landed)
-        flash(request, f"Accepted batch {batch_id} by {done.batch.accepted_by}; landed "
-              f"with its ingest ({landed}) as lake snapshot {done.snapshot.id}.")
+        flash(request, f"Accepted batch {batch_id} by {done.batch.accepted_by} as {counts}; "
+              f"landed with its ingest ({landed}) as lake snapshot {done.snapshot.id}.")
     return RedirectResponse(href(request, f"/lake/batches/{batch_id}"), status_code=303)
