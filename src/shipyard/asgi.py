@@ -59,10 +59,11 @@ class BodyLimit:
             return
         seen = 0
         started = False  # an answer has begun to reach the client
+        refused = False  # … and it is this limit's 413 (a later middleware may refuse too)
 
         async def counted() -> Message:
-            nonlocal seen, started
-            if scope.get(REFUSED):
+            nonlocal seen, started, refused
+            if refused:
                 return {"type": "http.disconnect"}
             message = await receive()
             seen += len(message.get("body", b""))
@@ -70,14 +71,14 @@ class BodyLimit:
                 # Answered here, not by raising: the app would turn an error while reading
                 # its body into a 400 (or a 500).
                 if not started:
-                    started = True
+                    started = refused = True
                     await self._refuse(scope, send)
                 return {"type": "http.disconnect"}
             return message
 
         async def sending(message: Message) -> None:
             nonlocal started
-            if scope.get(REFUSED):
+            if refused:
                 return  # answered already; the app's late answer goes nowhere
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -85,7 +86,7 @@ class BodyLimit:
         try:
             await self.app(scope, counted, sending)
         except Exception:
-            if not scope.get(REFUSED):
+            if not refused:
                 raise
             # the app failed on the disconnect it was handed after the 413: nothing to add
 
