@@ -95,9 +95,9 @@ def _results(kind: Kind, profile: ReferenceProfile, reference: dict[str, Counts]
     for column in every:
         ref, cur = reference[column.name], current.columns[column.name]
         numeric = column.kind == "numeric"
-        found.append(ColumnResult(column.name, kind, numeric, compare(ref, cur, numeric, settings),
-                                  column.labels, ref.shares.tolist(), cur.shares.tolist(),
-                                  ref.rows, cur.rows))
+        test = compare(ref, cur, numeric, settings.thresholds(column.name))
+        found.append(ColumnResult(column.name, kind, numeric, test, column.labels,
+                                  ref.shares.tolist(), cur.shares.tolist(), ref.rows, cur.rows))
     return found
 
 
