@@ -22,7 +22,8 @@ columns flagged, per N. Reference and current have the same size, the case of dr
 against the previous one); skew against a larger training profile can only see more.
 
 Results go to ``benchmarks/results/drift_power.json``, and the table to the ``power`` key of
-``benchmarks/results/monitoring.json`` (kept there when ``monitoring.py`` rewrites it).
+``benchmarks/results/monitoring.json`` (``make bench`` runs this after ``monitoring.py``,
+which rewrites that file).
 """
 
 from __future__ import annotations
