@@ -424,8 +424,9 @@ class DriftThresholds(_Model):
     The defaults come from the power table of ``benchmarks/drift_power.py`` (reference and
     current of 1,000 to 1,000,000 rows each, 30 seeds): a location shift of 0.1 standard
     deviation (KS D 0.04) and a scale change of ×1.2 (D 0.044) are found from 10,000 rows a
-    window (0.1 sd in 28 of 30 seeds there, every seed from 100,000); 0.05 sd and ×1.1 (D 0.02) are below what matters at large sizes; no
-    unshifted column was flagged (180 per size, none at 1,000 rows either).
+    window (0.1 sd in 28 of 30 seeds there, every seed from 100,000); 0.05 sd and ×1.1
+    (D 0.02) are below what matters at large sizes; no unshifted column was flagged (180 per
+    size, none at 1,000 rows either).
     """
 
     alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
