@@ -182,17 +182,21 @@ class LoggedPredictions:
 
         A server appending every second leaves files of a few hundred rows, though, and one
         file at a time would then open them one by one and count each in Python: so as many
-        files are opened ahead as make one batch (at most ``_MAX_READAHEAD``; the memory of
-        one batch still), and small batches are gathered into one before they are counted.
+        files are opened ahead, on Arrow's threads, as make one batch (at most
+        ``_MAX_READAHEAD``; the memory of one batch still), and small batches are gathered
+        into one before they are counted.
         """
         rows, files = self.listed(window)
         per_file = rows // max(files, 1)
         readahead = min(_MAX_READAHEAD, max(1, BATCH_ROWS // max(per_file, 1)))
+        # files smaller than a batch: opened and fetched on Arrow's threads, a batch's worth
+        small = {"use_threads": True, "fragment_scan_options": ds.ParquetFragmentScanOptions(
+            pre_buffer=True)} if readahead > 1 else {}
         pending: list[pa.RecordBatch] = []
         gathered = 0
         for batch in self.dataset(window).to_batches(
                 columns=columns, filter=self.window_filter(window, answered_only=True),
-                fragment_readahead=readahead, **_SERIAL):
+                **(_SERIAL | {"fragment_readahead": readahead} | small)):
             pending.append(batch)
             gathered += batch.num_rows
             if gathered >= BATCH_ROWS:
