@@ -92,6 +92,7 @@ bench: $(STAMP) team-deps haproxy
 	$(PY) benchmarks/topk.py
 	$(PY) benchmarks/recs_serving.py
 	$(PY) benchmarks/monitoring.py
+	$(PY) benchmarks/drift_power.py
 	$(PY) benchmarks/ui.py
 	$(PY) benchmarks/team.py
 	$(PY) benchmarks/rehearsal.py

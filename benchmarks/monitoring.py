@@ -57,13 +57,16 @@ CHUNK = 250_000
 
 
 # -- the prediction log: the one function that knows its format -------------------------------
-def write_log(lake: Path, when: datetime, inputs: Any, outputs: Any) -> None:
+def write_log(lake: Path, when: datetime, inputs: Any, outputs: Any,
+              rows_per_file: int | None = None) -> None:
     """Append rows (``inputs`` a pyarrow Table of model inputs, ``outputs`` the predicted
     probabilities) to the model's prediction log as served at ``when`` by version 1, in the
     layout of :mod:`shipyard.monitoring.logschema` (one typed column per input, partitioned
     by day) that :class:`shipyard.serving.predlog.PredictionLog` writes. The server's writer
     builds its tables from Python dicts, 5,000 rows per append; here whole Arrow columns are
-    appended, so that ten million rows take seconds."""
+    appended, so that ten million rows take seconds. With ``rows_per_file``, the rows land in
+    files of that many rows, as a server appending every second leaves them (a day's traffic
+    in thousands of files; :func:`_append_files`)."""
     import pyarrow as pa
     from deltalake import write_deltalake
 
@@ -83,9 +86,61 @@ def write_log(lake: Path, when: datetime, inputs: Any, outputs: Any) -> None:
                "latency_ms": pa.array([1.0] * n, type=pa.float64()),
                "status": pa.array([200] * n, type=pa.int32()),
                **{input_column(name): inputs.column(name) for name in inputs.column_names}}
-    write_deltalake(predictions_path(str(lake), MODEL),
-                    pa.table(columns).cast(prediction_schema(signature)), mode="append",
-                    partition_by=["day"])
+    table = pa.table(columns).cast(prediction_schema(signature))
+    path = predictions_path(str(lake), MODEL)
+    if rows_per_file is None:
+        write_deltalake(path, table, mode="append", partition_by=["day"])
+    else:
+        _append_files(path, table, rows_per_file, when)
+
+
+def _append_files(path: str, table: Any, rows_per_file: int, when: datetime) -> None:
+    """Append ``table`` (rows of one day) as files of ``rows_per_file`` rows, 100 files to a
+    commit: the files a server appending every second leaves, without the minutes that one
+    Delta commit per file would take to write (a reader replays the adds from the log's
+    checkpoint either way). Each file carries the ``time`` statistics Delta's writer keeps."""
+    import json as jsonlib
+    import uuid
+
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable, write_deltalake
+    from deltalake.transaction import AddAction
+
+    write_deltalake(path, table.slice(0, rows_per_file), mode="append", partition_by=["day"])
+    day = when.date().isoformat()
+    folder = Path(path) / f"day={day}"
+    data = table.drop_columns(["day"])
+    actions = []
+    for start in range(rows_per_file, table.num_rows, rows_per_file):
+        part = data.slice(start, rows_per_file)
+        name = f"part-{uuid.uuid4()}.parquet"
+        pq.write_table(part, folder / name)
+        actions.append(AddAction(f"day={day}/{name}", (folder / name).stat().st_size,
+                                 {"day": day}, int(time.time() * 1000), True,
+                                 jsonlib.dumps(_statistics(part))))
+        if len(actions) == 100 or start + rows_per_file >= table.num_rows:
+            DeltaTable(path).create_write_transaction(actions, "append", table.schema,
+                                                      partition_by=["day"])
+            actions = []
+
+
+def _statistics(part: Any) -> dict[str, Any]:
+    """A file's Delta statistics as Delta's writer keeps them: a column without them would be
+    read as unknown, and a reader's filter would skip the file."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    low: dict[str, Any] = {}
+    high: dict[str, Any] = {}
+    for name, column in zip(part.column_names, part.columns, strict=True):
+        found = pc.min_max(column)
+        for side, value in ((low, found["min"]), (high, found["max"])):
+            if value.is_valid:
+                side[name] = (value.as_py().strftime("%Y-%m-%dT%H:%M:%SZ")
+                              if pa.types.is_timestamp(column.type) else value.as_py())
+    return {"numRecords": part.num_rows, "minValues": low, "maxValues": high,
+            "nullCount": {name: column.null_count
+                          for name, column in zip(part.column_names, part.columns, strict=True)}}
 
 
 # -- the data ----------------------------------------------------------------------------------
@@ -155,8 +210,12 @@ def outputs(rows: int, seed: int) -> Any:
     return np.random.default_rng(seed).beta(2.0, 3.0, rows)
 
 
-def prepare(folder: Path, variant: str, rows: int, *, parquet: bool) -> None:
-    """The profile, the log of both windows (and their Parquet copies) of ``rows`` rows each."""
+def prepare(folder: Path, variant: str, rows: int, *, parquet: bool,
+            rows_per_file: int | None = None) -> None:
+    """The profile, the log of both windows (and their Parquet copies) of ``rows`` rows each;
+    with ``rows_per_file``, both the log and the copies (a folder each) in files of that many
+    rows."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from shipyard.train.profile import build_profile
@@ -174,11 +233,14 @@ def prepare(folder: Path, variant: str, rows: int, *, parquet: bool) -> None:
             n = min(CHUNK, rows - start)
             chunk = sample(variant, n, seed + part, shifted)
             scores = outputs(n, seed + part + 5)
-            write_log(folder / "lake", when, chunk, scores)
-            if parquet:
-                import pyarrow as pa
-
-                chunk = chunk.append_column("prediction", pa.array(scores))
+            write_log(folder / "lake", when, chunk, scores, rows_per_file)
+            chunk = chunk.append_column("prediction", pa.array(scores))
+            if parquet and rows_per_file is not None:
+                (folder / f"{name}.parquet").mkdir(exist_ok=True)
+                for first in range(0, n, rows_per_file):
+                    pq.write_table(chunk.slice(first, rows_per_file),
+                                   folder / f"{name}.parquet" / f"{start + first:09d}.parquet")
+            elif parquet:
                 if writer is None:
                     writer = pq.ParquetWriter(folder / f"{name}.parquet", chunk.schema)
                 writer.write_table(chunk)
@@ -327,13 +389,15 @@ def _ratio(top: float | None, bottom: float | None) -> float | None:
     return round(top / bottom, 2) if top is not None and bottom else None
 
 
-def compare(work: Path, variant: str, rows: int, runs: int) -> dict[str, Any]:
-    """Alternating runs of both tools on the same ``rows``-row windows; a tool that fails
-    stops the repeats (its error is kept, the other's figures too)."""
-    folder = work / f"{variant}-{rows}"
+def compare(work: Path, variant: str, rows: int, runs: int,
+            rows_per_file: int | None = None) -> dict[str, Any]:
+    """Alternating runs of both tools on the same ``rows``-row windows (in files of
+    ``rows_per_file`` rows, for both tools, when given); a tool that fails stops the repeats
+    (its error is kept, the other's figures too)."""
+    folder = work / f"{variant}-{rows}{f'-in-{rows_per_file}' if rows_per_file else ''}"
     print(f"{variant}, {rows:,} rows per window: writing the log and the Parquet files",
           flush=True)
-    prepare(folder, variant, rows, parquet=True)
+    prepare(folder, variant, rows, parquet=True, rows_per_file=rows_per_file)
     done: dict[str, list[dict[str, Any]]] = {"shipyard": [], "evidently": []}
     errors: dict[str, str] = {}
     for i in range(runs):
@@ -353,6 +417,7 @@ def compare(work: Path, variant: str, rows: int, runs: int) -> dict[str, Any]:
     shipyard_cpu, evidently_cpu = _median(ours, "cpu_s"), _median(theirs, "cpu_s")
     return {
         "rows_per_window": rows, "logged_rows": 2 * rows, "runs": max(map(len, done.values())),
+        "rows_per_file": rows_per_file or CHUNK, "load_average_at_end": list(os.getloadavg()),
         "columns": len((ours or theirs)[0]["verdicts"]) - 1 if ours or theirs else None,
         "shipyard_s": shipyard_s, "evidently_s": evidently_s,
         "evidently_report_s": round(statistics.median(
@@ -407,6 +472,18 @@ def memory(work: Path, rows: int, big_rows: int, runs: int) -> dict[str, Any]:
     return found
 
 
+def fragmented(work: Path, rows: int, runs: int, rows_per_file: int) -> dict[str, Any]:
+    """Both tools on windows of ``rows`` rows in files of ``rows_per_file`` rows: the log as
+    a server appending every second writes it (1M rows: 5,000 files a window), and Evidently
+    reading the same files."""
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+    found = compare(work, "titanic", rows, runs, rows_per_file)
+    found["uptime_at_start"] = uptime.stdout.strip()
+    return {"titanic_fragmented": found,
+            "ratio_vs_evidently_fragmented": found["ratio_vs_evidently"],
+            "ratio_vs_evidently_cpu_fragmented": found["ratio_vs_evidently_cpu"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per window")
@@ -420,6 +497,12 @@ def main() -> None:
     parser.add_argument("--memory-only", action="store_true",
                         help="only the memory runs (--rows and --big-rows, Shipyard alone); "
                              "their keys are updated in --out, the rest kept")
+    parser.add_argument("--rows-per-file", type=int, default=200,
+                        help="rows per file of the fragmented log (a server appending every "
+                             "second); 0: skip that comparison")
+    parser.add_argument("--fragmented-only", action="store_true",
+                        help="only the fragmented-log comparison; its keys are updated in "
+                             "--out, the rest kept")
     parser.add_argument("--child", choices=["shipyard", "evidently"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -434,6 +517,13 @@ def main() -> None:
             kept.update(memory(Path(tmp), args.rows, args.big_rows, args.big_runs))
         args.out.write_text(json.dumps(kept, indent=2) + "\n")
         print(json.dumps({k: v for k, v in kept.items() if "10m" in k or "1m" in k}, indent=2))
+        return
+    if args.fragmented_only:
+        kept = json.loads(args.out.read_text()) if args.out.exists() else {}
+        with tempfile.TemporaryDirectory(prefix="shipyard-bench-monitoring-") as tmp:
+            kept.update(fragmented(Path(tmp), args.rows, args.runs, args.rows_per_file))
+        args.out.write_text(json.dumps(kept, indent=2) + "\n")
+        print(json.dumps(kept["titanic_fragmented"], indent=2))
         return
     evidently = evidently_python()
     results: dict[str, Any] = {
@@ -461,6 +551,8 @@ def main() -> None:
             variant: {str(args.rows): results[variant]["verdicts"],
                       str(args.small_rows): results[variant]["verdicts_small"]}
             for variant in ("titanic", "wide50")}
+        if args.rows_per_file:
+            results.update(fragmented(work, args.rows, args.runs, args.rows_per_file))
         if args.big_rows:
             results.update(memory(work, args.rows, args.big_rows, args.big_runs))
     args.out.parent.mkdir(parents=True, exist_ok=True)

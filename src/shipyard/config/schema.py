@@ -479,25 +479,74 @@ class ReportRetention(_Model):
                                 "limit.")
 
 
-class MonitoringSettings(_Model):
+class DriftThresholds(_Model):
+    """When one column counts as drifted; ``monitoring.columns.<name>`` sets any of them for
+    that column (a key left out takes the ``monitoring:`` value).
+
+    The defaults come from the power table of ``benchmarks/drift_power.py`` (reference and
+    current of 1,000 to 1,000,000 rows each, 30 seeds): a location shift of 0.1 standard
+    deviation (KS D 0.04) and a scale change of ×1.2 (D 0.044) are found from 10,000 rows a
+    window (0.1 sd in 28 of 30 seeds there, every seed from 100,000); 0.05 sd and ×1.1
+    (D 0.02) are below what matters at large sizes; no unshifted column was flagged (180 per
+    size, none at 1,000 rows either).
+    """
+
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.0001, description="Significance a test must reach, per test (a column has "
+                                    "two: its values and its null rate). Far stricter than "
+                                    "ingest validation's 0.01: every column of a model is "
+                                    "tested at every check, and a 50-column model on unchanged "
+                                    "data should alert in at most 1% of its checks.")
+    min_effect: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.025, description="Least share of rows that moved: KS D for a number, total "
+                                   "variation for a category (a new value holding 5% of the "
+                                   "rows is 0.05).")
+    min_null_h: Annotated[float, Field(ge=0)] = Field(
+        default=0.1, description="Least change of the null rate, as Cohen's h (5% → 7.5% is "
+                                 "0.11, 2% → 4% 0.12, 50% → 55% 0.10).")
+    psi: Annotated[float, Field(gt=0)] = Field(
+        default=0.2, description="PSI at which a significant shift counts whatever its effect "
+                                 "(0.1 moderate, 0.2 large).")
+
+
+class ColumnThresholds(_Model):
+    """``monitoring.columns.<name>``: one column's own thresholds (the model's prediction is
+    the column ``prediction``); the rest are ``monitoring:``'s."""
+
+    alpha: Annotated[float | None, Field(gt=0, lt=1)] = None
+    min_effect: Annotated[float | None, Field(ge=0, le=1)] = None
+    min_null_h: Annotated[float | None, Field(ge=0)] = None
+    psi: Annotated[float | None, Field(gt=0)] = None
+
+
+class MonitoringSettings(DriftThresholds):
     """``monitoring:``: when a column of a served model counts as drifted, and the model too.
 
     A column drifts when its test (binned KS for numbers, chi-square for categories, and a
     chi-square of its null rate) is significant (p < ``alpha``) **and** the shift is large
-    enough to matter: an effect (KS D, total variation, Cohen's h: none of them shrinks when
-    one sample is much larger than the other) of at least ``min_effect`` or a PSI of at least
-    ``psi`` — the large-sample rule of ingest validation, since logs hold millions of rows.
-    The model drifts when at least ``drift_share`` of its input columns drift
-    (Evidently's convention), or when its predictions do.
+    enough to matter: an effect (KS D or total variation at least ``min_effect``, Cohen's h of
+    the null rate at least ``min_null_h``: none of them shrinks when one sample is much larger
+    than the other) or a PSI of at least ``psi`` — the large-sample rule of ingest validation,
+    since logs hold millions of rows. ``columns`` overrides any of these per column. The model
+    drifts when at least ``drift_share`` of its input columns drift (Evidently's convention),
+    or when its predictions do.
     """
 
-    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
-    min_effect: Annotated[float, Field(ge=0, le=1)] = 0.1
-    psi: Annotated[float, Field(gt=0)] = Field(
-        default=0.2, description="PSI at which a shift is large (0.1 moderate, 0.2 large).")
+    columns: dict[str, ColumnThresholds] = Field(
+        default_factory=dict, description="Thresholds of single columns: {age: {min_effect: "
+                                          "0.05}}.")
     drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     window: Annotated[str, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
         default="7d", description="Default length of the serving window: 30m, 12h, 7d, 2w.")
+
+    def thresholds(self, column: str) -> DriftThresholds:
+        """The thresholds ``column`` is judged by: its own where ``columns`` sets them."""
+        own = self.columns.get(column)
+        if own is None:
+            return self
+        mine = {k: v for k, v in own.model_dump().items() if v is not None}
+        return DriftThresholds(**{k: getattr(self, k) for k in DriftThresholds.model_fields}
+                               | mine)
 
     # recommender inputs and outcomes (monitor drift of a recommender, monitor outcomes)
     interactions: InteractionColumns = Field(default_factory=InteractionColumns)

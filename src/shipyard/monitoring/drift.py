@@ -95,9 +95,9 @@ def _results(kind: Kind, profile: ReferenceProfile, reference: dict[str, Counts]
     for column in every:
         ref, cur = reference[column.name], current.columns[column.name]
         numeric = column.kind == "numeric"
-        found.append(ColumnResult(column.name, kind, numeric, compare(ref, cur, numeric, settings),
-                                  column.labels, ref.shares.tolist(), cur.shares.tolist(),
-                                  ref.rows, cur.rows))
+        test = compare(ref, cur, numeric, settings.thresholds(column.name))
+        found.append(ColumnResult(column.name, kind, numeric, test, column.labels,
+                                  ref.shares.tolist(), cur.shares.tolist(), ref.rows, cur.rows))
     return found
 
 
@@ -150,27 +150,28 @@ def measure(log: LoggedPredictions, profile: ReferenceProfile, version: int, win
     """Skew of ``window``'s rows answered by ``version`` against ``profile``, and drift of
     all its rows against the previous window's: the work of :func:`check_drift` once the
     model, version and profile are known."""
-    rows, previous_rows = log.rows(window), log.rows(window.previous)
+    # the total the log lists (refused rows too): each window is read once, to count it
+    listed = log.listed(window)[0] + log.listed(window.previous)[0]
     done = 0
 
     def advance(batch: int) -> None:
         nonlocal done
         done += batch
-        progress(done, rows + previous_rows)
+        progress(done, max(listed, done))
 
     everything, answered = log.tally(profile, window, version=version, progress=advance)
-    report = DriftReport(log.model, version, window, settings, rows, answered.rows,
-                         previous_rows)
+    before, _ = log.tally(profile, window.previous, progress=advance)
+    report = DriftReport(log.model, version, window, settings, everything.rows, answered.rows,
+                         before.rows)
     report.results += _results("skew", profile, _profile_counts(profile), answered, settings)
-    if previous_rows:
-        before, _ = log.tally(profile, window.previous, progress=advance)
+    if before.rows:
         report.results += _results("drift", profile, before.columns, everything, settings)
     else:
         report.notes.append(f"drift not checked: nothing was logged in the previous window "
                             f"({window.previous})")
-    if answered.rows < rows:
-        report.notes.append(f"skew checked on the {answered.rows} of {rows} rows answered by "
-                            f"version {version}, the newest in the window")
+    if answered.rows < everything.rows:
+        report.notes.append(f"skew checked on the {answered.rows} of {everything.rows} rows "
+                            f"answered by version {version}, the newest in the window")
     return report
 
 

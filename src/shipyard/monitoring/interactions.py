@@ -151,9 +151,9 @@ def interaction_results(kind: Kind, profiles: dict[str, ColumnProfile],
     for name, profile in profiles.items():
         ref, cur = _counts(profile, reference[name]), _counts(profile, current[name])
         numeric = profile.kind == "numeric"
-        found.append(ColumnResult(name, kind, numeric, compare(ref, cur, numeric, settings),
-                                  profile.labels, ref.shares.tolist(), cur.shares.tolist(),
-                                  ref.rows, cur.rows))
+        test = compare(ref, cur, numeric, settings.thresholds(name))
+        found.append(ColumnResult(name, kind, numeric, test, profile.labels,
+                                  ref.shares.tolist(), cur.shares.tolist(), ref.rows, cur.rows))
     return found
 
 

@@ -159,6 +159,9 @@ def _html(report: DriftReport) -> str:
         for r in report.results)
     plots = "".join(_figure(r, i == 0) for i, r in enumerate(to_dict(report)["results"]))
     notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.notes)
+    own = "".join(f"; {html.escape(name)}: " + ", ".join(
+        f"{key} {value:g}" for key, value in mine.model_dump().items() if value is not None)
+        for name, mine in sorted(report.settings.columns.items()))
     verdict = ("drift detected in " + ", ".join(report.drifted_columns) if report.drifted
                else "no drift")
     title = f"{report.model} v{report.version}: {verdict}"
@@ -170,8 +173,9 @@ tr.drift td{{color:#b00020;font-weight:bold}}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>Window {report.window}: {report.rows} rows ({report.version_rows} answered by
 v{report.version}); previous window: {report.previous_rows} rows. A column drifts when its test is
-significant (p &lt; {report.settings.alpha}) and the shift is large (effect ≥
-{report.settings.min_effect} or PSI ≥ {report.settings.psi}); the model when at least
+significant (p &lt; {report.settings.alpha}) and the shift is large (KS D or total variation ≥
+{report.settings.min_effect}, Cohen's h of the null rate ≥ {report.settings.min_null_h}, or PSI ≥
+{report.settings.psi}){own}; the model when at least
 {report.settings.drift_share:.0%} of its inputs drift, or its prediction does.</p>{notes}
 <table><tr><th>column</th><th>kind</th><th>test</th><th>statistic</th><th>p</th><th>PSI</th>
 <th>effect</th><th>verdict</th></tr>{rows}</table>

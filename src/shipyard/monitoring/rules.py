@@ -136,7 +136,7 @@ def served_requests(project: Project, model: str, window: Window) -> pa.Table:
     missing: NotFoundError | None = None
     predictions = LoggedPredictions(project.lake_root, project.storage_options, model)
     try:
-        dataset = predictions.dataset()
+        dataset = predictions.dataset(window)
     except NotFoundError as error:
         missing = error
     else:

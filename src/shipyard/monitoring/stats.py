@@ -6,8 +6,9 @@ run on a few dozen counts whatever the number of logged rows:
 - **PSI** (population stability index) over the bins, shares floored at 1e-4 so an empty bin
   does not make it infinite; 0.1 is read as a moderate shift, 0.2 as a large one.
 - **Numbers: binned Kolmogorov–Smirnov.** D is the largest gap between the two cumulative
-  shares at the bin edges (a lower bound of the unbinned D: the edges are the reference's
-  quantiles, fine enough to see a shift of a tenth of a standard deviation), its p-value from
+  shares at the bin edges (a lower bound of the unbinned D; the edges are the reference's
+  twenty quantiles, so the gaps of a location shift, at the median, and of a scale change,
+  near the 14th and 86th percentiles, fall on or beside an edge), its p-value from
   the KS distribution for the effective sample size ``n·m/(n+m)``.
 - **Categories: chi-square** of the 2×k table, effect the total variation distance between
   the two samples' shares (the unseen-value bucket is a category like any other, so a new
@@ -21,7 +22,10 @@ through the p-value only.
 
 A column drifts under the large-sample rule of ingest validation
 (:func:`shipyard.lake.validation.stats.matters`): a test significant at ``alpha`` *and* a shift
-large enough to matter — the effect at least ``min_effect``, or PSI at least ``psi``.
+large enough to matter — KS D or total variation at least ``min_effect`` (both are a share of
+rows that moved), Cohen's h of the null rate at least ``min_null_h``, or PSI at least ``psi``.
+What that finds, shift by shift and window size by window size, is measured by
+``benchmarks/drift_power.py`` (its table is in the README).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from shipyard.config.schema import MonitoringSettings
+from shipyard.config.schema import DriftThresholds
 from shipyard.lake.validation.stats import cohens_h, homogeneity, matters, total_variation
 
 __all__ = ["Counts", "Test", "compare", "psi"]
@@ -97,14 +101,15 @@ def _ks(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
     return d, float(p)
 
 
-def compare(reference: Counts, current: Counts, numeric: bool, s: MonitoringSettings) -> Test:
-    """Test ``current`` against ``reference`` (counts over the same bins)."""
+def compare(reference: Counts, current: Counts, numeric: bool, s: DriftThresholds) -> Test:
+    """Test ``current`` against ``reference`` (counts over the same bins), judged by the
+    column's thresholds (:meth:`shipyard.config.schema.MonitoringSettings.thresholds`)."""
     null_rate = (reference.nulls / max(reference.rows, 1), current.nulls / max(current.rows, 1))
     _, null_p, _ = homogeneity(np.array(
         [[current.nulls, current.rows - current.nulls],
          [reference.nulls, reference.rows - reference.nulls]]), correction=False)
     null_effect = cohens_h(*null_rate)
-    nulls_moved = matters(null_p, null_effect, s.alpha, s.min_effect)
+    nulls_moved = matters(null_p, null_effect, s.alpha, s.min_null_h)
     null_reason = f"null rate {null_rate[0]:.1%} → {null_rate[1]:.1%} (h={null_effect:.2f})"
     if reference.counts.sum() == 0 or current.counts.sum() == 0:
         return Test("none", None, None, None, 0.0, null_rate, null_p, null_effect, nulls_moved,

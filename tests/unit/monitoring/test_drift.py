@@ -33,15 +33,20 @@ def _rows(n: int, seed: int, age_shift: float = 0.0) -> pd.DataFrame:
                          "sex": rng.choice(["female", "male"], n)})
 
 
-def _log(lake: Path, when: datetime, frame: pd.DataFrame, version: int = 1) -> None:
+def _log(lake: Path, when: datetime, frame: pd.DataFrame, version: int = 1,
+         per_file: int | None = None) -> None:
     """Append ``frame`` as served at ``when``, through the server's writer (its records carry
-    the time they were queued; here it is set, to place rows in a window)."""
+    the time they were queued; here it is set, to place rows in a window); with ``per_file``,
+    one append (one file) per that many rows, as a server busy every second writes them."""
     writer = LogWriter(str(lake), None)
     rows = frame.to_dict("records")
-    for start in range(0, len(rows), 500):
-        chunk = rows[start:start + 500]
+    step = per_file or 500
+    for start in range(0, len(rows), step):
+        chunk = rows[start:start + step]
         writer.record("titanic", version, SIGNATURE, chunk, [0.5] * len(chunk), 1.0,
                       request_id=f"r{start}", when=when)
+        if per_file:
+            writer.flush()
     while not writer.queue.empty():
         writer.flush()
 
@@ -115,3 +120,23 @@ def test_windows_and_their_errors() -> None:
         parse_duration("a week")
     with pytest.raises(ConfigError, match="ISO 8601"):
         parse_since("yesterday")
+
+
+def test_a_log_of_many_small_files_is_read_as_one_file_and_only_the_windows_files(
+        tmp_path: Path) -> None:
+    small, large = tmp_path / "small", tmp_path / "large"
+    for lake, per_file in ((small, 50), (large, None)):
+        _log(lake, NOW - 3.5 * DAY, _rows(500, 9), per_file=per_file)    # outside both windows
+        _log(lake, NOW - 1.5 * DAY, _rows(1000, 1), per_file=per_file)  # previous window
+        _log(lake, NOW - 0.5 * DAY, _rows(1000, 2, age_shift=10), per_file=per_file)
+    profile = build_profile(_rows(2000, 0), np.full(100, 0.5))
+    window = Window.of(DAY, now=NOW)
+    fragmented = LoggedPredictions(str(small), None, "titanic")
+    assert fragmented.listed(window) == (1000, 20)
+    assert len(list(fragmented.dataset(window).get_fragments())) == 20
+    reports = [measure(LoggedPredictions(str(lake), None, "titanic"), profile, 1, window,
+                       MonitoringSettings()) for lake in (small, large)]
+    seen = [[(r.kind, r.column, r.current, r.reference, r.test.drifted) for r in report.results]
+            for report in reports]
+    assert seen[0] == seen[1]
+    assert (reports[0].rows, reports[0].previous_rows) == (1000, 1000)
