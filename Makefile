@@ -159,9 +159,11 @@ trials: $(STAMP)
 # The container image. `make image` builds a project's generated deploy/Dockerfile (run
 # 'shipyard deploy build' in it first) with Docker, Podman or Buildah, whichever works here:
 #   make image IMAGE_PROJECT=/tmp/shipyard-demo IMAGE=shop:1 IMAGE_BUILD_ARGS="--build-arg BASE=..."
-# `make image-test` builds the Titanic example's image on a Debian base made with debootstrap
-# and runs it with Buildah (no daemon needed), then the API smoke test against it: about 10
-# minutes on a fresh machine, 5 with its cache (~/.cache/shipyard-image). .ci/run runs it.
+# `make image-test` builds the Titanic example's images (the full one and the serve-only one,
+# --build-arg REQUIREMENTS=requirements-serve.lock) on a Debian base made with debootstrap and
+# runs each with Buildah (no daemon needed): the API smoke test, three timed cold starts. It
+# took 29 minutes on a fresh machine under load average 12 on 2 cores (the base debootstrapped
+# in 5 of them; cached in ~/.cache/shipyard-image). .ci/run runs it.
 IMAGE_PROJECT ?= .
 IMAGE ?= shipyard-project:dev
 IMAGE_BUILD_ARGS ?=

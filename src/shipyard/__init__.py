@@ -12,10 +12,9 @@ Example:
     >>> run_pipeline(project, "train").registered            # doctest: +SKIP
 """
 
-from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
-from typing import Any as _Any
 
+from shipyard._lazy import exports as _exports
 from shipyard._version import __version__
 from shipyard.errors import (
     ConfigError,
@@ -80,14 +79,4 @@ _LAZY = {
     "step": "shipyard.pipeline",
 }
 
-
-def __getattr__(name: str) -> _Any:
-    if name in _LAZY:
-        value = getattr(_import_module(_LAZY[name]), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY} - {"_import_module", "_TYPE_CHECKING", "_Any", "_LAZY"})
+__getattr__, __dir__ = _exports(__name__, _LAZY)

@@ -124,7 +124,8 @@ def _write_image(written: Written, project: Project, *, wheel: bool) -> None:
     written.write(f"{DEPLOY_DIR}/Dockerfile", image.dockerfile(config))
     written.write(f"{DEPLOY_DIR}/entrypoint.sh", image.entrypoint(), mode=0o755)
     written.write(f"{DEPLOY_DIR}/probe.py", image.probe(), mode=0o755)
-    written.write(f"{DEPLOY_DIR}/requirements.lock", image.lock(config))
+    for kind, name in image.LOCKS.items():
+        written.write(f"{DEPLOY_DIR}/{name}", image.lock(config, serve=kind == "serve"))
     wheels = project.root / DEPLOY_DIR / "wheels"
     wheels.mkdir(parents=True, exist_ok=True)
     if not (wheels / "README").exists():

@@ -9,6 +9,12 @@ Nothing comes from what happens to be installed where ``deploy build`` runs, exc
 Shipyard is not a source tree (no ``constraints.txt`` to read): then the installed versions
 stand in for it, and the file says so.
 
+``requirements-serve.lock`` is the same for the serve-only image: Shipyard's ``serve`` extra
+(what ``shipyard serve`` imports, a subset of its dependencies) in place of all of them.
+
+What Shipyard declares is read from its source tree's ``pyproject.toml`` when it runs from one
+(an editable install's metadata is as old as the install), else from its installed metadata.
+
 Resolving needs the index once (about half a minute); the result is cached by its inputs in
 ``~/.cache/shipyard/locks``. Offline with no cached resolution, the file is written without
 hashes and says why on its first lines.
@@ -23,6 +29,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -31,26 +38,33 @@ from packaging.requirements import Requirement
 from shipyard._version import __version__
 from shipyard.config.schema import ProjectConfig
 
-__all__ = ["PLATFORMS", "lock"]
+__all__ = ["PLATFORMS", "SERVE", "lock"]
 
 # The image's platform, most specific first (Debian 12's glibc is 2.36), as pip's --platform.
 PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(36, 16, -1)),
              "manylinux2014_x86_64", "linux_x86_64")
 _PYTHON = "3.11"
+SERVE = "serve"
+"""Shipyard's extra that lists what serving needs: the serve-only image's dependencies."""
 _CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shipyard" / "locks"
 
 
-def lock(config: ProjectConfig, generated: str) -> str:
-    """The lock file's text; ``generated`` is the header every generated file carries."""
-    requirements = [*_declared("shipyard"), *config.deploy.requirements]
+def lock(config: ProjectConfig, generated: str, *, serve: bool = False) -> str:
+    """The lock file's text; ``generated`` is the header every generated file carries.
+    ``serve``: only what serving needs (Shipyard's ``serve`` extra), for the serve-only image."""
+    declared = _declared(SERVE if serve else "")
+    requirements = [*declared, *config.deploy.requirements]
     constraints, source = _constraints()
     pins, why_not = _resolve(requirements, constraints)
+    what = (f"serving dependencies (its '{SERVE}' extra)" if serve else "dependencies")
     lines = [f"# {generated}",
-             (f"# Shipyard {__version__}'s dependencies at the versions of {source}, and "
+             (f"# Shipyard {__version__}'s {what} at the versions of {source}, and "
              f"deploy.requirements of shipyard.yaml,"),
              f"# resolved for CPython {_PYTHON} on linux x86-64 (the image's platform)."]
     if pins is None:
-        names = set(_closure("shipyard")) - {"shipyard"}  # names only: versions are the pins'
+        # names only: versions are the pins'
+        names = {n for r in map(Requirement, declared)
+                 for n in _closure(r.name, frozenset(r.extras))} - {"shipyard"}
         lines += [(f"# NO HASHES: {why_not}; run 'shipyard deploy build' again where the index "
                   "is reachable."),
                   *(f"{name}=={version}" for name, version in sorted(constraints.items())
@@ -62,13 +76,26 @@ def lock(config: ProjectConfig, generated: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _declared(root: str) -> list[str]:
-    """What ``root`` requires without extras, as declared (not as installed)."""
+def _declared(extra: str) -> list[str]:
+    """What Shipyard requires with ``extra`` ("": its dependencies), as declared (not as
+    installed): the source tree's pyproject.toml where there is one, else its metadata."""
+    import shipyard
+
+    pyproject = Path(shipyard.__file__).resolve().parents[2] / "pyproject.toml"
+    if pyproject.is_file():
+        project = tomllib.loads(pyproject.read_text())["project"]
+        return list(project["optional-dependencies"][extra] if extra
+                    else project["dependencies"])
     found = []
-    for text in metadata.requires(root) or []:
+    for text in metadata.requires("shipyard") or []:
         requirement = Requirement(text)
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+        marker = requirement.marker
+        base = marker is None or marker.evaluate({"extra": ""})
+        if not extra and base:
             found.append(text)
+        elif extra and not base and marker is not None and marker.evaluate({"extra": extra}):
+            requirement.marker = None  # the extra's marker: pip would read it as not wanted
+            found.append(str(requirement))
     return found
 
 
@@ -121,10 +148,10 @@ def _resolve(requirements: list[str], constraints: dict[str, str]
     return pins, ""
 
 
-def _closure(root: str) -> dict[str, str]:
-    """Every distribution ``root`` needs (extras it names included), by installed version."""
+def _closure(root: str, extras: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Every distribution ``root`` (with ``extras``) needs, by installed version."""
     found: dict[str, str] = {}
-    todo: list[tuple[str, frozenset[str]]] = [(root, frozenset())]
+    todo: list[tuple[str, frozenset[str]]] = [(root, extras)]
     seen: set[tuple[str, frozenset[str]]] = set()
     while todo:
         name, extras = todo.pop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from shipyard.errors import PipelineError
 from shipyard.train.rows import row_keys
@@ -72,6 +71,9 @@ def split(frame: pd.DataFrame, target: str, *, test_size: float = 0.2,
     Raises:
         PipelineError: a named column is missing, or the fractions leave no training rows.
     """
+    from sklearn.model_selection import train_test_split  # here: `shipyard.train` is imported
+    # for Split by servers, which need no model selection
+
     missing = [c for c in [target, time_column, *(drop or [])] if c and c not in frame.columns]
     if missing:
         raise PipelineError(f"split: column(s) {', '.join(map(repr, missing))} not in the "

@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import optuna
-
 from shipyard.config.schema import ParamRange, TuningConfig
 from shipyard.errors import PipelineError
 from shipyard.train.metrics import metric_value
 from shipyard.train.split import Split
 
 if TYPE_CHECKING:
+    import optuna
+
     from shipyard.pipeline.step import RunContext
 
 __all__ = ["Tuned", "sample_params", "search", "tune"]
@@ -97,6 +97,8 @@ def search(score: Callable[[dict[str, Any]], float], ctx: RunContext, *,
     tuning: TuningConfig | None = ctx.tuning
     if tuning is None:
         return Tuned(params={}, score=float("nan"), trials=0)
+    import optuna  # here: servers import this package (shipyard.train) and never tune
+
     log = _TrialLog(ctx)
 
     def objective(trial: optuna.Trial) -> float:

