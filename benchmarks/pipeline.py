@@ -97,7 +97,7 @@ def _plain(root: Path) -> dict[str, float]:
 
 def _shipyard(root: Path, *, no_cache: bool) -> dict[str, float]:
     from shipyard.project import Project
-    from shipyard.registry.hooks import Registration, run_pipeline
+    from shipyard.runs import Registration, run_pipeline
 
     clock = _MlflowClock()
     clock.install()

@@ -36,7 +36,7 @@ if _TYPE_CHECKING:
     from shipyard.lake.tables import DeltaStore
     from shipyard.pipeline import Pipeline, RunContext, step
     from shipyard.project import Project
-    from shipyard.registry.hooks import run_pipeline
+    from shipyard.runs import run_pipeline
 
 __all__ = [
     "ConfigError",
@@ -75,7 +75,7 @@ _LAZY = {
     "RunContext": "shipyard.pipeline",
     "TableOutcome": "shipyard.lake.ingest",
     "ingest": "shipyard.lake.ingest",
-    "run_pipeline": "shipyard.registry.hooks",
+    "run_pipeline": "shipyard.runs",
     "step": "shipyard.pipeline",
 }
 

@@ -23,8 +23,8 @@ def test_public_names_are_exported() -> None:
 
 def test_the_public_runner_is_the_one_with_the_project_hooks() -> None:
     # shipyard.run_pipeline(...).registered is documented: it registers, records in MLflow
-    # and alerts, which the bare runner (shipyard.pipeline.run_pipeline) leaves to hooks.
-    from shipyard.pipeline import run_pipeline as bare
-    from shipyard.registry.hooks import run_pipeline as wired
+    # and alerts, which the bare runner (shipyard.pipeline.run_with_hooks) leaves to hooks.
+    from shipyard.pipeline import run_with_hooks as bare
+    from shipyard.runs import run_pipeline as wired
 
     assert shipyard.run_pipeline is wired and wired is not bare

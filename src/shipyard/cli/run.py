@@ -15,7 +15,7 @@ from shipyard.cli.run_tables import STATUS_STYLE, duration, shown_url, step_tabl
 from shipyard.pipeline.hooks import RunObserver
 from shipyard.pipeline.results import StepResult
 from shipyard.project import Project
-from shipyard.registry.hooks import run_pipeline
+from shipyard.runs import run_pipeline
 
 __all__ = ["parse_params", "run"]
 

@@ -401,7 +401,7 @@ def _ran_since(project: Project, pipeline: str, since: datetime) -> bool:
 
 def retrain(project: Project, pipeline: str, *, no_cache: bool = False) -> Retrain:
     """Run ``pipeline`` as ``shipyard run`` would (gate, comparison, promotion policy)."""
-    from shipyard.registry.hooks import run_pipeline
+    from shipyard.runs import run_pipeline
 
     log.info("drift detected: running %s (monitoring.on_drift)", pipeline)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from shipyard.pipeline.dag import Pipeline
 from shipyard.pipeline.hooks import RunObserver
 from shipyard.pipeline.results import RunResult, StepResult
-from shipyard.pipeline.runner import run_pipeline
+from shipyard.pipeline.runner import run_with_hooks
 from shipyard.pipeline.step import RunContext, Step, step
 from shipyard.tracking.records import RunRecord, RunStore, StepRecord
 
@@ -19,6 +19,6 @@ __all__ = [
     "Step",
     "StepRecord",
     "StepResult",
-    "run_pipeline",
+    "run_with_hooks",
     "step",
 ]

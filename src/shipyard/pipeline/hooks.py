@@ -4,13 +4,20 @@ The runner plans, executes and records a run in the metadata database; everythin
 sets off (its MLflow records, failure alerts, registering the models it trained, a shell's
 progress lines) is a hook object the caller hands in. The shape is kedro's: calls before and
 after the run and each step, and on errors. A hook implements only the methods it needs; the
-runner calls those that exist, in the order the hooks were given.
+runner calls those that exist, in the order the hooks were given. Hooks below the pipeline
+layer (tracking, notify) cannot subclass :class:`RunObserver`, so their methods are checked
+against its methods instead: a method named like a hook that the runner never calls (a typo,
+``after_runs``) would otherwise be silently never called.
 """
 
 from __future__ import annotations
 
+import inspect
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from shipyard.errors import PipelineDefinitionError
 
 if TYPE_CHECKING:
     from shipyard.pipeline.executors.tasks import TaskResult
@@ -61,11 +68,26 @@ class RunObserver:
         """A run whose process died was found and recorded as failed."""
 
 
+METHODS = frozenset(name for name, _ in inspect.getmembers(RunObserver, inspect.isfunction)
+                    if not name.startswith("_"))
+"""The methods the runner calls."""
+
+_HOOK_LIKE = re.compile(r"^(?:before|after|on|run|step)_")
+
+
 class Hooks:
     """Calls one hook method on every hook object that has it, in order."""
 
     def __init__(self, hooks: Sequence[Any] = ()) -> None:
+        for hook in hooks:
+            unknown = sorted(name for name, _ in inspect.getmembers(type(hook), callable)
+                             if _HOOK_LIKE.match(name) and name not in METHODS)
+            if unknown:
+                raise PipelineDefinitionError(
+                    f"hook {type(hook).__name__} has {', '.join(unknown)}, which the runner "
+                    f"never calls; its hook methods are {', '.join(sorted(METHODS))}")
         self.hooks = tuple(hooks)
 
     def call(self, method: str, *args: Any) -> list[Any]:
+        assert method in METHODS, f"the runner calls {method!r}, which RunObserver lacks"
         return [getattr(hook, method)(*args) for hook in self.hooks if hasattr(hook, method)]

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from shipyard.pipeline.dag import Pipeline
     from shipyard.project import Project
 
-__all__ = ["run_pipeline"]
+__all__ = ["run_with_hooks"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def run_pipeline(
+def run_with_hooks(
     project: Project,
     pipeline: str,
     *,

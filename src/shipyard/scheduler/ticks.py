@@ -102,7 +102,7 @@ def new_data_slot(project: Project, pipeline: str) -> str | None:
 
 
 def _run(project: Project, slots: SlotStore, pipeline: str, trigger: str, slot: str) -> Started:
-    from shipyard.registry.hooks import run_pipeline
+    from shipyard.runs import run_pipeline
 
     log.info("starting %s (%s slot %s)", pipeline, trigger, slot)
     status, run_id, message = "succeeded", None, None

@@ -54,7 +54,7 @@ from shipyard.db.migrate import migrate
 from shipyard.errors import NotFoundError, PipelineError, ShipyardError
 from shipyard.pipeline.provenance import process_alive
 from shipyard.project import Project
-from shipyard.registry.hooks import mark_interrupted
+from shipyard.runs import mark_interrupted
 from shipyard.serving.schemas import SECURED, Identifier, error_responses
 from shipyard.state import FolderState
 from shipyard.tracking.records import RunRecord, RunStore

@@ -2,7 +2,7 @@
 
 The pipeline stores it between steps (and in its cache) as an artifact type registered here,
 and after a successful, non-smoke run the registry's runner hook
-(``shipyard.registry.hooks.Registration``) hands every ``TrainedModel`` output to the registry
+(``shipyard.runs.Registration``) hands every ``TrainedModel`` output to the registry
 flow, which logs, registers, gates and compares it.
 """
 

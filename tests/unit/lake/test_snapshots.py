@@ -9,7 +9,7 @@ import pytest
 from shipyard.errors import NotFoundError
 from shipyard.lake.snapshots import Snapshots
 from shipyard.lake.tables import DeltaStore
-from shipyard.pipeline import RunStore, run_pipeline
+from shipyard.pipeline import RunStore, run_with_hooks
 from shipyard.project import Project
 from tests.unit.pipeline.test_project import demo_project, plain_report, points, write_points
 
@@ -43,10 +43,10 @@ def test_a_pipeline_reads_the_snapshot_not_a_newer_unpublished_version(demo: Pro
     snapshots = Snapshots(DeltaStore(demo.lake_root))
     snapshots.commit({"curated.points": 0}, origin="test")
     write_points(demo.root, points(seed=5))  # version 1, as an ingest killed before publishing
-    result = run_pipeline(demo, "train")
+    result = run_with_hooks(demo, "train")
     assert result.data_versions == {"curated.points": 0, "snapshot": 1}
     assert result.load("report") == plain_report(demo, version=0)
     assert RunStore(demo.metadata_engine).get(result.run_id).data_versions["snapshot"] == 1
 
     snapshots.commit({"curated.points": 1}, origin="test")
-    assert run_pipeline(demo, "train").data_versions == {"curated.points": 1, "snapshot": 2}
+    assert run_with_hooks(demo, "train").data_versions == {"curated.points": 1, "snapshot": 2}

@@ -94,5 +94,5 @@ def test_the_public_api_is_exactly_all() -> None:
     assert names == sorted(names)
     for name in names:
         assert hasattr(shipyard.pipeline, name), name
-    assert {"Pipeline", "step", "Step", "RunContext", "run_pipeline", "RunResult",
+    assert {"Pipeline", "step", "Step", "RunContext", "run_with_hooks", "RunResult",
             "RunObserver"} <= set(names)

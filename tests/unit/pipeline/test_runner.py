@@ -17,7 +17,7 @@ from shipyard.errors import ModelRejected, PipelineError, ResumeRefused, StepFai
 from shipyard.pipeline import RunResult, RunStore, runner
 from shipyard.pipeline.loader import coerce_param
 from shipyard.project import Project
-from shipyard.registry.hooks import Registration, project_hooks
+from shipyard.runs import Registration, project_hooks
 from tests.unit.pipeline.test_project import (
     demo_project,
     edit,
@@ -275,7 +275,7 @@ class Calls(list[tuple[str, RunResult]]):
         registration = Registration(
             project, register=self.register_trained,
             registered=lambda project, name, fingerprint: fingerprint in self.registered)
-        return runner.run_pipeline(
+        return runner.run_with_hooks(
             project, pipeline, hooks=project_hooks(project, registration=registration),
             **options)
 
@@ -420,7 +420,7 @@ def test_a_failed_step_alerts_the_webhooks_through_the_project_hooks(demo: Proje
         with pytest.raises(StepFailed) as failed:
             run_pipeline(project, "broken")
         with pytest.raises(StepFailed):  # the bare runner, without hooks, alerts nobody
-            runner.run_pipeline(project, "broken")
+            runner.run_with_hooks(project, "broken")
         [request] = receiver.requests
     assert request.json["event"] == "run_failed"
     assert request.json["details"]["step"] == "explode"

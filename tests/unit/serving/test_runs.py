@@ -26,7 +26,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shipyard.errors import PipelineError
-from shipyard.pipeline import RunStore, run_pipeline
+from shipyard.pipeline import RunStore, run_with_hooks
 from shipyard.project import Project
 from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.runs import PipelineRuns, RunClaims, pipeline_runs_router
@@ -316,8 +316,8 @@ def test_a_run_started_from_the_command_line_blocks_while_its_process_lives(
 
 
 def test_a_promised_run_id_is_never_silently_replaced(demo: Project) -> None:
-    done = run_pipeline(demo, "train", run_id="train-promised")
+    done = run_with_hooks(demo, "train", run_id="train-promised")
     assert done.run_id == "train-promised"
     with pytest.raises(PipelineError, match="run id 'train-promised' is taken"):
-        run_pipeline(demo, "train", run_id="train-promised")
+        run_with_hooks(demo, "train", run_id="train-promised")
     assert RunStore(demo.metadata_engine).get("train-promised").status == "succeeded"

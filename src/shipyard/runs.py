@@ -1,8 +1,10 @@
-"""The project's runner hooks, wired: MLflow run records, failure alerts, model registration.
+"""A project's pipeline runs, wired: MLflow run records, failure alerts, model registration.
 
-The runner (:mod:`shipyard.pipeline.runner`) knows none of these; this is the lowest layer
-that may import all of them, so every caller that runs a project's pipeline for real (the
-CLI, the scheduler, ``shipyard.run_pipeline``) gets the same list from here.
+The runner (:mod:`shipyard.pipeline.runner`, ``run_with_hooks``) knows none of these; this
+module, the layer between the registry and what uses runs (batch, monitoring, the scheduler,
+the server, the CLI), is the lowest that may import all of them, so every caller that runs a
+project's pipeline for real (the CLI, the scheduler, a drift-triggered retrain,
+``shipyard.run_pipeline``) gets the same hooks from here.
 """
 
 from __future__ import annotations
@@ -101,10 +103,10 @@ def project_hooks(project: Project, *, registration: Registration | None = None,
 
 def run_pipeline(project: Project, pipeline: str, *, hooks: Sequence[Any] = (),
                  **options: Any) -> RunResult:
-    """:func:`shipyard.pipeline.runner.run_pipeline` with the project's hooks (and ``hooks``
+    """:func:`shipyard.pipeline.runner.run_with_hooks` with the project's hooks (and ``hooks``
     after them): what ``shipyard run`` and the scheduler do."""
-    return runner.run_pipeline(project, pipeline, hooks=project_hooks(project, extra=hooks),
-                               **options)
+    return runner.run_with_hooks(project, pipeline,
+                                 hooks=project_hooks(project, extra=hooks), **options)
 
 
 def mark_interrupted(project: Project, runs: RunStore, record: RunRecord) -> None:
