@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import ModelRejected, PipelineError
+from shipyard.names import FINGERPRINT
 from shipyard.notify.runs import FailureAlerts
 from shipyard.pipeline import runner
 from shipyard.pipeline.cache import ResultStore
@@ -76,7 +77,7 @@ class Registration:
                 if step.status == "reused" and self.registered(self.project, name, fingerprint):
                     continue  # registered by the run that trained it: nothing to load
                 model = results.load(stored, output)
-                model.tags["shipyard.fingerprint"] = fingerprint
+                model.tags[FINGERPRINT] = fingerprint
                 found.append(model)
         return found
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from shipyard.errors import NotFoundError, PipelineError
+from shipyard.names import PRODUCTION
 from shipyard.project import Project
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def _chosen(registry: Registry, model: str, alias: str, version: int | None) -> 
 
 
 def predict_file(project: Project, model: str, source: Path, output: Path, *,
-                 alias: str = "production", version: int | None = None) -> Scored:
+                 alias: str = PRODUCTION, version: int | None = None) -> Scored:
     """Score the rows of ``source`` with a version of ``model`` and write them to ``output``.
 
     The files are checked first (input exists, both formats known), then the rows against
@@ -133,7 +134,7 @@ def predict_file(project: Project, model: str, source: Path, output: Path, *,
 
 
 def predict_step(ctx: RunContext, rows: pa.Table | pd.DataFrame, model: str,
-                 alias: str = "production") -> pd.DataFrame:
+                 alias: str = PRODUCTION) -> pd.DataFrame:
     """A pipeline step that scores ``rows`` with the ``alias`` version of ``model``, e.g.
     ``step(predict_step, inputs={"ctx": "context", "rows": "curated.new_passengers",
     "model": "params:model"}, outputs="scored", cache=False)`` (uncached: the version behind

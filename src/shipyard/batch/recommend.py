@@ -10,6 +10,7 @@ import numpy as np
 
 from shipyard.batch.results import RecommendationSet, ResultsStore
 from shipyard.errors import PipelineError
+from shipyard.names import PRODUCTION
 from shipyard.project import Project
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def _rows(model: RecModel, k: int, batch: int) -> Iterator[list[tuple[str, list[
 
 
 def publish_recommendations(project: Project, *, model: str = "recommender", k: int = 10,
-                            alias: str = "production", batch: int = BATCH) -> Published:
+                            alias: str = PRODUCTION, batch: int = BATCH) -> Published:
     """Compute every known customer's top ``k`` with the ``alias`` version of ``model`` and
     make them the current set in this environment's results database.
 

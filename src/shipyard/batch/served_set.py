@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from shipyard.batch.recommend import Published, publish_recommendations
 from shipyard.batch.results import ResultsStore
+from shipyard.names import FLAVOR
 from shipyard.project import Project
 
 __all__ = ["ServedSet", "after_production_moved", "publishes_on_promote"]
@@ -40,7 +41,7 @@ def after_production_moved(project: Project, name: str, version: int) -> ServedS
     ``production`` moved to it; None when ``name`` is not a recommender."""
     from shipyard.registry import Registry
 
-    if Registry.of(project).get(name, version).tags.get("shipyard.flavor") != "recommender":
+    if Registry.of(project).get(name, version).tags.get(FLAVOR) != "recommender":
         return None
     current = ResultsStore.of(project).current(name)
     k = current.k if current is not None else DEFAULT_K

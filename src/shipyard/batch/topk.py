@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from mlflow.exceptions import MlflowException
 
 from shipyard.batch.results import ResultsStore
+from shipyard.names import PRODUCTION, STAGING
 from shipyard.project import Project
 from shipyard.registry import Registry
 
@@ -114,7 +115,7 @@ def customer_topk(project: Project, customer: str, bought: set[str], *,
         registry.versions(model)  # no such model: a NotFoundError naming those there are
         raise
     aliases = {a: int(v) for a, v in found.aliases.items()}
-    production, staging = aliases.get("production"), aliases.get("staging")
+    production, staging = aliases.get(PRODUCTION), aliases.get(STAGING)
     store = ResultsStore.of(project)
     current = store.current(model)
     k = k or (current.k if current is not None else 10)

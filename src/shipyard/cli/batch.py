@@ -11,6 +11,7 @@ from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.db import redact
 from shipyard.errors import ConfigError
+from shipyard.names import PRODUCTION
 from shipyard.project import Project
 
 __all__ = ["predict", "recommend"]
@@ -21,7 +22,7 @@ def recommend(
     model: Annotated[str | None, typer.Option(
         help="Registered recommender; default serving.recommender when the project declares "
              "that model, else the project's only model.")] = None,
-    alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
+    alias: Annotated[str, typer.Option(help="Which version: its alias.")] = PRODUCTION,
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
@@ -55,7 +56,7 @@ def predict(
     model: Annotated[str, typer.Argument(help="Registered model name.")],
     input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet rows to score.")],
     output: Annotated[Path, typer.Option(help="Where the scored rows go: .csv, .parquet, .json or .jsonl.")],
-    alias: Annotated[str, typer.Option(help="Which version: its alias.")] = "production",
+    alias: Annotated[str, typer.Option(help="Which version: its alias.")] = PRODUCTION,
     version: Annotated[int | None, typer.Option(help="A version number instead.")] = None,
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",

@@ -11,6 +11,7 @@ from rich.table import Table
 from shipyard.cli.console import console
 from shipyard.cli.options import Env, ProjectDir
 from shipyard.errors import NotFoundError
+from shipyard.names import FLAVOR, PRODUCTION, RUN_ID, STAGING
 from shipyard.project import Project
 from shipyard.registry import (
     AuditTrail,
@@ -103,7 +104,7 @@ def _gate(tags: dict[str, str]) -> str:
 
 
 def _served_by(tags: dict[str, str]) -> str:
-    if tags.get("shipyard.flavor", "sklearn") != "sklearn":
+    if tags.get(FLAVOR, "sklearn") != "sklearn":
         return f"its {tags['shipyard.flavor']} model"
     return tags.get(SERVED_BY, "sklearn (registered before ONNX conversion)")
 
@@ -119,7 +120,7 @@ def list_models(project_dir: ProjectDir = Path("."), env: Env = "dev") -> None:
     for name in registry.names():
         versions = registry.versions(name)
         latest = versions[0]
-        production, staging = registry.alias(name, "production"), registry.alias(name, "staging")
+        production, staging = registry.alias(name, PRODUCTION), registry.alias(name, STAGING)
         table.add_row(name, str(len(versions)), f"v{production}" if production else "-",
                       f"v{staging}" if staging else "-",
                       f"v{latest.version} ({latest.tags.get(STATUS, 'registered')})")
@@ -150,7 +151,7 @@ def show(name: Annotated[str, typer.Argument(help="Registered model name.")],
                       _gate(v.tags),
                       *(f"{float(v.tags[f'metric.{m}']):.3f}" if f"metric.{m}" in v.tags else ""
                         for m in metrics),
-                      v.tags.get("shipyard.run_id", ""))
+                      v.tags.get(RUN_ID, ""))
     console.print(table)
     for v in versions:  # which path answers each version's predictions (shipyard.train.compiled)
         console.print(f"v{v.version} served by {_served_by(v.tags)}", highlight=False)
@@ -177,10 +178,10 @@ def compare(
     project = Project.open(project_dir, env)
     registry = Registry.of(project)
     registry.versions(name)
-    challenger = challenger or registry.alias(name, "staging")
-    champion = champion or registry.alias(name, "production")
+    challenger = challenger or registry.alias(name, STAGING)
+    champion = champion or registry.alias(name, PRODUCTION)
     if challenger is None or champion is None:
-        missing = "staging" if challenger is None else "production"
+        missing = STAGING if challenger is None else PRODUCTION
         raise NotFoundError(f"model {name!r} has no {missing} version; name both with "
                             f"--challenger V --champion V")
     comparison = compare_versions(project, name, challenger, champion)

@@ -41,7 +41,7 @@ class _Commands(LazyGroup):
                     "concentration, fallback share."),
         LazyCommand("compact", "shipyard.cli.monitor_log:compact",
                     "Delete log rows older than monitoring.retention_days, compact small "
-                    "files, vacuum."),
+                    "files, vacuum; remove the reports monitoring.reports no longer keeps."),
         LazyCommand("trace", "shipyard.cli.monitor_log:trace",
                     "From a request id to its rows, model version, training run, lake "
                     "versions, commit."),

@@ -24,6 +24,7 @@ from shipyard.errors import NotFoundError
 from shipyard.monitoring.logged import LoggedPredictions, Tally
 from shipyard.monitoring.stats import Counts, Test, compare
 from shipyard.monitoring.window import Window
+from shipyard.names import FLAVOR
 from shipyard.project import Project
 from shipyard.train.profile import OUTPUT, ColumnProfile, ReferenceProfile
 
@@ -120,7 +121,7 @@ def check_drift(project: Project, model: str, length: timedelta, *,
 
     registry = Registry.of(project)
     newest = registry.versions(model)[0]  # an unknown model is an error naming the known ones
-    if newest.tags.get("shipyard.flavor") == "recommender":  # its inputs are interactions
+    if newest.tags.get(FLAVOR) == "recommender":  # its inputs are interactions
         from shipyard.monitoring.interactions import check_interactions
 
         return check_interactions(project, model, registry)

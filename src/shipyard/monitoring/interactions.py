@@ -32,6 +32,7 @@ from shipyard.errors import NotFoundError
 from shipyard.monitoring.drift import ColumnResult, DriftReport, Kind
 from shipyard.monitoring.stats import Counts, compare
 from shipyard.monitoring.window import Window
+from shipyard.names import PRODUCTION
 from shipyard.project import Project
 from shipyard.train.profile import ColumnProfile, profile_column
 
@@ -175,7 +176,7 @@ def check_interactions(project: Project, model: str, registry: Registry) -> Drif
     from shipyard.lake.tables import DeltaStore
 
     settings = project.config.monitoring
-    version = registry.alias(model, "production") or int(registry.versions(model)[0].version)
+    version = registry.alias(model, PRODUCTION) or int(registry.versions(model)[0].version)
     lake = LakeHistory(DeltaStore.of(project), settings.interactions)
     trained = lake.version(_trained_on(registry, model, version, settings.interactions.table))
     newest = lake.versions[-1]

@@ -39,6 +39,8 @@ import time
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from shipyard.names import Signature
+
 if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -77,7 +79,7 @@ def _arrow_type(kind: str) -> pa.DataType:
     return types.get(kind, pa.string())
 
 
-def prediction_schema(inputs: list[tuple[str, str, bool]]) -> pa.Schema:
+def prediction_schema(inputs: Signature) -> pa.Schema:
     """The prediction table's schema for a signature of (column, MLflow type, required)."""
     import pyarrow as pa
 

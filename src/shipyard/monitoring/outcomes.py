@@ -30,6 +30,7 @@ from shipyard.errors import NotFoundError
 from shipyard.monitoring.interactions import LakeHistory
 from shipyard.monitoring.report import CHART_LIBRARY, save_report
 from shipyard.monitoring.window import parse_duration
+from shipyard.names import FLAVOR
 from shipyard.project import Project
 from shipyard.recsys.metrics import ranking_of
 
@@ -204,7 +205,7 @@ def _not_a_recommender(project: Project, model: str) -> None:
             newest = registry.versions(model)[0]
         except NotFoundError:
             return  # declared, not registered yet: publishing needs training first, said later
-        if newest.tags.get("shipyard.flavor") != "recommender":
+        if newest.tags.get(FLAVOR) != "recommender":
             raise NotFoundError(
                 f"model {model!r} is not a recommender: outcomes score the sets a recommender "
                 f"published; a classifier's inputs and predictions are watched by "

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from shipyard.errors import NotFoundError
 from shipyard.monitoring.logschema import request_day
 from shipyard.monitoring.maintenance import log_tables
+from shipyard.names import GIT_COMMIT, GIT_DIRTY, RUN_ID
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -112,8 +113,8 @@ def trace(project: Project, request_id: str, *, now: datetime | None = None) -> 
         return Trace(logged, None, None, None, None, None)
     version = Registry.of(project).get(logged.model, logged.version)
     tags = dict(version.tags)
-    commit = tags.get("shipyard.git_commit")
-    run_id = tags.get("shipyard.run_id")
+    commit = tags.get(GIT_COMMIT)
+    run_id = tags.get(RUN_ID)
     snapshot = None
     if run_id:
         try:
@@ -122,6 +123,6 @@ def trace(project: Project, request_id: str, *, now: datetime | None = None) -> 
             snapshot = None
     return Trace(logged, version.run_id, tags.get("shipyard.pipeline"), run_id,
                  None if commit in (None, "unknown") else commit,
-                 tags.get("shipyard.git_dirty"),
+                 tags.get(GIT_DIRTY),
                  {k.removeprefix("shipyard.data."): v for k, v in sorted(tags.items())
                   if k.startswith("shipyard.data.")}, snapshot)

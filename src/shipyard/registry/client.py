@@ -23,6 +23,16 @@ from mlflow.exceptions import MlflowException
 
 from shipyard.db import unreachable
 from shipyard.errors import NotFoundError
+from shipyard.names import (
+    FLAVOR,
+    GATE,
+    GATE_CHECKS,
+    PRODUCTION,
+    REGISTRATION,
+    STAGING,
+    STATUS,
+    Signature,
+)
 from shipyard.project import Project
 from shipyard.tracking import tracking_client
 
@@ -34,17 +44,12 @@ if TYPE_CHECKING:
 __all__ = ["GATE", "GATE_CHECKS", "REGISTRATION", "STATUS", "Fetched", "Registry", "filter_literal",
            "gate_passed", "registration_state"]
 
-STATUS = "shipyard.status"
-REGISTRATION = "shipyard.registration"
-GATE = "shipyard.gate"
-GATE_CHECKS = "shipyard.gate.checks"
 logger = logging.getLogger(__name__)
 _REASON = '"..."'
 _ABSENT = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE")
 """MLflow's error codes for a model, version or alias that is not there."""
 """The ``--reason`` of a suggested command, for the user to fill in."""
-_GATED_STATUSES = ("staging", "production", "archived", "rolled_back")
-PREVIOUS = "shipyard.previous_production"
+_GATED_STATUSES = (STAGING, PRODUCTION, "archived", "rolled_back")
 EVALUATION = ("test_X.parquet", "test_y.parquet")
 """Files logged with every model: the test rows its metrics came from, reused to compare it
 (a recommender has no labels file: its test rows are the held-out interactions)."""
@@ -175,9 +180,9 @@ class Registry:
             artifact_uri=f"{source.rstrip('/')}/{relative}", dst_path=str(into),
             tracking_uri=self.project.tracking_uri))
 
-    def inputs(self, name: str, version: int) -> tuple[str, list[tuple[str, str, bool]]]:
+    def inputs(self, name: str, version: int) -> tuple[str, Signature]:
         """(flavour, input signature) of a version, from its tags and MLmodel file alone."""
-        flavor = self.get(name, version).tags.get("shipyard.flavor", "sklearn")
+        flavor = self.get(name, version).tags.get(FLAVOR, "sklearn")
         with tempfile.TemporaryDirectory() as tmp:
             return flavor, _signature(self.download_file(name, version, "MLmodel", Path(tmp)))
 
@@ -248,7 +253,7 @@ class Fetched:
     model: Any
     test_X: pd.DataFrame
     test_y: pd.Series | None
-    inputs: list[tuple[str, str, bool]]
+    inputs: Signature
     """(column, MLflow type, required) of the model's input signature; empty if none."""
     graph: bytes | None = None
     """The checked ONNX graph registration kept (:mod:`shipyard.train.compiled`), or None."""
@@ -306,7 +311,7 @@ def _rows(files: dict[str, Path]) -> RowKeys | None:
     return RowKeys.from_frame(pd.read_parquet(files[ROWS_FILE])) if ROWS_FILE in files else None
 
 
-def _signature(mlmodel: Path | None) -> list[tuple[str, str, bool]]:
+def _signature(mlmodel: Path | None) -> Signature:
     if mlmodel is None:
         return []
     from mlflow.models import Model

@@ -30,6 +30,7 @@ from shipyard.errors import (
     PipelineError,
 )
 from shipyard.faults import crash_point
+from shipyard.names import FINGERPRINT, FLAVOR, RUN_ID, STAGING, STATUS, TASK
 from shipyard.pipeline.results import RunResult
 from shipyard.project import Project
 from shipyard.registry.audit import AuditTrail
@@ -57,7 +58,6 @@ from shipyard.train.trained import TrainedModel
 __all__ = ["Registered", "compare_versions", "comparison_key", "is_registered", "register_trained",
            "save_comparison"]
 
-STAGING = "staging"
 AUTO = "shipyard (promote: auto)"
 
 
@@ -176,13 +176,13 @@ def _log_and_register(project: Project, model: TrainedModel, info: RunResult) ->
             check = _compiled(model, Path(tmp), files)
             served_by = {SERVED_BY: check.describe()}
         with mlflow.start_run(run_id=info.tracking_run_id):
-            logged = _log_model(model, files, {**lineage, "shipyard.flavor": model.flavor},
+            logged = _log_model(model, files, {**lineage, FLAVOR: model.flavor},
                                 declared_not_null(project.config))
             mlflow.log_metrics({f"{model.name}.test_{k}": v for k, v in model.metrics.items()})
-    tags = {**lineage, **served_by, "shipyard.flavor": model.flavor,
-            "shipyard.task": model.task,
+    tags = {**lineage, **served_by, FLAVOR: model.flavor,
+            TASK: model.task,
             **{f"metric.{k}": f"{v:.3f}" for k, v in model.metrics.items()},
-            "shipyard.status": "registered", REGISTRATION: "registered"}
+            STATUS: "registered", REGISTRATION: "registered"}
     client = Registry.of(project).client
     try:
         client.create_registered_model(model.name)
@@ -284,7 +284,7 @@ def register_trained(project: Project, model: TrainedModel, info: RunResult) -> 
             f"{info.pipeline}, primary_metric: roc_auc}}}}")
     name = model.name
     registry = Registry.of(project)
-    pending = _unfinished(registry, name, model.tags.get("shipyard.fingerprint"))
+    pending = _unfinished(registry, name, model.tags.get(FINGERPRINT))
     if pending is None:
         version = _log_and_register(project, model, info)
         crash_point("register:version-created")
@@ -336,7 +336,7 @@ def _unfinished(registry: Registry, name: str, fingerprint: str | None) -> tuple
     newest = None if fingerprint is None else _newest(registry, name, fingerprint)
     if newest is None or registration_state(newest.tags) in FINISHED:
         return None
-    return int(newest.version), newest.tags.get("shipyard.run_id", "unknown")
+    return int(newest.version), newest.tags.get(RUN_ID, "unknown")
 
 
 def _record_gate(registry: Registry, name: str, version: int, checks: list[GateCheck]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shipyard.errors import PromotionRefused
+from shipyard.names import GATE, PREVIOUS, PRODUCTION, STATUS
 from shipyard.project import Project
-from shipyard.registry.client import GATE, PREVIOUS, Registry, gate_passed
+from shipyard.registry.client import Registry, gate_passed
 from shipyard.registry.transitions import announce, model_lock
 
 __all__ = ["Transition", "promote", "rollback"]
 
-PRODUCTION = "production"
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _ungated(project: Project, name: str, version: int, tags: dict[str, str]) ->
     """Why a version cannot be promoted, and the two ways forward."""
     forced = project.command(f'models promote {name} {version} --force --reason "..."')
     force = f"to promote it anyway: '{forced}' (audited)"
-    if tags.get(GATE) == "failed" or tags.get("shipyard.status") == "rejected":
+    if tags.get(GATE) == "failed" or tags.get(STATUS) == "rejected":
         return (f"model {name!r} version {version} failed its gate and cannot be promoted; "
                 f"see '{project.command(f'models show {name}')}'; {force}")
     pipeline = tags.get("shipyard.pipeline", "PIPELINE")

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from shipyard.errors import NotFoundError
+from shipyard.names import GATE, GATE_CHECKS, PREVIOUS, PRODUCTION, RUN_ID, STAGING, STATUS
 from shipyard.project import Project
-from shipyard.registry.client import GATE, GATE_CHECKS, PREVIOUS, STATUS, Registry, gate_passed
+from shipyard.registry.client import Registry, gate_passed
 from shipyard.registry.compare import Comparison
 from shipyard.registry.flow import comparison_key
 
@@ -54,7 +55,7 @@ class VersionSummary:
     @property
     def promotable(self) -> bool:
         """Whether ``promote`` accepts it without ``--force``."""
-        return self.gate == "passed" and "production" not in self.aliases
+        return self.gate == "passed" and PRODUCTION not in self.aliases
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,11 @@ class ModelSummary:
 
     @property
     def production(self) -> int | None:
-        return self.aliases.get("production")
+        return self.aliases.get(PRODUCTION)
 
     @property
     def staging(self) -> int | None:
-        return self.aliases.get("staging")
+        return self.aliases.get(STAGING)
 
     @property
     def metrics(self) -> list[str]:
@@ -115,7 +116,7 @@ def summarize(registry: Registry, name: str) -> ModelSummary:
         model=name, version=int(v.version), status=v.tags.get(STATUS, "registered"),
         aliases=tuple(held.get(int(v.version), ())), gate=gate_outcome(v.tags),
         gate_checks=v.tags.get(GATE_CHECKS, ""), metrics=_metrics(v.tags),
-        run_id=v.tags.get("shipyard.run_id", ""),
+        run_id=v.tags.get(RUN_ID, ""),
         created=datetime.fromtimestamp(v.creation_timestamp / 1000, UTC),
         previous_production=int(v.tags[PREVIOUS]) if v.tags.get(PREVIOUS, "").isdigit()
         else None) for v in found]

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shipyard.names import Signature
+
 __all__ = ["BatcherStopped", "MicroBatcher", "Prediction"]
 
 logger = logging.getLogger(__name__)
@@ -163,7 +165,7 @@ class MicroBatcher:
 
 
 def _score(model: Any, rows: list[dict[str, Any]],
-           inputs: list[tuple[str, str, bool]]) -> np.ndarray:
+           inputs: Signature) -> np.ndarray:
     """The scikit-learn path: the rows as a frame, the columns in signature order."""
     frame = pd.DataFrame(rows)
     columns = [name for name, _, _ in inputs] or list(frame.columns)

@@ -26,6 +26,7 @@ from starlette.routing import request_response
 
 from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError, NotReady, StillLoading
+from shipyard.names import Signature
 from shipyard.serving.auth import ApiKeys, client_address
 from shipyard.serving.batching import BatcherStopped, MicroBatcher
 from shipyard.serving.predlog import PredictionLog
@@ -35,7 +36,7 @@ from shipyard.serving.served import ModelSlots, Served
 
 __all__ = ["ModelRoutes"]
 
-Inputs = list[tuple[str, str, bool]]
+Inputs = Signature
 Body = tuple[Inputs, dict[str, tuple[Any, ...]], dict[str, tuple[float, float]]]
 
 

@@ -31,6 +31,7 @@ from shipyard.monitoring.logschema import (
     recommendation_schema,
     recommendations_path,
 )
+from shipyard.names import Signature
 from shipyard.serving.request_ids import request_id
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ __all__ = ["LoggedRefusals", "PredictionLog"]
 
 logger = logging.getLogger(__name__)
 
-Inputs = list[tuple[str, str, bool]]
+Inputs = Signature
 _FLUSH_ROWS = 5000
 _COMMIT_ATTEMPTS = 5
 

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
+from shipyard.names import Signature
 from shipyard.train.categories import unknown_category
 
 __all__ = ["SECURED", "Error", "Identifier", "PredictionOut", "Predictions", "Ready", "Recommendation",
@@ -93,7 +94,7 @@ def _within(column: str, seen: tuple[float, float], margin: float) -> tuple[floa
     return lowest, highest, check
 
 
-def row_model(name: str, inputs: list[tuple[str, str, bool]],
+def row_model(name: str, inputs: Signature,
               categories: Mapping[str, tuple[Any, ...]] | None = None,
               ranges: Mapping[str, tuple[float, float]] | None = None, *,
               margin: float = 1.0) -> type[BaseModel]:

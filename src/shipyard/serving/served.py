@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from shipyard.names import PRODUCTION, Signature
 from shipyard.project import Project
 from shipyard.registry import Registry
 from shipyard.train.categories import known_categories
@@ -28,7 +29,7 @@ from shipyard.train.compiled import CompiledModel
 __all__ = ["ModelSlots", "Served"]
 
 logger = logging.getLogger(__name__)
-ALIAS = "production"
+ALIAS = PRODUCTION
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Served:
     name: str
     version: int
     model: Any
-    inputs: list[tuple[str, str, bool]]
+    inputs: Signature
     example: list[dict[str, Any]]
     categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     """Input column → the categories the model learnt for it (others are refused)."""
@@ -74,14 +75,14 @@ class ModelSlots:
         self.names = names
         self.on_load = on_load
         self.current: dict[str, Served] = {}
-        self.planned: dict[str, tuple[int, str, list[tuple[str, str, bool]]]] = {}
+        self.planned: dict[str, tuple[int, str, Signature]] = {}
         self.promoted: dict[str, int] = {}
         """The production version last found in the registry for each model, loaded or not."""
         self.swaps = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def plan(self) -> dict[str, tuple[int, str, list[tuple[str, str, bool]]]]:
+    def plan(self) -> dict[str, tuple[int, str, Signature]]:
         """Version, flavour and input signature of each model's production version, without
         loading any model: what the routes are built from."""
         registry = Registry.of(self.project)

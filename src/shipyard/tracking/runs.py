@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 from shipyard.errors import ShipyardError
+from shipyard.names import FINGERPRINT, GIT_COMMIT, GIT_DIRTY, RUN_ID
 from shipyard.redact import redact_url, reveal
 from shipyard.state import FolderState
 from shipyard.tracking.records import RunRecord, RunStore, TrackedRun
@@ -42,9 +43,9 @@ def lineage_tags(*, run_id: str, pipeline: str, git_commit: str | None, git_dirt
 
     One builder for both, so a missing commit reads the same ("unknown") everywhere.
     """
-    tags = {"shipyard.run_id": run_id, "shipyard.pipeline": pipeline,
-            "shipyard.git_commit": git_commit or "unknown",
-            "shipyard.git_dirty": "unknown" if git_dirty is None else str(git_dirty).lower()}
+    tags = {RUN_ID: run_id, "shipyard.pipeline": pipeline,
+            GIT_COMMIT: git_commit or "unknown",
+            GIT_DIRTY: "unknown" if git_dirty is None else str(git_dirty).lower()}
     tags.update({f"shipyard.data.{table}": str(v) for table, v in data_versions.items()})
     return tags
 
@@ -121,7 +122,7 @@ class MlflowRunRecords:
                 self.experiment_id, start_time=int(outcome.started_at * 1000),
                 run_name=result.name,
                 tags={MLFLOW_PARENT_RUN_ID: self.run_id, "shipyard.step": result.name,
-                      "shipyard.fingerprint": result.fingerprint})
+                      FINGERPRINT: result.fingerprint})
             end = int(outcome.finished_at * 1000)
             metrics = [Metric("duration_s", outcome.duration_s, end, 0)]
             metrics += [Metric(k, v, ts, n) for k, v, ts, n in outcome.metrics]

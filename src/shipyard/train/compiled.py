@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from shipyard.names import SERVED_BY
+
 __all__ = ["CHECK_FILE", "ONNX_FILE", "SERVED_BY", "TOLERANCE", "CompileCheck", "CompiledModel",
            "compile_model"]
 
 ONNX_FILE = "model.onnx"
 CHECK_FILE = "compiled.json"
-SERVED_BY = "shipyard.served_by"
-"""Version tag: ``onnx`` or ``sklearn``, with why (see :meth:`CompileCheck.describe`)."""
 TOLERANCE = 1e-5
 """Largest absolute difference of a positive-class probability allowed between the graph and
 the pipeline on the test rows. The graph computes in 32-bit floats: on the examples the

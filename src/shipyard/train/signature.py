@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from shipyard.errors import PipelineError
+from shipyard.names import Signature
 
 if TYPE_CHECKING:
     from mlflow.models import ModelSignature
@@ -56,7 +57,7 @@ _NUMBERS = {"double": "a number", "float": "a number", "long": "an integer",
             "integer": "an integer"}
 
 
-def conform(frame: pd.DataFrame, inputs: list[tuple[str, str, bool]], *, where: str,
+def conform(frame: pd.DataFrame, inputs: Signature, *, where: str,
             model: str) -> pd.DataFrame:
     """``frame`` with the columns of a model's input signature typed as it declares them.
 

@@ -18,6 +18,7 @@ from shipyard.errors import ShipyardError
 from shipyard.lake.batches import BatchRegister, ingest_verdict
 from shipyard.lake.quarantine import quarantined
 from shipyard.monitoring.states import MonitorStates
+from shipyard.names import PRODUCTION, STAGING
 from shipyard.project import Project
 from shipyard.registry.client import Registry
 from shipyard.tracking.records import RunStore
@@ -48,8 +49,8 @@ def _models(p: Project) -> list[dict[str, Any]]:
     if not p.config.models:
         return []
     registry = Registry.of(p)
-    return [{"name": name, "production": registry.alias(name, "production"),
-             "staging": registry.alias(name, "staging")} for name in sorted(p.config.models)]
+    return [{"name": name, "production": registry.alias(name, PRODUCTION),
+             "staging": registry.alias(name, STAGING)} for name in sorted(p.config.models)]
 
 
 def _last_runs(p: Project) -> list[dict[str, Any]]:
