@@ -23,7 +23,12 @@ Each measurement is a fresh process (peak RSS from ``getrusage`` in the child, l
 imported before the clock starts); runs alternate and medians are reported. The verdict of
 every column under each tool is kept, at N rows and at ``--small-rows``. Last, Shipyard alone
 on ``--rows`` and ``--big-rows`` logged rows, to show its memory stays flat
-(``--memory-only`` runs just that part and updates its keys). Figures go to
+(``--memory-only`` runs just that part and updates its keys). Beside the report-to-report
+ratio, two more (``--honest-only`` runs just them): ``ratio_vs_evidently_cli``, the whole
+``shipyard monitor drift MODEL`` command in a fresh process against a whole Evidently script
+doing the same (read the windows, ``DataDriftPreset``, the report saved as HTML), and
+``ratio_vs_evidently_tests``, Shipyard's tests (the library call) against Evidently's drift
+tests without its report; each with CPU seconds and the load average. Figures go to
 ``benchmarks/results/monitoring.json``.
 """
 
@@ -288,15 +293,12 @@ def run_shipyard(folder: Path) -> dict[str, Any]:
 
 
 def run_evidently(folder: Path) -> dict[str, Any]:
-    import pandas as pd
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
     start, cpu = time.perf_counter(), cpu_s()
-    reference = pd.read_parquet(folder / "previous.parquet")
-    current = pd.read_parquet(folder / "current.parquet")
+    reference, current, numeric = _evidently_frames(folder)
     loaded = time.perf_counter()
-    numeric = [c for c in current.columns if pd.api.types.is_numeric_dtype(reference[c])]
     definition = DataDefinition(numerical_columns=numeric, categorical_columns=[
         c for c in current.columns if c not in numeric])
     snapshot = Report([DataDriftPreset()]).run(
@@ -319,10 +321,58 @@ def run_evidently(folder: Path) -> dict[str, Any]:
             "verdicts": verdicts}
 
 
+def _evidently_frames(folder: Path) -> tuple[Any, Any, list[str]]:
+    """The previous (reference) and current windows as Evidently reads them, and which of
+    their columns are numbers."""
+    import pandas as pd
+
+    reference = pd.read_parquet(folder / "previous.parquet")
+    current = pd.read_parquet(folder / "current.parquet")
+    numeric = [c for c in current.columns if pd.api.types.is_numeric_dtype(reference[c])]
+    return reference, current, numeric
+
+
+def run_evidently_tests(folder: Path) -> dict[str, Any]:
+    """Evidently's drift tests without its report: per column, the test ``DataDriftPreset``
+    picks (``get_stattest`` with no override) on the non-missing values, as its drift
+    calculation does; no snapshot, no rendering."""
+    from evidently.legacy.calculations.stattests.registry import get_stattest
+    from evidently.legacy.core import ColumnType
+
+    start, cpu = time.perf_counter(), cpu_s()
+    reference, current, numeric = _evidently_frames(folder)
+    verdicts = {}
+    for column in current.columns:
+        kind = ColumnType.Numerical if column in numeric else ColumnType.Categorical
+        ours, theirs = reference[column].dropna(), current[column].dropna()
+        test = get_stattest(ours, theirs, kind, None)
+        found = test(ours, theirs, kind, None)
+        verdicts[column] = {"drift": bool(found.drifted), "method": test.name,
+                            "value": float(found.drift_score)}
+    return {"seconds": time.perf_counter() - start, "cpu_s": cpu_s() - cpu,
+            "peak_mb": peak_mb(), "verdicts": verdicts}
+
+
+def run_evidently_script(folder: Path) -> dict[str, Any]:
+    """What a user's Evidently script does: read the windows, run ``DataDriftPreset``, save
+    the report as HTML. Timed from outside, as a whole process (:func:`whole_command`)."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    reference, current, numeric = _evidently_frames(folder)
+    definition = DataDefinition(numerical_columns=numeric, categorical_columns=[
+        c for c in current.columns if c not in numeric])
+    snapshot = Report([DataDriftPreset()]).run(
+        Dataset.from_pandas(current, data_definition=definition),
+        Dataset.from_pandas(reference, data_definition=definition))
+    snapshot.save_html(str(folder / "evidently-report.html"))
+    return {"peak_mb": peak_mb()}
+
+
 def child(tool: str, folder: Path) -> dict[str, Any]:
     """One run of ``tool`` on ``folder`` in a fresh process (the Evidently venv's Python for
     Evidently), its JSON answer; a run that fails answers ``{"error": its last line}``."""
-    python = str(evidently_python()) if tool == "evidently" else sys.executable
+    python = str(evidently_python()) if tool.startswith("evidently") else sys.executable
     env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")} if tool == "shipyard" \
         else {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([python, __file__, "--child", tool, "--folder", str(folder)],
@@ -484,6 +534,106 @@ def fragmented(work: Path, rows: int, runs: int, rows_per_file: int) -> dict[str
             "ratio_vs_evidently_cpu_fragmented": found["ratio_vs_evidently_cpu"]}
 
 
+def cli_project(folder: Path) -> Path:
+    """A project whose dev environment holds ``folder``'s log and a registry in which
+    version 1 of the model carries ``folder``'s profile, as registration leaves it: what
+    ``shipyard monitor drift MODEL`` needs to run on the benchmark's rows."""
+    import shutil
+
+    from mlflow import MlflowClient
+
+    from shipyard.train.profile import PROFILE_FILE
+
+    project = folder / "project"
+    model = project / "model"
+    (model / "extra_files").mkdir(parents=True, exist_ok=True)
+    shutil.copy(folder / "profile.json", model / "extra_files" / PROFILE_FILE)
+    tracking = f"sqlite:///{project / 'mlflow.db'}"
+    (project / "shipyard.yaml").write_text(
+        f"project: bench\nenvironments:\n  dev:\n    lake: {folder / 'lake'}\n"
+        f"    tracking_uri: {tracking}\n")
+    client = MlflowClient(tracking_uri=tracking, registry_uri=tracking)
+    client.create_registered_model(MODEL)
+    client.create_model_version(MODEL, str(model), tags={"shipyard.flavor": "sklearn"})
+    return project
+
+
+def whole_command(tool: str, folder: Path, project: Path) -> dict[str, Any]:
+    """One whole command in a fresh process, timed from outside (interpreter start, imports,
+    reading, testing, the report written): ``shipyard monitor drift MODEL`` over the current
+    window, or the Evidently script doing the same (:func:`run_evidently_script`). CPU
+    seconds are the child's, from ``getrusage``."""
+    if tool == "shipyard":
+        command = [sys.executable, "-m", "shipyard", "monitor", "drift", MODEL, "--window", "1d",
+                   "--since", (NOW - DAY).isoformat(), "--project", str(project)]
+        env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src"), "COLUMNS": "120"}
+    else:
+        command = [str(evidently_python()), __file__, "--child", "evidently_script",
+                   "--folder", str(folder)]
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        print(done.stdout[-2000:], done.stderr[-3000:], file=sys.stderr, flush=True)
+        return {"error": f"{tool}: exit {done.returncode}"}
+    return {"seconds": seconds, "cpu_s": (after.ru_utime - before.ru_utime)
+            + (after.ru_stime - before.ru_stime)}
+
+
+def honest(work: Path, rows: int, runs: int) -> dict[str, Any]:
+    """The whole command against a whole Evidently script, and Shipyard's tests (the library
+    call of ``monitor drift``) against Evidently's tests without its report, on the Titanic
+    windows of ``rows`` rows; ``runs`` alternating runs of each, medians, the load beside."""
+    folder = work / f"titanic-{rows}"
+    if not (folder / "profile.json").exists():
+        print(f"titanic, {rows:,} rows per window: writing the log and the Parquet files",
+              flush=True)
+        prepare(folder, "titanic", rows, parquet=True)
+    project = cli_project(folder)
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True, check=False)
+    found: dict[str, Any] = {"rows_per_window": rows, "uptime_at_start": uptime.stdout.strip()}
+    pairs = {"cli": (lambda: whole_command("shipyard", folder, project),
+                     lambda: whole_command("evidently", folder, project)),
+             "tests": (lambda: child("shipyard", folder),
+                       lambda: child("evidently_tests", folder))}
+    for name, (ours, theirs) in pairs.items():
+        done: dict[str, list[dict[str, Any]]] = {"shipyard": [], "evidently": []}
+        loads = []
+        for i in range(runs):
+            for tool, measure_once in (("shipyard", ours), ("evidently", theirs)):
+                answer = measure_once()
+                if "error" in answer:
+                    raise SystemExit(f"{name} run {i + 1}, {tool}: {answer['error']}")
+                done[tool].append(answer)
+                print(f"  {name} run {i + 1}/{runs} {tool}: {answer['seconds']:.2f} s "
+                      f"({answer['cpu_s']:.2f} s CPU)", flush=True)
+            loads.append(round(os.getloadavg()[0], 2))
+        ship, evid = done["shipyard"], done["evidently"]
+        found[name] = {
+            "runs": runs, "load_average_after_each_run": loads,
+            "shipyard_s": _median(ship, "seconds"), "evidently_s": _median(evid, "seconds"),
+            "shipyard_cpu_s": _median(ship, "cpu_s"), "evidently_cpu_s": _median(evid, "cpu_s"),
+            "shipyard_runs_s": [round(r["seconds"], 3) for r in ship],
+            "evidently_runs_s": [round(r["seconds"], 3) for r in evid],
+            "ratio": _ratio(_median(evid, "seconds"), _median(ship, "seconds")),
+            "ratio_cpu": _ratio(_median(evid, "cpu_s"), _median(ship, "cpu_s")),
+        }
+        if name == "tests":
+            found[name]["verdicts"] = verdict_table("titanic", ship[-1], evid[-1])
+    found["uptime_at_end"] = subprocess.run(["uptime"], capture_output=True, text=True,
+                                            check=False).stdout.strip()
+    return {"honest": found,
+            "ratio_vs_evidently_cli": found["cli"]["ratio"],
+            "ratio_vs_evidently_cli_cpu": found["cli"]["ratio_cpu"],
+            "ratio_vs_evidently_tests": found["tests"]["ratio"],
+            "ratio_vs_evidently_tests_cpu": found["tests"]["ratio_cpu"],
+            "honest_load_average": found["cli"]["load_average_after_each_run"]
+            + found["tests"]["load_average_after_each_run"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows per window")
@@ -503,12 +653,15 @@ def main() -> None:
     parser.add_argument("--fragmented-only", action="store_true",
                         help="only the fragmented-log comparison; its keys are updated in "
                              "--out, the rest kept")
-    parser.add_argument("--child", choices=["shipyard", "evidently"], help=argparse.SUPPRESS)
+    parser.add_argument("--honest-only", action="store_true",
+                        help="only the whole command against a whole Evidently script, and "
+                             "the tests against Evidently's tests; their keys are updated in "
+                             "--out, the rest kept")
+    parser.add_argument("--child", choices=list(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run = run_shipyard if args.child == "shipyard" else run_evidently
-        print(json.dumps(run(args.folder)))
+        print(json.dumps(CHILDREN[args.child](args.folder)))
         return
 
     if args.memory_only:
@@ -517,6 +670,13 @@ def main() -> None:
             kept.update(memory(Path(tmp), args.rows, args.big_rows, args.big_runs))
         args.out.write_text(json.dumps(kept, indent=2) + "\n")
         print(json.dumps({k: v for k, v in kept.items() if "10m" in k or "1m" in k}, indent=2))
+        return
+    if args.honest_only:
+        kept = json.loads(args.out.read_text()) if args.out.exists() else {}
+        with tempfile.TemporaryDirectory(prefix="shipyard-bench-monitoring-") as tmp:
+            kept.update(honest(Path(tmp), args.rows, args.runs))
+        args.out.write_text(json.dumps(kept, indent=2) + "\n")
+        print(json.dumps({k: v for k, v in kept["honest"].items() if k != "tests"}, indent=2))
         return
     if args.fragmented_only:
         kept = json.loads(args.out.read_text()) if args.out.exists() else {}
@@ -551,6 +711,7 @@ def main() -> None:
             variant: {str(args.rows): results[variant]["verdicts"],
                       str(args.small_rows): results[variant]["verdicts_small"]}
             for variant in ("titanic", "wide50")}
+        results.update(honest(work, args.rows, args.runs))
         if args.rows_per_file:
             results.update(fragmented(work, args.rows, args.runs, args.rows_per_file))
         if args.big_rows:
@@ -559,6 +720,10 @@ def main() -> None:
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps({k: v for k, v in results.items()
                       if k not in ("titanic", "wide50", "verdicts", "planted")}, indent=2))
+
+
+CHILDREN = {"shipyard": run_shipyard, "evidently": run_evidently,
+            "evidently_tests": run_evidently_tests, "evidently_script": run_evidently_script}
 
 
 if __name__ == "__main__":

@@ -64,7 +64,8 @@ def test_the_team_target_passes_and_a_local_prod_is_refused_with_exit_2(tmp_path
     refused = run("deploy", "validate", "--env", "prod", cwd=root, check=2)
     problems = [line for line in refused.stdout.splitlines() if line.startswith("✗")]
     assert ("✗ deploy/k8s/overlays/prod: Deployment/shop, CronJob/shop-ingest, "
-            "CronJob/shop-recommend, CronJob/shop-run-nightly, CronJob/shop-run-train "
+            "CronJob/shop-monitor-compact, CronJob/shop-recommend, CronJob/shop-run-nightly, "
+            "CronJob/shop-run-train "
             "environments.prod.lake: 'lake-prod' is a local folder: each pod gets an empty one "
             "of its own; fix: set environments.prod.lake to object storage (s3://, az://, "
             "abfss://) through a required variable, e.g. ${SHIPYARD_LAKE}") in problems[0]

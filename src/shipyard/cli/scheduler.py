@@ -77,11 +77,13 @@ def scheduler(
     ]
     if project.config.monitoring.check_every:
         planned.append(f"rule checks (every {project.config.monitoring.check_every})")
-    if project.config.monitoring.compact_every:
-        planned.append(f"log compaction (every {project.config.monitoring.compact_every})")
+    compact_every = project.config.compact_every()
+    if compact_every:
+        planned.append(f"log compaction (every {compact_every})")
     if not planned:
-        console.print("No pipeline declares a schedule or on_new_data, and neither "
-                      "monitoring.check_every nor monitoring.compact_every is set; nothing to do.")
+        console.print("No pipeline declares a schedule or on_new_data, monitoring.check_every "
+                      "is not set and there are no logs to compact (no models, or "
+                      "monitoring.compact_every: null); nothing to do.")
         return
     console.print(f"Scheduling {', '.join(planned)} in {project.root} ({env}); "
                   f"slots are recorded in {redact(project.metadata_url)}")

@@ -561,9 +561,11 @@ class MonitoringSettings(DriftThresholds):
         default=30, description="Days the prediction and recommendation logs are kept.")
     reports: ReportRetention = Field(default_factory=ReportRetention)
     compact_every: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
-        default=None, description="How often 'shipyard scheduler' runs 'monitor compact' "
-                                  "(e.g. 1d): retention, then Delta's optimize and vacuum, "
-                                  "and the reports' retention.")
+        default="1d", description="How often 'shipyard scheduler' (and a deploy's CronJob) "
+                                  "runs 'monitor compact': retention, then Delta's optimize "
+                                  "and vacuum, and the reports' retention. By default daily "
+                                  "in a project with models (their server appends small files "
+                                  "all day); null turns it off.")
 
 
     # --- rules and alerts (issue 11: rules on the service and the pipelines) ---
@@ -681,6 +683,18 @@ class ProjectConfig(_Model):
     _unset_variables: dict[str, list[tuple[str, str]]] = PrivateAttr(default_factory=dict)
     """Per environment, the (setting, variable) pairs whose ``${VAR}`` was not set at load."""
     _named_variables: frozenset[str] = PrivateAttr(default=frozenset())
+
+    def compact_every(self) -> str | None:
+        """How often the logs are compacted (None: never).
+
+        ``monitoring.compact_every`` as written, or its default (1d) when the project has
+        models: their server appends a small file every second it is busy, and a day of them
+        left alone is thousands of files to open on every read. A project without models has
+        no log to compact, so its default schedules nothing.
+        """
+        if "compact_every" in self.monitoring.model_fields_set or self.models:
+            return self.monitoring.compact_every
+        return None
 
     def variables(self) -> dict[str, str]:
         """The values of the ``${VAR}`` the file names that this process has: what another

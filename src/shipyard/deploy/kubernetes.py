@@ -69,7 +69,8 @@ def default_schedules(config: ProjectConfig) -> dict[str, ScheduleConfig]:
     Ingest nightly if it has tables; each model's training pipeline at its ``schedule`` (or
     after the ingest); recommendations after training if a recommender is served; monitoring
     rules at ``monitoring.check_every`` (or every 15 minutes) if there are rules, and the
-    prediction log's compaction at ``monitoring.compact_every`` if set.
+    prediction logs' compaction at ``monitoring.compact_every`` (daily by default when the
+    project has models, see :meth:`ProjectConfig.compact_every`).
     """
     if config.deploy.schedules is not None:
         return dict(config.deploy.schedules)
@@ -87,9 +88,10 @@ def default_schedules(config: ProjectConfig) -> dict[str, ScheduleConfig]:
     if config.monitoring.rules:
         found["monitor-check"] = ScheduleConfig(
             cron=_every(config.monitoring.check_every or "15m"), command="monitor check")
-    if config.monitoring.compact_every:
-        found["monitor-compact"] = ScheduleConfig(
-            cron=_every(config.monitoring.compact_every), command="monitor compact")
+    compact_every = config.compact_every()
+    if compact_every:
+        found["monitor-compact"] = ScheduleConfig(cron=_every(compact_every),
+                                                  command="monitor compact")
     return found
 
 

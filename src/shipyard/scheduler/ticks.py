@@ -6,9 +6,10 @@ with ``on_new_data: true`` is due whenever the set of lake versions it reads has
 claimed before, which happens after an ingest lands a new version of one of its tables.
 With ``monitoring.check_every``, the rules of ``monitoring.rules`` are checked once per period
 (slots aligned to the Unix epoch, so two schedulers share them), which may start the
-``monitoring.on_drift`` pipeline. With ``monitoring.compact_every``, the prediction logs are
-expired, compacted and vacuumed once per period the same way (the server appends small files
-all day; left alone, reading a window opens thousands of them).
+``monitoring.on_drift`` pipeline. Every ``monitoring.compact_every`` (daily by default in a
+project with models), the prediction logs are expired, compacted and vacuumed once per period
+the same way (the server appends small files all day; left alone, reading a window opens
+thousands of them).
 """
 
 from __future__ import annotations
@@ -136,8 +137,9 @@ def monitor_slot(project: Project, now: datetime) -> str | None:
 
 
 def compact_slot(project: Project, now: datetime) -> str | None:
-    """The start of the ``monitoring.compact_every`` period holding ``now`` (None: not set)."""
-    return _period_start(project.config.monitoring.compact_every, now)
+    """The start of the compaction period holding ``now`` (None: no compaction, see
+    :meth:`ProjectConfig.compact_every`)."""
+    return _period_start(project.config.compact_every(), now)
 
 
 def _compact(project: Project, slots: SlotStore, slot: str) -> Started:

@@ -213,7 +213,8 @@ def test_schedules_default_from_the_project(project: Project) -> None:
     schedules = default_schedules(project.config)
     assert {n: (s.cron, s.command) for n, s in schedules.items()} == {
         "ingest": ("0 2 * * *", "ingest"), "run-train": ("0 3 * * *", "run train"),
-        "run-nightly": ("0 4 * * *", "run nightly")}
+        "run-nightly": ("0 4 * * *", "run nightly"),
+        "monitor-compact": ("0 0 * * *", "monitor compact")}  # it has models: logs to compact
     job = _objects(project, "prod")["CronJob/demo-shop-run-nightly"]
     assert job["spec"]["concurrencyPolicy"] == "Forbid"
     container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]

@@ -25,6 +25,19 @@ def test_defaults() -> None:
     assert default_schedules(parse_config(MINIMAL)) == {}  # nothing to run on a schedule
 
 
+MODELS = {"pipelines": {"train": {"function": "jobs:train"}},
+          "models": {"churn": {"pipeline": "train", "primary_metric": "accuracy"}}}
+
+
+def test_a_project_with_models_compacts_its_logs_daily_unless_told_otherwise() -> None:
+    """A served model's log is thousands of small files a day: compaction is on by default."""
+    schedules = default_schedules(parse_config({**MINIMAL, **MODELS}))
+    assert (schedules["monitor-compact"].cron, schedules["monitor-compact"].command) == (
+        "0 0 * * *", "monitor compact")
+    off = parse_config({**MINIMAL, **MODELS, "monitoring": {"compact_every": None}})
+    assert "monitor-compact" not in default_schedules(off)
+
+
 @pytest.mark.parametrize(("deploy", "words"), [
     ({"autoscaling": {"min": 7, "max": 6}}, "deploy.autoscaling: min (7) is greater than max (6)"),
     ({"tag": "has space"}, "deploy.tag"),

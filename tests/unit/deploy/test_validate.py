@@ -159,8 +159,8 @@ def test_a_kustomization_field_shipyard_does_not_render_is_named(project: Projec
                             "rendered by Shipyard") for p in problems), problems
 
 
-WORKLOADS = ("Deployment/demo-shop, CronJob/demo-shop-ingest, CronJob/demo-shop-run-nightly, "
-             "CronJob/demo-shop-run-train")
+WORKLOADS = ("Deployment/demo-shop, CronJob/demo-shop-ingest, CronJob/demo-shop-monitor-compact, "
+             "CronJob/demo-shop-run-nightly, CronJob/demo-shop-run-train")
 LOCAL_STORES: dict[str, tuple[str, str, str, str]] = {
     # staging's line in shipyard.yaml → the same line made local, the setting named, the words
     "local lake": ("lake: s3://bucket/staging", "lake: lake-staging",

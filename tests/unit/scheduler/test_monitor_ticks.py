@@ -1,4 +1,5 @@
-"""The scheduler checks monitoring.rules once per monitoring.check_every period."""
+"""The scheduler checks monitoring.rules once per monitoring.check_every period, and compacts
+the logs once per monitoring.compact_every (daily by default in a project with models)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,43 @@ def test_logs_are_compacted_once_per_period(tmp_path: Path) -> None:
     assert sorted(DeltaTable(path).to_pyarrow_table().column("request_id").to_pylist()) == [
         "r1", "r2"]
     assert tick(project, at + timedelta(hours=5)) == []  # same day: compacted already
+
+
+def test_a_project_with_defaults_compacts_its_prediction_log_daily(tmp_path: Path) -> None:
+    """Before, nothing compacted the log unless monitoring.compact_every was set: a day of
+    one-second appends stayed thousands of files for every read to open."""
+    from deltalake import DeltaTable
+
+    from shipyard.monitoring.logschema import predictions_path
+    from shipyard.serving.predlog import PredictionLog
+
+    (tmp_path / "shipyard.yaml").write_text(
+        "project: p\nenvironments: {dev: {lake: lake}}\n"
+        "pipelines: {train: {function: 'jobs:train'}}\n"
+        "models: {churn: {pipeline: train, primary_metric: accuracy}}\n")
+    project = Project.open(tmp_path)
+    at = datetime(2026, 11, 28, 6, 20, tzinfo=UTC)
+    writer = PredictionLog(project.lake_root, None)
+    for second in range(5):  # the server's appends, one file each
+        writer.record_refusal("churn", 1, 503, 1.0, request_id=f"r{second}",
+                              when=at - timedelta(seconds=second))
+        while not writer.queue.empty():
+            writer.flush()
+    path = predictions_path(project.lake_root, "churn")
+    assert len(DeltaTable(path).file_uris()) == 5
+    (done,) = tick(project, at)
+    assert (done.trigger, done.slot, done.status) == (
+        "compact", "2026-11-28T00:00:00+00:00", "succeeded")
+    assert len(DeltaTable(path).file_uris()) == 1
+    assert DeltaTable(path).to_pyarrow_table().num_rows == 5
+
+
+def test_compaction_can_be_turned_off(tmp_path: Path) -> None:
+    (tmp_path / "shipyard.yaml").write_text(
+        "project: p\nenvironments: {dev: {lake: lake}}\n"
+        "pipelines: {train: {function: 'jobs:train'}}\n"
+        "models: {churn: {pipeline: train, primary_metric: accuracy}}\n"
+        "monitoring: {compact_every: null}\n")
+    project = Project.open(tmp_path)
+    assert compact_slot(project, datetime.now(UTC)) is None
+    assert tick(project) == []
