@@ -13,7 +13,9 @@ server answers with, so both shells map errors the same way::
     ├── LockedError               exit 1, HTTP 409   another process holds the table's lock
     ├── NotFoundError             exit 1, HTTP 404   unknown table, batch, version, model
     ├── Unauthorized              exit 1, HTTP 401   a request without a valid API key
+    │   └── SignInRequired                           … the web UI without a session: sign in
     ├── NotPermitted              exit 1, HTTP 403   a valid key whose role may not do this
+    ├── BadForm                   exit 1, HTTP 400   a web UI form without what it needs
     ├── TooManyWrongKeys          exit 1, HTTP 429   wrong keys from one address: wait, retry
     ├── NotReady                  exit 1, HTTP 503   a served model is loading or cannot answer
     │   └── StillLoading          exit 1, HTTP 503   … still loading: retry after a second
@@ -39,6 +41,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "BadForm",
     "ComparisonRefused",
     "ConfigError",
     "DataRejected",
@@ -60,6 +63,7 @@ __all__ = [
     "RulesFiring",
     "RunIdTaken",
     "ShipyardError",
+    "SignInRequired",
     "SourceError",
     "StepFailed",
     "StillLoading",
@@ -131,10 +135,21 @@ class Unauthorized(ShipyardError):
     http_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
+class SignInRequired(Unauthorized):
+    """The web UI without a session: it answers with a redirect to the sign-in page."""
+
+
 class NotPermitted(ShipyardError):
-    """A valid API key whose role may not do this: a viewer's key starting a pipeline run."""
+    """A valid API key whose role may not do this (a viewer's key starting a pipeline run, a
+    viewer's session accepting a batch), or a web UI form without its CSRF token."""
 
     http_status = 403
+
+
+class BadForm(ShipyardError):
+    """A web UI form sent without what it needs (a reason): the page says what to fill in."""
+
+    http_status = 400
 
 
 class TooManyWrongKeys(ShipyardError):

@@ -25,16 +25,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shipyard.asgi import BodyLimit, SecurityHeaders, security_headers
-from shipyard.errors import ShipyardError, TooManyWrongKeys
+from shipyard.errors import NotPermitted, ShipyardError, SignInRequired, TooManyWrongKeys
 from shipyard.project import Project
 from shipyard.ui.render import href, render
 from shipyard.ui.session import (
     COOKIE,
     SIGN_IN_COOKIE,
-    Forbidden,
     KeyRoles,
     Sessions,
-    SignInRequired,
     csrf,
     login_redirect,
     read_form,
@@ -84,7 +82,7 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
 
     @app.exception_handler(ShipyardError)
     def library_error(request: Request, error: ShipyardError) -> Response:
-        title = "Not allowed" if isinstance(error, Forbidden) else "Could not do that"
+        title = "Not allowed" if isinstance(error, NotPermitted) else "Could not do that"
         return _error_page(request, error.http_status, title, str(error))
 
     @app.exception_handler(StarletteHTTPException)

@@ -27,13 +27,12 @@ from urllib.parse import parse_qs, quote
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
-from shipyard.errors import NotFoundError, ShipyardError
+from shipyard.errors import NotFoundError, NotPermitted, ShipyardError, SignInRequired
 from shipyard.project import Project
 from shipyard.ui.session_store import SessionStore, token_digest
 
-__all__ = ["COOKIE", "SIGN_IN_COOKIE", "BadForm", "Forbidden", "KeyRoles", "Session", "Sessions",
-           "SignInRequired", "csrf", "flash", "operator", "project", "read_form", "selected_env",
-           "sign_in_token", "viewer"]
+__all__ = ["COOKIE", "SIGN_IN_COOKIE", "KeyRoles", "Session", "Sessions", "csrf", "flash",
+           "operator", "project", "read_form", "selected_env", "sign_in_token", "viewer"]
 
 COOKIE = "shipyard_session"
 SIGN_IN_COOKIE = "shipyard_sign_in"
@@ -48,24 +47,6 @@ class KeyRoles(Protocol):
     def role_for(self, presented: str | None, client: str) -> Role | None: ...
 
     def role_of_digest(self, digest: str) -> Role | None: ...
-
-
-class SignInRequired(ShipyardError):
-    """No session: the UI answers with a redirect to the sign-in page."""
-
-    http_status = 401
-
-
-class Forbidden(ShipyardError):
-    """Signed in, but the session may not do this (its role, or a POST without its token)."""
-
-    http_status = 403
-
-
-class BadForm(ShipyardError):
-    """A form sent without what it needs (a reason): the page says what to fill in."""
-
-    http_status = 400
 
 
 @dataclass
@@ -160,7 +141,7 @@ def flash(request: Request, message: str) -> None:
 def operator(session: Annotated[Session, Depends(viewer)]) -> Session:
     """A session of an operator key; a viewer gets a 403 page and nothing changes."""
     if session.role != "operator":
-        raise Forbidden(f"your key's role is {session.role}; an operator key may accept "
+        raise NotPermitted(f"your key's role is {session.role}; an operator key may accept "
                         f"batches, promote and roll back (ask for one, or sign in with it)")
     return session
 
@@ -176,7 +157,7 @@ async def read_form(request: Request) -> dict[str, str]:
     async for chunk in request.stream():  # never more than the limit in memory
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise Forbidden(f"a form of over {MAX_FORM_BYTES:,} bytes: no form of this UI is "
+            raise NotPermitted(f"a form of over {MAX_FORM_BYTES:,} bytes: no form of this UI is "
                             f"that long")
     fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
@@ -187,7 +168,7 @@ async def csrf(request: Request, session: Annotated[Session, Depends(viewer)]) -
     site makes a signed-in browser send lacks it and is refused (403), changing nothing."""
     form = await read_form(request)
     if not hmac.compare_digest(form.get("csrf_token", "").encode(), session.csrf_token.encode()):
-        raise Forbidden("this form's CSRF token is missing or not this session's: reload the "
+        raise NotPermitted("this form's CSRF token is missing or not this session's: reload the "
                         "page and send it again")
     return form
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from shipyard.errors import NotFoundError, ShipyardError
+from shipyard.errors import BadForm, NotFoundError, ShipyardError
 from shipyard.lake import quarantine as q
 from shipyard.lake.batches import BatchRegister
 from shipyard.lake.catalog import batch_selection, published_tables, published_version, unpublished
@@ -26,7 +26,7 @@ from shipyard.lake.tables import LAYERS, DeltaStore
 from shipyard.project import Project
 from shipyard.ui.charts import plot_div
 from shipyard.ui.render import href, render
-from shipyard.ui.session import BadForm, Session, csrf, flash, operator, project, viewer
+from shipyard.ui.session import Session, csrf, flash, operator, project, viewer
 
 router = APIRouter(prefix="/lake")
 

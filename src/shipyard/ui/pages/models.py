@@ -15,12 +15,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from shipyard.errors import NotFoundError
+from shipyard.errors import BadForm, NotFoundError
 from shipyard.registry import AuditTrail, Comparison, Registry
 from shipyard.registry.versions import ModelSummary, saved_comparison, summarize, summarize_all
 from shipyard.ui.charts import plot_div
 from shipyard.ui.render import href, render
-from shipyard.ui.session import BadForm, Session, csrf, flash, operator, project, viewer
+from shipyard.ui.session import Session, csrf, flash, operator, project, viewer
 
 __all__ = ["comparison_chart", "router"]
 
