@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from shipyard.config.durations import Duration, parse_duration
 from shipyard.config.metrics import check_metrics
 from shipyard.errors import ConfigError
 
@@ -399,7 +400,6 @@ _AGE_KINDS = ("lake_age", "run_age")
 _SHARE_KINDS = ("error_rate", "rejection_rate", "drift")
 _TARGET_NEEDED = ("p99_latency_ms", "error_rate", "rejection_rate", "run_age", "drift",
                   "losing_to_baseline")
-_AGE = re.compile(r"^\s*\d+(\.\d+)?\s*[smhdw]\s*$")
 
 
 class RuleConfig(_Model):
@@ -412,18 +412,10 @@ class RuleConfig(_Model):
     kind: str
     threshold: float | str
     target: str | None = None
-    window: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+    window: Duration | None = Field(
         default=None, description="Window of the rate, latency, count or drift [monitoring.window].")
     name: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] = Field(
         default=None, description="Name in tables, alerts and /metrics [kind, or kind:target].")
-
-    @field_validator("window", mode="before")
-    @classmethod
-    def _window(cls, value: Any) -> Any:
-        if isinstance(value, str) and not re.fullmatch(r"\s*\d+\s*[smhdw]\s*", value):
-            raise ValueError(f"window {value!r} is not a length of time; write a number and a "
-                             f"unit: 30m, 12h, 7d or 2w")
-        return value
 
     @model_validator(mode="after")
     def _known(self) -> RuleConfig:
@@ -438,9 +430,11 @@ class RuleConfig(_Model):
             raise ValueError(f"a {self.kind} rule needs a target: add 'target: ...' "
                              f"({RULE_KINDS[self.kind]})")
         if self.kind in _AGE_KINDS:
-            if not isinstance(self.threshold, str) or not _AGE.match(self.threshold):
+            try:
+                parse_duration(str(self.threshold), zero=True)
+            except ConfigError:
                 raise ValueError(f"threshold of a {self.kind} rule is a duration: write e.g. "
-                                 f"26h, 2d or 0s, not {self.threshold!r}")
+                                 f"26h, 2d or 0s, not {self.threshold!r}") from None
         elif isinstance(self.threshold, str):
             example = "a share: 0.05 for 5%" if self.kind in _SHARE_KINDS else "a number"
             raise ValueError(f"threshold of the {self.kind} rule is a number, not "
@@ -536,7 +530,7 @@ class MonitoringSettings(DriftThresholds):
         default_factory=dict, description="Thresholds of single columns: {age: {min_effect: "
                                           "0.05}}.")
     drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
-    window: Annotated[str, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+    window: Duration = Field(
         default="7d", description="Default length of the serving window: 30m, 12h, 7d, 2w.")
 
     def thresholds(self, column: str) -> DriftThresholds:
@@ -550,7 +544,7 @@ class MonitoringSettings(DriftThresholds):
 
     # recommender inputs and outcomes (monitor drift of a recommender, monitor outcomes)
     interactions: InteractionColumns = Field(default_factory=InteractionColumns)
-    outcome_horizon: Annotated[str, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+    outcome_horizon: Duration = Field(
         default="31d", description="Orders counted as a published set's outcome: those dated "
                                    "up to this long after the data it was computed from (or "
                                    "until the next set computed from newer data).")
@@ -560,7 +554,7 @@ class MonitoringSettings(DriftThresholds):
     retention_days: Annotated[int, Field(ge=1)] = Field(
         default=30, description="Days the prediction and recommendation logs are kept.")
     reports: ReportRetention = Field(default_factory=ReportRetention)
-    compact_every: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+    compact_every: Duration | None = Field(
         default="1d", description="How often 'shipyard scheduler' (and a deploy's CronJob) "
                                   "runs 'monitor compact': retention, then Delta's optimize "
                                   "and vacuum, and the reports' retention. By default daily "
@@ -571,7 +565,7 @@ class MonitoringSettings(DriftThresholds):
     # --- rules and alerts (issue 11: rules on the service and the pipelines) ---
     rules: list[RuleConfig] = Field(
         default_factory=list, description="Rules 'shipyard monitor check' evaluates and alerts on.")
-    check_every: Annotated[str | None, Field(pattern=r"^\s*\d+\s*[smhdw]\s*$")] = Field(
+    check_every: Duration | None = Field(
         default=None, description="How often 'shipyard scheduler' runs 'monitor check' (e.g. 15m).")
     on_drift: OnDrift | None = Field(
         default=None, description="What to do when a drift rule starts firing: {run: PIPELINE}.")

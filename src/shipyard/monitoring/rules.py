@@ -15,10 +15,9 @@ drift episode, also when ``monitor drift`` alerted the episode first. It runs fr
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -40,22 +39,10 @@ __all__ = [
     "RuleResult",
     "check_rules",
     "evaluate",
-    "parse_age",
     "record_drift",
 ]
 
 log = logging.getLogger("shipyard.monitoring")
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_age(text: str) -> timedelta:
-    """``26h``, ``2d``, ``0s``, ``1.5h``: a rule's age threshold (zero allowed)."""
-    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
-    if found is None:
-        raise ValueError(f"{text!r} is not a duration; write e.g. 26h, 2d or 0s")
-    return timedelta(seconds=float(found[1]) * _UNITS[found[2]])
-
 
 def _span(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
@@ -330,7 +317,7 @@ MEASURES: dict[str, Callable[[Project, RuleConfig, datetime], Measured]] = {
 
 def _limit(rule: RuleConfig) -> float:
     if isinstance(rule.threshold, str):
-        return parse_age(rule.threshold).total_seconds()
+        return parse_duration(rule.threshold, zero=True).total_seconds()
     return float(rule.threshold)
 
 

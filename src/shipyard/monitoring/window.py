@@ -6,24 +6,13 @@ instants and its predecessor is computed, never configured.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from shipyard.config.durations import parse_duration
 from shipyard.errors import ConfigError
 
 __all__ = ["Window", "parse_duration", "parse_since"]
-
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """``30m``, ``12h``, ``7d``, ``2w`` as a time span; anything else is a usage error."""
-    found = re.fullmatch(r"\s*(\d+)\s*([smhdw])\s*", text)
-    if found is None or int(found[1]) == 0:
-        raise ConfigError(f"window {text!r} is not a length of time; write a positive number "
-                          f"and a unit: 30m, 12h, 7d or 2w")
-    return timedelta(**{_UNITS[found[2]]: int(found[1])})
 
 
 def parse_since(text: str) -> datetime:

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from shipyard.config.durations import parse_duration
 from shipyard.config.schema import RULE_KINDS, MonitoringSettings, RuleConfig
 from shipyard.errors import ConfigError
 from shipyard.lake.batches import BatchRegister
 from shipyard.monitoring import check_rules
-from shipyard.monitoring.rules import evaluate, parse_age
+from shipyard.monitoring.rules import MEASURES, evaluate
 from shipyard.monitoring.states import MonitorStates
 from shipyard.project import Project
 from shipyard.serving.predlog import PredictionLog as LogWriter
@@ -56,7 +57,9 @@ def test_an_unknown_kind_is_named_with_the_known_kinds() -> None:
      "threshold of the rejection_rate rule is a number, not '5%'; write a share: 0.05 for 5%"),
     ({"kind": "drift", "target": "m", "threshold": 20}, "a share between 0 and 1"),
     ({"kind": "drift", "target": "m", "threshold": 0.2, "window": "a week"},
-     "write a number and a unit: 30m, 12h, 7d or 2w"),
+     "write a positive number and a unit: 30m, 12h, 7d or 2w"),
+    ({"kind": "drift", "target": "m", "threshold": 0.2, "window": "0d"},
+     "'0d' is not a length of time; write a positive number"),
 ])
 def test_a_bad_rule_is_refused_with_why(rule: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
@@ -73,8 +76,8 @@ def test_a_target_that_is_not_declared_is_named_with_its_key(tmp_path: Path) -> 
 def test_rule_names_and_age_thresholds() -> None:
     assert RuleConfig(kind="run_age", target="train", threshold="2d").key == "run_age:train"
     assert RuleConfig(kind="lake_age", threshold="0s", name="fresh").key == "fresh"
-    assert parse_age("1.5h") == timedelta(minutes=90)
-    assert parse_age("0s") == timedelta(0)
+    assert parse_duration("1.5h") == timedelta(minutes=90)
+    assert parse_duration("0s", zero=True) == timedelta(0)
 
 
 def test_unmeasurable_rules_are_unknown_with_why(tmp_path: Path) -> None:
@@ -267,3 +270,14 @@ def test_error_and_rejection_rates_come_from_the_servers_log(tmp_path: Path) -> 
     assert (rejections.value, rejections.state, rejections.shown) == (0.1, "firing", "10.00%")
     assert rejections.why == "2 of 20 requests rejected"
     assert (latency.value, latency.state) == (20.0, "ok")  # refusals' latency left out
+
+
+@pytest.mark.parametrize("setting", ["window", "outcome_horizon", "compact_every", "check_every"])
+def test_a_length_of_time_of_zero_is_refused_when_the_project_opens(setting: str) -> None:
+    with pytest.raises(ValidationError, match=rf"{setting}[\s\S]*'0h' is not a length of time"):
+        MonitoringSettings(**{setting: "0h"})
+    assert MonitoringSettings(**{setting: "1.5h"}) is not None
+
+
+def test_every_rule_kind_the_project_file_accepts_has_a_measure() -> None:
+    assert set(RULE_KINDS) == set(MEASURES)
