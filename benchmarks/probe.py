@@ -9,7 +9,7 @@ process on a free port of 127.0.0.1:
   made from its FastAPI app, each POST given the form fields it reads and the session's CSRF
   token, and fuzzed with a signed-in session's cookie). Counts of operations, cases, 5xx and
   failures per check, read from schemathesis's JUnit report.
-- ``hostile``: ~150 hostile requests (NUL bytes and traversal in ids and report paths, huge and
+- ``hostile``: ~200 hostile requests (NUL bytes and traversal in ids and report paths, huge and
   non-finite numbers, wrong types, deep JSON, oversized bodies, odd unicode); after each, the
   model must give the same answer as before it. Counts of statuses and of wrong answers.
 - ``flood``: 200 wrong API keys and 200 wrong sign-ins from one address, then the right key.
