@@ -13,6 +13,7 @@ Whatever a request holds, the answer is a status the OpenAPI document lists for 
 # functions built below and needs them as objects.
 import asyncio
 import gc
+import re
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from starlette.routing import Mount
 
 from shipyard.asgi import BodyLimit, SecurityHeaders, security_headers
 from shipyard.batch.results import ResultsStore
@@ -177,7 +179,8 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
 
     app.include_router(pipeline_runs_router(project, secured,
                                             [Depends(require_key(keys, "operator"))]))
-    app.mount("/ui", create_ui(project.root, keys, default_env=project.env_name))
+    app.router.routes.append(_WholeMount("/ui", app=create_ui(project.root, keys,
+                                                             default_env=project.env_name)))
 
     # The last added is the outermost: limits refuse before anything is counted or routed.
     def rejected(reason: str) -> None:
@@ -227,3 +230,13 @@ def _not_loaded(project: Project, missing: dict[str, int | None], poll_s: float)
                     f"promote a version ('{promote}'); this server takes it up by itself "
                     f"(it checks every {poll_s:g} s)")
     return said
+
+
+class _WholeMount(Mount):
+    """A mount whose pattern also takes a newline (``%0A``) in the rest of the path: Starlette's
+    ``.*`` does not, so such an address under /ui fell through to the API's JSON 404 instead
+    of the web UI's own error page."""
+
+    def __init__(self, path: str, app: Any) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)

@@ -83,14 +83,18 @@ def create_ui(project_dir: Path, keys: KeyRoles, *, default_env: str) -> FastAPI
     @app.exception_handler(ShipyardError)
     def library_error(request: Request, error: ShipyardError) -> Response:
         title = "Not allowed" if isinstance(error, NotPermitted) else "Could not do that"
-        return _error_page(request, error.http_status, title, str(error))
+        page = _error_page(request, error.http_status, title, str(error))
+        page.headers.update(error.http_headers)
+        return page
 
     @app.exception_handler(StarletteHTTPException)
     def http_error(request: Request, error: StarletteHTTPException) -> Response:
         message = ("no such page here; the navigation bar leads to every page"
                    if error.status_code == 404 else str(error.detail))
-        return _error_page(request, error.status_code, "Not found" if error.status_code == 404
+        page = _error_page(request, error.status_code, "Not found" if error.status_code == 404
                            else "Could not do that", message)
+        page.headers.update(error.headers or {})  # a 405's Allow
+        return page
 
     @app.exception_handler(RequestValidationError)
     def bad_address(request: Request, error: RequestValidationError) -> Response:

@@ -142,3 +142,14 @@ def test_a_nul_in_an_identifier_is_a_422_on_postgresql(tmp_path: Path, pg_url: s
         assert client.get(f"{RUNS}/ab").status_code == 404
     project.metadata_engine.dispose()
     project.results_engine.dispose()
+
+
+def test_the_web_ui_answers_its_own_addresses_with_its_own_pages(client: TestClient) -> None:
+    # found by Schemathesis: a newline in a UI path fell through to the API's JSON 404, and a
+    # 405 of the UI lost its Allow header
+    assert sign_in(client, OPERATOR).status_code == 303
+    odd = client.get("/ui/models/a%0Ab")
+    assert odd.status_code == 404 and odd.headers["content-type"].startswith("text/html")
+    assert 'class="error"' in odd.text
+    wrong = client.request("TRACE", "/ui/models")
+    assert wrong.status_code == 405 and "GET" in wrong.headers["allow"]
