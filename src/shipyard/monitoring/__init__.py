@@ -13,7 +13,8 @@ from shipyard._lazy import exports
 from shipyard.monitoring.trace import Trace, find_request, trace  # a module's name too (_lazy)
 
 if TYPE_CHECKING:
-    from shipyard.monitoring.drift import ColumnResult, DriftReport, check_drift, measure
+    from shipyard.monitoring.drift import check_drift, measure
+    from shipyard.monitoring.findings import ColumnResult, DriftReport
     from shipyard.monitoring.maintenance import Compacted, compact_logs
     from shipyard.monitoring.outcomes import OutcomesReport, check_outcomes, write_outcomes
     from shipyard.monitoring.report import report_prefix, write_report
@@ -50,9 +51,9 @@ __all__ = [
 # (drift and outcomes load SciPy and DuckDB).
 __getattr__, __dir__ = exports(__name__, {
     "CheckOutcome": "shipyard.monitoring.rules",
-    "ColumnResult": "shipyard.monitoring.drift",
+    "ColumnResult": "shipyard.monitoring.findings",
     "Compacted": "shipyard.monitoring.maintenance",
-    "DriftReport": "shipyard.monitoring.drift",
+    "DriftReport": "shipyard.monitoring.findings",
     "ExpiredReports": "shipyard.monitoring.retention",
     "OutcomesReport": "shipyard.monitoring.outcomes",
     "RuleResult": "shipyard.monitoring.rules",

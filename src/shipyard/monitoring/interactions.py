@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from shipyard.config.schema import InteractionColumns, MonitoringSettings
 from shipyard.errors import NotFoundError
-from shipyard.monitoring.drift import ColumnResult, DriftReport, Kind
+from shipyard.monitoring.findings import ColumnResult, DriftReport, Kind
 from shipyard.monitoring.stats import Counts, compare
 from shipyard.monitoring.window import Window
 from shipyard.names import PRODUCTION

@@ -16,7 +16,7 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from shipyard.monitoring.drift import ColumnResult, DriftReport
+from shipyard.monitoring.findings import ColumnResult, DriftReport
 from shipyard.project import Project
 from shipyard.train.profile import OTHER
 

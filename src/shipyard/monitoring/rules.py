@@ -30,7 +30,7 @@ from shipyard.monitoring.window import Window, parse_duration
 from shipyard.project import Project
 
 if TYPE_CHECKING:
-    from shipyard.monitoring.drift import DriftReport
+    from shipyard.monitoring.findings import DriftReport
     from shipyard.registry.flow import Registered
 
 __all__ = [
