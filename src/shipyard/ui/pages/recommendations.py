@@ -3,8 +3,8 @@
 The qualitative check MAP@K cannot give: a person picks a customer and judges whether the
 champion's top-K (what the API serves) and the challenger's make sense next to the customer's
 purchases. Items bought before are marked in both lists, and so is every item one list has and
-the other has not. Customers and purchases come from :func:`shipyard.batch.customers.customer_book`
-(read once per lake snapshot), the lists from :func:`shipyard.batch.topk.customer_topk`.
+the other has not. Customers and purchases come from :func:`shipyard.ui.customers.customer_book`
+(read once per lake snapshot), the lists from :func:`shipyard.ui.topk.customer_topk`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from shipyard.batch.customers import customer_book
 from shipyard.errors import NotFoundError
+from shipyard.ui.customers import customer_book
 from shipyard.ui.render import href, render
 from shipyard.ui.session import Session, project, viewer
 
@@ -51,7 +51,7 @@ def page(request: Request, _: Annotated[Session, Depends(viewer)], q: str | None
                                      model=model), status_code=303)
     context: dict[str, Any] = {}
     if customer is not None:
-        from shipyard.batch.topk import customer_topk
+        from shipyard.ui.topk import customer_topk
 
         found = book.customers.get(customer)
         if found is None:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from shipyard.batch.customers import customer_book
 from shipyard.lake.tables import DeltaStore
 from shipyard.project import Project
+from shipyard.ui.customers import customer_book
 
 YAML = """\
 project: p

@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shipyard.batch import topk
 from shipyard.batch.results import ResultsStore
 from shipyard.project import Project
 from shipyard.recsys.data import Interactions
 from shipyard.recsys.model import RecModel, fit_recommender
 from shipyard.registry import Registry
+from shipyard.ui import topk
 
 YAML = """\
 project: p
