@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationInfo
 
 from shipyard.errors import ConfigError
 
@@ -35,11 +35,11 @@ def parse_duration(text: str, *, what: str = "window", zero: bool = False) -> ti
 
 
 def _checked(zero: bool) -> AfterValidator:
-    def check(text: str) -> str:
+    def check(text: str, info: ValidationInfo) -> str:
         try:
-            parse_duration(text, what="duration", zero=zero)
+            parse_duration(text, what=info.field_name or "duration", zero=zero)
         except ConfigError as error:
-            raise ValueError(str(error)) from None  # pydantic names the setting
+            raise ValueError(str(error)) from None  # pydantic adds where the setting is
         return text
 
     return AfterValidator(check)
