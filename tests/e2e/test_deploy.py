@@ -20,8 +20,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize(("example", "envs", "jobs"), [
-    ("titanic", [], {"ingest", "run-train"}),  # dev only: a folder and SQLite, no cluster
-    ("recommender", ["team"], {"ingest", "run-train", "run-nightly", "recommend"}),
+    ("titanic", [], {"ingest", "run-train", "monitor-compact"}),  # dev only: SQLite, no cluster
+    ("recommender", ["team"], {"ingest", "run-train", "run-nightly", "recommend", "monitor-compact"}),
 ])
 def test_build_then_validate_pass(tmp_path: Path, example: str, envs: list[str],
                                   jobs: set[str]) -> None:

@@ -4,9 +4,11 @@ the environment's state to a signed-in browser.
 The CLI prints where a report is (a path, or an object store URL a browser cannot open); the
 pages link here instead. Only keys under ``reports/`` ending in ``.html`` or ``.json`` are
 served, never the rest of the state (cached step outputs, compiled models). A report's page is
-a document of its own with inline plotly, so it gets a policy of its own: it may run its own
-inline scripts, sandboxed (an origin of its own: no cookie, no call to this server as the
-signed-in browser), and load nothing from anywhere.
+a document of its own, so it gets a policy of its own: it may run its own inline scripts,
+sandboxed (an origin of its own: no cookie, no call to this server as the signed-in browser),
+and load nothing but the chart library. A saved monitoring report refers to the library beside
+it in the state (``../plotly.min.js``), which a sandboxed page cannot fetch with the session;
+served here, it gets the UI's own public copy (``/ui/static/plotly.min.js``) instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from shipyard.errors import NotFoundError
+from shipyard.monitoring.report import CHART_LIBRARY
 from shipyard.project import Project
 from shipyard.ui.render import href
 from shipyard.ui.session import Session, project, viewer
@@ -42,12 +45,16 @@ def report_key(key: str) -> str:
 
 
 @router.get("/reports/{key:path}")
-def report(key: str, _: Annotated[Session, Depends(viewer)],
+def report(key: str, request: Request, _: Annotated[Session, Depends(viewer)],
            p: Annotated[Project, Depends(project)]) -> Response:
     """The report at ``key`` in the selected environment's state, as it was saved."""
     data = p.state.get(report_key(key))
+    library = str(request.url_for("plotly_min_js"))
+    data = data.replace(f'src="{CHART_LIBRARY}"'.encode(), f'src="{library}"'.encode())
+    policy = REPORT_POLICY.replace("script-src 'unsafe-inline'",
+                                   f"script-src 'unsafe-inline' {library}")
     return Response(data, media_type=KINDS[PurePosixPath(key).suffix],
-                    headers={"Content-Security-Policy": REPORT_POLICY,
+                    headers={"Content-Security-Policy": policy,
                              "Cache-Control": "private, max-age=300"})
 
 
