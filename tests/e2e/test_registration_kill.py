@@ -145,7 +145,10 @@ def test_a_run_killed_inside_registration_is_finished_by_the_next_run(
     assert compared["shipyard.run_id"] == killed_run
     champion = alias(titanic, "production")
     assert champion is not None
-    assert project(titanic).state.exists(comparison_key("titanic", version, champion))
+    # compared with the champion, or the comparison refused and audited: the small example's
+    # split can leave too few rows that neither version was fitted on (compare_min_rows)
+    assert (project(titanic).state.exists(comparison_key("titanic", version, champion))
+            or "comparison_refused" in actions(titanic, version)), actions(titanic, version)
 
 
 def test_resume_finishes_the_registration_of_a_killed_run(titanic: Path) -> None:
