@@ -95,26 +95,35 @@ def titanic(tmp_path: Path, example_projects: ExampleProjects) -> Path:
     return example_projects.copy("titanic-trained", tmp_path / "titanic")
 
 
+
+def _serve(root: Path, port: int) -> subprocess.Popen[str]:
+    """``shipyard serve`` of ``root`` on ``port`` with the test's key and grace period."""
+    return subprocess.Popen(
+        [*SHIPYARD, "serve", "--port", str(port), "--shutdown-grace", str(GRACE_S)],
+        cwd=root, env={**os.environ, "SHIPYARD_API_KEYS": KEY},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_ready(process: subprocess.Popen[str], base: str) -> None:
+    def ready() -> bool:
+        assert process.poll() is None, process.communicate()[0]
+        try:
+            return http.get(f"{base}/ready", headers=AUTH).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(ready, "shipyard serve ready")
+
 def test_sigterm_under_load_answers_and_logs_every_accepted_request(titanic: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [*SHIPYARD, "serve", "--port", str(port), "--shutdown-grace", str(GRACE_S)],
-        cwd=titanic, env={**os.environ, "SHIPYARD_API_KEYS": KEY},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = _serve(titanic, port)
     outcomes: list[Outcome] = []
     stop, signalled = threading.Event(), threading.Event()
     threads = [threading.Thread(target=_load, args=(base, i % 2 == 0, outcomes, stop, signalled))
                for i in range(THREADS)]
     try:
-        def ready() -> bool:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                return http.get(f"{base}/ready", headers=AUTH).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, "shipyard serve ready")
+        _wait_ready(process, base)
         for thread in threads:
             thread.start()
         wait_for(lambda: sum(o.status == 200 for o in outcomes) >= 10 * THREADS,
@@ -195,23 +204,13 @@ def _sigterm_trial(root: Path) -> tuple[list[Outcome], int]:
     many were answered."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [*SHIPYARD, "serve", "--port", str(port), "--shutdown-grace", str(GRACE_S)],
-        cwd=root, env={**os.environ, "SHIPYARD_API_KEYS": KEY},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = _serve(root, port)
     failed: list[Outcome] = []
     answered = [0] * KEPT_ALIVE
     threads = [threading.Thread(target=_kept_alive_load, args=(base, failed, answered, i))
                for i in range(KEPT_ALIVE)]
     try:
-        def ready() -> bool:
-            assert process.poll() is None, process.communicate()[0]
-            try:
-                return http.get(f"{base}/ready", headers=AUTH).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, "shipyard serve ready")
+        _wait_ready(process, base)
         for thread in threads:
             thread.start()
         wait_for(lambda: min(answered) >= 20, "every client's connection in use")
