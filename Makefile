@@ -61,29 +61,46 @@ serve-demo: $(STAMP)
 	@echo 'Try: export KEY=$$(cat $(DEMO)/.api-key)'
 	@echo "     curl -H \"Authorization: Bearer \$$KEY\" http://127.0.0.1:$(DEMO_PORT)/v1/recommendations/$$(cd $(DEMO) && $(CURDIR)/$(PY) -c "import sqlite3; print(sqlite3.connect('.shipyard/dev/results.db').execute('select customer_id from shipyard_recommendations limit 1').fetchone()[0])")"
 
+# $(call debs,COMMAND:PACKAGE ...) installs from Debian, in one apt transaction, the packages whose
+# command is missing (as root, or through sudo).
+APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get -q -o DPkg::Lock::Timeout=600
+debs = @need=""; for pair in $(1); do PATH="$$PATH:/usr/sbin" command -v $$(echo $$pair | cut -d: -f1) > /dev/null \
+	|| need="$$need $$(echo $$pair | cut -d: -f2)"; done; \
+	[ -z "$$need" ] || { echo "installing from Debian:$$need"; $(APT) update && $(APT) install -y $$need; }
+
 # The web UI's browser tests (tests/e2e/test_ui_browser.py) drive Debian's Chromium through
-# Playwright (no browser download): installed here when missing, as bench installs wrk.
+# Playwright (no browser download).
 .PHONY: browser
 browser:
-	command -v chromium > /dev/null || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium)
+	$(call debs,chromium:chromium)
 
 # The deployment rehearsal (shipyard deploy rehearse; tests/e2e/team/test_rehearse.py) puts
-# Debian's HAProxy in front of the replicas as the Service: installed here when missing.
+# Debian's HAProxy in front of the replicas as the Service.
 .PHONY: haproxy
 haproxy:
-	command -v haproxy > /dev/null || test -x /usr/sbin/haproxy || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy)
+	$(call debs,haproxy:haproxy)
 
-test: $(STAMP) browser team-deps haproxy scanners
+# What the suite needs besides Shipyard's venv, prepared side by side: one after another, a fresh
+# clone spent ~15 of its ~20 minutes of preparation waiting on pip, apt and npm in turn.
+.PHONY: test-deps test-system
+test-deps:
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(STAMP) scanners test-system
+
+test-system:
+	$(call debs,chromium:chromium haproxy:haproxy npm:npm)
+	@$(MAKE) --no-print-directory team-deps
+
+test: test-deps
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-e2e: $(STAMP) browser team-deps haproxy
+e2e: test-deps
 	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP) team-deps haproxy
-	command -v wrk > /dev/null || (apt-get update -q && apt-get install -y -q wrk) || (sudo apt-get update -q && sudo apt-get install -y -q wrk)
+	$(call debs,wrk:wrk)
 	$(PY) benchmarks/cli.py
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/pipeline.py
@@ -111,7 +128,7 @@ AZURITE := .stack/node_modules/.bin/azurite-blob
 team-deps: $(AZURITE)
 
 $(AZURITE): teamstack/package.json teamstack/package-lock.json
-	command -v npm > /dev/null || (apt-get update -q && apt-get install -y -q nodejs npm) || (sudo apt-get update -q && sudo apt-get install -y -q nodejs npm)
+	$(call debs,npm:npm)
 	mkdir -p .stack && cp teamstack/package.json teamstack/package-lock.json .stack/
 	npm ci --prefix .stack --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
@@ -171,7 +188,7 @@ BUILDAH ?= buildah --storage-driver vfs
 .PHONY: image image-deps image-test
 
 image-deps:
-	command -v buildah > /dev/null && command -v debootstrap > /dev/null || (apt-get update -q && apt-get install -y -q buildah debootstrap) || (sudo apt-get update -q && sudo apt-get install -y -q buildah debootstrap)
+	$(call debs,buildah:buildah debootstrap:debootstrap)
 
 image:
 	@test -f $(IMAGE_PROJECT)/deploy/Dockerfile || { echo "no $(IMAGE_PROJECT)/deploy/Dockerfile: run 'shipyard deploy build' in the project, then make image IMAGE_PROJECT=DIR"; exit 2; }
