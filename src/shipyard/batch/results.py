@@ -28,6 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db.migrate import migrate
+from shipyard.db.tables import recommendation_sets as _sets
+from shipyard.db.tables import recommendations as _rows
+from shipyard.db.tables import recommendations_current as _current
 from shipyard.faults import crash_point
 
 if TYPE_CHECKING:
@@ -37,30 +40,6 @@ __all__ = ["KEEP", "RecommendationSet", "ResultsStore"]
 
 KEEP = 60
 """Finished sets kept per model (two months of nightly sets); older ones are removed."""
-
-_metadata = sa.MetaData()
-_sets = sa.Table(
-    "shipyard_recommendation_sets", _metadata,
-    sa.Column("id", sa.String(40), primary_key=True),
-    sa.Column("model", sa.String(200), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("k", sa.Integer, nullable=False),
-    sa.Column("customers", sa.Integer),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-_rows = sa.Table(
-    "shipyard_recommendations", _metadata,
-    sa.Column("set_id", sa.String(40), nullable=False),
-    sa.Column("customer_id", sa.String(200), nullable=False),
-    sa.Column("products", sa.Text, nullable=False, comment="JSON list, best first"),
-    sa.Column("scores", sa.Text, nullable=False, comment="JSON list, aligned with products"),
-    sa.PrimaryKeyConstraint("set_id", "customer_id"),
-)
-_current = sa.Table(
-    "shipyard_recommendations_current", _metadata,
-    sa.Column("model", sa.String(200), primary_key=True),
-    sa.Column("set_id", sa.String(40), nullable=False),
-)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ A database made by a release before migrations has the tables but no version tab
 stamped at the newest revision whose tables it holds in full, with their columns, and upgraded
 from there. A new revision goes into ``migrations/<chain>/``; write it by hand or generate it
 with ``alembic.command.revision(alembic_config(chain), message, autogenerate=True)`` after
-putting a connection and the stores' tables into the config's ``attributes``.
+putting a connection and the chain's tables (``shipyard.db.tables.CHAINS[chain]``, as
+``target_metadata``) into the config's ``attributes``.
 """
 
 from __future__ import annotations

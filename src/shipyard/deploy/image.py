@@ -44,6 +44,7 @@ from shipyard._version import __version__
 from shipyard.config.schema import ProjectConfig
 from shipyard.deploy import lockfile
 from shipyard.errors import ConfigError
+from shipyard.templating import render
 
 __all__ = ["BASE_DIGESTS", "DOCKERIGNORE", "GENERATED", "LOCKS", "WHEEL_SUMS", "base_image",
            "build_wheel", "dockerfile", "entrypoint", "local_store_dirs", "lock", "probe",
@@ -66,39 +67,8 @@ _PYTHON_311 = ("python:3.11-slim-bookworm@sha256:"
                "fe556eaffd0d96abd8685b83bb8a69addd0dc730fa193669a7df0d49ddcfac02")
 BASE_DIGESTS = {"python:3.11-slim": _PYTHON_311, "python:3.11-slim-bookworm": _PYTHON_311}
 
-DOCKERIGNORE = f"""# {GENERATED}
-# Nothing secret and no data goes into the image: stores and keys reach the container at run
-# time (environment variables from a Secret).
-**/.git
-**/.github
-**/.venv
-**/venv
-**/__pycache__
-**/*.pyc
-**/.pytest_cache
-**/.mypy_cache
-**/.ruff_cache
-.shipyard
-**/*.db
-**/*.db-journal
-**/*.db-wal
-**/*.sqlite
-**/*.sqlite3
-**/*.parquet
-**/*.csv
-**/.env
-**/*.env
-**/.api-key*
-**/*.key
-**/*.pem
-**/mlruns
-**/mlartifacts
-data
-lake
-lake-*
-deploy/k8s
-!deploy/k8s/base/shipyard.yaml
-"""
+DOCKERIGNORE = render("shipyard.deploy", "dockerignore.j2", generated=GENERATED)
+"""``.dockerignore``: nothing secret and no data goes into the image."""
 
 
 def _local(location: str) -> str | None:
@@ -143,90 +113,19 @@ def dockerfile(config: ProjectConfig) -> str:
     writable = " ".join(f"/app/{d}" for d in local_store_dirs(config))
     mkdir = f"mkdir -p {writable} && chown ${{UID}}:${{UID}} {writable}" if writable \
         else "true"
-    # no "# syntax=" line: BuildKit would pull its frontend image from Docker Hub for it
-    return f"""# {GENERATED}
-# Build from the project folder:
-#   docker build -f deploy/Dockerfile -t {config.deploy.image or _name(config)}:{deploy.tag} .
-# (podman build / buildah bud take the same arguments). Build arguments:
-#   BASE         any Debian-like image with python3 -m venv, best by digest
-#                [{deploy.base}{', by digest' if base != deploy.base else ''}]
-#   PIP_OPTIONS  where pip finds packages, e.g. "--index-url URL" or "--no-index --find-links DIR"
-#   REQUIREMENTS the lock in deploy/ to install: {LOCKS['full']} (every command) or
-#                {LOCKS['serve']} (the serve-only image: shipyard serve and nothing else)
-# Shipyard itself comes only from deploy/wheels/ (shipyard deploy build --wheel), checked
-# against deploy/wheels/{WHEEL_SUMS}: never from an index.
-ARG BASE={base}
-FROM ${{BASE}}
-
-ARG PIP_OPTIONS=""
-ARG REQUIREMENTS={LOCKS['full']}
-ARG UID={deploy.uid}
-
-ENV PYTHONDONTWRITEBYTECODE=1 \\
-    PYTHONUNBUFFERED=1 \\
-    PIP_NO_CACHE_DIR=1 \\
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \\
-    VIRTUAL_ENV=/opt/venv \\
-    PATH=/opt/venv/bin:$PATH \\
-    HOME=/tmp \\
-    MPLCONFIGDIR=/tmp \\
-    SHIPYARD_ENV={next(iter(config.environments))} \\
-    SHIPYARD_PORT={deploy.port}
-
-# The non-root user (fixed UID, so that Kubernetes' runAsNonRoot can check it) and the venv.
-RUN python3 -m venv /opt/venv \\
- && (groupadd --system --gid ${{UID}} shipyard || true) \\
- && useradd --system --uid ${{UID}} --gid ${{UID}} --no-create-home --home-dir /tmp \\
-        --shell /usr/sbin/nologin shipyard
-
-# Dependencies, pinned, in their own layer: rebuilt only when the lock changes.
-COPY deploy/${{REQUIREMENTS}} /tmp/requirements.lock
-RUN pip install ${{PIP_OPTIONS}} -r /tmp/requirements.lock && rm /tmp/requirements.lock
-
-# Shipyard itself: the wheel in deploy/wheels/, by path, if its SHA-256 is the one recorded.
-COPY deploy/wheels/ /tmp/wheels/
-RUN set -e; cd /tmp/wheels; \\
-    test -f {WHEEL_SUMS} \\
-        || {{ echo "no Shipyard wheel in deploy/wheels/: shipyard deploy build --wheel" >&2; exit 1; }}; \\
-    sha256sum --check --strict {WHEEL_SUMS}; \\
-    pip install --no-index --no-deps "/tmp/wheels/$(awk '{{print $2}}' {WHEEL_SUMS})"; \\
-    cd /; rm -rf /tmp/wheels; shipyard --version
-
-COPY deploy/entrypoint.sh /usr/local/bin/shipyard-entrypoint
-COPY deploy/probe.py /usr/local/bin/shipyard-probe
-
-# The project's code (through .dockerignore: no data, no stores, no keys), owned by root and
-# read-only to the server; only the project's local store folders are its to write.
-WORKDIR /app
-COPY . /app
-RUN chmod 0755 /usr/local/bin/shipyard-entrypoint /usr/local/bin/shipyard-probe \\
- && {mkdir}
-
-USER ${{UID}}:${{UID}}
-EXPOSE {deploy.port}
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \\
-    CMD ["python3", "/usr/local/bin/shipyard-probe", "/health"]
-ENTRYPOINT ["/usr/local/bin/shipyard-entrypoint"]
-CMD ["serve"]
-"""
+    # no "# syntax=" line (in the template): BuildKit would pull its frontend image from Docker
+    # Hub for it
+    return render("shipyard.deploy", "Dockerfile.j2", generated=GENERATED,
+                  image=deploy.image or _name(config), tag=deploy.tag, base=base,
+                  base_note=f"{deploy.base}, by digest" if base != deploy.base else deploy.base,
+                  full_lock=LOCKS["full"], serve_lock=LOCKS["serve"], wheel_sums=WHEEL_SUMS,
+                  uid=deploy.uid, env=next(iter(config.environments)), port=deploy.port,
+                  mkdir=mkdir)
 
 
 def entrypoint() -> str:
     """``serve`` (or nothing) serves the environment; anything else is a ``shipyard`` command."""
-    return f"""#!/bin/sh
-# {GENERATED}
-# No arguments or "serve [OPTIONS]": serve $SHIPYARD_ENV's production models on
-# 0.0.0.0:$SHIPYARD_PORT. Anything else runs as a shipyard command (the CronJobs:
-# "run train --env prod"); a leading "shipyard" is optional.
-set -e
-if [ "$#" -eq 0 ] || [ "$1" = serve ]; then
-    [ "$#" -gt 0 ] && shift
-    exec shipyard serve --host 0.0.0.0 --port "${{SHIPYARD_PORT:-8000}}" \\
-        --env "${{SHIPYARD_ENV:-dev}}" "$@"
-fi
-[ "$1" = shipyard ] && shift
-exec shipyard "$@"
-"""
+    return render("shipyard.deploy", "entrypoint.sh.j2", generated=GENERATED)
 
 
 def probe() -> str:
@@ -237,27 +136,7 @@ def probe() -> str:
     container, where the key is already in the environment. Python starts in ~20 ms, with
     ``-I`` nothing but the standard library.
     """
-    return f'''#!/usr/bin/env python3
-# {GENERATED}
-"""shipyard-probe PATH: GET http://127.0.0.1:$SHIPYARD_PORT/PATH with the first API key;
-exit 0 on 200, 1 otherwise (the container's HEALTHCHECK and Kubernetes' readiness probe)."""
-import os
-import sys
-import urllib.request
-
-path = sys.argv[1] if len(sys.argv) > 1 else "/health"
-request = urllib.request.Request(f"http://127.0.0.1:{{os.environ.get('SHIPYARD_PORT', '8000')}}{{path}}")
-# the first entry, without its ":viewer"/":operator" role (keys hold no ':')
-key = os.environ.get("SHIPYARD_API_KEYS", "").split(",")[0].split(":")[0].strip()
-if key:
-    request.add_header("Authorization", f"Bearer {{key}}")
-try:
-    with urllib.request.urlopen(request, timeout=float(os.environ.get("PROBE_TIMEOUT", "3"))) as answer:
-        sys.exit(0 if answer.status == 200 else 1)
-except OSError as error:  # refused, timed out, or an HTTP error status: not healthy
-    print(f"{{path}}: {{error}}", file=sys.stderr)
-    sys.exit(1)
-'''
+    return render("shipyard.deploy", "probe.py.j2", generated=GENERATED)
 
 
 def _name(config: ProjectConfig) -> str:

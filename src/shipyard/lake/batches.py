@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db.migrate import migrate
+from shipyard.db.tables import batches as _batches
 from shipyard.errors import NotFoundError
 from shipyard.hints import DEFAULT_ENV, command
 
@@ -28,31 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["REFERENCE_ROLES", "STATUSES", "Batch", "BatchRegister", "ingest_verdict"]
 
-_metadata = sa.MetaData()
-_batches = sa.Table(
-    "shipyard_batches",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("table_name", sa.String(200), nullable=False, index=True),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("rows", sa.BigInteger),
-    sa.Column("source_query", sa.Text),
-    sa.Column("watermark_from", sa.Text),
-    sa.Column("watermark_to", sa.Text),
-    sa.Column("content_hash", sa.String(100)),
-    sa.Column("schema_json", sa.Text),
-    sa.Column("staged_path", sa.Text),
-    sa.Column("report_path", sa.Text),
-    sa.Column("summary", sa.Text),
-    sa.Column("raw_version", sa.Integer),
-    sa.Column("clean_version", sa.Integer),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("accepted_by", sa.String(200)),
-    sa.Column("accept_reason", sa.Text),
-    sa.Column("ingest_id", sa.String(40), index=True),
-    sa.Column("reference_role", sa.String(20)),
-)
 
 REFERENCE_ROLES = ("normal", "exception", "new_normal")
 """How a landed batch counts in later batches' references (:mod:`shipyard.lake.reference`):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from markupsafe import Markup
 
 from shipyard.errors import NotFoundError
 from shipyard.monitoring.interactions import LakeHistory
@@ -33,6 +34,7 @@ from shipyard.monitoring.window import parse_duration
 from shipyard.names import FLAVOR
 from shipyard.project import Project
 from shipyard.recsys.metrics import ranking_of
+from shipyard.templating import render
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -332,35 +334,16 @@ def outcomes_figure(report: OutcomesReport) -> go.Figure:
 
 
 def _html(report: OutcomesReport) -> str:
-    import html
-
-    figure = outcomes_figure(report)
-    rows = "".join(
-        f"<tr><td>{html.escape(o.set_id)}</td><td>{o.published:%Y-%m-%d %H:%M}</td>"
-        f"<td>{'–' if o.period is None else f'{o.period[0]} – {o.period[1]}'}</td>"
-        f"<td>{o.buyers}</td>"
-        + "".join(f"<td>{'–' if s is None else f'{getattr(s, m):.3f}'}</td>"
-                  for s in (o.model, o.baseline) for m in ("hit_rate", "precision_at_k",
-                                                           "map_at_k"))
-        + f"<td>{o.coverage:.1%}</td><td>{o.top_share:.1%}</td><td>{o.gini:.2f}</td>"
-          f"<td>{'not logged' if o.fallback_share is None else f'{o.fallback_share:.1%}'}</td>"
-          f"</tr>" for o in report.outcomes)
-    notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.notes)
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(report.model)} outcomes</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:right}}</style></head><body>
-<h1>{html.escape(report.model)}: outcomes of published recommendations</h1>
-<p>Each set is scored on what its customers bought after the data it was computed from, beside
-the popularity baseline (the most bought products, for everyone) on the same customers and
-period.</p>{notes}
-<table><tr><th>set</th><th>published</th><th>period</th><th>buyers</th><th>hit rate</th>
-<th>P@K</th><th>MAP@K</th><th>baseline hit rate</th><th>baseline P@K</th>
-<th>baseline MAP@K</th><th>coverage</th><th>top 10% share</th><th>Gini</th><th>fallback</th>
-</tr>{rows}</table>
-{figure.to_html(full_html=False, include_plotlyjs=CHART_LIBRARY)}
-</body></html>
-"""
+    rows = [[o.set_id, f"{o.published:%Y-%m-%d %H:%M}",
+             "–" if o.period is None else f"{o.period[0]} – {o.period[1]}", o.buyers,
+             *("–" if s is None else f"{getattr(s, m):.3f}"
+               for s in (o.model, o.baseline) for m in ("hit_rate", "precision_at_k", "map_at_k")),
+             f"{o.coverage:.1%}", f"{o.top_share:.1%}", f"{o.gini:.2f}",
+             "not logged" if o.fallback_share is None else f"{o.fallback_share:.1%}"]
+            for o in report.outcomes]
+    chart = outcomes_figure(report).to_html(full_html=False, include_plotlyjs=CHART_LIBRARY)
+    return render("shipyard.monitoring", "outcomes.html", report=report, rows=rows,
+                  chart=Markup(chart))  # noqa: S704 - plotly's own HTML
 
 
 def write_outcomes(project: Project, report: OutcomesReport) -> tuple[str, str]:

@@ -16,8 +16,11 @@ import json
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
+
 from shipyard.monitoring.findings import ColumnResult, DriftReport
 from shipyard.project import Project
+from shipyard.templating import render
 from shipyard.train.profile import OTHER
 
 if TYPE_CHECKING:
@@ -151,37 +154,20 @@ def _html(report: DriftReport) -> str:
     def cell(value: float | None, spec: str = ".3g") -> str:
         return "–" if value is None else format(value, spec)
 
-    rows = "".join(
-        f"<tr class={'drift' if r.test.drifted else 'ok'}><td>{html.escape(r.column)}</td>"
-        f"<td>{r.kind}</td><td>{r.test.test}</td><td>{cell(r.test.statistic)}</td>"
-        f"<td>{cell(r.test.p_value, '.2g')}</td><td>{r.test.psi:.3f}</td>"
-        f"<td>{cell(r.test.effect)}</td><td>{html.escape(r.test.reason)}</td></tr>"
-        for r in report.results)
+    rows = [{"verdict": "drift" if r.test.drifted else "ok",
+             "cells": [r.column, r.kind, r.test.test, cell(r.test.statistic),
+                       cell(r.test.p_value, ".2g"), f"{r.test.psi:.3f}", cell(r.test.effect),
+                       r.test.reason]}
+            for r in report.results]
     plots = "".join(_figure(r, i == 0) for i, r in enumerate(to_dict(report)["results"]))
-    notes = "".join(f"<p>{html.escape(n)}</p>" for n in report.notes)
-    own = "".join(f"; {html.escape(name)}: " + ", ".join(
-        f"{key} {value:g}" for key, value in mine.model_dump().items() if value is not None)
-        for name, mine in sorted(report.settings.columns.items()))
+    own = [(name, ", ".join(f"{key} {value:g}" for key, value in mine.model_dump().items()
+                            if value is not None))
+           for name, mine in sorted(report.settings.columns.items())]
     verdict = ("drift detected in " + ", ".join(report.drifted_columns) if report.drifted
                else "no drift")
-    title = f"{report.model} v{report.version}: {verdict}"
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{padding:.2em .6em;border-bottom:1px solid #ddd;text-align:left}}
-tr.drift td{{color:#b00020;font-weight:bold}}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>Window {report.window}: {report.rows} rows ({report.version_rows} answered by
-v{report.version}); previous window: {report.previous_rows} rows. A column drifts when its test is
-significant (p &lt; {report.settings.alpha}) and the shift is large (KS D or total variation ≥
-{report.settings.min_effect}, Cohen's h of the null rate ≥ {report.settings.min_null_h}, or PSI ≥
-{report.settings.psi}){own}; the model when at least
-{report.settings.drift_share:.0%} of its inputs drift, or its prediction does.</p>{notes}
-<table><tr><th>column</th><th>kind</th><th>test</th><th>statistic</th><th>p</th><th>PSI</th>
-<th>effect</th><th>verdict</th></tr>{rows}</table>
-{plots}
-</body></html>
-"""
+    return render("shipyard.monitoring", "drift.html", report=report, settings=report.settings,
+                  title=f"{report.model} v{report.version}: {verdict}", rows=rows, own=own,
+                  drift_share=f"{report.settings.drift_share:.0%}", plots=Markup(plots))  # noqa: S704 - plotly's own HTML
 
 
 def write_report(project: Project, report: DriftReport) -> tuple[str, str]:

@@ -23,27 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db.migrate import migrate
+from shipyard.db.tables import monitor_states as _states
 from shipyard.notify import Event, notify
 from shipyard.project import Project
 
 __all__ = ["MonitorStates", "State", "StoredState", "Transition", "alert", "drift_key"]
 
 State = Literal["ok", "firing", "unknown"]
-
-_metadata = sa.MetaData()
-_states = sa.Table(
-    "shipyard_monitor_states",
-    _metadata,
-    sa.Column("key", sa.String(300), primary_key=True),
-    sa.Column("kind", sa.String(40), nullable=False),
-    sa.Column("subject", sa.String(200)),
-    sa.Column("state", sa.String(10), nullable=False),
-    sa.Column("alerted", sa.String(10), nullable=False),
-    sa.Column("value", sa.Float),
-    sa.Column("detail", sa.Text),
-    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 def drift_key(model: str) -> str:

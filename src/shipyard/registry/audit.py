@@ -11,25 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db.migrate import migrate
+from shipyard.db.tables import model_audit as _audit
 
 if TYPE_CHECKING:
     from shipyard.project import Project
 
 __all__ = ["AuditEntry", "AuditTrail"]
-
-_metadata = sa.MetaData()
-_audit = sa.Table(
-    "shipyard_model_audit",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("model", sa.String(200), nullable=False, index=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("action", sa.String(40), nullable=False),
-    sa.Column("actor", sa.String(200), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("details", sa.Text, nullable=False),
-)
 
 
 @dataclass(frozen=True)

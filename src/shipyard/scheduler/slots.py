@@ -14,24 +14,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.db.migrate import migrate
+from shipyard.db.tables import schedule_slots as _slots
 
 if TYPE_CHECKING:
     from shipyard.project import Project
 
 __all__ = ["SlotStore"]
-
-_metadata = sa.MetaData()
-_slots = sa.Table(
-    "shipyard_schedule_slots",
-    _metadata,
-    sa.Column("pipeline", sa.String(200), primary_key=True),
-    sa.Column("trigger", sa.String(20), primary_key=True),  # cron | new_data
-    sa.Column("slot", sa.String(500), primary_key=True),
-    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),  # running | succeeded | failed | rejected
-    sa.Column("run_id", sa.String(100)),
-    sa.Column("message", sa.Text),
-)
 
 
 class SlotStore:

@@ -34,9 +34,9 @@ from shipyard.serving.handlers import HANDLERS
 from shipyard.serving.limits import Limits
 from shipyard.serving.model_routes import ModelRoutes
 from shipyard.serving.monitor_metrics import MonitorStateCollector
+from shipyard.serving.pipeline_runs.routes import pipeline_runs_router
 from shipyard.serving.predlog import LoggedRefusals, PredictionLog
 from shipyard.serving.request_ids import RequestIds, request_id
-from shipyard.serving.runs import pipeline_runs_router
 from shipyard.serving.schemas import (
     SECURED,
     Error,

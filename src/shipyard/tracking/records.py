@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from shipyard.db.migrate import migrate
+from shipyard.db.tables import runs as _runs
+from shipyard.db.tables import step_runs as _steps
 from shipyard.errors import NotFoundError, RunIdTaken
 from shipyard.hints import DEFAULT_ENV, command
 from shipyard.redact import redact_value
@@ -43,57 +45,6 @@ RUN_STATUSES = ("running", "registering", "succeeded", "failed")
 UNFINISHED = ("running", "registering")
 STEP_STATUSES = ("pending", "running", "succeeded", "reused", "failed", "skipped")
 
-_metadata = sa.MetaData()
-_runs = sa.Table(
-    "shipyard_runs",
-    _metadata,
-    sa.Column("id", sa.String(120), primary_key=True),
-    sa.Column("pipeline", sa.String(200), nullable=False, index=True),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("duration_s", sa.Float),
-    sa.Column("params", sa.Text, nullable=False),
-    sa.Column("executor", sa.String(20), nullable=False),
-    sa.Column("env", sa.String(100), nullable=False),
-    sa.Column("git_commit", sa.String(64)),
-    sa.Column("git_dirty", sa.Boolean),
-    sa.Column("data_versions", sa.Text, nullable=False),
-    sa.Column("smoke", sa.Boolean, nullable=False),
-    sa.Column("sample", sa.Float),
-    sa.Column("no_cache", sa.Boolean, nullable=False),
-    sa.Column("resumed_from", sa.String(120)),
-    sa.Column("error", sa.Text),
-    sa.Column("traceback", sa.Text),
-    sa.Column("mlflow_run_id", sa.String(64)),
-    sa.Column("tracking_uri", sa.Text),
-    sa.Column("snapshot_path", sa.Text),
-    sa.Column("environment", sa.Text),
-    sa.Column("host", sa.String(200)),
-    sa.Column("pid", sa.Integer),
-    sa.Column("run_by", sa.String(200)),
-)
-_steps = sa.Table(
-    "shipyard_step_runs",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(120), nullable=False, index=True),
-    sa.Column("position", sa.Integer, nullable=False),
-    sa.Column("step", sa.String(200), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("duration_s", sa.Float),
-    sa.Column("fingerprint", sa.String(64), index=True),
-    sa.Column("cache_key", sa.Text),
-    sa.Column("reason", sa.Text),
-    sa.Column("reused_from", sa.String(120)),
-    sa.Column("outputs", sa.Text),
-    sa.Column("error", sa.Text),
-    sa.Column("traceback", sa.Text),
-    sa.Column("mlflow_run_id", sa.String(64)),
-    sa.UniqueConstraint("run_id", "step", name="uq_shipyard_step_runs_run_step"),
-)
 _JSON_RUN = ("params", "data_versions", "environment")
 
 

@@ -8,11 +8,10 @@ flow, which logs, registers, gates and compares it.
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -20,6 +19,9 @@ from shipyard.pipeline.artifacts import ArtifactType, register_artifact_type
 from shipyard.train.persist import dump_estimator, load_estimator
 from shipyard.train.profile import PROFILE_FILE, ReferenceProfile
 from shipyard.train.rows import ROWS_FILE, RowKeys
+
+if TYPE_CHECKING:
+    from shipyard.recsys.model import RecModel
 
 __all__ = ["TrainedModel"]
 
@@ -101,7 +103,7 @@ class TrainedModel:
         if (path / "test_y.parquet").exists():
             test_y = pd.read_parquet(path / "test_y.parquet")["label"].rename(meta["label"])
         if meta["flavor"] == "recommender":
-            model = _model_class(meta["model_class"]).load(path / "recommender")
+            model = _recommender(meta["model_class"]).load(path / "recommender")
         else:
             model = load_estimator(path / "model.skops")
         profile = (ReferenceProfile.from_json((path / PROFILE_FILE).read_text())
@@ -116,19 +118,17 @@ class TrainedModel:
                    rows=rows)
 
 
-def _model_class(name: str) -> Any:
-    """The class a stored recommender names (``module:qualname``; its ``load`` reads it back).
+def _recommender(name: str) -> type[RecModel]:
+    """The class a stored recommender names (``module:qualname``): Shipyard's ``RecModel``.
 
-    Named in the file rather than imported here: recommenders live in ``shipyard.recsys``, a
-    layer above this one. Only Shipyard's own classes are loaded this way.
+    Imported here rather than looked up by name, so that the layer contract sees it: it names
+    this one import from ``recsys``, whose model needs nothing of train (its fit builds on it).
     """
-    module, _, qualname = name.partition(":")
-    if not module.startswith("shipyard."):
-        raise ValueError(f"refusing to load a model of class {name!r}: not a Shipyard class")
-    found: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        found = getattr(found, part)
-    return found
+    from shipyard.recsys.model import RecModel
+
+    if name != f"{RecModel.__module__}:{RecModel.__qualname__}":
+        raise ValueError(f"refusing to load a model of class {name!r}: not a Shipyard recommender")
+    return RecModel
 
 
 def _save_trained(value: TrainedModel, path: Path, where: str) -> None:

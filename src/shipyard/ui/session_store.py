@@ -23,25 +23,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shipyard.db.migrate import migrate
+from shipyard.db.tables import ui_sessions as _sessions
 
 __all__ = ["SessionStore", "StoredSession", "token_digest"]
 
 SEEN_EVERY = timedelta(minutes=1)
 """How stale the stored last-seen time may get before a page writes it again."""
-
-_metadata = sa.MetaData()
-_sessions = sa.Table(
-    "shipyard_ui_sessions",
-    _metadata,
-    sa.Column("token_sha256", sa.String(64), primary_key=True),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("key_sha256", sa.String(64), nullable=False),
-    sa.Column("csrf_token", sa.String(100), nullable=False),
-    sa.Column("flash", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
-    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 def token_digest(token: str) -> str:

@@ -25,13 +25,14 @@ from alembic.script import ScriptDirectory
 from shipyard.batch.results import ResultsStore
 from shipyard.db import create_engine_for
 from shipyard.db.migrate import VERSION_TABLES, Chain, alembic_config, migrate
+from shipyard.db.tables import CHAINS
 from shipyard.errors import ConfigError
 from shipyard.lake.batches import BatchRegister
 from shipyard.monitoring.states import MonitorStates
 from shipyard.pipeline import RunStore
 from shipyard.registry.audit import AuditTrail
 from shipyard.scheduler.slots import SlotStore
-from shipyard.serving.runs import RunClaims
+from shipyard.serving.pipeline_runs.claims import RunClaims
 from shipyard.ui.session_store import SessionStore
 
 BOUND_S = 120  # generous: each process imports SQLAlchemy and Alembic on a busy machine
@@ -145,13 +146,8 @@ def revision_tables(chain: Chain, revision: str) -> sa.MetaData:
 
 
 def current_tables(chain: Chain) -> sa.MetaData:
-    """The tables the stores of ``chain`` declare, next to their classes, in this release's code."""
-    target = sa.MetaData()
-    for store in STORES[chain]:
-        for value in vars(sys.modules[store.__module__]).values():
-            if isinstance(value, sa.Table):
-                value.to_metadata(target)
-    return target
+    """The tables of ``chain`` in this release's code (:mod:`shipyard.db.tables`)."""
+    return CHAINS[chain]
 
 
 def make_legacy_database(url: str, shape: dict[str, list[str]]) -> dict[str, list[dict[str, Any]]]:

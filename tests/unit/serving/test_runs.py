@@ -29,7 +29,9 @@ from shipyard.errors import PipelineError
 from shipyard.pipeline import RunStore, run_with_hooks
 from shipyard.project import Project
 from shipyard.serving.handlers import HANDLERS
-from shipyard.serving.runs import PipelineRuns, RunClaims, pipeline_runs_router
+from shipyard.serving.pipeline_runs.claims import RunClaims
+from shipyard.serving.pipeline_runs.routes import pipeline_runs_router
+from shipyard.serving.pipeline_runs.supervisor import PipelineRuns
 from tests.unit.pipeline.test_project import demo_project
 
 RUNS = "/v1/pipelines/train/runs"
