@@ -150,7 +150,9 @@ def main() -> None:
         base = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
         headers = {"shipyard": auth, "lean": {}}
         try:
-            harness.wait(f"{base['shipyard']}/ready", servers["shipyard"], auth)
+            # /health, not /ready: the project serves no model, only the published set, and
+            # /ready is a 503 where there is no model to serve
+            harness.wait(f"{base['shipyard']}/health", servers["shipyard"], auth)
             harness.wait(f"{base['lean']}/docs", servers["lean"], {})
             scripts = {n: _script(Path(tmp), n, customers, headers[n]) for n in servers}
             answers = {}
