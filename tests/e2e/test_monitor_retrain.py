@@ -142,8 +142,11 @@ def test_a_drifted_month_accepted_from_quarantine_is_retrained_on_and_traced(
                              promoted), promoted
             wait_for(lambda: http.get(f"{base}/ready", headers=AUTH).json()["models"]
                      == {"recommender": 2}, "the server serving version 2")
-            version, after = _ask(base, customers[0])
-            assert version == 2
+            # the server takes the published set up at its next check of the set's pointer
+            asked: list[tuple[int, str]] = []
+            wait_for(lambda: asked.append(_ask(base, customers[0])) or asked[-1][0] == 2,
+                     "answers from version 2's set")
+            after = asked[-1][1]
 
             traced = _traced(root, after)
             assert f"request {after} · recommendations" in traced

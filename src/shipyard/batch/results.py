@@ -189,29 +189,49 @@ class ResultsStore:
     def served(self, model: str, customer_id: str
                ) -> tuple[str | None, int | None, list[tuple[str, float]]]:
         """(set id, model version, [(product, score)] best first) from the current set, in
-        one query: what ``/v1/recommendations`` answers, and where it came from.
-
-        The statement is compiled once per store (see :meth:`_point_read`): building and
-        compiling it per call was a large part of a recommendations request's own time."""
-        sql, positions = self._point_read
-        params = {"model": model, "customer": customer_id}
-        with self._readers, self.engine.connect() as conn:
-            found = conn.exec_driver_sql(
-                sql, tuple(params[name] for name in positions) if positions else params).first()
+        one query: what ``/v1/recommendations`` answers, and where it came from."""
+        found = self._read(self._point_read, model=model, customer=customer_id)
         if found is None:
             return None, None, []
-        return found.set_id, found.version, list(zip(json.loads(found.products),
-                                                     json.loads(found.scores), strict=True))
+        return found.set_id, found.version, _items(found)
+
+    def row(self, set_id: str, customer_id: str) -> list[tuple[str, float]] | None:
+        """The customer's [(product, score)] best first in the set ``set_id`` (the current
+        one or one still kept), None when the set has no row for them: what the server's
+        copy of the current set (:mod:`shipyard.serving.published`) reads on a miss."""
+        found = self._read(self._row_read, set_id=set_id, customer=customer_id)
+        return None if found is None else _items(found)
+
+    def _read(self, statement: tuple[str, tuple[str, ...] | None], **params: str) -> sa.Row | None:
+        """The first row of a point read compiled once (:meth:`_compiled`), within the pool's
+        kept connections."""
+        sql, positions = statement
+        with self._readers, self.engine.connect() as conn:
+            return conn.exec_driver_sql(
+                sql, tuple(params[name] for name in positions) if positions else params).first()
 
     @cached_property
     def _point_read(self) -> tuple[str, tuple[str, ...] | None]:
-        """The driver's SQL of one customer's current row, and its parameters' order when the
-        driver's style is positional (SQLite's ``?``)."""
-        query = (sa.select(_rows.c.products, _rows.c.scores, _sets.c.version, _rows.c.set_id)
-                 .join(_current, _current.c.set_id == _rows.c.set_id)
-                 .join(_sets, _sets.c.id == _rows.c.set_id)
-                 .where(_current.c.model == sa.bindparam("model"),
-                        _rows.c.customer_id == sa.bindparam("customer")))
+        """One customer's row of the model's current set."""
+        return self._compiled(
+            sa.select(_rows.c.products, _rows.c.scores, _sets.c.version, _rows.c.set_id)
+            .join(_current, _current.c.set_id == _rows.c.set_id)
+            .join(_sets, _sets.c.id == _rows.c.set_id)
+            .where(_current.c.model == sa.bindparam("model"),
+                   _rows.c.customer_id == sa.bindparam("customer")))
+
+    @cached_property
+    def _row_read(self) -> tuple[str, tuple[str, ...] | None]:
+        """One customer's row of a given set (its primary key)."""
+        return self._compiled(
+            sa.select(_rows.c.products, _rows.c.scores)
+            .where(_rows.c.set_id == sa.bindparam("set_id"),
+                   _rows.c.customer_id == sa.bindparam("customer")))
+
+    def _compiled(self, query: sa.Select[tuple[str, ...]]) -> tuple[str, tuple[str, ...] | None]:
+        """The driver's SQL of ``query``, and its parameters' order when the driver's style is
+        positional (SQLite's ``?``): building and compiling a statement per call was a large
+        part of a recommendations request's own time."""
         compiled = query.compile(self.engine)
         positions = compiled.positiontup if self.engine.dialect.positional else None
         return str(compiled), tuple(positions) if positions is not None else None
@@ -225,3 +245,8 @@ class ResultsStore:
             found = conn.execute(query).all()
         return [(customer, rank, product) for customer, products in found
                 for rank, product in enumerate(json.loads(products), start=1)]
+
+
+def _items(found: sa.Row) -> list[tuple[str, float]]:
+    """A row's (product, score) pairs, best first, from its two JSON lists."""
+    return list(zip(json.loads(found.products), json.loads(found.scores), strict=True))

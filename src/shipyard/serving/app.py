@@ -14,19 +14,16 @@ Whatever a request holds, the answer is a status the OpenAPI document lists for 
 import asyncio
 import gc
 import re
-import time
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount
 
 from shipyard.asgi import BodyLimit, SecurityHeaders, security_headers
 from shipyard.batch.results import ResultsStore
 from shipyard.config.schema import ServingConfig
-from shipyard.errors import NotFoundError
 from shipyard.project import Project
 from shipyard.serving.auth import ApiKeys, require_docs_key, require_key
 from shipyard.serving.docs import docs_page
@@ -36,16 +33,9 @@ from shipyard.serving.model_routes import ModelRoutes
 from shipyard.serving.monitor_metrics import MonitorStateCollector
 from shipyard.serving.pipeline_runs.routes import pipeline_runs_router
 from shipyard.serving.predlog import LoggedRefusals, PredictionLog
-from shipyard.serving.request_ids import RequestIds, request_id
-from shipyard.serving.schemas import (
-    SECURED,
-    Error,
-    Identifier,
-    Ready,
-    Recommendation,
-    Recommendations,
-    error_responses,
-)
+from shipyard.serving.recommendations import recommendations_router
+from shipyard.serving.request_ids import RequestIds
+from shipyard.serving.schemas import SECURED, Error, Ready, error_responses
 from shipyard.serving.served import ModelSlots, Served
 from shipyard.serving.telemetry import Observed, Telemetry
 from shipyard.ui import create_ui
@@ -148,35 +138,8 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
         if flavor != "recommender":
             routes.add(name, inputs)
 
-    results = ResultsStore.of(project)
-
-    @app.get("/v1/recommendations/{customer_id}", tags=["recommendations"],
-             dependencies=secured, response_model=Recommendations,
-             responses=error_responses(*SECURED, 404))
-    async def recommendations(customer_id: Identifier, http: Request,
-                              k: Annotated[int, Query(ge=1, le=100)] = 10
-                              ) -> Recommendations:
-        """The customer's current top-K from the published set (`shipyard recommend`, or a
-        promotion that published one), naming the set and the version that made it."""
-        started = time.perf_counter()
-        model = config.recommender or "recommender"
-        # only the database read leaves the event loop (one thread-pool hop per request)
-        set_id, version, items = await run_in_threadpool(results.served, model, customer_id)
-        source = "results"
-        if not items:
-            served = slots.current.get(model)
-            if not config.popularity_fallback or served is None or not served.is_recommender:
-                raise NotFoundError(f"no recommendations for customer {customer_id!r}")
-            version, items, source = served.version, served.model.most_popular(k), "popularity"
-        if log is not None:
-            log.record_recommendation(model, version, customer_id, items[:k], source=source, k=k,
-                                      latency_ms=(time.perf_counter() - started) * 1000,
-                                      request_id=request_id(http.scope))
-        return Recommendations(customer_id=customer_id, model=model, version=version,
-                               source=source, set_id=set_id if source == "results" else None,
-                               items=[Recommendation(product_id=p, score=s)
-                                                     for p, s in items[:k]])
-
+    app.include_router(recommendations_router(ResultsStore.of(project), config, slots, log,
+                                              secured))
     app.include_router(pipeline_runs_router(project, secured,
                                             [Depends(require_key(keys, "operator"))]))
     app.router.routes.append(_WholeMount("/ui", app=create_ui(project.root, keys,
