@@ -160,11 +160,11 @@ _TUNED = {
 """A tabular model's tuning: its metric, and the parameters of its linear model."""
 _GATED = {
     "classifier": ["    primary_metric: roc_auc",
-                   '    gate: {roc_auc: ">= 0.5"}   # better than chance; raise it once you '
-                   'know your data'],
+                   ('    gate: {roc_auc: ">= 0.5"}   # better than chance; raise it once you '
+                    'know your data')],
     "regressor": ["    primary_metric: rmse",
-                  '    gate: {rmse: "< 1.0 * mean"}   # better than predicting the training '
-                  "mean; tighten it once you know your data"],
+                  ('    gate: {rmse: "< 1.0 * mean"}   # better than predicting the training '
+                   "mean; tighten it once you know your data")],
 }
 
 

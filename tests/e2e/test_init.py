@@ -14,7 +14,6 @@ from sklearn.base import is_regressor
 
 from shipyard.project import Project
 from shipyard.registry import Registry
-
 from tests.e2e.cli import run
 from tests.e2e.server import AUTH, http, serving
 
@@ -77,7 +76,7 @@ def houses_csv(path: Path, rows: int = 1500, seed: int = 11) -> pd.DataFrame:
 
 def test_a_regressor_from_a_csv_trains_serves_numbers_and_is_monitored_as_written(
         tmp_path: Path) -> None:
-    houses = houses_csv(tmp_path / "houses.csv")
+    houses_csv(tmp_path / "houses.csv")
     run("init", "sales", "--source", "houses.csv", "--model", "regressor", "--target", "price",
         "--key", "house_id", cwd=tmp_path)
     project = tmp_path / "sales"

@@ -1,9 +1,9 @@
 """The compiled path of a tabular model: its scikit-learn pipeline as ONNX, run by onnxruntime.
 
 A one-row ``predict_proba`` (or a regressor's ``predict``) of a scikit-learn pipeline spends
-milliseconds in pandas and the column transformer around microseconds of arithmetic. At registration the pipeline is
-converted with skl2onnx, one graph input per signature column (text columns as strings,
-everything else as 32-bit floats: onnxruntime's imputer and tree kernels take no doubles, and
+milliseconds in pandas and the column transformer around microseconds of arithmetic. At
+registration the pipeline is converted with skl2onnx, one graph input per signature column
+(text columns as strings, everything else as 32-bit floats: onnxruntime's imputer and tree kernels take no doubles, and
 scikit-learn's trees compare 32-bit floats too), and the graph is checked against the pipeline
 on the version's test rows: every positive-class probability within :data:`TOLERANCE` (a
 regressor's predicted value within :data:`TOLERANCE` times the largest one, at least 1: its
