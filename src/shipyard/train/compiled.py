@@ -3,14 +3,14 @@
 A one-row ``predict_proba`` (or a regressor's ``predict``) of a scikit-learn pipeline spends
 milliseconds in pandas and the column transformer around microseconds of arithmetic. At
 registration the pipeline is converted with skl2onnx, one graph input per signature column
-(text columns as strings, everything else as 32-bit floats: onnxruntime's imputer and tree kernels take no doubles, and
-scikit-learn's trees compare 32-bit floats too), and the graph is checked against the pipeline
-on the version's test rows: every positive-class probability within :data:`TOLERANCE` (a
-regressor's predicted value within :data:`TOLERANCE` times the largest one, at least 1: its
-scale is the target's). Only
-then is it kept with the version (``extra_files/model.onnx``); either way the outcome is kept
-as ``extra_files/compiled.json`` (maximum difference, rows, tolerance, or why conversion
-failed) and as the version's tag ``shipyard.served_by``, which ``models show`` reads.
+(text columns as strings, everything else as 32-bit floats: onnxruntime's imputer and tree
+kernels take no doubles, and scikit-learn's trees compare 32-bit floats too), and the graph is
+checked against the pipeline on the version's test rows: every positive-class probability
+within :data:`TOLERANCE` (a regressor's predicted value within :data:`TOLERANCE` times the
+largest one, at least 1: its scale is the target's). Only then is it kept with the version
+(``extra_files/model.onnx``); either way the outcome is kept as ``extra_files/compiled.json``
+(maximum difference, rows, tolerance, or why conversion failed) and as the version's tag
+``shipyard.served_by``, which ``models show`` reads.
 
 A version without a checked graph (a transformer skl2onnx has no converter for, a difference
 over the tolerance, a version registered before this) is served by scikit-learn as before.
