@@ -104,6 +104,9 @@ def test_a_regressor_from_a_csv_trains_serves_numbers_and_is_monitored_as_writte
     np.testing.assert_allclose(served, ours, rtol=1e-5, atol=1.0)  # ONNX's float32 or sklearn
     assert np.corrcoef(served, fresh["price"])[0, 1] > 0.9  # it learnt the prices
     assert "no drift in model houses" in text(run("monitor", "drift", "houses", cwd=project))
+    # outcomes are a recommender's published sets; a regressor is pointed to drift
+    assert ("a regressor's inputs and predictions are watched by 'shipyard monitor drift "
+            "houses'") in text(run("monitor", "outcomes", "houses", cwd=project, check=1))
 
 
 def test_a_csv_appended_to_lands_only_its_new_rows_when_incremental(tmp_path: Path) -> None:
