@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.config.schema import ParamRange, TuningConfig
 from shipyard.errors import PipelineError
-from shipyard.train.metrics import METRICS, Task, metric_value
+from shipyard.train.metrics import GREATER_IS_BETTER, METRICS, Task, metric_value
 from shipyard.train.outputs import outputs
 from shipyard.train.split import Split
 
@@ -137,6 +137,12 @@ def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0,
     if metric not in METRICS[task]:
         raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.metric: {metric!r} is not "
                             f"a {task} metric; expected one of {', '.join(METRICS[task])}")
+    wanted = "maximize" if GREATER_IS_BETTER[metric] else "minimize"
+    if ctx.tuning.direction != wanted:  # else the search would keep the worst configuration
+        raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.direction is "
+                            f"{ctx.tuning.direction} but {metric} is "
+                            f"{'higher' if GREATER_IS_BETTER[metric] else 'lower'}-is-better; "
+                            f"set direction: {wanted}")
     y_val = data.y_val.to_numpy()
 
     def score(params: dict[str, Any]) -> float:

@@ -104,9 +104,9 @@ def test_a_regressors_profile_bins_its_values_by_their_own_quantiles() -> None:
     assert ReferenceProfile.from_json(json.dumps(written_before)).logged_output == "probability"
 
 
-def context(tmp_path: Path, metric: str) -> RunContext:
+def context(tmp_path: Path, metric: str, direction: str = "minimize") -> RunContext:
     (tmp_path / "shipyard.yaml").write_text("project: rents\nenvironments:\n  dev: {lake: lake}\n")
-    tuning = TuningConfig(metric=metric, direction="minimize", trials=3, space={
+    tuning = TuningConfig(metric=metric, direction=direction, trials=3, space={
         "alpha": {"low": 0.01, "high": 100, "log": True}})
     return RunContext(run_id="run-1", pipeline="train", step="fit",
                       project=Project.open(tmp_path, "dev"), env="dev", params={}, smoke=False,
@@ -126,6 +126,10 @@ def test_train_regressor_tunes_tests_and_scores_the_mean_baseline(tmp_path: Path
     with pytest.raises(PipelineError, match=r"tuning.metric: 'roc_auc' is not a regression "
                                             r"metric; expected one of rmse, mae, r2"):
         train_regressor("rents", lambda p: regressor(Ridge()), data, context(tmp_path, "roc_auc"))
+    with pytest.raises(PipelineError, match=r"tuning.direction is maximize but rmse is "
+                                            r"lower-is-better; set direction: minimize"):
+        train_regressor("rents", lambda p: regressor(Ridge()), data,
+                        context(tmp_path, "rmse", "maximize"))
 
 
 def test_a_text_target_is_refused_naming_it(tmp_path: Path) -> None:
