@@ -2,7 +2,8 @@
 data with no further edit.
 
 Given a source (a SQLAlchemy URL, or a CSV/Parquet file), its tables, the kind of model and
-its columns (a classifier's target; a recommender's user, item and time), the source is read
+its columns (a classifier's or a regressor's target; a recommender's user, item and time), the
+source is read
 once to check that those columns exist, and the project gets a ``shipyard.yaml`` with every
 section filled in (tables, pipelines with a tuning space, the model with a gate, serving,
 monitoring with a drift rule and, for a recommender, ``monitoring.interactions``) and a
@@ -22,8 +23,8 @@ from shipyard.errors import ConfigError
 
 __all__ = ["KINDS", "Scaffold", "check_columns", "identifier", "source_columns", "write_scaffold"]
 
-Kind = Literal["classifier", "recommender"]
-KINDS: tuple[str, ...] = ("classifier", "recommender")
+Kind = Literal["classifier", "regressor", "recommender"]
+KINDS: tuple[str, ...] = ("classifier", "regressor", "recommender")
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class Scaffold:
     source: str  # as written in shipyard.yaml: a URL, or a file path
     tables: list[str]  # source tables; a file source has one, named after the file
     kind: Kind
-    target: str | None = None  # classifier
+    target: str | None = None  # classifier, regressor
     user: str | None = None  # recommender
     item: str | None = None
     time: str | None = None
@@ -91,7 +92,8 @@ def check_columns(scaffold: Scaffold, columns: list[str]) -> None:
     """Every column the scaffold needs is named, and in the model's table ``columns``."""
     named = {"--target": scaffold.target, "--user": scaffold.user, "--item": scaffold.item,
              "--time": scaffold.time}
-    wanted = {"classifier": ("--target",), "recommender": ("--user", "--item", "--time")}
+    wanted = {"classifier": ("--target",), "regressor": ("--target",),
+              "recommender": ("--user", "--item", "--time")}
     for option in wanted[scaffold.kind]:
         if not named[option]:
             raise ConfigError(f"a {scaffold.kind} needs {option} COLUMN; {scaffold.tables[0]} "
@@ -137,14 +139,37 @@ def _yaml(name: str, s: Scaffold) -> str:
         if i == 0 and s.key:
             lines.append(f"    primary_key: [{', '.join(s.key)}]")
     model_table = s.source_name if file else identifier(s.tables[0])
-    lines += ["", *(_classifier_yaml(s) if s.kind == "classifier"
-                    else _recommender_yaml(s, model_table))]
+    lines += ["", *(_recommender_yaml(s, model_table) if s.kind == "recommender"
+                    else _tabular_yaml(s))]
     lines += ["", "alerts:", "  webhooks: []  # - {name, kind: teams | slack | json, url, events}",
               ""]
     return "\n".join(lines)
 
 
-def _classifier_yaml(s: Scaffold) -> list[str]:
+_TUNED = {
+    "classifier": ["      metric: roc_auc  # on the validation split",
+                   "      space:",
+                   "        model: {choices: [logistic_regression, gb]}  # gb: gradient boosting",
+                   "        C: {low: 0.01, high: 10, log: true, when: {model: logistic_regression}}"],
+    "regressor": ["      metric: rmse     # on the validation split",
+                  "      direction: minimize",
+                  "      space:",
+                  "        model: {choices: [ridge, gb]}  # gb: gradient boosting",
+                  "        alpha: {low: 0.01, high: 100, log: true, when: {model: ridge}}"],
+}
+"""A tabular model's tuning: its metric, and the parameters of its linear model."""
+_GATED = {
+    "classifier": ["    primary_metric: roc_auc",
+                   ('    gate: {roc_auc: ">= 0.5"}   # better than chance; raise it once you '
+                    'know your data')],
+    "regressor": ["    primary_metric: rmse",
+                  ('    gate: {rmse: "< 1.0 * mean"}   # better than predicting the training '
+                   "mean; tighten it once you know your data")],
+}
+
+
+def _tabular_yaml(s: Scaffold) -> list[str]:
+    """A classifier's or a regressor's pipeline, model and rules."""
     return [
         "pipelines:             # pipeline.py: plain steps, edit them freely",
         "  train:",
@@ -153,18 +178,14 @@ def _classifier_yaml(s: Scaffold) -> list[str]:
         "    on_new_data: true  # `shipyard scheduler` retrains after new data lands",
         "    tuning:",
         "      trials: 10",
-        "      metric: roc_auc  # on the validation split",
-        "      space:",
-        "        model: {choices: [logistic_regression, gb]}  # gb: gradient boosting",
-        "        C: {low: 0.01, high: 10, log: true, when: {model: logistic_regression}}",
+        *_TUNED[s.kind],
         "        n_estimators: {low: 50, high: 300, integer: true, when: {model: gb}}",
         "        max_depth: {low: 2, high: 4, integer: true, when: {model: gb}}",
         "",
         "models:                # failing the gate: exit 4; passing: alias `staging`",
         f"  {s.model_name}:",
         "    pipeline: train",
-        "    primary_metric: roc_auc",
-        '    gate: {roc_auc: ">= 0.5"}   # better than chance; raise it once you know your data',
+        *_GATED[s.kind],
         "    promote: manual",
         "",
         "monitoring:            # `shipyard monitor check` (and the scheduler) evaluates these",
@@ -221,12 +242,33 @@ def _recommender_yaml(s: Scaffold, table: str) -> list[str]:
 
 def _pipeline(s: Scaffold) -> str:
     table = s.source_name if is_file_source(s.source) else identifier(s.tables[0])
-    template = _CLASSIFIER if s.kind == "classifier" else _RECOMMENDER
-    return template.format(table=table, target=s.target, key=s.key, model=s.model_name,
-                           user=s.user, item=s.item, time=s.time)
+    if s.kind == "recommender":
+        return _RECOMMENDER.format(table=table, model=s.model_name, user=s.user, item=s.item,
+                                   time=s.time)
+    return _TABULAR.format(table=table, target=s.target, key=s.key, model=s.model_name,
+                           **_ESTIMATORS[s.kind])
 
 
-_CLASSIFIER = '''"""Training pipeline written by `shipyard init`: clean.{table} → split → tuned classifier.
+_ESTIMATORS = {
+    "classifier": {
+        "kind": "classifier", "split": "Stratified train", "linear": "logistic_regression",
+        "imports": "from sklearn.ensemble import GradientBoostingClassifier\n"
+                   "from sklearn.linear_model import LogisticRegression",
+        "build_linear": 'LogisticRegression(C=params.get("C", 1.0), max_iter=1000)',
+        "build_boosted": "GradientBoostingClassifier",
+        "train": "train_classifier"},
+    "regressor": {
+        "kind": "regressor", "split": "Train", "linear": "ridge",
+        "imports": "from sklearn.ensemble import GradientBoostingRegressor\n"
+                   "from sklearn.linear_model import Ridge",
+        "build_linear": 'Ridge(alpha=params.get("alpha", 1.0))',
+        "build_boosted": "GradientBoostingRegressor",
+        "train": "train_regressor"},
+}
+"""What a classifier's and a regressor's pipeline.py differ in: their estimators and the
+training helper; everything else is one template."""
+
+_TABULAR = '''"""Training pipeline written by `shipyard init`: clean.{table} → split → tuned {kind}.
 
 Each step is a plain function; edit them freely (a feature dropped, a model added to the
 space in shipyard.yaml). Numbers are imputed and scaled, text is one-hot encoded, dates and
@@ -240,15 +282,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 from sklearn.compose import ColumnTransformer, make_column_selector
-from sklearn.ensemble import GradientBoostingClassifier
+{imports}
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline as SkPipeline
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from shipyard.pipeline import Pipeline, RunContext, step
-from shipyard.train import Split, TrainedModel, split, train_classifier
+from shipyard.train import Split, TrainedModel, split, {train}
 
 MODEL = "{model}"
 TARGET = "{target}"
@@ -263,35 +304,35 @@ def prepare(rows: pa.Table) -> pd.DataFrame:
 
 def split_rows(data: pd.DataFrame, test_size: float, validation_size: float,
                seed: int) -> dict[str, pd.DataFrame]:
-    """Stratified train / validation / test parts; the key is not a feature."""
+    """{split} / validation / test parts; the key is not a feature."""
     return split(data, TARGET, test_size=test_size, validation_size=validation_size, seed=seed,
                  drop=KEY).frames(TARGET)
 
 
 def build_model(params: dict[str, Any], seed: int = 0) -> SkPipeline:
     """An unfitted model for one configuration of the search space."""
-    kind = params.get("model", "logistic_regression")
+    kind = params.get("model", "{linear}")
     numeric = make_pipeline(SimpleImputer(strategy="median"),
-                            *([StandardScaler()] if kind == "logistic_regression" else []))
+                            *([StandardScaler()] if kind == "{linear}" else []))
     text = make_pipeline(SimpleImputer(strategy="most_frequent"),
                          OneHotEncoder(handle_unknown="ignore"))
     features = ColumnTransformer([
         ("numeric", numeric, make_column_selector(dtype_include="number")),
         ("text", text, make_column_selector(dtype_exclude="number")),
     ])
-    if kind == "logistic_regression":
-        classifier = LogisticRegression(C=params.get("C", 1.0), max_iter=1000)
+    if kind == "{linear}":
+        {kind} = {build_linear}
     else:
-        classifier = GradientBoostingClassifier(
+        {kind} = {build_boosted}(
             n_estimators=params.get("n_estimators", 100), max_depth=params.get("max_depth", 3),
             random_state=seed)
-    return SkPipeline([("features", features), ("classifier", classifier)])
+    return SkPipeline([("features", features), ("{kind}", {kind})])
 
 
 def fit(parts: dict[str, pd.DataFrame], seed: int, ctx: RunContext) -> TrainedModel:
     """Tune over the declared space, refit the best on train + validation, test once."""
-    return train_classifier(MODEL, lambda p: build_model(p, seed), Split.from_frames(parts, TARGET),
-                            ctx, seed=seed)
+    data = Split.from_frames(parts, TARGET)
+    return {train}(MODEL, lambda p: build_model(p, seed), data, ctx, seed=seed)
 
 
 def train() -> Pipeline:

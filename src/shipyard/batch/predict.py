@@ -71,10 +71,11 @@ def read_table(path: Path, *, text: Sequence[str] = ()) -> pd.DataFrame:
 
 def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10,
                 compiled: CompiledModel | None = None) -> pd.DataFrame:
-    """Predictions next to the input: class and probability, or a customer's top ``k``.
+    """Predictions next to the input: class and probability, a regressor's value, or a
+    customer's top ``k``.
 
     With ``compiled`` (the version's checked ONNX graph, :mod:`shipyard.train.compiled`), the
-    probabilities come from it, as they do from the server; else from ``model``.
+    answers come from it, as they do from the server; else from ``model``.
     """
     from shipyard.recsys.model import RecModel
 
@@ -90,11 +91,15 @@ def score_frame(model: Any, frame: pd.DataFrame, *, k: int = 10,
         raise PipelineError(f"input lacks column(s) {', '.join(missing)}; the model expects "
                             f"{', '.join(expected)}")
     from shipyard.train.categories import check_categories, known_categories
+    from shipyard.train.outputs import outputs, task_of
 
     check_categories(frame, known_categories(model), where="input rows")
-    probability = (model.predict_proba(frame[expected])[:, 1] if compiled is None
-                   else compiled.predict_frame(frame))
-    return frame.assign(prediction=(probability >= 0.5).astype(int), probability=probability)
+    task = task_of(model)
+    answered = (outputs(model, frame[expected], task) if compiled is None
+                else compiled.predict_frame(frame))
+    if task == "regression":
+        return frame.assign(prediction=answered)
+    return frame.assign(prediction=(answered >= 0.5).astype(int), probability=answered)
 
 
 def _chosen(registry: Registry, model: str, alias: str, version: int | None) -> int:

@@ -57,11 +57,11 @@ def init_project(directory: Path, *, source: str | None, tables: list[str], kind
             raise ConfigError("--table NAME: which table of the source to ingest")
     kind = _ask(kind, f"Kind of model ({' or '.join(KINDS)})", default="classifier")
     if kind not in KINDS:
-        raise ConfigError(f"--model {kind}: Shipyard trains a {' or a '.join(KINDS)}; a "
-                          f"regressor is not supported yet")
+        raise ConfigError(f"--model {kind}: Shipyard trains a {', a '.join(KINDS[:-1])} or a "
+                          f"{KINDS[-1]}")
     columns = source_columns(resolved, tables[0])
     listed = ", ".join(columns)
-    if kind == "classifier":
+    if kind != "recommender":
         target = _ask(target, f"Target column ({listed})")
     else:
         user = _ask(user, f"User column ({listed})")

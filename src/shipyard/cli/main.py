@@ -98,8 +98,9 @@ def init(
         help="A source table to ingest (repeat for more; a file is one table). The model "
              "learns from the first.")] = None,
     model: Annotated[str | None, typer.Option(
-        help="Kind of model: classifier or recommender.")] = None,
-    target: Annotated[str | None, typer.Option(help="A classifier's label column.")] = None,
+        help="Kind of model: classifier, regressor or recommender.")] = None,
+    target: Annotated[str | None, typer.Option(
+        help="A classifier's label column, or a regressor's numeric target.")] = None,
     user: Annotated[str | None, typer.Option(help="A recommender's user column.")] = None,
     item: Annotated[str | None, typer.Option(help="A recommender's item column.")] = None,
     time: Annotated[str | None, typer.Option(help="A recommender's time column.")] = None,

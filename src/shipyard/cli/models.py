@@ -25,7 +25,7 @@ from shipyard.registry import (
 )
 from shipyard.registry.client import GATE, STATUS, gate_passed
 from shipyard.train.compiled import SERVED_BY
-from shipyard.train.metrics import CLASSIFICATION
+from shipyard.train.metrics import GREATER_IS_BETTER
 
 __all__ = ["app", "comparison_table", "print_registered"]
 
@@ -37,9 +37,11 @@ STATUS_STYLE = {"production": "bold green", "staging": "cyan", "rejected": "red"
 
 
 def comparison_table(c: Comparison) -> Table:
-    """Metrics side by side; positive improvement is better for every metric."""
+    """Metrics side by side; positive improvement is better for every metric. A classifier or
+    a regressor (whose metrics are those of GREATER_IS_BETTER) is scored on rows, a
+    recommender on users."""
     table = Table(title=f"{c.model}: v{c.challenger} (challenger) vs v{c.champion} (champion), "
-                        f"{c.rows} {'rows' if c.primary_metric in CLASSIFICATION else 'users'}",
+                        f"{c.rows} {'rows' if c.primary_metric in GREATER_IS_BETTER else 'users'}",
                   caption=f"{_evaluated_on(c)}\n95% CI: {c.resamples} paired bootstrap "
                           f"resamples; gain > 0 is better for every metric")
     for column in ("metric", f"v{c.challenger}", f"v{c.champion}", "gain", "95% CI",

@@ -13,22 +13,31 @@ import difflib
 import re
 from collections.abc import Iterable
 
-__all__ = ["CLASSIFIER", "RECOMMENDER", "check_metrics", "metric_kind"]
+__all__ = ["BASELINES", "CLASSIFIER", "RECOMMENDER", "REGRESSOR", "check_metrics", "metric_kind"]
 
 CLASSIFIER = ("accuracy", "roc_auc", "f1", "log_loss")
 """What a classifier reports on its test split (``shipyard.train.metrics.CLASSIFICATION``)."""
+REGRESSOR = ("rmse", "mae", "r2")
+"""What a regressor reports on its test split (``shipyard.train.metrics.REGRESSION``)."""
 RECOMMENDER = ("map_at_k", "ndcg_at_k", "precision_at_k", "auc")
 """What a recommender reports, ``k`` being its cut-off (``map_at_10``)."""
 
+BASELINES = {"popularity": "recommender", "mean": "regressor"}
+"""The baseline a gate's threshold may be a multiple of, and the kind of model scored with it:
+the popularity recommender, or the predictor of the training rows' mean target."""
+
 _AT_K = re.compile(r"^(map|ndcg|precision)_at_[1-9][0-9]*$")
-_KNOWN = (f"a classifier reports {', '.join(CLASSIFIER)}; a recommender "
-          f"{', '.join(RECOMMENDER)} with k its cut-off (e.g. map_at_10)")
+_KNOWN = (f"a classifier reports {', '.join(CLASSIFIER)}; a regressor {', '.join(REGRESSOR)}; "
+          f"a recommender {', '.join(RECOMMENDER)} with k its cut-off (e.g. map_at_10)")
 
 
 def metric_kind(name: str) -> str | None:
-    """``"classifier"`` or ``"recommender"``: which kind of model reports ``name``; None: none."""
+    """``"classifier"``, ``"regressor"`` or ``"recommender"``: which kind of model reports
+    ``name``; None: none."""
     if name in CLASSIFIER:
         return "classifier"
+    if name in REGRESSOR:
+        return "regressor"
     if name == "auc" or _AT_K.match(name):
         return "recommender"
     return None
@@ -46,7 +55,7 @@ def check_metrics(names: Iterable[str]) -> None:
         kind = metric_kind(name)
         if kind is None:
             cut_off = re.search(r"\d+", name)
-            candidates = [*CLASSIFIER, "auc",
+            candidates = [*CLASSIFIER, *REGRESSOR, "auc",
                           *(m.replace("_k", f"_{cut_off.group() if cut_off else 10}")
                             for m in RECOMMENDER[:3])]
             close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
@@ -56,4 +65,5 @@ def check_metrics(names: Iterable[str]) -> None:
     if len(set(kinds.values())) > 1:
         described = ", ".join(f"{name} ({kind})" for name, kind in kinds.items())
         raise ValueError(f"metrics of two kinds of model: {described}; a model reports "
-                         f"either the classifier's or the recommender's")
+                         f"the metrics of one kind: a classifier's, a regressor's or a "
+                         f"recommender's")

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from shipyard.config.durations import Duration, parse_duration
-from shipyard.config.metrics import check_metrics
+from shipyard.config.metrics import BASELINES, check_metrics, metric_kind
 from shipyard.errors import ConfigError
 
 __all__ = [
@@ -69,7 +69,8 @@ EVENTS: tuple[str, ...] = (
 """Events that can be sent to webhooks; later parts of the lifecycle add their own."""
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-_GATE_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*-?[0-9]*\.?[0-9]+\s*(?:(?:\*|×)\s*popularity\s*)?$")
+_GATE_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*-?[0-9]*\.?[0-9]+\s*"
+                        r"(?:(?:\*|×)\s*(popularity|mean)\s*)?$")
 
 
 class _Model(BaseModel):
@@ -276,7 +277,8 @@ class ModelConfig(_Model):
     primary_metric: str
     greater_is_better: bool = True
     gate: dict[str, str] = Field(
-        default_factory=dict, description='Thresholds, e.g. {accuracy: ">= 0.75"}.'
+        default_factory=dict, description='Thresholds, e.g. {accuracy: ">= 0.75"}, or a '
+        'multiple of a baseline on the same rows: {rmse: "<= 0.9 * mean"}.'
     )
     promote: Literal["manual", "auto"] = "manual"
     compare_min_rows: Annotated[int, Field(ge=1)] = Field(
@@ -290,14 +292,27 @@ class ModelConfig(_Model):
     @field_validator("gate")
     @classmethod
     def _thresholds(cls, gate: dict[str, str]) -> dict[str, str]:
+        baselines = {}
         for metric, rule in gate.items():
-            if not _GATE_RULE.match(str(rule)):
+            match = _GATE_RULE.match(str(rule))
+            if not match:
                 raise ValueError(
                     f"{metric}: {rule!r} is not a threshold; write e.g. \">= 0.75\", or "
-                    f"\">= 1.05 * popularity\" for a multiple of the popularity baseline's "
-                    f"score on the same rows (operators >=, <=, >, <, ==)"
+                    f"\">= 1.05 * popularity\" (a recommender) or \"<= 0.9 * mean\" (a "
+                    f"regressor) for a multiple of a baseline's score on the same rows "
+                    f"(operators >=, <=, >, <, ==)"
                 )
+            baselines[metric] = match.group(2)
         check_metrics(gate)
+        for metric, baseline in baselines.items():
+            kind = metric_kind(metric)
+            if baseline is not None and BASELINES[baseline] != kind:
+                raise ValueError(
+                    f"{metric}: {gate[metric]!r} is a multiple of the {baseline} baseline, "
+                    f"which only a {BASELINES[baseline]} is scored against; a {kind}'s "
+                    f"threshold is a number"
+                    + "".join(f" or a multiple of * {name}" for name, of in BASELINES.items()
+                              if of == kind))
         return gate
 
     @field_validator("primary_metric")

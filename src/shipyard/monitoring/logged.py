@@ -214,7 +214,9 @@ class LoggedPredictions:
         logged = set(self.schema().names)
         read = {c.name: input_column(c.name) for c in profile.columns
                 if input_column(c.name) in logged}
-        for batch in self._batches(window, ["version", "probability", *read.values()]):
+        output = profile.logged_output if profile.logged_output in logged else None
+        for batch in self._batches(window, ["version", *([output] if output else []),
+                                            *read.values()]):
             mine = None if version is None else pc.equal(batch.column("version"), version)
             for tally, selected in ((everything, None), (answered, mine)):
                 rows = batch if selected is None else batch.filter(selected)
@@ -222,7 +224,7 @@ class LoggedPredictions:
                 for column in profile.columns:
                     tally.add(column, _typed(column, rows, read.get(column.name)))
                 if profile.output is not None:
-                    tally.add(profile.output, rows.column("probability"))
+                    tally.add(profile.output, _typed(profile.output, rows, output))
             progress(batch.num_rows)
         return everything, answered
 

@@ -13,14 +13,17 @@ its request id was made.
 
 Columns of a prediction table, one row per predicted row: ``time`` (UTC, microseconds),
 ``day``, ``request_id``, ``version`` (model version), ``row`` (its place in the request),
-``probability`` (of the positive class), ``prediction`` (the class answered), ``latency_ms``
+``probability`` (of the positive class; null for a regressor), ``prediction`` (the class
+answered: an integer; a regressor's value: a double, as its table is its own), ``latency_ms``
 (of the whole request), ``status`` (the HTTP status answered), then the signature's columns
 with their MLflow types. A signature column named like one of these is stored as
 ``input_<name>`` (:func:`input_column`). A request the server refused (4xx: invalid rows, a
 body too large) or failed (5xx) is one row with its status, time, id, latency and the version
 then served, and no inputs or output: readers of inputs keep the answered rows
 (:func:`answered_filter`), the error and rejection rules count the rest. Rows written before the
-status column existed have a null status: they were all answered.
+status column existed have a null status: they were all answered. A refusal's row carries no
+``prediction`` column at all (appended, it is null), so that the table's first row cannot fix
+the column's type for the model's answers (Delta would then cast a regressor's values to it).
 
 The recommendations table ``<lake>/monitoring/recommendations``, one row per request:
 ``time, day, request_id, model, version, customer_id, items`` (product ids, best first),
@@ -79,14 +82,16 @@ def _arrow_type(kind: str) -> pa.DataType:
     return types.get(kind, pa.string())
 
 
-def prediction_schema(inputs: Signature) -> pa.Schema:
-    """The prediction table's schema for a signature of (column, MLflow type, required)."""
+def prediction_schema(inputs: Signature, *, regression: bool = False) -> pa.Schema:
+    """The prediction table's schema for a signature of (column, MLflow type, required), of a
+    classifier or a ``regression`` model (its ``prediction`` a double)."""
     import pyarrow as pa
 
     return pa.schema([
         ("time", pa.timestamp("us", tz="UTC")), ("day", pa.string()),
         ("request_id", pa.string()), ("version", pa.int64()), ("row", pa.int32()),
-        ("probability", pa.float64()), ("prediction", pa.int64()), ("latency_ms", pa.float64()),
+        ("probability", pa.float64()),
+        ("prediction", pa.float64() if regression else pa.int64()), ("latency_ms", pa.float64()),
         ("status", pa.int32()),
         *((input_column(name), _arrow_type(kind)) for name, kind, _ in inputs)])
 

@@ -31,7 +31,7 @@ from shipyard.errors import NotFoundError
 from shipyard.monitoring.interactions import LakeHistory
 from shipyard.monitoring.report import CHART_LIBRARY, save_report
 from shipyard.monitoring.window import parse_duration
-from shipyard.names import FLAVOR
+from shipyard.names import FLAVOR, TASK
 from shipyard.project import Project
 from shipyard.recsys.metrics import ranking_of
 from shipyard.templating import render
@@ -198,7 +198,7 @@ def _fallback_share(project: Project, model: str, start: datetime,
 
 def _not_a_recommender(project: Project, model: str) -> None:
     """Raise when ``model`` is a misspelt name or a registered model of another kind (a
-    classifier has no published sets, and 'recommend' would not make one)."""
+    classifier or a regressor has no published sets, and 'recommend' would not make one)."""
     from shipyard.registry.client import Registry
 
     if model in project.config.models:
@@ -208,9 +208,10 @@ def _not_a_recommender(project: Project, model: str) -> None:
         except NotFoundError:
             return  # declared, not registered yet: publishing needs training first, said later
         if newest.tags.get(FLAVOR) != "recommender":
+            kind = "regressor" if newest.tags.get(TASK) == "regression" else "classifier"
             raise NotFoundError(
                 f"model {model!r} is not a recommender: outcomes score the sets a recommender "
-                f"published; a classifier's inputs and predictions are watched by "
+                f"published; a {kind}'s inputs and predictions are watched by "
                 f"'{project.command(f'monitor drift {model}')}'")
         return
     Registry.of(project).versions(model)  # unknown: the error names the known models

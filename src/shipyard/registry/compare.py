@@ -6,7 +6,7 @@ A difference of two test-set metrics means little without its uncertainty: on Ti
 test passengers one passenger is 0.4 points of accuracy. Rows are resampled with replacement
 (paired: both models are scored on the same resample), the metric difference recomputed each
 time, and the 2.5th and 97.5th percentiles give the 95% interval. ``improvement`` is signed so
-that positive is better for every metric (log loss falling is an improvement).
+that positive is better for every metric (log loss, RMSE or MAE falling is an improvement).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from shipyard.train.metrics import CLASSIFICATION, GREATER_IS_BETTER
+from shipyard.train.metrics import GREATER_IS_BETTER, METRICS, Task
 
 __all__ = ["Comparison", "MetricDiff", "compare_means", "compare_scores"]
 
@@ -93,15 +93,16 @@ class Comparison:
 def compare_scores(model: str, challenger: int, champion: int, y: np.ndarray,
                    challenger_p: np.ndarray, champion_p: np.ndarray, *,
                    primary_metric: str, seed: int = 0, resamples: int = RESAMPLES,
-                   evaluation: dict[str, Any] | None = None) -> Comparison:
-    """Compare two models' positive-class scores on the same labelled rows (``evaluation``
-    names them)."""
-    y = np.asarray(y).astype(int)
+                   evaluation: dict[str, Any] | None = None,
+                   task: Task = "classification") -> Comparison:
+    """Compare two models' outputs (positive-class scores, or a regressor's values) on the
+    same labelled rows (``evaluation`` names them), by the metrics of their ``task``."""
+    y = np.asarray(y).astype(int) if task == "classification" else np.asarray(y, float)
     a, b = np.asarray(challenger_p, float), np.asarray(champion_p, float)
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, len(y), size=(resamples, len(y)))
     diffs = []
-    for name, fn in CLASSIFICATION.items():
+    for name, fn in METRICS[task].items():
         sign = 1.0 if GREATER_IS_BETTER[name] else -1.0
         boot = np.array([fn(y[i], a[i]) - fn(y[i], b[i]) for i in draws]) * sign
         boot = boot[~np.isnan(boot)]

@@ -24,6 +24,7 @@ import pandas as pd
 from shipyard.errors import ComparisonRefused
 from shipyard.project import Project
 from shipyard.registry.client import Fetched, Registry
+from shipyard.train.outputs import task_of
 from shipyard.train.rows import set_hash
 
 __all__ = ["MIN_PER_CLASS", "EvaluationSet", "evaluation_rows"]
@@ -94,7 +95,8 @@ def _check_size(project: Project, challenger: Fetched, champion: int, X: pd.Data
         units, what = X.iloc[:, 0].nunique(), "users"
     else:
         units, what = len(X), "rows"
-    counts = [] if y is None else [int((y == c).sum()) for c in (0, 1)]
+    counts = ([int((y == c).sum()) for c in (0, 1)]
+              if y is not None and task_of(challenger.model) == "classification" else [])
     if units >= least and all(n >= MIN_PER_CLASS for n in counts):
         return
     short = (f"{units} {what}" if units < least else

@@ -50,6 +50,8 @@ from shipyard.registry.gates import GateCheck, check_gate
 from shipyard.registry.promote import PRODUCTION, Transition, promote
 from shipyard.registry.transitions import announce, model_lock
 from shipyard.train.compiled import CHECK_FILE, ONNX_FILE, SERVED_BY, CompileCheck, compile_model
+from shipyard.train.metrics import METRICS
+from shipyard.train.outputs import outputs, task_of
 from shipyard.train.profile import PROFILE_FILE
 from shipyard.train.rows import ROWS_FILE
 from shipyard.train.signature import declared_not_null
@@ -224,16 +226,22 @@ def compare_versions(project: Project, name: str, challenger: int, champion: int
                                            config.primary_metric if config else "map_at_10",
                                            evaluation.to_dict())
     else:
+        task = task_of(new.model)
+        if task_of(old.model) != task:
+            raise PipelineError(f"model {name!r} version {challenger} is a {task} model and "
+                                f"version {champion} is not: there is no metric to compare "
+                                f"them on; promote v{challenger} by hand if it is to replace it")
         try:
-            old_scores = old.model.predict_proba(X)[:, 1]
+            old_scores = outputs(old.model, X, task)
         except (KeyError, ValueError, AttributeError) as error:
             raise PipelineError(f"model {name!r} version {champion} cannot score version "
                                 f"{challenger}'s test rows (the features changed?): "
                                 f"{error}") from None
+        primary = config.primary_metric if config else next(iter(METRICS[task]))
         comparison = compare_scores(name, challenger, champion, y.to_numpy(),
-                                    new.model.predict_proba(X)[:, 1], old_scores,
-                                    primary_metric=config.primary_metric if config else "roc_auc",
-                                    evaluation=evaluation.to_dict())
+                                    outputs(new.model, X, task), old_scores,
+                                    primary_metric=primary, evaluation=evaluation.to_dict(),
+                                    task=task)
     save_comparison(project, comparison)
     p = comparison.primary
     announce(project, name, challenger, "compared",

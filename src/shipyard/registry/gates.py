@@ -3,8 +3,10 @@
 A threshold may be relative to a baseline scored on the same test rows: ``map_at_10: ">= 1.05
 * popularity"`` asks for 5% more than the popularity recommender that training fitted on the
 same history and tested on the same held-out purchases (its scores are the model's metrics
-named ``popularity.<metric>``). An absolute bar says little when the data changes; beating the
-simplest model on the same rows says the model is worth serving.
+named ``popularity.<metric>``); a regressor's ``rmse: "<= 0.9 * mean"`` asks for a tenth less
+error than predicting the training rows' mean target for every test row (``mean.<metric>``).
+An absolute bar says little when the data changes; beating the simplest model on the same rows
+says the model is worth serving.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["BASELINE", "GateCheck", "check_gate"]
+__all__ = ["BASELINES", "GateCheck", "check_gate"]
 
 _OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
         "==": operator.eq}
-_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9]*\.?[0-9]+)\s*(?:(?:\*|×)\s*(popularity))?\s*$")
-BASELINE = "popularity"
-"""The baseline a relative threshold names; its scores are the metrics ``popularity.<metric>``."""
+_RULE = re.compile(r"^\s*(>=|<=|>|<|==)\s*(-?[0-9]*\.?[0-9]+)\s*"
+                   r"(?:(?:\*|×)\s*(popularity|mean))?\s*$")
+BASELINES = ("popularity", "mean")
+"""The baselines a relative threshold may name; their scores are the metrics
+``<baseline>.<metric>``."""
 
 
 @dataclass(frozen=True)
@@ -37,15 +41,18 @@ class GateCheck:
     """The baseline's score on the same rows, for a relative threshold."""
     bound: float | None = None
     """The value the threshold came to (its multiple of the baseline's score)."""
+    baseline_name: str | None = None
+    """Which baseline a relative threshold names (``popularity``, ``mean``); None: absolute."""
 
     def __str__(self) -> str:
         shown = "missing" if self.value is None else f"{self.value:.4f}"
         verdict = f"{self.metric} {shown} {'meets' if self.passed else 'fails'} {self.rule.strip()}"
-        if BASELINE not in self.rule:
+        named = self.baseline_name
+        if named is None:
             return verdict
         if self.baseline is None:
-            return f"{verdict} (no {BASELINE} score on the same rows: retrain to record one)"
-        return f"{verdict} ({BASELINE} {self.baseline:.4f}, bound {self.bound:.4f})"
+            return f"{verdict} (no {named} score on the same rows: retrain to record one)"
+        return f"{verdict} ({named} {self.baseline:.4f}, bound {self.bound:.4f})"
 
 
 def check_gate(gate: Mapping[str, str], metrics: Mapping[str, float]) -> list[GateCheck]:
@@ -58,10 +65,10 @@ def check_gate(gate: Mapping[str, str], metrics: Mapping[str, float]) -> list[Ga
             raise ValueError(f"gate {metric}: {rule!r} is not a threshold")
         op, number, relative = match.group(1), float(match.group(2)), match.group(3)
         value = metrics.get(metric)
-        base = metrics.get(f"{BASELINE}.{metric}") if relative else None
+        base = metrics.get(f"{relative}.{metric}") if relative else None
         bound = number * base if base is not None else (None if relative else number)
         passed = (value is not None and bound is not None and not math.isnan(value)
                   and _OPS[op](value, bound))
-        shown = f"{op} {match.group(2)}" + (f" × {BASELINE}" if relative else "")
-        checks.append(GateCheck(metric, shown, value, passed, base, bound))
+        shown = f"{op} {match.group(2)}" + (f" × {relative}" if relative else "")
+        checks.append(GateCheck(metric, shown, value, passed, base, bound, relative))
     return checks

@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from shipyard.names import Signature
+from shipyard.train.metrics import Task
+from shipyard.train.outputs import outputs
 
 __all__ = ["BatcherStopped", "MicroBatcher", "Prediction"]
 
@@ -39,8 +41,10 @@ Item = tuple[list[dict[str, Any]], "asyncio.Future[Prediction]"]
 @dataclass(frozen=True)
 class Prediction:
     probabilities: np.ndarray
+    """One number per row: the positive-class probability, or a regressor's value (``task``)."""
     version: int
     batch_rows: int
+    task: Task = "classification"
 
 
 class BatcherStopped(RuntimeError):
@@ -150,7 +154,7 @@ class MicroBatcher:
         for rows, future in batch:
             if not future.done():
                 future.set_result(Prediction(scores[start:start + len(rows)], served.version,
-                                             size))
+                                             size, served.task))
             start += len(rows)
 
     @staticmethod
@@ -159,17 +163,17 @@ class MicroBatcher:
             # tens of microseconds for a batch: a thread hop would cost more than it frees
             return served.compiled.predict_rows(rows)
         if not threaded:  # alone: a thread hop only adds latency
-            return _score(served.model, rows, served.inputs)
+            return _score(served.model, rows, served.inputs, served.task)
         # others are arriving: let the loop take them in while the model runs
-        return await asyncio.to_thread(_score, served.model, rows, served.inputs)
+        return await asyncio.to_thread(_score, served.model, rows, served.inputs, served.task)
 
 
-def _score(model: Any, rows: list[dict[str, Any]],
-           inputs: Signature) -> np.ndarray:
+def _score(model: Any, rows: list[dict[str, Any]], inputs: Signature,
+           task: Task) -> np.ndarray:
     """The scikit-learn path: the rows as a frame, the columns in signature order."""
     frame = pd.DataFrame(rows)
     columns = [name for name, _, _ in inputs] or list(frame.columns)
     for name in columns:
         if name not in frame.columns:
             frame[name] = np.nan
-    return model.predict_proba(frame[columns])[:, 1]
+    return outputs(model, frame[columns], task)

@@ -1,4 +1,4 @@
-"""The routes of the served classifiers: ``POST /v1/models/{name}/predict`` and
+"""The routes of the served classifiers and regressors: ``POST /v1/models/{name}/predict`` and
 ``GET /v1/models/{name}/example`` of each, plus the 404 of a model not served here.
 
 The predict body's schema is made from the model's MLflow signature (:func:`row_model`), so
@@ -156,15 +156,19 @@ class ModelRoutes:
             except BatcherStopped as error:
                 raise NotReady(f"model {name!r} cannot answer ({error}); restart the "
                                f"server") from error
-            probabilities = done.probabilities.tolist()
+            values = done.probabilities.tolist()
+            regression = done.task == "regression"
             if log is not None:
-                log.record(name, done.version, inputs, rows, probabilities,
-                           (time.perf_counter() - started) * 1000, request_id=request_id(scope))
+                log.record(name, done.version, inputs, rows, values,
+                           (time.perf_counter() - started) * 1000, request_id=request_id(scope),
+                           regression=regression)
             # Built as JSON directly: the response model documents it, re-validating it per
             # request would cost a tenth of the request.
-            return Response(json.dumps({"model": name, "version": done.version, "predictions": [
-                {"prediction": int(p >= 0.5), "probability": p} for p in probabilities]}),
-                media_type="application/json")
+            answers = ([{"prediction": v} for v in values] if regression else
+                       [{"prediction": int(p >= 0.5), "probability": p} for p in values])
+            return Response(json.dumps({"model": name, "version": done.version,
+                                        "predictions": answers}),
+                            media_type="application/json")
 
         async def predict(request: body, http: Request) -> Response:  # type: ignore[valid-type]
             started = time.perf_counter()

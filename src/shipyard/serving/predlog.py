@@ -54,8 +54,9 @@ class _Predicted:
     version: int
     inputs: Inputs  # the signature the rows were validated against
     rows: list[dict[str, Any]]
-    probabilities: list[float]
+    probabilities: list[float]  # a regressor's values, when ``regression``
     latency_ms: float
+    regression: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,11 +109,12 @@ class PredictionLog:
 
     def record(self, model: str, version: int, inputs: Inputs, rows: list[dict[str, Any]],
                probabilities: list[float], latency_ms: float, *, request_id: str,
-               when: datetime | None = None) -> None:
-        """Queue one predict request's rows (validated against ``inputs``, the signature);
-        making columns of them is the writer thread's work."""
+               when: datetime | None = None, regression: bool = False) -> None:
+        """Queue one predict request's rows (validated against ``inputs``, the signature) and
+        what it answered (``probabilities``, or a ``regression`` model's values); making
+        columns of them is the writer thread's work."""
         self._put(_Predicted(when or datetime.now(UTC), request_id, model, version, inputs,
-                             rows, probabilities, latency_ms))
+                             rows, probabilities, latency_ms, regression))
 
     def record_refusal(self, model: str, version: int | None, status: int, latency_ms: float, *,
                        request_id: str, when: datetime | None = None) -> None:
@@ -137,7 +139,8 @@ class PredictionLog:
     def flush(self) -> None:
         """Append up to 5,000 queued rows, one write per table (and per signature; refusals,
         which have none, apart)."""
-        Key = tuple[str, tuple[tuple[str, str, bool], ...] | str]  # path, signature or kind
+        # path, and (*signature, regression) or the kind of record
+        Key = tuple[str, tuple[Any, ...] | str]
         groups: dict[Key, list[Any]] = {}
         rows = 0
         while rows < _FLUSH_ROWS:
@@ -147,7 +150,8 @@ class PredictionLog:
                 break
             key: Key
             if isinstance(record, _Predicted):
-                key = (predictions_path(self.lake_root, record.model), tuple(record.inputs))
+                key = (predictions_path(self.lake_root, record.model),
+                       (*record.inputs, record.regression))
                 rows += len(record.rows)
             elif isinstance(record, _Refused):
                 key, rows = (predictions_path(self.lake_root, record.model), "refused"), rows + 1
@@ -156,7 +160,7 @@ class PredictionLog:
             groups.setdefault(key, []).append(record)
         for (path, signature), records in groups.items():
             if isinstance(signature, tuple):
-                table = _predictions(records, list(signature))
+                table = _predictions(records, list(signature[:-1]), regression=signature[-1])
             elif signature == "refused":
                 table = _refusals(records)
             else:
@@ -198,8 +202,9 @@ class PredictionLog:
             self.flush()
 
 
-def _predictions(records: list[_Predicted], inputs: Inputs) -> pa.Table:
-    """One row per predicted row: the request's fields repeated, then its typed inputs."""
+def _predictions(records: list[_Predicted], inputs: Inputs, *, regression: bool) -> pa.Table:
+    """One row per predicted row: the request's fields repeated, what was answered (a
+    classifier's probability and class, or a regressor's value), then its typed inputs."""
     import pyarrow as pa
 
     columns: dict[str, list[Any]] = {name: [] for name in (
@@ -213,21 +218,26 @@ def _predictions(records: list[_Predicted], inputs: Inputs) -> pa.Table:
                             ("latency_ms", r.latency_ms), ("status", 200)):
             columns[name].extend([value] * n)
         columns["row"].extend(range(n))
-        columns["probability"].extend(r.probabilities)
-        columns["prediction"].extend(int(p >= 0.5) for p in r.probabilities)
+        if regression:
+            columns["probability"].extend([None] * n)
+            columns["prediction"].extend(r.probabilities)
+        else:
+            columns["probability"].extend(r.probabilities)
+            columns["prediction"].extend(int(p >= 0.5) for p in r.probabilities)
         for name, column in values.items():
             column.extend(row.get(name) for row in r.rows)
     for name, _, _ in inputs:
         columns[input_column(name)] = values[name]
-    return pa.Table.from_pydict(columns, schema=prediction_schema(inputs))
+    return pa.Table.from_pydict(columns, schema=prediction_schema(inputs, regression=regression))
 
 
 def _refusals(records: list[_Refused]) -> pa.Table:
-    """One row per refused or failed request, with no inputs (appended, the table's input
-    columns are null on it)."""
+    """One row per refused or failed request, with no inputs and no ``prediction`` (appended,
+    those columns are null on it; see :mod:`shipyard.monitoring.logschema`)."""
     import pyarrow as pa
 
     schema = prediction_schema([])
+    schema = schema.remove(schema.get_field_index("prediction"))
     return pa.Table.from_pylist([
         {"time": r.when, "day": r.when.date().isoformat(), "request_id": r.request_id,
          "version": r.version, "row": 0, "latency_ms": r.latency_ms, "status": r.status}

@@ -175,8 +175,11 @@ class Ready(BaseModel):
 
 
 class PredictionOut(BaseModel):
-    prediction: int
-    probability: float
+    prediction: int | float = Field(description="A classifier's class (1 when the probability "
+                                                "is at least 0.5), or a regressor's value.")
+    probability: float | None = Field(
+        default=None, description="A classifier's positive-class probability; a regressor "
+                                  "answers none.")
 
 
 class Predictions(BaseModel):

@@ -25,6 +25,8 @@ from shipyard.project import Project
 from shipyard.registry import Registry
 from shipyard.train.categories import known_categories
 from shipyard.train.compiled import CompiledModel
+from shipyard.train.metrics import Task
+from shipyard.train.outputs import task_of
 
 __all__ = ["ModelSlots", "Served"]
 
@@ -48,6 +50,8 @@ class Served:
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     """Numeric input column → its smallest and largest training value (values far outside
     are refused: ``serving.input_margin``); empty for a version registered before."""
+    task: Task = "classification"
+    """What its one number per row is: a probability, or a regressor's value."""
 
     @property
     def is_recommender(self) -> bool:
@@ -113,7 +117,8 @@ class ModelSlots:
             ranges = {c: seen for c, seen in (fetched.profile.ranges() if fetched.profile
                                               else {}).items() if c in columns}
             loaded.append(Served(name, version, fetched.model, fetched.inputs, example,
-                                 categories, *fetched.compiled_model(), ranges=ranges))
+                                 categories, *fetched.compiled_model(), ranges=ranges,
+                                 task=task_of(fetched.model)))
         return loaded
 
     def install(self, served: Served) -> str:

@@ -1,14 +1,16 @@
 """The compiled path of a tabular model: its scikit-learn pipeline as ONNX, run by onnxruntime.
 
-A one-row ``predict_proba`` of a scikit-learn pipeline spends milliseconds in pandas and the
-column transformer around microseconds of arithmetic. At registration the pipeline is
-converted with skl2onnx, one graph input per signature column (text columns as strings,
-everything else as 32-bit floats: onnxruntime's imputer and tree kernels take no doubles, and
-scikit-learn's trees compare 32-bit floats too), and the graph is checked against the pipeline
-on the version's test rows: every positive-class probability within :data:`TOLERANCE`. Only
-then is it kept with the version (``extra_files/model.onnx``); either way the outcome is kept
-as ``extra_files/compiled.json`` (maximum difference, rows, tolerance, or why conversion
-failed) and as the version's tag ``shipyard.served_by``, which ``models show`` reads.
+A one-row ``predict_proba`` (or a regressor's ``predict``) of a scikit-learn pipeline spends
+milliseconds in pandas and the column transformer around microseconds of arithmetic. At
+registration the pipeline is converted with skl2onnx, one graph input per signature column
+(text columns as strings, everything else as 32-bit floats: onnxruntime's imputer and tree
+kernels take no doubles, and scikit-learn's trees compare 32-bit floats too), and the graph is
+checked against the pipeline on the version's test rows: every positive-class probability
+within :data:`TOLERANCE` (a regressor's predicted value within :data:`TOLERANCE` times the
+largest one, at least 1: its scale is the target's). Only then is it kept with the version
+(``extra_files/model.onnx``); either way the outcome is kept as ``extra_files/compiled.json``
+(maximum difference, rows, tolerance, or why conversion failed) and as the version's tag
+``shipyard.served_by``, which ``models show`` reads.
 
 A version without a checked graph (a transformer skl2onnx has no converter for, a difference
 over the tolerance, a version registered before this) is served by scikit-learn as before.
@@ -29,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from shipyard.names import SERVED_BY
+from shipyard.train.metrics import Task
+from shipyard.train.outputs import outputs, task_of
 
 __all__ = ["CHECK_FILE", "ONNX_FILE", "SERVED_BY", "TOLERANCE", "CompileCheck", "CompiledModel",
            "compile_model"]
@@ -55,11 +59,14 @@ class CompileCheck:
     tolerance: float = TOLERANCE
     versions: dict[str, str] | None = None
     """skl2onnx, onnx and onnxruntime versions the check ran with."""
+    task: Task = "classification"
+    """What was compared: probabilities (Δp), or a regressor's values (Δy)."""
 
     def describe(self) -> str:
         """One line for ``models show`` and the version tag."""
         if self.path == "onnx":
-            return (f"onnx (max |Δp| {self.max_abs_diff:.1e} ≤ {self.tolerance:g} on "
+            delta = "Δy" if self.task == "regression" else "Δp"
+            return (f"onnx (max |{delta}| {self.max_abs_diff:.1e} ≤ {self.tolerance:g} on "
                     f"{self.rows} test rows)")
         return f"sklearn ({self.reason})"
 
@@ -98,15 +105,18 @@ def _convert(model: Any, frame: pd.DataFrame) -> bytes:
     types = [(str(c), StringTensorType([None, 1]) if str(c) in text
               else FloatTensorType([None, 1])) for c in frame.columns]
     final = model.steps[-1][1] if hasattr(model, "steps") else model
-    # zipmap off: probabilities as one [N, classes] tensor, not a list of dicts per row
-    graph = to_onnx(model, initial_types=types, options={id(final): {"zipmap": False}})
+    # zipmap off: probabilities as one [N, classes] tensor, not a list of dicts per row (a
+    # regressor's graph answers one [N, 1] tensor of values and has no such option)
+    options = {} if task_of(model) == "regression" else {id(final): {"zipmap": False}}
+    graph = to_onnx(model, initial_types=types, options=options)
     return bytes(graph.SerializeToString())
 
 
 def compile_model(model: Any, test_X: pd.DataFrame) -> tuple[bytes | None, CompileCheck]:
     """Convert ``model`` to ONNX and check it on ``test_X``: (graph, check), the graph None
     where conversion failed or the check did not pass (the check says why)."""
-    if not hasattr(model, "predict_proba"):
+    task = task_of(model)
+    if task == "classification" and not hasattr(model, "predict_proba"):
         return None, CompileCheck("sklearn", "the model has no predict_proba")
     if len(test_X) == 0:
         return None, CompileCheck("sklearn", "no test rows to check a conversion on")
@@ -120,20 +130,24 @@ def compile_model(model: Any, test_X: pd.DataFrame) -> tuple[bytes | None, Compi
         ours = compiled.predict_frame(test_X)
     except Exception as error:  # noqa: BLE001 - any converter or runtime error: sklearn serves
         return None, CompileCheck("sklearn", f"conversion failed: {_short(error)}",
-                                  versions=versions)
-    theirs = np.asarray(model.predict_proba(test_X))[:, 1]
+                                  versions=versions, task=task)
+    theirs = outputs(model, test_X, task)
+    tolerance = TOLERANCE
+    if task == "regression":  # 32-bit floats: a difference relative to the values' scale
+        tolerance *= max(1.0, float(np.nanmax(np.abs(theirs), initial=0.0)))
     diff = float(np.nanmax(np.abs(ours - theirs))) if len(ours) == len(theirs) else float("inf")
     if not np.isfinite(diff) or np.isnan(ours).any() != np.isnan(theirs).any():
         diff = float("inf")
-    if diff > TOLERANCE:
+    if diff > tolerance:
         return None, CompileCheck(
-            "sklearn", f"the ONNX graph differs from the pipeline by {diff:.2g} > {TOLERANCE:g} "
-            f"on the test rows", len(test_X), diff, versions=versions)
-    return graph, CompileCheck("onnx", "checked", len(test_X), diff, versions=versions)
+            "sklearn", f"the ONNX graph differs from the pipeline by {diff:.2g} > "
+            f"{tolerance:g} on the test rows", len(test_X), diff, tolerance, versions, task)
+    return graph, CompileCheck("onnx", "checked", len(test_X), diff, tolerance, versions, task)
 
 
 class CompiledModel:
-    """A checked ONNX graph in an onnxruntime session: positive-class probabilities from rows.
+    """A checked ONNX graph in an onnxruntime session: one number per row (a classifier's
+    positive-class probability, a regressor's value) from rows.
 
     One session per version, single-threaded: measured here on the Titanic graph (rows turned
     into arrays included), one row costs 27 µs of CPU with one thread and 55-116 µs with two,
@@ -157,11 +171,13 @@ class CompiledModel:
         self._output = "probabilities" if "probabilities" in outputs else outputs[-1]
 
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        probabilities = self.session.run([self._output], feeds)[0]
-        return np.asarray(probabilities[:, 1], dtype=np.float64)
+        answered = self.session.run([self._output], feeds)[0]
+        # a classifier's [N, classes] probabilities, or a regressor's [N, 1] values
+        column = 1 if self._output == "probabilities" else 0
+        return np.asarray(answered[:, column], dtype=np.float64)
 
     def predict_rows(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Positive-class probabilities of request rows (a missing or null value is NaN for a
+        """Outputs of request rows (a missing or null value is NaN for a
         number, the empty string for a text column, as no category matches either)."""
         feeds: dict[str, np.ndarray] = {}
         for column, text in self.columns:
@@ -174,7 +190,7 @@ class CompiledModel:
         return self._run(feeds)
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        """Positive-class probabilities of a frame's rows (batch scoring, the check)."""
+        """Outputs of a frame's rows (batch scoring, the check)."""
         feeds: dict[str, np.ndarray] = {}
         for column, text in self.columns:
             values = frame[column]

@@ -5,7 +5,8 @@ millions of logged rows must not need the training data again, so the comparison
 counts kept with the model version: per input column its null count and its counts over
 fixed bins — quantile bins of the training values for a number, the training categories (plus
 one bucket for any value training never saw) for anything else — and the counts of the model's
-positive-class probability on its test rows over twenty equal bins of [0, 1].
+output on its test rows: a classifier's positive-class probability over twenty equal bins of
+[0, 1], a regressor's predicted value over quantile bins of those predictions.
 
 Built here, in ``train``, because the rows the model was fitted on exist only while it is
 trained (a ``TrainedModel`` keeps its test rows, not its training rows); the registry, one
@@ -24,6 +25,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from shipyard.train.metrics import Task
 
 __all__ = ["OTHER", "PROFILE_FILE", "ColumnProfile", "ReferenceProfile", "build_profile",
            "profile_column"]
@@ -96,6 +99,15 @@ class ReferenceProfile:
 
     columns: list[ColumnProfile]
     output: ColumnProfile | None
+    task: Task = "classification"
+    """What ``output`` profiles: positive-class probabilities, or predicted values."""
+
+    @property
+    def logged_output(self) -> str:
+        """The prediction log's column holding what ``output`` profiles
+        (:mod:`shipyard.monitoring.logschema`): a classifier's probability, a regressor's
+        prediction."""
+        return "prediction" if self.task == "regression" else "probability"
 
     def column(self, name: str) -> ColumnProfile:
         return next(c for c in self.columns if c.name == name)
@@ -107,8 +119,8 @@ class ReferenceProfile:
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "columns": [asdict(c) for c in self.columns],
-                           "output": None if self.output is None else asdict(self.output)},
-                          indent=1)
+                           "output": None if self.output is None else asdict(self.output),
+                           "task": self.task}, indent=1)
 
     @classmethod
     def from_json(cls, text: str) -> ReferenceProfile:
@@ -116,7 +128,9 @@ class ReferenceProfile:
         if data.get("format") != FORMAT:
             raise ValueError(f"reference profile format {data.get('format')!r} is not {FORMAT}")
         return cls([ColumnProfile(**c) for c in data["columns"]],
-                   None if data["output"] is None else ColumnProfile(**data["output"]))
+                   None if data["output"] is None else ColumnProfile(**data["output"]),
+                   # a profile written before regressors existed is a classifier's
+                   data.get("task", "classification"))
 
 
 def _is_numeric(values: pd.Series) -> bool:
@@ -156,9 +170,12 @@ def profile_column(name: str, values: pd.Series) -> ColumnProfile:
     return _numeric(name, values) if _is_numeric(values) else _categorical(name, values)
 
 
-def build_profile(train_X: pd.DataFrame, test_scores: Any) -> ReferenceProfile:
-    """Profile the rows a model was fitted on and its positive-class probabilities on its test
-    rows."""
+def build_profile(train_X: pd.DataFrame, test_scores: Any, *,
+                  task: Task = "classification") -> ReferenceProfile:
+    """Profile the rows a model was fitted on and its outputs on its test rows (positive-class
+    probabilities over fixed bins of [0, 1]; a regressor's values over their own quantiles,
+    since their scale is the target's)."""
     columns = [profile_column(str(name), values) for name, values in train_X.items()]
-    output = _numeric(OUTPUT, pd.Series(np.asarray(test_scores, dtype=float)), OUTPUT_EDGES)
-    return ReferenceProfile(columns, output)
+    output = _numeric(OUTPUT, pd.Series(np.asarray(test_scores, dtype=float)),
+                      OUTPUT_EDGES if task == "classification" else None)
+    return ReferenceProfile(columns, output, task)

@@ -32,14 +32,15 @@ class TrainedModel:
 
     Attributes:
         name: Registered model name; must be declared under ``models:`` in shipyard.yaml.
-        model: The fitted model (for ``flavor="sklearn"``, an estimator or ``Pipeline`` whose
-            ``predict_proba`` gives scores).
-        metrics: Metrics on the test split (e.g. accuracy, roc_auc, f1, log_loss).
+        model: The fitted model (for ``flavor="sklearn"``, an estimator or ``Pipeline``: a
+            classifier whose ``predict_proba`` gives scores, or a regressor).
+        metrics: Metrics on the test split (e.g. accuracy, roc_auc, f1, log_loss; rmse, mae,
+            r2 and the mean baseline's ``mean.rmse``…).
         params: The chosen hyper-parameters.
         input_example: A few rows of model input (for the signature and the docs).
         test_X: The test split's features, kept so a later comparison with the production model
             runs on the same rows; for a recommender, the held-out (user, item) interactions.
-        test_y: The test split's labels (None for a recommender).
+        test_y: The test split's labels or targets (None for a recommender).
         task: What kind of model this is; decides which metrics a comparison computes.
         flavor: How it is stored and logged: ``sklearn`` (skops, ``mlflow.sklearn``) or
             ``recommender`` (NumPy arrays, an MLflow pyfunc wrapper).
@@ -58,15 +59,11 @@ class TrainedModel:
     input_example: pd.DataFrame
     test_X: pd.DataFrame
     test_y: pd.Series | None
-    task: Literal["classification", "ranking"] = "classification"
+    task: Literal["classification", "regression", "ranking"] = "classification"
     flavor: Literal["sklearn", "recommender"] = "sklearn"
     tags: dict[str, str] = field(default_factory=dict)
     profile: ReferenceProfile | None = None
     rows: RowKeys | None = None
-
-    def predict_scores(self, X: pd.DataFrame) -> Any:
-        """Positive-class probabilities: what every classification metric is computed from."""
-        return self.model.predict_proba(X)[:, 1]
 
     def save(self, path: Path) -> None:
         """Write to the folder ``path``: the model with skops, tables as Parquet, the rest JSON."""

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.config.schema import ParamRange, TuningConfig
 from shipyard.errors import PipelineError
-from shipyard.train.metrics import metric_value
+from shipyard.train.metrics import GREATER_IS_BETTER, METRICS, Task, metric_value
+from shipyard.train.outputs import outputs
 from shipyard.train.split import Split
 
 if TYPE_CHECKING:
@@ -122,23 +123,30 @@ def search(score: Callable[[dict[str, Any]], float], ctx: RunContext, *,
                  score=study.best_value, trials=len(done))
 
 
-def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0) -> Tuned:
-    """Search for the classifier ``build(params)`` (unfitted) that scores best on validation.
+def tune(build: Build, data: Split, ctx: RunContext, *, seed: int = 0,
+         task: Task = "classification") -> Tuned:
+    """Search for the model ``build(params)`` (unfitted: a classifier, or a regressor for
+    ``task="regression"``) that scores best on validation.
 
     Raises:
-        PipelineError: the tuning metric is unknown, or every trial failed.
+        PipelineError: the tuning metric is not one the ``task`` reports, or every trial failed.
     """
     if ctx.tuning is None:
         return search(lambda params: float("nan"), ctx, seed=seed)
     metric = ctx.tuning.metric
+    if metric not in METRICS[task]:
+        raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.metric: {metric!r} is not "
+                            f"a {task} metric; expected one of {', '.join(METRICS[task])}")
+    wanted = "maximize" if GREATER_IS_BETTER[metric] else "minimize"
+    if ctx.tuning.direction != wanted:  # else the search would keep the worst configuration
+        raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.direction is "
+                            f"{ctx.tuning.direction} but {metric} is "
+                            f"{'higher' if GREATER_IS_BETTER[metric] else 'lower'}-is-better; "
+                            f"set direction: {wanted}")
     y_val = data.y_val.to_numpy()
-    try:
-        metric_value(metric, y_val[:2], y_val[:2].astype(float))
-    except ValueError as error:
-        raise PipelineError(f"pipeline {ctx.pipeline!r}: tuning.metric: {error}") from None
 
     def score(params: dict[str, Any]) -> float:
         model = build(params).fit(data.X_train, data.y_train)
-        return metric_value(metric, y_val, model.predict_proba(data.X_val)[:, 1])
+        return metric_value(metric, y_val, outputs(model, data.X_val, task))
 
     return search(score, ctx, seed=seed)

@@ -125,7 +125,8 @@ def test_a_misspelled_gate_metric_is_refused_at_load_naming_key_and_closest() ->
         parse_config(with_model(primary_metric="roc_auc", gate={"acuracy": ">= 0.75"}))
     assert ("shipyard.yaml is invalid:\n  models.titanic.gate: unknown metric 'acuracy' (did you "
             "mean 'accuracy'?); a classifier reports accuracy, roc_auc, f1, log_loss; a "
-            "recommender map_at_k, ndcg_at_k, precision_at_k, auc") in str(error.value)
+            "regressor rmse, mae, r2; a recommender map_at_k, ndcg_at_k, precision_at_k, "
+            "auc") in str(error.value)
     with pytest.raises(ConfigError, match=r"models.titanic.primary_metric: unknown metric "
                                           r"'ndgc_at_5' \(did you mean 'ndcg_at_5'\?\)"):
         parse_config(with_model(primary_metric="ndgc_at_5"))
@@ -140,9 +141,11 @@ def test_gate_metrics_of_two_kinds_of_model_are_refused() -> None:
 
 
 def test_the_metric_names_are_those_the_models_report() -> None:
-    from shipyard.config.metrics import CLASSIFIER, RECOMMENDER
+    from shipyard.config.metrics import CLASSIFIER, RECOMMENDER, REGRESSOR
     from shipyard.recsys.metrics import RANKING
-    from shipyard.train.metrics import CLASSIFICATION, GREATER_IS_BETTER
+    from shipyard.train.metrics import CLASSIFICATION, GREATER_IS_BETTER, REGRESSION
 
-    assert set(CLASSIFIER) == set(CLASSIFICATION) == set(GREATER_IS_BETTER)
+    assert set(CLASSIFIER) == set(CLASSIFICATION)
+    assert set(REGRESSOR) == set(REGRESSION)
+    assert set(GREATER_IS_BETTER) == set(CLASSIFICATION) | set(REGRESSION)
     assert set(RECOMMENDER) == set(RANKING)

@@ -61,3 +61,24 @@ def test_the_interval_covers_the_difference_and_is_reproducible() -> None:
 def test_every_metric_can_be_primary(metric: str) -> None:
     y, good, noise = labels_and_scores()
     assert compare_scores("m", 2, 1, y, good, noise, primary_metric=metric).primary.metric == metric
+
+
+def targets_and_values(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.normal(300, 80, n)
+    return y, y + rng.normal(0, 20, n), y + rng.normal(0, 60, n)
+
+
+@pytest.mark.parametrize("metric", ["rmse", "mae", "r2"])
+def test_a_regressor_with_smaller_errors_wins_on_every_metric(metric: str) -> None:
+    y, close, far = targets_and_values()
+    better = compare_scores("m", 2, 1, y, close, far, primary_metric=metric, task="regression")
+    assert [m.metric for m in better.metrics] == ["rmse", "mae", "r2"]
+    assert better.challenger_wins and better.primary.verdict == "better"
+    for m in better.metrics:  # rmse and mae falling are gains: improvement is signed so
+        assert m.ci_low > 0 and m.improvement > 0, m
+    rmse = better.metrics[0]
+    assert rmse.challenger < rmse.champion and rmse.improvement == pytest.approx(
+        rmse.champion - rmse.challenger)
+    worse = compare_scores("m", 2, 1, y, far, close, primary_metric=metric, task="regression")
+    assert not worse.challenger_wins and worse.primary.verdict == "worse"

@@ -183,3 +183,18 @@ def test_refused_and_failed_predictions_are_logged_with_their_status(tmp_path: P
     reader = LoggedPredictions(str(tmp_path), None, "titanic")
     everything = Window(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
     assert reader.rows(everything) == 3 and reader.newest_version(everything) == 3
+
+
+def test_a_regressors_values_are_its_prediction_column_even_after_a_refusal(
+        tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), None)
+    log.record_refusal("rents", 2, 422, 1.0, request_id="bad", when=WHEN)  # creates the table
+    _flushed(log)
+    log.record("rents", 2, [("area", "double", True)], [{"area": 40.0}, {"area": 95.5}],
+               [1234.5, 2890.25], 3.0, request_id="ok", when=WHEN, regression=True)
+    _flushed(log)
+    table = DeltaTable(str(tmp_path / "monitoring/predictions/rents")).to_pyarrow_table()
+    assert table.schema.field("prediction").type == pa.float64()
+    answered = sorted((r["row"], r["prediction"], r["probability"]) for r in table.to_pylist()
+                      if r["status"] == 200)
+    assert answered == [(0, 1234.5, None), (1, 2890.25, None)]  # not cut to integers
