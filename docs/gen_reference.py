@@ -169,7 +169,7 @@ def configuration_reference(model: type[BaseModel] | None = None) -> str:
     for name in model.model_fields:
         top, *below = [s for s in every
                        if s.path == name or s.path.startswith((f"{name}.", f"{name}["))]
-        out += [f"## `{name}`", "", _cell(top.description) or "—", "",
+        out += [f"### `{name}`", "", _cell(top.description) or "—", "",
                 f"Type: {_cell(top.type)}. Default: `{top.default}`.", ""]
         if below:
             out += ["| setting | type | default | description |", "|---|---|---|---|"]

@@ -95,7 +95,7 @@ def test_the_configuration_reference_is_generated_from_the_models() -> None:
     page = GEN.configuration_reference(Project)
     assert "| `checks.<name>.retries` | integer (≥ 0, ≤ 10) | `3` | Tries after the first. |" in page
     assert "`hooks[].retries`" in page
-    assert "## `checks`\n\nHow a check runs." in page
+    assert "### `checks`\n\nHow a check runs." in page
 
 
 # ---- the command-line reference ------------------------------------------------------------
