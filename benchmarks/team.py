@@ -26,8 +26,8 @@ shared machine falls on all alike):
 
 Every measured process runs in a fresh working folder; whatever it leaves there apart from
 ``shipyard.yaml`` is listed under ``files_left`` (at team scale a process should leave nothing:
-DESIGN.md, "Stores"). Load average (``uptime``) before and after each part, CPU count and
-versions go beside the figures. Each run writes under an S3 prefix of its own, deleted after
+docs/operations/team-stack.md). Load average (``uptime``) before and after each part, CPU count
+and versions go beside the figures. Each run writes under an S3 prefix of its own, deleted after
 it (moto keeps objects in memory); the databases are dropped when the stack stops.
 """
 

@@ -1,9 +1,9 @@
 """The team stack: every store Shipyard uses at team scale, as a server on this machine.
 
-At team scale a Shipyard process keeps nothing in its working directory (DESIGN.md, "Stores"),
-so the team-scale tests and `make demo-team` need the real servers, started by the project's own
-files on a fresh machine, each on 127.0.0.1 and a free port, each a process group of its own
-with its own log:
+At team scale a Shipyard process keeps nothing in its working directory
+(docs/operations/team-stack.md), so the team-scale tests and `make demo-team` need the real
+servers, started by the project's own files on a fresh machine, each on 127.0.0.1 and a free
+port, each a process group of its own with its own log:
 
 - S3: moto's standalone server (no MinIO is packaged here), with a bucket;
 - Azure Blob: Azurite, Microsoft's emulator (npm, installed into .stack/ by `make team-deps`),
