@@ -54,9 +54,10 @@ def stop(processes: Iterable[subprocess.Popen[bytes]]) -> None:
         process.wait(timeout=30)
 
 
-def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
-    """Until ``url`` answers 200; a server that exits or is not up in 120 s ends the run."""
-    deadline = time.monotonic() + 120
+def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str],
+         bound_s: float = 120) -> None:
+    """Until ``url`` answers 200; a server that exits or is not up in ``bound_s`` ends the run."""
+    deadline = time.monotonic() + bound_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server for {url} exited; see its log next to the project")
@@ -66,7 +67,7 @@ def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) ->
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise SystemExit(f"{url} not up after 120 s")
+    raise SystemExit(f"{url} not up after {bound_s:g} s")
 
 
 def check(name: str, response: httpx.Response) -> httpx.Response:

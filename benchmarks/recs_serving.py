@@ -153,8 +153,10 @@ def main() -> None:
         try:
             # /health, not /ready: the project serves no model, only the published set, and
             # /ready is a 503 where there is no model to serve
-            harness.wait(f"{base['shipyard']}/health", servers["shipyard"], auth)
-            harness.wait(f"{base['lean']}/docs", servers["lean"], {})
+            # (up to 10 min: on the shared 2-core machine at a load of 20+, importing the
+            # server took over 2)
+            harness.wait(f"{base['shipyard']}/health", servers["shipyard"], auth, 600)
+            harness.wait(f"{base['lean']}/docs", servers["lean"], {}, 600)
             scripts = {n: _script(Path(tmp), n, customers, headers[n]) for n in servers}
             answers = {}
             for name in servers:  # the same answer from both before anything is timed
