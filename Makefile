@@ -73,13 +73,13 @@ browser:
 haproxy:
 	command -v haproxy > /dev/null || test -x /usr/sbin/haproxy || (apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy) || (sudo apt-get update -q && sudo apt-get install -y -q -o DPkg::Lock::Timeout=600 haproxy)
 
-test: $(STAMP) browser team-deps haproxy scanners
+test: $(STAMP) browser team-deps haproxy scanners kserve
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
-e2e: $(STAMP) browser team-deps haproxy
+e2e: $(STAMP) browser team-deps haproxy kserve
 	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP) team-deps haproxy
@@ -195,6 +195,18 @@ scanners: $(SCAN_VENV)/.installed
 $(SCAN_VENV)/.installed: tests/scanners.txt
 	$(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet -r tests/scanners.txt
+	touch $@
+
+# KServe's SDK, whose REST client tests/e2e/test_protocols.py speaks the V2 protocol with: in a venv
+# of its own (its pins, pandas<3 and protobuf 6 among them, conflict with constraints.txt), at the
+# versions tests/kserve.txt pins; reinstalled only when that file changes.
+KSERVE_VENV := .venv-kserve
+.PHONY: kserve
+kserve: $(KSERVE_VENV)/.installed
+
+$(KSERVE_VENV)/.installed: tests/kserve.txt
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r tests/kserve.txt
 	touch $@
 
 lint: $(STAMP)
