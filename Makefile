@@ -88,6 +88,7 @@ bench: $(STAMP) team-deps haproxy
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/mlserver.py
 	$(PY) benchmarks/recsys.py
 	$(PY) benchmarks/topk.py
 	$(PY) benchmarks/recs_serving.py

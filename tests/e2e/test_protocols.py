@@ -227,11 +227,12 @@ def test_both_protocols_are_in_the_openapi_document(titanic: Path) -> None:
     for path in ("/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/{name}",
                  "/v2/models/{name}/ready", "/v2/models/{name}/versions/{version}/infer"):
         assert "get" in paths[path] or path.endswith("/infer"), path
-    infer = paths["/v2/models/{name}/infer"]["post"]
+    infer = paths["/v2/models/{name}/versions/{version}/infer"]["post"]
     assert {"200", "400", "401", "404"} <= set(infer["responses"])
     assert "requestBody" in infer
+    assert {p["name"] for p in infer["parameters"] if p["in"] == "path"} == {"name", "version"}
     invocations = paths["/invocations"]["post"]
     body = invocations["requestBody"]["content"]["application/json"]["schema"]
-    assert {"dataframe_split", "dataframe_records", "instances", "inputs"} <= set(
-        body["properties"])
+    assert [b["required"] for b in body["oneOf"]] == [
+        ["dataframe_split"], ["dataframe_records"], ["instances"], ["inputs"]]
     assert "get" in paths["/ping"]

@@ -51,14 +51,17 @@ _ROWS = {"oneOf": [
     {"type": "array", "items": {"type": "array"}, "description": "rows in column order"},
     {"type": "object", "additionalProperties": {"type": "array"},
      "description": "columns: {column: [values]}"}]}
-_REQUEST = {"type": "object", "description": "Exactly one of the four input fields.",
-            "properties": {
-                "dataframe_split": {"type": "object", "required": ["columns", "data"],
-                                    "properties": {"columns": {"type": "array"},
-                                                   "data": {"type": "array"},
-                                                   "index": {"type": "array"}}},
-                "dataframe_records": {"type": "array", "items": {"type": "object"}},
-                "instances": _ROWS, "inputs": _ROWS, "params": {"type": "object"}}}
+_INPUTS = {
+    "dataframe_split": {"type": "object", "required": ["columns", "data"],
+                        "properties": {"columns": {"type": "array", "items": {"type": "string"}},
+                                       "data": {"type": "array", "items": {"type": "array"}},
+                                       "index": {"type": "array"}}},
+    "dataframe_records": {"type": "array", "items": {"type": "object"}},
+    "instances": _ROWS, "inputs": _ROWS}
+_REQUEST = {"description": "Exactly one of the four input fields (and optionally params).",
+            "oneOf": [{"type": "object", "required": [field], "additionalProperties": False,
+                       "properties": {field: schema, "params": {"type": "object"}}}
+                      for field, schema in _INPUTS.items()]}
 
 
 def _error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -173,7 +176,7 @@ def add_invocations_routes(app: FastAPI, routes: ModelRoutes, config: ServingCon
                 raise StillLoading(f"model {name!r} is still loading")
         except ShipyardError as error:
             return answered(error, _error)
-        return Response("\n", media_type="application/json")
+        return Response('{"status": "ok"}', media_type="application/json")
 
     app.router.add_api_route(
         "/invocations", invocations, methods=["POST"], dependencies=secured,

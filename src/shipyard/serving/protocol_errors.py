@@ -16,6 +16,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 
 from shipyard.errors import ShipyardError
 from shipyard.redact import redact_text
@@ -38,13 +39,16 @@ def said(errors: list[Any]) -> str:
 
 
 def answered(error: Exception, render: Render) -> Response:
-    """The protocol's answer to ``error``: a library error with its status, a request its
-    schema (or a model's input rows) refuses with 400; anything else is raised again."""
+    """The protocol's answer to ``error``: a library error or FastAPI's with its status, a
+    request its schema (or a model's input rows) refuses with 400; anything else is raised
+    again."""
     if isinstance(error, ShipyardError):
         return render(redact_text(str(error)), error.http_status,
                       error.response_headers() or None)
     if isinstance(error, RequestValidationError | ValidationError):
         return render(redact_text(said(list(error.errors()))), 400, None)
+    if isinstance(error, HTTPException):  # FastAPI's own, e.g. a body that is no JSON
+        return render(str(error.detail), error.status_code, dict(error.headers or {}) or None)
     raise error
 
 
@@ -58,7 +62,7 @@ def protocol_route(render: Render) -> type[APIRoute]:
             async def answer(request: Request) -> Response:
                 try:
                     return await handler(request)
-                except (ShipyardError, RequestValidationError) as error:
+                except (ShipyardError, RequestValidationError, HTTPException) as error:
                     return answered(error, render)
 
             return answer

@@ -258,8 +258,13 @@ def add_v2_routes(app: FastAPI, routes: ModelRoutes, secured: list[Any],
                                     data=data[o]) for o in wanted])
         return Response(body.model_dump_json(), media_type="application/json")
 
-    async def infer(request: InferenceRequest, http: Request) -> Response:
+    async def infer(name: str, request: InferenceRequest, http: Request) -> Response:
         """Predict with the production version: one tensor per input column."""
+        return await answer(request, http.scope, time.perf_counter())
+
+    async def infer_version(name: str, version: str, request: InferenceRequest,
+                            http: Request) -> Response:
+        """Predict with the version named, if it is the production version (else 404)."""
         return await answer(request, http.scope, time.perf_counter())
 
     add("/v2", server, response_model=ServerMetadata, summary="Server metadata")
@@ -268,8 +273,8 @@ def add_v2_routes(app: FastAPI, routes: ModelRoutes, secured: list[Any],
     for prefix in ("/v2/models/{name}", "/v2/models/{name}/versions/{version}"):
         add(prefix, metadata, response_model=ModelMetadata, summary="Model metadata")
         add(f"{prefix}/ready", model_ready, response_model=Readiness, summary="Model ready")
-        add(f"{prefix}/infer", infer, "POST", response_model=InferenceResponse,
-            summary="Inference")
+        add(f"{prefix}/infer", infer_version if "{version}" in prefix else infer, "POST",
+            response_model=InferenceResponse, summary="Inference")
         infer_route = app.router.routes[-1]
         assert isinstance(infer_route, APIRoute)
         if keys is not None:
