@@ -49,14 +49,20 @@ def shipyard_serve(root: Path, on: int, key: str, log: Path) -> subprocess.Popen
 
 
 def stop(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Terminate each; one still running 30 s later (MLServer drains slowly) is killed."""
     for process in processes:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
-    """Until ``url`` answers 200; a server that exits or is not up in 120 s ends the run."""
-    deadline = time.monotonic() + 120
+def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str],
+         bound_s: float = 120) -> None:
+    """Until ``url`` answers 200; a server that exits or is not up in ``bound_s`` ends the run."""
+    deadline = time.monotonic() + bound_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"server for {url} exited; see its log next to the project")
@@ -66,7 +72,7 @@ def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) ->
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise SystemExit(f"{url} not up after 120 s")
+    raise SystemExit(f"{url} not up after {bound_s:.0f} s")
 
 
 def check(name: str, response: httpx.Response) -> httpx.Response:

@@ -136,9 +136,11 @@ def main() -> None:
         bodies = {"shipyard": v2_request("probability"), "mlserver": v2_request("predict_proba")}
         headers = {"shipyard": auth, "mlserver": {}}
         try:
-            harness.wait(f"http://127.0.0.1:{ports['shipyard']}/ready", servers["shipyard"], auth)
+            # a shared machine under load may take minutes to load either
+            harness.wait(f"http://127.0.0.1:{ports['shipyard']}/ready", servers["shipyard"], auth,
+                         bound_s=600)
             harness.wait(f"http://127.0.0.1:{ports['http']}/v2/models/titanic/ready",
-                         servers["mlserver"], {})
+                         servers["mlserver"], {}, bound_s=600)
             answers = {n: harness.check(n, httpx.post(urls[n], json=bodies[n], headers=headers[n],
                                                       timeout=30)).json() for n in servers}
             scripts = {n: _script(Path(tmp), n, bodies[n], headers[n]) for n in servers}

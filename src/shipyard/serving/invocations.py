@@ -36,6 +36,7 @@ from shipyard.config.schema import ServingConfig
 from shipyard.errors import BadInput, NotFoundError, ShipyardError, StillLoading
 from shipyard.serving.model_routes import ModelRoutes
 from shipyard.serving.protocol_errors import answered, protocol_route
+from shipyard.serving.schemas import error_responses
 
 __all__ = ["add_invocations_routes"]
 
@@ -71,6 +72,12 @@ def _error(message: str, status: int, headers: dict[str, str] | None = None) -> 
 
 
 _MlflowRoute = protocol_route(_error)
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of MLflow-shaped errors."""
+    return {code: {"content": {"application/json": {"schema": _ERROR_SCHEMA}},
+                   "description": _CODES[code]} for code in codes}
 
 
 def _missing(value: Any) -> Any:
@@ -154,6 +161,8 @@ def add_invocations_routes(app: FastAPI, routes: ModelRoutes, config: ServingCon
             body = json.loads(await http.body())
         except ValueError as error:
             return _error(f"the body is not valid JSON: {error}", 400)
+        except RecursionError:
+            return _error("the body is nested too deep to parse", 400)
         try:
             name = target()
             current = routes.slots.current.get(name)
@@ -187,9 +196,10 @@ def add_invocations_routes(app: FastAPI, routes: ModelRoutes, config: ServingCon
         responses={200: {"content": {"application/json": {"schema": {
             "type": "object", "properties": {"predictions": {
                 "type": "array", "items": {"type": "integer"}}}}}}, "description": "Classes"},
-            **{code: {"content": {"application/json": {"schema": _ERROR_SCHEMA}},
-                      "description": code_name} for code, code_name in _CODES.items()
-               if code not in (413, 415)}})
+            **_errors(400, 401, 404, 415, 429, 503), **error_responses(413, 504)})
     app.router.add_api_route("/ping", ping, methods=["GET"], tags=["mlflow scoring"],
-                             route_class_override=_MlflowRoute, summary="Model loaded")
+                             route_class_override=_MlflowRoute, summary="Model loaded",
+                             responses={200: {"content": {"application/json": {"schema": {
+                                 "type": "object"}}}, "description": "Loaded"},
+                                 **_errors(400, 404, 503), **error_responses(504)})
     app.openapi_schema = None

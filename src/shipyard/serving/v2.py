@@ -42,6 +42,7 @@ from shipyard.serving.auth import ApiKeys
 from shipyard.serving.model_routes import FastRoute, ModelRoutes
 from shipyard.serving.protocol_errors import answered, protocol_route
 from shipyard.serving.request_ids import request_id
+from shipyard.serving.schemas import error_responses
 from shipyard.serving.served import Served
 
 __all__ = ["add_v2_routes"]
@@ -201,7 +202,8 @@ def add_v2_routes(app: FastAPI, routes: ModelRoutes, secured: list[Any],
     def add(path: str, endpoint: Callable[..., Any], method: str = "GET", **kwargs: Any) -> None:
         app.router.add_api_route(
             path, endpoint, methods=[method], dependencies=secured, tags=["open inference (V2)"],
-            responses={code: {"model": V2Error, "description": why} for code, why in _WHY.items()},
+            responses={**{code: {"model": V2Error, "description": why}
+                          for code, why in _WHY.items()}, **error_responses(413, 504)},
             route_class_override=_V2Route, **kwargs)
 
     def server() -> ServerMetadata:
