@@ -10,7 +10,9 @@ NumPy as Shipyard's, and reused on the next run; it serves that same registered 
 ``model.skops`` loaded with skops in MLServer's venv and dumped with joblib, the file its
 scikit-learn runtime loads), adaptive batching on with Shipyard's own settings
 (``max_batch_size`` 64, ``max_batch_time`` 2 ms, as ``serving.batch_max_size`` and
-``batch_max_wait_ms``), its other settings the defaults (one inference worker).
+``batch_max_wait_ms``), inference in its server process (``parallel_workers`` 0: one
+process, as Shipyard's; 1.7.1's worker processes fail at start with the uvloop its install
+resolves to, "no current event loop"), its other settings the defaults.
 
 Both are sent the same one-row V2 request (a tensor per column, the columns' V2 datatypes; the
 ``pd`` content type MLServer needs to make a data frame of it, which Shipyard ignores), asking
@@ -87,7 +89,7 @@ def mlserver_folder(folder: Path, bin_dir: Path, model: Path, ports: dict[str, i
                     str(folder / "titanic" / "model.joblib")], check=True)
     (folder / "settings.json").write_text(json.dumps({
         "host": "127.0.0.1", "http_port": ports["http"], "grpc_port": ports["grpc"],
-        "metrics_port": ports["metrics"]}))
+        "metrics_port": ports["metrics"], "parallel_workers": 0}))
     (folder / "titanic" / "model-settings.json").write_text(json.dumps({
         "name": "titanic", "implementation": "mlserver_sklearn.SKLearnModel", **BATCH,
         "parameters": {"uri": "./model.joblib", "version": "1"}}))
@@ -165,7 +167,7 @@ def main() -> None:
     ours = {
         **harness.header("serving (V2 vs MLServer)", load_at_start),
         "load_generator": "wrk", "connections": 16, "seconds": args.seconds, "runs": args.runs,
-        "mlserver": MLSERVER, "mlserver_settings": BATCH | {"parallel_workers": "default (1)"},
+        "mlserver": MLSERVER, "mlserver_settings": BATCH | {"parallel_workers": 0},
         "same_answer": abs(probability - theirs[-1]) < 1e-6,
         "shipyard_v2_c16": figures["shipyard"], "mlserver_v2_c16": figures["mlserver"],
         "ratio_spread": harness.spread(rounds),
