@@ -84,7 +84,7 @@ haproxy:
 # clone spent ~15 of its ~20 minutes of preparation waiting on pip, apt and npm in turn.
 .PHONY: test-deps test-system
 test-deps:
-	@$(MAKE) --no-print-directory -j3 --output-sync=target $(STAMP) scanners test-system
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(STAMP) scanners kserve test-system
 
 test-system:
 	$(call debs,chromium:chromium haproxy:haproxy npm:npm)
@@ -105,6 +105,7 @@ bench: $(STAMP) team-deps haproxy
 	$(PY) benchmarks/ingest.py
 	$(PY) benchmarks/pipeline.py
 	$(PY) benchmarks/serving.py
+	$(PY) benchmarks/mlserver.py
 	$(PY) benchmarks/recsys.py
 	$(PY) benchmarks/topk.py
 	$(PY) benchmarks/recs_serving.py
@@ -212,6 +213,18 @@ scanners: $(SCAN_VENV)/.installed
 $(SCAN_VENV)/.installed: tests/scanners.txt
 	$(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/python -m pip install --quiet -r tests/scanners.txt
+	touch $@
+
+# KServe's SDK, whose REST client tests/e2e/test_protocols.py speaks the V2 protocol with: in a venv
+# of its own (its pins, pandas<3 and protobuf 6 among them, conflict with constraints.txt), at the
+# versions tests/kserve.txt pins; reinstalled only when that file changes.
+KSERVE_VENV := .venv-kserve
+.PHONY: kserve
+kserve: $(KSERVE_VENV)/.installed
+
+$(KSERVE_VENV)/.installed: tests/kserve.txt
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet -r tests/kserve.txt
 	touch $@
 
 lint: $(STAMP)

@@ -49,9 +49,14 @@ def shipyard_serve(root: Path, on: int, key: str, log: Path) -> subprocess.Popen
 
 
 def stop(processes: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Terminate each; one still running 30 s later (MLServer drains slowly) is killed."""
     for process in processes:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str],

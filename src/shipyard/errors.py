@@ -16,6 +16,7 @@ server answers with, so both shells map errors the same way::
     │   └── SignInRequired                           … the web UI without a session: sign in
     ├── NotPermitted              exit 1, HTTP 403   a valid key whose role may not do this
     ├── BadForm                   exit 1, HTTP 400   a web UI form without what it needs
+    ├── BadInput                  exit 1, HTTP 400   a V2 or /invocations request its protocol refuses
     ├── TooManyWrongKeys          exit 1, HTTP 429   wrong keys from one address: wait, retry
     ├── NotReady                  exit 1, HTTP 503   a served model is loading or cannot answer
     │   └── StillLoading          exit 1, HTTP 503   … still loading: retry after a second
@@ -42,6 +43,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "BadForm",
+    "BadInput",
     "ComparisonRefused",
     "ConfigError",
     "DataRejected",
@@ -148,6 +150,13 @@ class NotPermitted(ShipyardError):
 
 class BadForm(ShipyardError):
     """A web UI form sent without what it needs (a reason): the page says what to fill in."""
+
+    http_status = 400
+
+
+class BadInput(ShipyardError):
+    """A request to a serving protocol route (V2 ``/infer``, ``/invocations``) that the
+    protocol or the model's inputs refuse: the message names the tensor, column or field."""
 
     http_status = 400
 

@@ -28,9 +28,13 @@ def test_smoke_passes_on_a_served_classifier_and_fails_with_a_wrong_key(titanic:
         for check in ("GET /ready names the served versions", "titanic: example input → 200",
                       "titanic: missing column → 422", "titanic: wrong type → 422",
                       "titanic: malformed JSON → 422", "titanic: 1001 rows (over the limit)",
-                      "titanic: predict without a key → 401", "unknown customer"):
+                      "titanic: predict without a key → 401", "unknown customer",
+                      "V2: titanic metadata and infer → 200", "V2: unknown model → 404",
+                      "V2: without a key → 401", "/invocations: dataframe_split → 200",
+                      "/invocations: dataframe_records → 200", "/ping → 200",
+                      "/invocations without a key → 401"):
             assert check in done.stdout, done.stdout
-        assert "titanic v1" in done.stdout and "All 13 checks passed" in done.stdout
+        assert "titanic v1" in done.stdout and "All 20 checks passed" in done.stdout
 
         wrong = run("deploy", "smoke", base, "--api-key-env", "OTHER_KEY", cwd=titanic,
                     env={"OTHER_KEY": "not-the-server-key-at-all"}, check=1)

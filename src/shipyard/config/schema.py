@@ -352,6 +352,10 @@ class ServingConfig(_Model):
         default="recommender", description="Model whose results back /v1/recommendations.")
     popularity_fallback: bool = Field(
         default=True, description="Unknown customers get the most popular products, not 404.")
+    invocations_model: str | None = Field(
+        default=None, description="Model MLflow's scoring protocol (POST /invocations) "
+                                  "answers with; default the one classifier served (required "
+                                  "when the server serves several).")
     max_body_bytes: Annotated[int, Field(gt=0)] = 1_048_576
     max_rows: Annotated[int, Field(gt=0)] = 1000
     input_margin: Annotated[float, Field(ge=0, description=(

@@ -7,7 +7,9 @@ model's ``/example`` a valid body). For each served classifier, the example must
 with one prediction per row by the version ``/ready`` names, and each kind of wrong input
 (missing column, wrong type, unknown column, malformed JSON, more rows than the route takes)
 must be refused with 422 (or 413 for a body over the byte limit) and a body that names what
-was wrong. Every route but ``/health`` must refuse a request without a key with 401.
+was wrong. Every route but ``/health`` (and MLflow's ``/ping``) must refuse a request without a key with
+401. The protocols clients already speak: the Open Inference Protocol (V2) and MLflow's
+``/invocations`` must answer the example too, and refuse in their own error shapes.
 Recommendations: a known customer (``customer``) gets a non-empty list; an unknown one the
 popularity fallback or a 404 that says so, as the server is configured.
 
@@ -76,6 +78,7 @@ class SmokeTest:
         self.client = httpx.Client(base_url=self.url, timeout=timeout_s, transport=transport)
         self.models: dict[str, int] = {}  # served, from /ready
         self.openapi: dict[str, Any] = {}
+        self.examples: dict[str, list[dict[str, Any]]] = {}  # each classifier's valid rows
 
     def run(self) -> Iterator[Check]:
         """Every check, in order; one that cannot run (say, no server) fails with the reason."""
@@ -87,6 +90,8 @@ class SmokeTest:
             for name in sorted(self.models):
                 if self._predict_path(name) in self.openapi.get("paths", {}):
                     yield from self._classifier(name)
+            yield from self._open_inference()
+            yield from self._invocations()
             yield from self._recommendations()
             yield self._check("unknown model: 404", self._unknown_model)
 
@@ -152,6 +157,7 @@ class SmokeTest:
             shown = self.client.get(f"/v1/models/{name}/example", headers=self.auth)
             _expect(shown.status_code == 200, f"example: {_said(shown)}")
             example.extend(shown.json()["rows"])
+            self.examples[name] = example
             response = self._post(name, {"rows": example})
             _expect(response.status_code == 200, _said(response))
             body = response.json()
@@ -236,6 +242,86 @@ class SmokeTest:
                 found = found[part]
             schema = found
         return schema
+
+    # -- the protocols clients already speak ---------------------------------------------
+
+    def _open_inference(self) -> Iterator[Check]:
+        """The Open Inference Protocol (V2): each classifier's example as tensors, answered
+        by the version /ready names; an unknown model and a request without a key refused
+        in the protocol's shape."""
+        if "/v2/models/{name}/infer" not in self.openapi.get("paths", {}):
+            return
+        for name, rows in sorted(self.examples.items()):
+            def infer(name: str = name, rows: list[dict[str, Any]] = rows) -> str:
+                shown = self.client.get(f"/v2/models/{name}", headers=self.auth)
+                _expect(shown.status_code == 200, f"metadata: {_said(shown)}")
+                inputs = [{"name": t["name"], "datatype": t["datatype"], "shape": [len(rows)],
+                           "data": [r.get(t["name"]) for r in rows]}
+                          for t in shown.json()["inputs"]]
+                response = self.client.post(f"/v2/models/{name}/infer", headers=self.auth,
+                                            json={"inputs": inputs})
+                _expect(response.status_code == 200, _said(response))
+                body = response.json()
+                outputs = {o["name"]: o["data"] for o in body["outputs"]}
+                _expect(body["model_version"] == str(self.models[name]),
+                        f"answered by v{body['model_version']}, /ready names "
+                        f"v{self.models[name]}")
+                _expect(len(outputs.get("probability", [])) == len(rows)
+                        and all(0 <= p <= 1 for p in outputs["probability"]),
+                        f"outputs {outputs} for {len(rows)} row(s)")
+                return f"{len(rows)} row(s) → {len(rows)} probabilities by v{body['model_version']}"
+
+            yield self._check(f"V2: {name} metadata and infer → 200", infer)
+
+        def unknown() -> str:
+            response = self.client.post(f"/v2/models/{_UNKNOWN_MODEL}/infer", headers=self.auth,
+                                        json={"inputs": [{"name": "x", "shape": [1],
+                                                          "datatype": "FP64", "data": [1.0]}]})
+            _expect(response.status_code == 404 and _UNKNOWN_MODEL in response.json()["error"],
+                    _said(response))
+            return response.json()["error"]
+
+        def no_key() -> str:
+            response = self.client.get("/v2/health/ready")
+            _expect(response.status_code == 401 and "error" in response.json(), _said(response))
+            return "401"
+
+        yield self._check("V2: unknown model → 404 {error}", unknown)
+        yield self._check("V2: without a key → 401", no_key)
+
+    def _invocations(self) -> Iterator[Check]:
+        """MLflow's scoring protocol, when the server answers it with one classifier: the
+        example as ``dataframe_split`` and ``dataframe_records``; /ping; no key → 401."""
+        if "/invocations" not in self.openapi.get("paths", {}) or len(self.examples) != 1:
+            return
+        [(name, rows)] = self.examples.items()
+        columns = list(rows[0])
+        for field, payload in (("dataframe_split", {"columns": columns, "data": [
+                [r.get(c) for c in columns] for r in rows]}), ("dataframe_records", rows)):
+            def score(field: str = field, payload: Any = payload) -> str:
+                response = self.client.post("/invocations", headers=self.auth,
+                                            json={field: payload})
+                _expect(response.status_code == 200, _said(response))
+                predictions = response.json()["predictions"]
+                _expect(len(predictions) == len(rows) and set(predictions) <= {0, 1},
+                        f"predictions {predictions} for {len(rows)} row(s)")
+                return f"{len(rows)} row(s) → {predictions} ({name})"
+
+            yield self._check(f"/invocations: {field} → 200", score)
+
+        def ping() -> str:
+            response = self.client.get("/ping")
+            _expect(response.status_code == 200, _said(response))
+            return "200"
+
+        def no_key() -> str:
+            response = self.client.post("/invocations", json={"dataframe_records": rows})
+            _expect(response.status_code == 401
+                    and response.json().get("error_code") == "UNAUTHENTICATED", _said(response))
+            return "401 UNAUTHENTICATED"
+
+        yield self._check("/ping → 200", ping)
+        yield self._check("/invocations without a key → 401", no_key)
 
     # -- recommendations -------------------------------------------------------------------
 

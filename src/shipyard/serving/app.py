@@ -28,6 +28,7 @@ from shipyard.project import Project
 from shipyard.serving.auth import ApiKeys, require_docs_key, require_key
 from shipyard.serving.docs import docs_page
 from shipyard.serving.handlers import HANDLERS
+from shipyard.serving.invocations import add_invocations_routes
 from shipyard.serving.limits import Limits
 from shipyard.serving.model_routes import ModelRoutes
 from shipyard.serving.monitor_metrics import MonitorStateCollector
@@ -38,6 +39,7 @@ from shipyard.serving.request_ids import RequestIds
 from shipyard.serving.schemas import SECURED, Error, Ready, error_responses
 from shipyard.serving.served import ModelSlots, Served
 from shipyard.serving.telemetry import Observed, Telemetry
+from shipyard.serving.v2 import add_v2_routes
 from shipyard.ui import create_ui
 
 __all__ = ["create_app"]
@@ -82,6 +84,8 @@ def create_app(project: Project, keys: ApiKeys, config: ServingConfig | None = N
                   exception_handlers=HANDLERS, docs_url=None, redoc_url=None, openapi_url=None)
     secured = [Depends(require_key(keys))]
     routes = ModelRoutes(app, slots, config, log, secured, on_batch=telemetry.batch, keys=keys)
+    add_v2_routes(app, routes, secured, keys)
+    add_invocations_routes(app, routes, config, secured, str(project.root / "shipyard.yaml"))
     batchers = routes.batchers
     app.state.slots = slots
     app.state.telemetry = telemetry

@@ -28,13 +28,13 @@ from shipyard.config.schema import ServingConfig
 from shipyard.errors import NotFoundError, NotReady, StillLoading
 from shipyard.names import Signature
 from shipyard.serving.auth import ApiKeys, client_address
-from shipyard.serving.batching import BatcherStopped, MicroBatcher
+from shipyard.serving.batching import BatcherStopped, MicroBatcher, Prediction
 from shipyard.serving.predlog import PredictionLog
 from shipyard.serving.request_ids import request_id
 from shipyard.serving.schemas import SECURED, Predictions, error_responses, row_model
 from shipyard.serving.served import ModelSlots, Served
 
-__all__ = ["ModelRoutes"]
+__all__ = ["FastRoute", "ModelRoutes"]
 
 Inputs = Signature
 Body = tuple[Inputs, dict[str, tuple[Any, ...]], dict[str, tuple[float, float]]]
@@ -51,7 +51,7 @@ class ModelRoutes:
                  log: PredictionLog | None, secured: list[Any],
                  on_batch: Callable[[str, int], None] | None = None,
                  keys: ApiKeys | None = None) -> None:
-        """With ``keys``, well-formed predict requests take the fast path (:class:`_FastPredict`)."""
+        """With ``keys``, well-formed predict requests take the fast path (:class:`FastRoute`)."""
         self.app = app
         self.slots = slots
         self.config = config
@@ -62,6 +62,9 @@ class ModelRoutes:
         self.batchers: dict[str, MicroBatcher] = {}
         self.started = False
         self._bodies: dict[str, Body] = {}  # what each predict route's body was made from
+        self.requests: dict[str, type[BaseModel]] = {}
+        """Each predict route's body model, ``{"rows": [...]}``: what every protocol's rows
+        are checked against (:meth:`validated`)."""
         # Added first and kept last: the served models' routes are placed before it.
         self._fallback = self._add_unknown_model_route()
 
@@ -83,9 +86,40 @@ class ModelRoutes:
                 self.batchers[name].start()
             self._place(self._example_route(name))
         row = row_model(name, inputs, categories, ranges, margin=self.config.input_margin)
-        self._place(self._predict_route(name, row, inputs))
+        self._place(self._predict_route(name, row))
         self._bodies[name] = body
         self.app.openapi_schema = None  # the document is made again at its next request
+
+    def validated(self, name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``rows`` checked as the predict route checks them (types, learnt categories,
+        training ranges, ``serving.max_rows``), so the other protocols (:mod:`~shipyard.serving.v2`,
+        :mod:`~shipyard.serving.invocations`) refuse exactly what it refuses. Raises pydantic's
+        ``ValidationError``, or :class:`NotFoundError` for a model without routes."""
+        body = self.requests.get(name)
+        if body is None:
+            raise NotFoundError(f"model {name!r} is not served here; served: "
+                                f"{', '.join(sorted(self.requests)) or 'none'}")
+        checked = body.model_validate({"rows": rows})
+        return [r.model_dump() for r in checked.rows]  # type: ignore[attr-defined]
+
+    async def score(self, name: str, rows: list[dict[str, Any]],
+                    scope: MutableMapping[str, Any], started: float) -> Prediction:
+        """Validated ``rows`` scored by ``name``'s batcher with other requests' rows, and
+        logged (when there is a log) under the request's id with the signature the rows were
+        validated against: what every protocol's predict route answers from."""
+        batcher = self.batchers[name]
+        if name not in batcher.slots.current:
+            raise _still_loading(name)
+        try:
+            done = await batcher.predict(rows)
+        except BatcherStopped as error:
+            raise NotReady(f"model {name!r} cannot answer ({error}); restart the "
+                           f"server") from error
+        if self.log is not None:
+            self.log.record(name, done.version, self._bodies[name][0], rows,
+                            done.probabilities.tolist(), (time.perf_counter() - started) * 1000,
+                            request_id=request_id(scope), regression=done.task == "regression")
+        return done
 
     def follow(self, served: Served) -> None:
         """The slots' ``on_load``: a classifier about to be served gets (fitting) routes."""
@@ -135,53 +169,41 @@ class ModelRoutes:
                                summary=f"A valid predict request body for {name}")
         return self._added()
 
-    def _predict_route(self, name: str, row: type[BaseModel], inputs: Inputs) -> APIRoute:
+    def _predict_route(self, name: str, row: type[BaseModel]) -> APIRoute:
         """``POST /v1/models/{name}/predict``: up to ``max_rows`` rows, batched with other
         requests by the model's batcher, each answer logged (when there is a log) with the
-        request's id and the signature ``inputs`` its rows were validated against.
+        request's id (:meth:`score`).
 
         FastAPI documents the route and answers whatever is unusual; a well-formed request
-        with an accepted key takes the fast path (:class:`_FastPredict`)."""
-        batcher, log = self.batchers[name], self.log
+        with an accepted key takes the fast path (:class:`FastRoute`)."""
         body = create_model(f"{name.title()}Request", __config__=ConfigDict(extra="forbid"),
                             rows=(list[row], Field(min_length=1,  # type: ignore[valid-type]
                                                    max_length=self.config.max_rows)))
 
-        async def answer(rows: list[dict[str, Any]], scope: MutableMapping[str, Any],
+        async def answer(parsed: Any, scope: MutableMapping[str, Any],
                          started: float) -> Response:
-            if name not in batcher.slots.current:
-                raise _still_loading(name)
-            try:
-                done = await batcher.predict(rows)
-            except BatcherStopped as error:
-                raise NotReady(f"model {name!r} cannot answer ({error}); restart the "
-                               f"server") from error
+            rows = [r.model_dump() for r in parsed.rows]
+            done = await self.score(name, rows, scope, started)
             values = done.probabilities.tolist()
-            regression = done.task == "regression"
-            if log is not None:
-                log.record(name, done.version, inputs, rows, values,
-                           (time.perf_counter() - started) * 1000, request_id=request_id(scope),
-                           regression=regression)
             # Built as JSON directly: the response model documents it, re-validating it per
             # request would cost a tenth of the request.
-            answers = ([{"prediction": v} for v in values] if regression else
+            answers = ([{"prediction": v} for v in values] if done.task == "regression" else
                        [{"prediction": int(p >= 0.5), "probability": p} for p in values])
             return Response(json.dumps({"model": name, "version": done.version,
-                                        "predictions": answers}),
-                            media_type="application/json")
+                                        "predictions": answers}), media_type="application/json")
 
         async def predict(request: body, http: Request) -> Response:  # type: ignore[valid-type]
             started = time.perf_counter()
-            return await answer([r.model_dump() for r in request.rows],  # type: ignore[attr-defined]
-                                http.scope, started)
+            return await answer(request, http.scope, started)
 
         self.app.add_api_route(f"/v1/models/{name}/predict", predict, methods=["POST"],
                                response_model=Predictions, dependencies=self.secured,
                                tags=["models"], responses=error_responses(*SECURED, 400, 413),
                                summary=f"Predict with the production version of {name}")
         route = self._added()
+        self.requests[name] = body
         if self.keys is not None:
-            route.app = request_response(_FastPredict(route.app, body, self.keys, answer))
+            route.app = request_response(FastRoute(route.app, body, self.keys, answer))
         return route
 
     def _add_unknown_model_route(self) -> APIRoute:
@@ -207,11 +229,13 @@ class ModelRoutes:
         return route
 
 
-class _FastPredict:
-    """The predict route's fast path: FastAPI's dependency machinery costs about a third of a
+class FastRoute:
+    """A predict route's fast path: FastAPI's dependency machinery costs about a third of a
     one-row request, so a request that is plainly well-formed — an accepted key, a JSON body
     that the route's body model takes — is checked here with the same key check and the same
-    pydantic model (validated from ``json.loads`` as FastAPI does) and answered directly.
+    pydantic model (validated from ``json.loads`` as FastAPI does) and answered directly by
+    ``answer(parsed body, scope, started)``, as the route's own function answers it. The V2
+    protocol's infer route (:mod:`~shipyard.serving.v2`) takes it too.
 
     Anything else (no or a wrong key, another content type, a body that does not parse or
     validate) is handed, its body replayed, to the route's FastAPI handler, which answers it
@@ -219,7 +243,7 @@ class _FastPredict:
     """
 
     def __init__(self, fallback: Callable[..., Any], body: type[BaseModel], keys: ApiKeys,
-                 answer: Callable[[list[dict[str, Any]], MutableMapping[str, Any], float],
+                 answer: Callable[[Any, MutableMapping[str, Any], float],
                                   Awaitable[Response]]) -> None:
         self.fallback = fallback
         self.adapter: TypeAdapter[Any] = TypeAdapter(body)
@@ -241,7 +265,7 @@ class _FastPredict:
             parsed = self.adapter.validate_python(json.loads(raw), from_attributes=True)
         except Exception:  # noqa: BLE001 - FastAPI answers it (422 or 400) as it always did
             return replay
-        return await self.answer([r.model_dump() for r in parsed.rows], request.scope, started)
+        return await self.answer(parsed, request.scope, started)
 
 
 class _Replayed:
