@@ -179,9 +179,12 @@ RUN python3 -m venv /opt/venv \\
  && useradd --system --uid ${{UID}} --gid ${{UID}} --no-create-home --home-dir /tmp \\
         --shell /usr/sbin/nologin shipyard
 
-# Dependencies, pinned, in their own layer: rebuilt only when the lock changes.
+# Dependencies, pinned, in their own layer: rebuilt only when the lock changes. No bytecode
+# (the server's is written below) and no test suites of the libraries: neither is run here.
 COPY deploy/${{REQUIREMENTS}} /tmp/requirements.lock
-RUN pip install ${{PIP_OPTIONS}} -r /tmp/requirements.lock && rm /tmp/requirements.lock
+RUN pip install --no-compile ${{PIP_OPTIONS}} -r /tmp/requirements.lock \\
+ && find /opt/venv/lib -depth -type d -name tests -path "*/site-packages/*" -exec rm -rf {{}} + \\
+ && rm /tmp/requirements.lock
 
 # Shipyard itself: the wheel in deploy/wheels/, by path, if its SHA-256 is the one recorded.
 COPY deploy/wheels/ /tmp/wheels/
@@ -190,7 +193,8 @@ RUN set -e; cd /tmp/wheels; \\
         || {{ echo "no Shipyard wheel in deploy/wheels/: shipyard deploy build --wheel" >&2; exit 1; }}; \\
     sha256sum --check --strict {WHEEL_SUMS}; \\
     pip install --no-index --no-deps "/tmp/wheels/$(awk '{{print $2}}' {WHEEL_SUMS})"; \\
-    cd /; rm -rf /tmp/wheels; shipyard --version
+    cd /; rm -rf /tmp/wheels; shipyard --version; \\
+    PYTHONDONTWRITEBYTECODE= python -m shipyard.cli.serve_bytecode
 
 COPY deploy/entrypoint.sh /usr/local/bin/shipyard-entrypoint
 COPY deploy/probe.py /usr/local/bin/shipyard-probe
