@@ -60,8 +60,7 @@ SERVER = (
 def main() -> None:
     for name in SERVER:
         import_module(name)
-    sys.stdout.write(f"imported {len(SERVER)} modules of shipyard serve and "
-                     f"{len(sys.modules)} in all\n")
+    sys.stdout.write(f"imported {len(SERVER)} modules of shipyard serve and {len(sys.modules)} in all\n")
 
 
 if __name__ == "__main__":
