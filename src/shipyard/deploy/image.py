@@ -18,6 +18,11 @@ the training Job keep the full image. Both are built from the same layers up to 
     docker build -f deploy/Dockerfile -t shop:1 .
     docker build -f deploy/Dockerfile -t shop-serve:1 --build-arg REQUIREMENTS=requirements-serve.lock .
 
+What is left out: the dependencies' bytecode (pip's ``--no-compile``) and their test suites
+(``site-packages/**/tests``), about a third of what they install; bytecode is then written for
+the modules ``shipyard serve`` imports and for no others (:mod:`shipyard.cli.serve_bytecode`),
+so a server's cold start does not compile them, and other commands compile what they import.
+
 What goes in is pinned. The default base is an image index by digest (:data:`BASE_DIGESTS`: a
 tag moves, a digest does not). Shipyard comes only from the wheel in ``deploy/wheels/``
 (``shipyard deploy build --wheel`` builds the running Shipyard's), checked against the SHA-256
