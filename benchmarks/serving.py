@@ -159,12 +159,18 @@ def log_onnx(graph: Path, tracking: str, name: str) -> str:
     import mlflow.onnx
     import onnx
 
-    mlflow.set_tracking_uri(tracking)
     example = {c: np.array(v, dtype=object if isinstance(v[0][0], str) else np.float32)
                for c, v in onnx_tensors(ROW).items()}
-    with mlflow.start_run():
-        mlflow.onnx.log_model(onnx.load(graph), name="model", input_example=example,
-                              registered_model_name=name)
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(tracking)  # sets MLFLOW_TRACKING_URI too, which every server
+    try:  # started after would inherit: Shipyard's would watch this store, not its own
+        with mlflow.start_run():
+            mlflow.onnx.log_model(onnx.load(graph), name="model", input_example=example,
+                                  registered_model_name=name)
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        if before is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = before
     return f"models:/{name}/1"
 
 
