@@ -60,8 +60,9 @@ def stop(processes: Iterable[subprocess.Popen[bytes]]) -> None:
 
 
 def wait(url: str, process: subprocess.Popen[bytes], headers: dict[str, str],
-         bound_s: float = 120) -> None:
-    """Until ``url`` answers 200; a server that exits or is not up in ``bound_s`` ends the run."""
+         bound_s: float = 300) -> None:
+    """Until ``url`` answers 200; a server that exits or is not up in ``bound_s`` ends the run (on
+    this shared machine, several servers starting at once under a load of 10 take minutes)."""
     deadline = time.monotonic() + bound_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -145,6 +146,12 @@ def rounds(runs: int, levels: Mapping[str, Sequence[int]],
     return samples
 
 
+def rotated(kinds: tuple[str, ...], i: int) -> tuple[str, ...]:
+    """Round ``i``'s order: each kind goes first in turn."""
+    k = i % len(kinds)
+    return kinds[k:] + kinds[:k]
+
+
 def medians(runs: list[dict[str, float]], keys: Sequence[str], digits: int) -> dict[str, float]:
     return {key: round(statistics.median(r[key] for r in runs), digits) for key in keys}
 
@@ -164,6 +171,11 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def now() -> str:
+    """The time of a measurement, as the results files give it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def header(benchmark: str, load_at_start: list[float] | None = None) -> dict[str, Any]:
     """The first keys of every results file: what, when, and on what machine under what load
     (the 1-minute load at the end, or all three at start and end when the start was taken)."""
@@ -174,7 +186,20 @@ def header(benchmark: str, load_at_start: list[float] | None = None) -> dict[str
     else:
         machine |= {"load_average_at_start": load_at_start, "load_average_at_end": load_average()}
     return {"benchmark": benchmark,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine}
+            "created_at": now(), "machine": machine}
+
+
+def update(result: dict[str, Any], out: Path, *, hide: str = "samples") -> None:
+    """Write ``result`` into ``out`` keeping the keys it does not have (another benchmark's,
+    merged into the same file): read, update (a key holding a mapping in both is merged one
+    level down), write."""
+    merged: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    for key, value in result.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    write(merged, out, hide=hide)
 
 
 def write(result: dict[str, Any], out: Path, *, hide: str = "samples") -> None:

@@ -117,12 +117,6 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def rotated(kinds: tuple[str, ...], i: int) -> tuple[str, ...]:
-    """Round ``i``'s order: each kind goes first in turn."""
-    k = i % len(kinds)
-    return kinds[k:] + kinds[:k]
-
-
 def state_probe(admin_url: str, tracking_uri: str, space: str) -> str | None:
     """Why ``shipyard ingest`` cannot keep its state on S3 yet (None if it can): the Titanic
     example ingested once with ``state: s3://…``. Until object-store state is on main, the
@@ -150,30 +144,10 @@ def state_probe(admin_url: str, tracking_uri: str, space: str) -> str | None:
 def ingest_worker(kind: str, url: str, lake: str, rows: int) -> dict[str, float]:
     """Libraries imported and the project opened before the clock starts; the clock covers
     reading the table and writing the Delta table(s)."""
-    from deltalake import write_deltalake
+    from ingest import peer
 
-    table_url = f"{lake}/raw/order_lines"
-    if kind == "pandas":
-        import pandas as pd
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(url)
-        start = time.perf_counter()
-        frame = pd.read_sql("SELECT * FROM order_lines", engine)
-        write_deltalake(table_url, frame, mode="overwrite")
-        seconds = time.perf_counter() - start
-        landed = len(frame)
-    elif kind == "floor":
-        import adbc_driver_postgresql.dbapi as adbc
-
-        start = time.perf_counter()
-        with adbc.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, \
-                conn.cursor() as cursor:
-            cursor.execute("SELECT * FROM order_lines")
-            table = cursor.fetch_arrow_table()
-        write_deltalake(table_url, table, mode="overwrite")
-        seconds = time.perf_counter() - start
-        landed = table.num_rows
+    if kind in ("pandas", "floor"):
+        seconds, landed = peer(kind, url, f"{lake}/raw/order_lines")
     else:
         from shipyard import Project, ingest
 
@@ -231,7 +205,7 @@ def measure_ingest(stack: TeamStack, rows: int, runs: int, space: str,
     left: dict[str, list[str]] = {}
     try:
         for i in range(runs):
-            for kind in rotated(INGEST_KINDS, i):
+            for kind in harness.rotated(INGEST_KINDS, i):
                 figures, files = ingest_run(kind, source, rows, space, state, stack)
                 samples[kind].append(figures)
                 if files:
@@ -350,7 +324,7 @@ def measure_serve(stack: TeamStack, runs: int, space: str, state: Path | None,
     samples: dict[str, list[float]] = {k: [] for k in SERVE_KINDS}
     left: dict[str, list[str]] = {}
     for i in range(runs):
-        for kind in rotated(SERVE_KINDS, i):
+        for kind in harness.rotated(SERVE_KINDS, i):
             log = work / f"serve-{kind}-{i + 1}.log"
             if kind == "team":  # an empty folder holding the config alone, as a new pod's
                 cwd = work / f"empty-{i + 1}"

@@ -56,6 +56,8 @@ META_COLUMNS = ("time", "day", "request_id", "version", "row", "probability", "p
                 "latency_ms", "status")
 RECOMMENDATIONS = "recommendations"
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [first + second for first in _CROCKFORD for second in _CROCKFORD]
+_PAIR_SHIFTS = tuple(range(120, -1, -10))
 _ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -119,9 +121,16 @@ def recommendation_schema() -> pa.Schema:
 
 def new_request_id(now: float | None = None) -> str:
     """A ULID: 48 bits of milliseconds since the epoch, then 80 random bits, in base 32."""
-    millis = int((time.time() if now is None else now) * 1000)
-    value = (millis << 80) | int.from_bytes(os.urandom(10), "big")
-    return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+    return ulid(int((time.time() if now is None else now) * 1000), os.urandom(10))
+
+
+def ulid(millis: int, randomness: bytes) -> str:
+    """The 26 Crockford base-32 digits of ``millis`` (48 bits) then ``randomness`` (10 bytes).
+
+    Every request gets one: the digits are taken two at a time (13 look-ups of 10 bits in a
+    table of every pair), half the time of picking them one by one."""
+    value = (millis << 80) | int.from_bytes(randomness, "big")
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _PAIR_SHIFTS])
 
 
 def well_formed(value: str) -> bool:

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from shipyard.monitoring.logged import LoggedPredictions
-from shipyard.monitoring.logschema import new_request_id, request_day, well_formed
+from shipyard.monitoring.logschema import new_request_id, request_day, ulid, well_formed
 from shipyard.monitoring.window import Window
 from shipyard.serving.predlog import LoggedRefusals, PredictionLog
 from shipyard.serving.request_ids import RequestIds, request_id
@@ -101,6 +101,18 @@ def test_request_ids_sort_by_time_and_name_their_day() -> None:
     assert request_day("3f2a9c0e8d7b4a6f9e1d2c3b4a5f6e7d") is None  # a uuid4 hex: no day
     assert well_formed("gw-123.a:b") and not well_formed("") and not well_formed("a b")
     assert not well_formed("x" * 129)
+
+
+def test_a_request_id_is_the_ulid_of_its_time_and_randomness() -> None:
+    """The ULID spec's example time, and every digit as the 5 bits it stands for."""
+    assert ulid(1469918176385, bytes(10)) == "01ARYZ6S41" + "0" * 16
+    assert ulid(0, bytes(10)) == "0" * 26 and ulid(2**48 - 1, b"\xff" * 10) == "7" + "Z" * 25
+    alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    for seed in range(200):
+        millis, randomness = seed * 7_919_777_123, bytes((seed * 37 + i * 101) % 256 for i in range(10))
+        value = (millis << 80) | int.from_bytes(randomness, "big")
+        assert ulid(millis, randomness) == "".join(alphabet[(value >> (125 - 5 * i)) & 31]
+                                                   for i in range(26))
 
 
 def _app() -> TestClient:
