@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from shipyard.pipeline.artifacts import ArtifactType, register_artifact_type
+from shipyard.train.outputs import outputs
 from shipyard.train.persist import dump_estimator, load_estimator
 from shipyard.train.profile import PROFILE_FILE, ReferenceProfile
 from shipyard.train.rows import ROWS_FILE, RowKeys
@@ -62,6 +63,12 @@ class TrainedModel:
     tags: dict[str, str] = field(default_factory=dict)
     profile: ReferenceProfile | None = None
     rows: RowKeys | None = None
+
+    def predict_scores(self, X: pd.DataFrame) -> Any:
+        """What every metric of a tabular model is computed from: positive-class
+        probabilities, or a regressor's values (:mod:`shipyard.train.outputs`)."""
+        return outputs(self.model, X, "regression" if self.task == "regression"
+                       else "classification")
 
     def save(self, path: Path) -> None:
         """Write to the folder ``path``: the model with skops, tables as Parquet, the rest JSON."""
