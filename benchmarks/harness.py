@@ -208,3 +208,27 @@ def write(result: dict[str, Any], out: Path, *, hide: str = "samples") -> None:
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != hide}, indent=2, default=str))
     print(f"Figures written to {out}")
+
+
+def titanic_in_production(tmp: Path) -> Path:
+    """The Titanic example in ``tmp``, ingested, trained and version 1 promoted: the project the
+    serving benchmarks serve (each in a fresh process, as a user runs the commands)."""
+    root = tmp / "titanic"
+
+    def shipyard(*args: str, cwd: Path) -> None:
+        subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=cwd, check=True,
+                       capture_output=True)
+
+    print("building the Titanic project and its production model…", flush=True)
+    shipyard("example", "titanic", str(root), cwd=tmp)
+    shipyard("ingest", cwd=root)
+    shipyard("run", "train", cwd=root)
+    shipyard("models", "promote", "titanic", "1", "--reason", "benchmark", cwd=root)
+    return root
+
+
+def json_post_script(folder: Path, name: str, body: dict[str, Any], headers: dict[str, str]) -> Path:
+    """A wrk script POSTing ``body`` as JSON with ``headers``."""
+    return wrk_script(folder, name, [
+        'wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
+        'wrk.headers["Content-Type"] = "application/json"'], headers)

@@ -69,10 +69,6 @@ def mlserver_env(cache: Path) -> Path:
     return folder / "bin"
 
 
-def _shipyard(*args: str, cwd: Path) -> None:
-    subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=cwd, check=True,
-                   capture_output=True)
-
 
 def v2_request(output: str) -> dict[str, Any]:
     """One row as V2 tensors, asking for ``output``."""
@@ -96,11 +92,6 @@ def mlserver_folder(folder: Path, bin_dir: Path, model: Path, ports: dict[str, i
     return folder
 
 
-def _script(folder: Path, name: str, body: dict[str, Any], headers: dict[str, str]) -> Path:
-    return harness.wrk_script(folder, name, [
-        'wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
-        'wrk.headers["Content-Type"] = "application/json"'], headers)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -116,12 +107,7 @@ def main() -> None:
     key = secrets.token_urlsafe(24)
     auth = {"Authorization": f"Bearer {key}"}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "titanic"
-        print("building the Titanic project and its production model…", flush=True)
-        _shipyard("example", "titanic", str(root), cwd=Path(tmp))
-        _shipyard("ingest", cwd=root)
-        _shipyard("run", "train", cwd=root)
-        _shipyard("models", "promote", "titanic", "1", "--reason", "benchmark", cwd=root)
+        root = harness.titanic_in_production(Path(tmp))
         model = next((root / ".shipyard").rglob("model.skops"))
         ports = {"shipyard": harness.port(), "http": harness.port(), "grpc": harness.port(),
                  "metrics": harness.port()}
@@ -145,7 +131,7 @@ def main() -> None:
                          servers["mlserver"], {}, bound_s=600)
             answers = {n: harness.check(n, httpx.post(urls[n], json=bodies[n], headers=headers[n],
                                                       timeout=30)).json() for n in servers}
-            scripts = {n: _script(Path(tmp), n, bodies[n], headers[n]) for n in servers}
+            scripts = {n: harness.json_post_script(Path(tmp), n, bodies[n], headers[n]) for n in servers}
             for name in servers:
                 harness.wrk(urls[name], scripts[name], 16, 3)  # warm-up
             samples = harness.rounds(args.runs, dict.fromkeys(servers, (16,)),

@@ -45,7 +45,6 @@ benchmark's peers merged into ``serving.json``) are kept.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -103,15 +102,6 @@ async def predict(request: Request) -> Response:
 '''
 
 
-def _shipyard(*args: str, cwd: Path) -> None:
-    subprocess.run([sys.executable, "-m", "shipyard", *args], cwd=cwd, check=True,
-                   capture_output=True)
-
-
-def _script(folder: Path, name: str, body: dict, headers: dict[str, str]) -> Path:
-    return harness.wrk_script(folder, name, [
-        'wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(body))}",
-        'wrk.headers["Content-Type"] = "application/json"'], headers)
 
 
 def bentoml_env(cache: Path) -> Path:
@@ -190,12 +180,7 @@ def main() -> None:
     levels = {"shipyard": LEVELS, "ceiling": LEVELS, "mlflow_onnx": LEVELS, "mlflow": LEVELS,
               "bentoml": (16,)}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "titanic"
-        print("building the Titanic project and its production model…", flush=True)
-        _shipyard("example", "titanic", str(root), cwd=Path(tmp))
-        _shipyard("ingest", cwd=root)
-        _shipyard("run", "train", cwd=root)
-        _shipyard("models", "promote", "titanic", "1", "--reason", "benchmark", cwd=root)
+        root = harness.titanic_in_production(Path(tmp))
         shown = subprocess.run([sys.executable, "-m", "shipyard", "models", "show", "titanic"],
                                cwd=root, check=True, capture_output=True, text=True,
                                env={**os.environ, "COLUMNS": "200"}).stdout
@@ -244,7 +229,7 @@ def main() -> None:
                       "mlflow_onnx": {"inputs": onnx_tensors(ROW)},
                       "mlflow": {"dataframe_records": [ROW]}, "bentoml": {"rows": [ROW]}}
             headers = {name: auth if name == "shipyard" else {} for name in servers}
-            scripts = {n: _script(Path(tmp), n, bodies[n], headers[n]) for n in servers}
+            scripts = {n: harness.json_post_script(Path(tmp), n, bodies[n], headers[n]) for n in servers}
             for name in servers:
                 harness.check(name, httpx.post(urls[name], json=bodies[name],
                                                headers=headers[name]))
