@@ -239,4 +239,4 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .stack
+	rm -rf $(VENV) $(SCAN_VENV) $(KSERVE_VENV) build site *.egg-info .pytest_cache .stack
