@@ -36,6 +36,9 @@ def serve(
     shutdown_grace: Annotated[int | None, typer.Option(
         help="Seconds in-flight requests get to finish after SIGTERM (default: "
              "serving.shutdown_grace_s).")] = None,
+    wrong_keys_burst: Annotated[int | None, typer.Option(
+        help="Wrong API keys one client address may send at once before 429 (default: "
+             "serving.wrong_keys_burst).")] = None,
     project_dir: ProjectDir = Path("."),
     env: Env = "dev",
 ) -> None:
@@ -44,14 +47,15 @@ def serve(
 
     from shipyard.serving import ApiKeys, create_app
     from shipyard.serving.drain import DrainingHttp
+    from shipyard.serving.wrong_keys import WrongKeys
 
-    keys = ApiKeys.load(api_keys_file)
     project = Project.open(project_dir, env)
-    listener = listen(host, port)  # before anything slow: a busy port is said at once
     overrides = {k: v for k, v in {"max_concurrency": max_concurrency, "max_queue": max_queue,
                                    "poll_s": poll, "shutdown_grace_s": shutdown_grace,
-                                   }.items() if v is not None}
+                                   "wrong_keys_burst": wrong_keys_burst}.items() if v is not None}
     config = project.config.serving.model_copy(update=overrides)
+    keys = ApiKeys.load(api_keys_file, WrongKeys.of(config))
+    listener = listen(host, port)  # before anything slow: a busy port is said at once
     with console.status("reading the production models' signatures…"):
         app = create_app(project, keys, config)
     planned = app.state.slots.planned

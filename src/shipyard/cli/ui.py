@@ -29,10 +29,11 @@ def ui(
 
     from shipyard.project import Project
     from shipyard.serving.auth import ApiKeys
+    from shipyard.serving.wrong_keys import WrongKeys
     from shipyard.ui.app import standalone
 
-    keys = ApiKeys.load(api_keys_file)
     project = Project.open(project_dir, env)
+    keys = ApiKeys.load(api_keys_file, WrongKeys.of(project.config.serving))
     app = standalone(project.root, keys, default_env=env)
     console.print(f"[green]Web UI[/] of {project.config.project} ({env}) at "
                   f"http://{host}:{port}/ui/ — sign in with an API key")

@@ -373,6 +373,12 @@ class ServingConfig(_Model):
     shutdown_grace_s: Annotated[int, Field(gt=0, description=(
         "On SIGTERM, how long requests in flight may take to finish before they are cut; the "
         "prediction log is flushed after. Keep Kubernetes' grace period above it."))] = 20
+    wrong_keys_burst: Annotated[int, Field(gt=0, description=(
+        "Wrong API keys one client address may send at once; past them its keys get 429 with "
+        "Retry-After until the allowance refills. Raise it when many clients share one "
+        "address and a key rotation is under way."))] = 10
+    wrong_keys_refill_s: Annotated[float, Field(gt=0, description=(
+        "Seconds for one more wrong key to be allowed (6: ten a minute, sustained)."))] = 6.0
 
 
 class InteractionColumns(_Model):

@@ -57,7 +57,7 @@ def _digest(key: str) -> bytes:
 class ApiKeys:
     """The keys a server accepts, each with its role."""
 
-    def __init__(self, keys: list[str]) -> None:
+    def __init__(self, keys: list[str], wrong_keys: WrongKeys | None = None) -> None:
         cleaned = [k.strip() for k in keys if k.strip()]
         if not cleaned:
             raise ConfigError(f"no API keys: set {ENV}=key1,key2 or pass --api-keys-file FILE "
@@ -69,17 +69,18 @@ class ApiKeys:
                               f"random keys, e.g. python -c 'import secrets; "
                               f"print(secrets.token_urlsafe(32))'")
         self._digests = [(_digest(k), role) for k, role in entries]
-        self.wrong_keys = WrongKeys()
+        self.wrong_keys = wrong_keys or WrongKeys()
 
     @classmethod
-    def load(cls, file: Path | None = None) -> ApiKeys:
-        """Keys from ``file`` (one per line, # comments) or else from ``SHIPYARD_API_KEYS``."""
+    def load(cls, file: Path | None = None, wrong_keys: WrongKeys | None = None) -> ApiKeys:
+        """Keys from ``file`` (one per line, # comments) or else from ``SHIPYARD_API_KEYS``;
+        ``wrong_keys`` the allowance of wrong ones (:meth:`WrongKeys.of` the project's)."""
         if file is not None:
             if not file.exists():
                 raise ConfigError(f"API keys file {file} does not exist")
             lines = [line.split("#", 1)[0] for line in file.read_text().splitlines()]
-            return cls(lines)
-        return cls(os.environ.get(ENV, "").split(","))
+            return cls(lines, wrong_keys)
+        return cls(os.environ.get(ENV, "").split(","), wrong_keys)
 
     def accepts_headers(self, headers: Mapping[str, str], client: str) -> bool:
         """Whether a request's headers carry an accepted key, read as :func:`require_key`'s

@@ -24,6 +24,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shipyard.config.schema import ServingConfig
 
 __all__ = ["BURST", "MAX_ADDRESSES", "REFILL_S", "WrongKeys"]
 
@@ -56,6 +60,11 @@ class WrongKeys:
         self._addresses: OrderedDict[str, _Address] = OrderedDict()
         # The API checks keys on the event loop, the documents in the thread pool.
         self._lock = threading.Lock()
+
+    @classmethod
+    def of(cls, config: ServingConfig) -> WrongKeys:
+        """The allowance ``serving.wrong_keys_burst`` and ``wrong_keys_refill_s`` set."""
+        return cls(burst=config.wrong_keys_burst, refill_s=config.wrong_keys_refill_s)
 
     def wait_s(self, address: str, digest: bytes) -> int | None:
         """Seconds ``address`` must wait before a key of ``digest`` is checked, or None when

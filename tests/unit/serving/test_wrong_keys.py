@@ -45,3 +45,16 @@ def test_the_addresses_tracked_are_bounded() -> None:
     assert len(keys._addresses) == 100
     assert keys.wait_s("10.0.3.231", GUESS) is not None  # the latest are kept
     assert keys.wait_s("10.0.0.0", GUESS) is None  # the oldest forgotten: a full allowance
+
+
+def test_the_project_sets_the_allowance_and_the_keys_use_it() -> None:
+    from shipyard.config.schema import ServingConfig
+    from shipyard.serving.auth import ApiKeys
+
+    config = ServingConfig(wrong_keys_burst=2, wrong_keys_refill_s=30.0)
+    keys = ApiKeys(["k" * 20], WrongKeys.of(config))
+    for _ in range(2):
+        assert keys.wrong_keys.wait_s("a", GUESS) is None
+        keys.wrong_keys.wrong("a")
+    assert keys.wrong_keys.wait_s("a", GUESS) == 30
+    assert ApiKeys(["k" * 20]).wrong_keys.burst == ServingConfig().wrong_keys_burst == 10
