@@ -39,6 +39,7 @@ from starlette.routing import request_response
 
 from shipyard import __version__
 from shipyard.errors import BadInput, NotFoundError, ShipyardError, StillLoading
+from shipyard.names import Signature
 from shipyard.serving.auth import ApiKeys
 from shipyard.serving.model_routes import FastRoute, ModelRoutes
 from shipyard.serving.protocol_errors import answered, protocol_route
@@ -148,7 +149,7 @@ def _flat(data: list[Any]) -> list[Any]:
     return [x for v in data for x in (_flat(v) if isinstance(v, list) else [v])]
 
 
-def rows_of(request: InferenceRequest, inputs: list[tuple[str, str, bool]]) -> list[dict[str, Any]]:
+def rows_of(request: InferenceRequest, inputs: Signature) -> list[dict[str, Any]]:
     """The rows the request's tensors hold, one tensor per input column; raises
     :class:`BadInput` naming the tensor for one the signature has not, or of the wrong
     datatype or shape, or a column without a tensor."""
