@@ -109,7 +109,11 @@ class DaskExecutor(Executor):
         self._cluster = LocalCluster(n_workers=LOCAL_WORKERS, threads_per_worker=1,
                                      processes=True, dashboard_address="127.0.0.1:0",
                                      scheduler_kwargs={"dashboard": False},
-                                     silence_logs=logging.ERROR)
+                                     # the workers' own ERROR lines too: at teardown one may
+                                     # log a heartbeat to the closed scheduler (a race in
+                                     # distributed); a step's failure comes back as its result
+                                     silence_logs=logging.ERROR if logging.getLogger()
+                                     .isEnabledFor(logging.INFO) else logging.CRITICAL)
         self._client = Client(self._cluster)
 
     def submit(self, task: StepTask) -> Any:
