@@ -25,6 +25,10 @@ from tests.e2e.cli import python, run
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+#: What ``shipyard deploy smoke`` prints when every check passes on the served Titanic example
+#: (one count, so a check added to the smoke test is added to every test that runs it).
+TITANIC_SMOKE_PASSED = "All 20 checks passed"
+
 
 def small(root: Path, trials: int = 4) -> None:
     """Fewer tuning trials than the example ships with: the tests are about the flow."""
