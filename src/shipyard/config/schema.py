@@ -91,7 +91,9 @@ class SourceConfig(_Model):
     url: str = Field(description="SQLAlchemy URL of the source database, or the path of a CSV "
                                  "or Parquet file (relative to the project folder; a glob for "
                                  "several), which is one table named after the source.")
-    chunk_rows: Annotated[int, Field(gt=0)] = 100_000
+    chunk_rows: Annotated[int, Field(gt=0)] = Field(
+        default=100_000, description="Rows an ingest reads from the source at a time, which "
+        "bounds its memory whatever the table's size.")
 
 
 class Environment(_Model):
@@ -107,9 +109,21 @@ class Environment(_Model):
         default="sqlite:///.shipyard/{env}/metadata.db",
         description="SQLAlchemy URL of the runs, batches and audit store.",
     )
-    tracking_uri: str = Field(default="sqlite:///.shipyard/{env}/mlflow.db")
-    results_db: str = Field(default="sqlite:///.shipyard/{env}/results.db")
-    storage_options: dict[str, str] = Field(default_factory=dict)
+    tracking_uri: str = Field(
+        default="sqlite:///.shipyard/{env}/mlflow.db",
+        description="MLflow tracking URI of this environment: its runs, metrics and model "
+        "registry.",
+    )
+    results_db: str = Field(
+        default="sqlite:///.shipyard/{env}/results.db",
+        description="SQLAlchemy URL of the results store: the recommendation sets 'shipyard "
+        "recommend' publishes and /v1/recommendations reads.",
+    )
+    storage_options: dict[str, str] = Field(
+        default_factory=dict,
+        description="Options of the object store the lake and state are on (credentials, "
+        "region, endpoint), as deltalake's storage options name them.",
+    )
     sources: dict[str, SourceConfig] = Field(
         default_factory=dict,
         description="This environment's own URL of a declared source (e.g. the team's ERP on "
@@ -123,17 +137,33 @@ class Environment(_Model):
 
 
 class CleanRules(_Model):
-    rename: dict[str, str] = Field(default_factory=dict)
-    types: dict[str, CleanType] = Field(default_factory=dict)
-    pii: list[str] = Field(default_factory=list)
+    rename: dict[str, str] = Field(
+        default_factory=dict, description="New names of source columns in CLEAN: "
+                                          "{source_name: clean_name}.")
+    types: dict[str, CleanType] = Field(
+        default_factory=dict, description="Type a source column is cast to in CLEAN; a batch "
+                                          "with a value that does not cast is rejected.")
+    pii: list[str] = Field(
+        default_factory=list, description="Source columns never selected into CLEAN (so never "
+                                          "into CURATED): only RAW holds them.")
 
 
 class ColumnExpectations(_Model):
-    not_null: bool = False
-    unique: bool = False
-    min: float | None = None
-    max: float | None = None
-    allowed: list[str | int | float | bool] | None = None
+    not_null: bool = Field(
+        default=False, description="A new batch with a NULL in this column is rejected.")
+    unique: bool = Field(
+        default=False, description="A new batch in which a value of this column repeats is "
+                                   "rejected (NULLs aside); its values are not distribution-tested "
+                                   "unless distribution.columns names it.")
+    min: float | None = Field(
+        default=None, description="Least value allowed; a new batch with a value below it is "
+                                  "rejected.")
+    max: float | None = Field(
+        default=None, description="Greatest value allowed; a new batch with a value above it is "
+                                  "rejected.")
+    allowed: list[str | int | float | bool] | None = Field(
+        default=None, description="The only values allowed (NULL is not checked here: see "
+                                  "not_null); a new batch with another one is rejected.")
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> ColumnExpectations:
@@ -151,15 +181,26 @@ class DistributionSettings(_Model):
     at most ``sample_rows`` rows per side, which also bounds their cost on huge batches.
     """
 
-    enabled: bool = True
-    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.01
-    min_effect: Annotated[float, Field(ge=0, le=1)] = 0.1
-    sample_rows: Annotated[int, Field(ge=100)] = 20_000
-    max_categories: Annotated[int, Field(ge=2)] = 50
+    enabled: bool = Field(
+        default=True, description="Run the distribution and null-rate tests; false skips both.")
+    alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.01, description="Significance a test must reach (p < alpha) for a column to "
+                                  "fail.")
+    min_effect: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.1, description="Least effect (KS statistic or Cramér's V) with which a "
+                                 "significant column fails.")
+    sample_rows: Annotated[int, Field(ge=100)] = Field(
+        default=20_000, description="Most rows per side, a seeded random sample, the value tests "
+                                    "run on (null rates are compared on all rows).")
+    max_categories: Annotated[int, Field(ge=2)] = Field(
+        default=50, description="A category column with more distinct values than this in the "
+                                "reference is not tested.")
     columns: list[str] | None = Field(
         default=None, description="Columns to test; default every numeric and low-cardinality one."
     )
-    ignore: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(
+        default_factory=list, description="Columns left out of the value tests (unless "
+                                          "`columns` names them) and of the null-rate test.")
 
 
 class ReferenceSettings(_Model):
@@ -182,18 +223,36 @@ class ReferenceSettings(_Model):
 class ValidationSettings(_Model):
     distribution: DistributionSettings = Field(default_factory=DistributionSettings)
     reference: ReferenceSettings = Field(default_factory=ReferenceSettings)
-    expectations: dict[str, ColumnExpectations] = Field(default_factory=dict)
+    expectations: dict[str, ColumnExpectations] = Field(
+        default_factory=dict, description="Rules on a column's values that every new batch must "
+                                          "meet: {amount: {not_null: true, min: 0}}.")
 
 
 class TableConfig(_Model):
-    source: str
-    table: str | None = None
-    query: str | None = None
-    mode: Literal["snapshot", "incremental"] = "snapshot"
-    watermark: str | None = None
-    primary_key: list[str] = Field(default_factory=list)
-    clean: CleanRules = Field(default_factory=CleanRules)
-    validation: ValidationSettings = Field(default_factory=ValidationSettings)
+    source: str = Field(description="Source the table is read from (a name under sources).")
+    table: str | None = Field(
+        default=None, description="Table of the source, read whole; give this or query.")
+    query: str | None = Field(
+        default=None, description="SQL selecting the rows instead, in the source's dialect "
+                                  "(DuckDB's for a file source); give this or table.")
+    mode: Literal["snapshot", "incremental"] = Field(
+        default="snapshot", description="snapshot: each ingest reads the whole table and "
+                                        "replaces it; incremental: only the rows past the "
+                                        "watermark, appended.")
+    watermark: str | None = Field(
+        default=None, description="Column whose growing value marks new rows (required by "
+                                  "incremental mode); it moves only when a batch lands.")
+    primary_key: list[str] = Field(
+        default_factory=list, description="Columns whose values together must be unique and not "
+                                          "null in each new batch; their values are not "
+                                          "distribution-tested unless distribution.columns "
+                                          "names them.")
+    clean: CleanRules = Field(
+        default_factory=CleanRules, description="How RAW becomes CLEAN: columns renamed, cast, "
+                                                "and PII left out.")
+    validation: ValidationSettings = Field(
+        default_factory=ValidationSettings, description="Checks a new batch must pass to land; "
+                                                        "a failing one waits in quarantine.")
 
     @model_validator(mode="after")
     def _one_origin_and_watermark(self) -> TableConfig:
@@ -208,17 +267,19 @@ class TableConfig(_Model):
 
 class CuratedTable(_Model):
     sql: str = Field(description="DuckDB SQL over CLEAN tables, referenced by their names.")
-    description: str = ""
+    description: str = Field(
+        default="", description="Free text for the reader of the file; Shipyard does not use it.")
 
 
 class ParamRange(_Model):
     """One dimension of an Optuna search space: either ``choices`` or ``low``/``high``."""
 
-    choices: list[str | int | float | bool] | None = None
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    integer: bool = False
+    choices: list[str | int | float | bool] | None = Field(
+        default=None, description="Values to choose from (a categorical parameter).")
+    low: float | None = Field(default=None, description="Lowest value of a numeric range.")
+    high: float | None = Field(default=None, description="Highest value of a numeric range.")
+    log: bool = Field(default=False, description="Sample the range on a log scale.")
+    integer: bool = Field(default=False, description="Sample whole numbers from the range.")
     when: dict[str, str | int | float | bool | list[str | int | float | bool]] = Field(
         default_factory=dict,
         description="Only sample this parameter when the given parameters have these values "
@@ -235,8 +296,11 @@ class ParamRange(_Model):
 
 
 class TuningConfig(_Model):
-    trials: Annotated[int, Field(ge=1)] = 20
-    timeout_s: Annotated[float, Field(gt=0)] | None = None
+    trials: Annotated[int, Field(ge=1)] = Field(
+        default=20, description="Trials the search runs (fewer if timeout_s ends it first).")
+    timeout_s: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Seconds after which the search starts no new trial; none: "
+                                  "no time limit.")
     storage: str | None = Field(
         default=None, description="Optuna RDB storage URL (e.g. PostgreSQL) for parallel workers."
     )
@@ -245,7 +309,9 @@ class TuningConfig(_Model):
         "up the exact repeatability of a seeded sequential search."
     )
     metric: str = Field(description="Validation metric to optimise, e.g. roc_auc.")
-    direction: Literal["maximize", "minimize"] = "maximize"
+    direction: Literal["maximize", "minimize"] = Field(
+        default="maximize", description="Whether the search maximises or minimises the metric; "
+                                        "it must be the metric's own direction.")
     space: dict[str, ParamRange] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -260,8 +326,13 @@ class PipelineConfig(_Model):
     function: Annotated[str, Field(pattern=r"^[\w.]+:[\w]+$")] = Field(
         description="module:function in the project folder that returns the Pipeline."
     )
-    params: dict[str, Any] = Field(default_factory=dict)
-    executor: Literal["local", "dask"] = "local"
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Parameters the steps read as params:<name>, with "
+                                          "their defaults; a run may override only these, "
+                                          "type-checked against the default.")
+    executor: Literal["local", "dask"] = Field(
+        default="local", description="Where the steps run; left out, dask when the environment "
+                                     "names a dask_address.")
     dask_address: str | None = Field(
         default=None, description="Dask scheduler address; none starts a local cluster."
     )
@@ -269,18 +340,27 @@ class PipelineConfig(_Model):
     on_new_data: bool = Field(
         default=False, description="Run after an ingest lands a new version of a table it reads."
     )
-    tuning: TuningConfig | None = None
+    tuning: TuningConfig | None = Field(
+        default=None, description="Optuna hyper-parameter search of the pipeline's model; "
+                                  "none: no search.")
 
 
 class ModelConfig(_Model):
-    pipeline: str
-    primary_metric: str
-    greater_is_better: bool = True
+    pipeline: str = Field(description="Pipeline that trains the model (a name under pipelines).")
+    primary_metric: str = Field(
+        description="Metric a champion-challenger comparison decides on: promote: auto needs "
+                    "its gain's 95% interval above zero.")
+    greater_is_better: bool = Field(
+        default=True, description="Not read by Shipyard: each metric's direction is built in "
+                                  "(roc_auc higher is better, rmse lower).")
     gate: dict[str, str] = Field(
         default_factory=dict, description='Thresholds, e.g. {accuracy: ">= 0.75"}, or a '
         'multiple of a baseline on the same rows: {rmse: "<= 0.9 * mean"}.'
     )
-    promote: Literal["manual", "auto"] = "manual"
+    promote: Literal["manual", "auto"] = Field(
+        default="manual", description="auto: a version that passed its gate is promoted when "
+                                      "it beats production on the primary metric, or none is "
+                                      "in production; manual: by 'shipyard models promote'.")
     compare_min_rows: Annotated[int, Field(ge=1)] = Field(
         default=50, description="Fewest rows (users, for a recommender) neither version was "
         "fitted on for a champion-challenger comparison; fewer is refused.")
@@ -328,19 +408,28 @@ class ModelConfig(_Model):
 
 
 class WebhookConfig(_Model):
-    name: str
-    kind: Literal["teams", "slack", "json"]
-    url: str
+    name: str = Field(description="Name of the webhook in logs and delivery reports.")
+    kind: Literal["teams", "slack", "json"] = Field(
+        description="Message format: a Teams Adaptive Card, a Slack Block Kit message, or the "
+                    "event's fields as JSON.")
+    url: str = Field(
+        description="URL each event is POSTed to; it holds the secret, so logs show only its "
+                    "scheme and host.")
     events: list[str] | None = Field(default=None, description="Events to send; default all.")
-    timeout_s: Annotated[float, Field(gt=0)] = 5.0
-    retries: Annotated[int, Field(ge=0, le=10)] = 3
+    timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=5.0, description="Seconds one delivery attempt may take.")
+    retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=3, description="Attempts after a failed one (timeout, network error, 429 or "
+                               "5xx), with growing waits between them.")
 
     def wants(self, event: str) -> bool:
         return self.events is None or event in self.events
 
 
 class AlertsConfig(_Model):
-    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    webhooks: list[WebhookConfig] = Field(
+        default_factory=list, description="Webhooks each event is sent to (those whose events "
+                                          "include it).")
 
 
 class ServingConfig(_Model):
@@ -356,20 +445,38 @@ class ServingConfig(_Model):
         default=None, description="Model MLflow's scoring protocol (POST /invocations) "
                                   "answers with; default the one classifier served (required "
                                   "when the server serves several).")
-    max_body_bytes: Annotated[int, Field(gt=0)] = 1_048_576
-    max_rows: Annotated[int, Field(gt=0)] = 1000
+    max_body_bytes: Annotated[int, Field(gt=0)] = Field(
+        default=1_048_576, description="Largest request body, in bytes, the server reads; a "
+                                       "larger one gets 413.")
+    max_rows: Annotated[int, Field(gt=0)] = Field(
+        default=1000, description="Most rows one prediction request may carry, on every "
+                                  "protocol; more are refused.")
     input_margin: Annotated[float, Field(ge=0, description=(
         "A numeric input is refused (422) beyond the range seen in training widened by this "
         "many times its width on either side: 1.0 takes ages 0-80 as -80 to 160. A model "
         "answers nonsense (or overflows) far outside what it learnt; values are refused, "
         "never clipped."))] = 1.0
-    timeout_s: Annotated[float, Field(gt=0)] = 10.0
-    max_concurrency: Annotated[int, Field(gt=0)] = 64
-    max_queue: Annotated[int, Field(ge=0)] = 256
-    batch_max_size: Annotated[int, Field(gt=0)] = 64
-    batch_max_wait_ms: Annotated[float, Field(ge=0)] = 2.0
-    poll_s: Annotated[float, Field(gt=0)] = 2.0
-    prediction_log: bool = True
+    timeout_s: Annotated[float, Field(gt=0)] = Field(
+        default=10.0, description="Seconds a request may take from its arrival, waiting "
+                                  "included; then it gets 504.")
+    max_concurrency: Annotated[int, Field(gt=0)] = Field(
+        default=64, description="Requests in progress at once; more wait in the queue.")
+    max_queue: Annotated[int, Field(ge=0)] = Field(
+        default=256, description="Requests that may wait beyond max_concurrency; more get 503 "
+                                 "with Retry-After at once.")
+    batch_max_size: Annotated[int, Field(gt=0)] = Field(
+        default=64, description="Most rows of concurrent predict requests scored in one model "
+                                "call.")
+    batch_max_wait_ms: Annotated[float, Field(ge=0)] = Field(
+        default=2.0, description="Milliseconds a batch waits for more rows, only while other "
+                                 "requests are on their way.")
+    poll_s: Annotated[float, Field(gt=0)] = Field(
+        default=2.0, description="Seconds between checks for a newly promoted version, which "
+                                 "the server then loads by itself.")
+    prediction_log: bool = Field(
+        default=True, description="Append what each predict and recommendation request got "
+                                  "to the lake's prediction log, which drift, rules and trace "
+                                  "read.")
     shutdown_grace_s: Annotated[int, Field(gt=0, description=(
         "On SIGTERM, how long requests in flight may take to finish before they are cut; the "
         "prediction log is flushed after. Keep Kubernetes' grace period above it."))] = 20
@@ -387,23 +494,34 @@ class InteractionColumns(_Model):
     orders that land after a set was published are its outcomes). The defaults name the
     recommender example's tables."""
 
-    table: str = "order_lines"
-    customer: str = "customer_id"
-    product: str = "product_id"
-    order: str = "order_id"
-    date: str = "order_date"
+    table: str = Field(
+        default="order_lines", description="CLEAN table of the order lines the recommender "
+                                           "learns from.")
+    customer: str = Field(
+        default="customer_id", description="The interactions' column of the customer id.")
+    product: str = Field(
+        default="product_id", description="The interactions' column of the product id.")
+    order: str = Field(
+        default="order_id", description="The interactions' column of the order id.")
+    date: str = Field(
+        default="order_date", description="The interactions' column of the order date.")
     products: str | None = Field(
         default="products", description="CLEAN table of the catalogue; None: no category mix.")
-    category: str = "category"
-    product_name: str = "product_name"
-    """The catalogue's column a person knows a product by (the web UI's recommendation viewer)."""
-    quantity: str | None = "quantity"
-    """The interactions' column of how many were bought; None: each row counts one."""
+    category: str = Field(
+        default="category", description="The catalogue's column of a product's category.")
+    product_name: str = Field(
+        default="product_name", description="The catalogue's column a person knows a product "
+                                            "by (the web UI's recommendation viewer).")
+    quantity: str | None = Field(
+        default="quantity", description="The interactions' column of how many were bought; "
+                                        "None: each row counts one.")
     customers: str | None = Field(
         default="customers", description="table of the customers, searched by id or name in "
                                          "the web UI; None: search by id only.")
-    customer_name: str = "customer_name"
-    """Read from the CLEAN table, or from RAW when ``clean.pii`` keeps it out of CLEAN."""
+    customer_name: str = Field(
+        default="customer_name", description="The customers table's column of a name, read "
+                                             "from CLEAN, or from RAW when clean.pii keeps it "
+                                             "out of CLEAN.")
 
 
 RULE_KINDS: dict[str, str] = {
@@ -434,9 +552,17 @@ class RuleConfig(_Model):
     the lake has data); ages take a duration (``26h``), the rest a number.
     """
 
-    kind: str
-    threshold: float | str
-    target: str | None = None
+    kind: str = Field(
+        description="What the rule measures: p99_latency_ms, error_rate, rejection_rate, "
+                    "lake_age, run_age, failed_runs, quarantine_waiting, drift or "
+                    "losing_to_baseline.")
+    threshold: float | str = Field(
+        description="Value above which the rule fires (at which, for ages and counts): a "
+                    "duration for lake_age and run_age, a share (0 to 1) for error_rate, "
+                    "rejection_rate and drift, else a number.")
+    target: str | None = Field(
+        default=None, description="Model, pipeline or table the rule watches; without one, "
+                                  "failed_runs and quarantine_waiting cover them all.")
     window: Duration | None = Field(
         default=None, description="Window of the rate, latency, count or drift [monitoring.window].")
     name: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9_.:-]+$")] = Field(
@@ -482,7 +608,8 @@ class OnDrift(_Model):
     no new version is registered; ``no_cache: true`` retrains anyway.
     """
 
-    run: Annotated[str, Field(pattern=_NAME)]
+    run: Annotated[str, Field(pattern=_NAME)] = Field(
+        description="Pipeline to run (a name under pipelines).")
     no_cache: bool = Field(default=False, description="Retrain even if the lake is unchanged.")
 
 
@@ -532,10 +659,14 @@ class ColumnThresholds(_Model):
     """``monitoring.columns.<name>``: one column's own thresholds (the model's prediction is
     the column ``prediction``); the rest are ``monitoring:``'s."""
 
-    alpha: Annotated[float | None, Field(gt=0, lt=1)] = None
-    min_effect: Annotated[float | None, Field(ge=0, le=1)] = None
-    min_null_h: Annotated[float | None, Field(ge=0)] = None
-    psi: Annotated[float | None, Field(gt=0)] = None
+    alpha: Annotated[float | None, Field(gt=0, lt=1)] = Field(
+        default=None, description="This column's alpha [monitoring.alpha].")
+    min_effect: Annotated[float | None, Field(ge=0, le=1)] = Field(
+        default=None, description="This column's min_effect [monitoring.min_effect].")
+    min_null_h: Annotated[float | None, Field(ge=0)] = Field(
+        default=None, description="This column's min_null_h [monitoring.min_null_h].")
+    psi: Annotated[float | None, Field(gt=0)] = Field(
+        default=None, description="This column's psi [monitoring.psi].")
 
 
 class MonitoringSettings(DriftThresholds):
@@ -554,7 +685,9 @@ class MonitoringSettings(DriftThresholds):
     columns: dict[str, ColumnThresholds] = Field(
         default_factory=dict, description="Thresholds of single columns: {age: {min_effect: "
                                           "0.05}}.")
-    drift_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    drift_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.5, description="Least share of a model's input columns that must drift for "
+                                 "the model to drift (its prediction drifting is enough).")
     window: Duration = Field(
         default="7d", description="Default length of the serving window: 30m, 12h, 7d, 2w.")
 
@@ -605,18 +738,22 @@ class ResourcesConfig(_Model):
     """Requests (what the scheduler reserves, and what the HPA's CPU percentage is of) and
     limits (where a container is throttled, or killed for memory) of one server container."""
 
-    cpu_request: Annotated[str, Field(pattern=_QUANTITY)] = "500m"
-    memory_request: Annotated[str, Field(pattern=_QUANTITY)] = "1Gi"
-    cpu_limit: Annotated[str, Field(pattern=_QUANTITY)] = "2"
-    memory_limit: Annotated[str, Field(pattern=_QUANTITY)] = "2Gi"
+    cpu_request: Annotated[str, Field(pattern=_QUANTITY)] = Field(
+        default="500m", description="CPU reserved for the container (500m: half a core).")
+    memory_request: Annotated[str, Field(pattern=_QUANTITY)] = Field(
+        default="1Gi", description="Memory reserved for the container.")
+    cpu_limit: Annotated[str, Field(pattern=_QUANTITY)] = Field(
+        default="2", description="CPU beyond which the container is throttled.")
+    memory_limit: Annotated[str, Field(pattern=_QUANTITY)] = Field(
+        default="2Gi", description="Memory beyond which the container is killed.")
 
 
 class AutoscalingConfig(_Model):
     """The HorizontalPodAutoscaler: replicas between ``min`` and ``max``, aiming at ``cpu``
     percent of the CPU request."""
 
-    min: Annotated[int, Field(ge=1)] = 3
-    max: Annotated[int, Field(ge=1)] = 6
+    min: Annotated[int, Field(ge=1)] = Field(default=3, description="Fewest server replicas.")
+    max: Annotated[int, Field(ge=1)] = Field(default=6, description="Most server replicas.")
     cpu: Annotated[int, Field(ge=1, le=100)] = Field(
         default=50, description="Target CPU utilisation, percent of the request.")
 
@@ -632,14 +769,17 @@ class ScheduleConfig(_Model):
 
     cron: Annotated[str, Field(pattern=_CRON)] = Field(description="Five-field cron (UTC).")
     command: str = Field(description="The shipyard command, e.g. 'run train' or 'monitor check'.")
-    suspend: bool = False
+    suspend: bool = Field(
+        default=False, description="Write the CronJob suspended: Kubernetes starts none of its "
+                                   "jobs until it is resumed.")
 
 
 class DeployEnvironment(_Model):
     """What differs per environment in its Kubernetes overlay (the rest comes from ``deploy``)."""
 
     namespace: str | None = Field(default=None, description="Default: <project>-<env>.")
-    ingress_host: str | None = None
+    ingress_host: str | None = Field(
+        default=None, description="This environment's Ingress host [deploy.ingress_host].")
     autoscaling: AutoscalingConfig | None = None
     resources: ResourcesConfig | None = None
 
@@ -658,7 +798,9 @@ class DeployConfig(_Model):
     ci_setup: list[str] = Field(
         default_factory=list, description="Commands CI runs before ingesting, e.g. one that "
                                           "builds a test copy of the source database.")
-    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=8000, description="Port the server listens on in its container; the Service "
+                                  "exposes it as port 80.")
     uid: Annotated[int, Field(ge=1000)] = Field(default=10001, description="Non-root UID.")
     autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig)
     resources: ResourcesConfig = Field(default_factory=ResourcesConfig)
@@ -685,16 +827,27 @@ class DeployConfig(_Model):
 
 
 class ProjectConfig(_Model):
-    project: Annotated[str, Field(pattern=_NAME)]
+    project: Annotated[str, Field(pattern=_NAME)] = Field(
+        description="Name of the project: its MLflow experiment, the title of its web UI and "
+                    "alerts, and (lower-cased) its image and Kubernetes names.")
     environments: dict[str, Environment]
-    sources: dict[str, SourceConfig] = Field(default_factory=dict)
-    tables: dict[Annotated[str, Field(pattern=_NAME)], TableConfig] = Field(default_factory=dict)
-    curated: dict[Annotated[str, Field(pattern=_NAME)], CuratedTable] = Field(default_factory=dict)
+    sources: dict[str, SourceConfig] = Field(
+        default_factory=dict, description="Databases and files the tables are read from, by "
+                                          "name.")
+    tables: dict[Annotated[str, Field(pattern=_NAME)], TableConfig] = Field(
+        default_factory=dict, description="Source tables each ingest lands in the lake's RAW "
+                                          "and CLEAN layers, by name.")
+    curated: dict[Annotated[str, Field(pattern=_NAME)], CuratedTable] = Field(
+        default_factory=dict, description="CURATED tables, by name: DuckDB SQL over CLEAN, "
+                                          "rebuilt when an input's version changes.")
     pipelines: dict[Annotated[str, Field(pattern=_NAME)], PipelineConfig] = Field(
-        default_factory=dict
+        default_factory=dict, description="Pipelines 'shipyard run NAME' runs, by name."
     )
-    models: dict[Annotated[str, Field(pattern=_NAME)], ModelConfig] = Field(default_factory=dict)
-    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    models: dict[Annotated[str, Field(pattern=_NAME)], ModelConfig] = Field(
+        default_factory=dict, description="Models the pipelines register, by name: the gate, "
+                                          "comparison and promotion of their versions.")
+    alerts: AlertsConfig = Field(
+        default_factory=AlertsConfig, description="Where Shipyard sends its events.")
     serving: ServingConfig = Field(default_factory=ServingConfig)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     deploy: DeployConfig = Field(default_factory=DeployConfig)
