@@ -96,6 +96,12 @@ test: test-deps
 unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
+# Schemathesis with every check on both example servers, 200 cases per operation (make test sends
+# 25: the same checks, a smaller sample).
+.PHONY: fuzz
+fuzz: $(STAMP)
+	SHIPYARD_FUZZ_EXAMPLES=200 $(PY) -m pytest -q tests/e2e/test_serving.py -k schemathesis
+
 e2e: test-deps
 	$(PY) -m pytest -q tests/e2e
 

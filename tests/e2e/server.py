@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.cli import SHIPYARD
+from tests.e2e.cli import start
 
 KEY = "e2e-key-" + "x" * 24
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -49,14 +50,14 @@ def serving(root: Path, *args: str, keys: tuple[str, ...] = (),
     It accepts :data:`KEY` and ``keys`` (``KEY:viewer`` entries give a role)."""
     port = free_port()
     env = {**os.environ, "SHIPYARD_API_KEYS": ",".join((KEY, *keys))}
-    process = subprocess.Popen([*SHIPYARD, "serve", "--port", str(port), *args], cwd=root,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+    output = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the server
+    process = start("serve", "--port", str(port), *args, cwd=root, env=env, output=output)
     base = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"shipyard serve exited: {process.stdout.read()}")
+            output.seek(0)
+            raise AssertionError(f"shipyard serve exited: {output.read().decode(errors='replace')}")
         try:
             return http.get(f"{base}{until}", headers=AUTH).status_code == 200
         except httpx.HTTPError:
@@ -72,3 +73,4 @@ def serving(root: Path, *args: str, keys: tuple[str, ...] = (),
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        output.close()

@@ -9,7 +9,11 @@ What the test changes, and why (nothing else is touched):
 
 - ``source .venv/bin/activate`` becomes ``export PATH=<this interpreter's bin>:$PATH``: the
   test runs from the venv ``make install`` made, not from the clone's folder;
-  ``PYTHONPATH`` names this source tree.
+  ``PYTHONPATH`` names this source tree. Before that folder on the ``PATH`` comes a
+  ``shipyard`` that runs each command forked from the test's zygote (tests/e2e/cli.py): the
+  same command in the same folder, environment, streams and signals, without seconds of
+  imports at each of the sessions' ~100 commands. The installed entry point itself is run by
+  tests/e2e/test_serve_start.py and the image test.
 - ``/tmp/...`` becomes the test's own temporary folder, and the ports the README serves on
   (``--port N``) become free ones, so the test never meets a person's files or servers.
 - ``export SHIPYARD_PROD_DB=...`` names a PostgreSQL database of the test's own, which does not
@@ -47,6 +51,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PG_ADMIN_URL
+from tests.e2e.cli import ZYGOTE, ZYGOTE_ENV, shell_bin
 from tests.e2e.readme_sessions import README, Line, Session, parse_block, sessions, split_comment
 from tests.e2e.server import PATIENCE_S, free_port, wait_for
 
@@ -157,7 +162,8 @@ def rewrite(session: Session, tmp: Path,
     commands = []
     for line in session.lines:
         if line.activates:
-            commands.append((line, f"export PATH={shlex.quote(str(VENV_BIN))}:$PATH", None))
+            path = f"{shlex.quote(str(shell_bin(tmp / 'bin')))}:{shlex.quote(str(VENV_BIN))}"
+            commands.append((line, f"export PATH={path}:$PATH", None))
             continue
         command = re.sub(r"(?<![\w./])/tmp\b", str(tmp), line.command)
         command = re.sub(r"(?<![\w./])teamstack/team\.py\b", str(TEAM_SCRIPT), command)
@@ -183,7 +189,7 @@ def play(session: Session, tmp: Path, overrides: dict[str, str] | None = None) -
     work.mkdir()
     logs.mkdir()
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "PYTHONPATH": str(SOURCE),
-           "SHIPYARD_LOADTEST_STRICT": "1"}
+           "SHIPYARD_LOADTEST_STRICT": "1", ZYGOTE_ENV: ZYGOTE.started()}
     shell = Shell(work, logs, env)
     commands = rewrite(session, tmp, overrides or {})
     stacks = [m[1] for _, command, _ in commands

@@ -1,54 +1,66 @@
 """A process that has imported Shipyard's heavy dependencies once and forks a ``shipyard``
-command from that state for each request (run as a script by ``tests/e2e/cli.py``).
+command from that state for each request (started by ``tests/e2e/cli.py``).
 
 A fresh ``python -m shipyard ...`` spends 1–3 s of CPU importing MLflow, scikit-learn, pandas,
 pyarrow and deltalake before it does anything (57% of a ``shipyard run train`` of the Titanic
-example, py-spy): the end-to-end suite runs hundreds of commands. A forked child is still a
-process of its own — its own working directory, environment, standard streams, exit code, and
-``kill -9`` — so a test sees what a user's shell would, less the imports.
+example, py-spy): the end-to-end suite runs hundreds of commands and starts dozens of servers.
+A forked child is still a process of its own — its own working directory, environment,
+standard streams, exit code, signals and ``kill -9`` — so a test sees what a user's shell
+would, less the imports.
 
 Nothing of Shipyard is imported here: its modules (and the console, which reads ``COLUMNS``
 and ``NO_COLOR`` when created) are imported by each child, in the child's environment.
 
-Protocol: one JSON request per line on stdin, ``{"argv", "cwd", "env", "stdout", "stderr"}``
-(the last two: files for the child's output); the answer is one line ``{"pid": N}`` when the
-child starts and one line ``{"code": N}`` when it ends (a negative code: killed by that signal,
-as ``subprocess`` reports it).
+Protocol, on a Unix socket of kind ``SOCK_SEQPACKET`` (one message a packet): a client
+connects and sends one JSON packet ``{"argv", "cwd", "env"}`` carrying its standard input,
+output and error as file descriptors (``SCM_RIGHTS``), so the child writes where the client's
+would: a file, a pipe, a terminal. The answer is one packet ``{"pid": N}`` when the child
+starts and one ``{"code": N}`` when it ends (a negative code: killed by that signal, as
+``subprocess`` reports it). A client that goes away before the end takes its child with it
+(``SIGKILL``): nothing outlives the test or shell that asked for it.
+
+Each connection is served by a forked waiter that forks the command and watches both; the
+zygote itself only accepts, so commands run side by side (a server and the CLI beside it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import runpy
+import select
+import signal
+import socket
 import sys
 import traceback
 
 import numpy as np
 
-# What a command would otherwise import at every start (and does nothing at import time
-# that a child's environment should decide). MLflow's telemetry is off as ``shipyard`` sets it.
+# What a command or a server would otherwise import at every start (and does nothing at
+# import time that a child's environment should decide). MLflow's telemetry is off as
+# ``shipyard`` sets it.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.compute", "pyarrow.dataset", "deltalake",
            "sqlalchemy", "alembic", "duckdb", "scipy.stats", "sklearn", "skops.io", "mlflow",
-           "mlflow.tracking", "pydantic", "typer", "rich.console", "httpx")
+           "mlflow.tracking", "pydantic", "typer", "rich.console", "httpx", "fastapi",
+           "uvicorn", "jinja2", "onnxruntime", "prometheus_client")
+STREAMS = 3  # stdin, stdout, stderr
 
 
-def _child(request: dict) -> None:
-    """Become ``python -m shipyard ARGV`` in the request's folder and environment; never returns."""
+def _command(request: dict, streams: list[int]) -> None:
+    """Become ``python -m shipyard ARGV`` in the request's folder, environment and streams;
+    never returns."""
     code = 1
     try:
+        for fd, stream in enumerate(streams):
+            os.dup2(stream, fd)
+            os.close(stream)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         # the interpreter's own reading of its environment, as a new one would make it
         sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
-        for fd, path, flags in ((0, os.devnull, os.O_RDONLY),
-                                (1, request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-                                (2, request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
-            opened = os.open(path, flags, 0o600)
-            os.dup2(opened, fd)
-            os.close(opened)
         np.random.seed()  # as a new interpreter would: not the state every child shares
         sys.argv = ["shipyard", *request["argv"]]
         runpy.run_module("shipyard", run_name="__main__", alter_sys=True)  # exits by itself
@@ -63,21 +75,59 @@ def _child(request: dict) -> None:
         os._exit(code)
 
 
-def main() -> None:
-    for name in PRELOAD:
-        __import__(name)
-    answers = sys.stdout
-    for line in sys.stdin:
-        request = json.loads(line)
+def _serve(connection: socket.socket) -> None:
+    """One client's request, in a waiter process: fork the command, report its pid and exit
+    code; kill it if the client hangs up first. Never returns."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        message, streams, _, _ = socket.recv_fds(connection, 1 << 20, STREAMS)
+        if len(streams) != STREAMS:
+            raise ValueError(f"expected {STREAMS} file descriptors, got {len(streams)}")
         pid = os.fork()
         if pid == 0:
-            _child(request)
-        answers.write(json.dumps({"pid": pid}) + "\n")
-        answers.flush()
+            connection.close()
+            _command(json.loads(message), streams)
+        for stream in streams:
+            os.close(stream)
+        connection.send(json.dumps({"pid": pid}).encode())
+        ended = os.pidfd_open(pid)
+        while True:
+            ready, _, _ = select.select([ended, connection], [], [])
+            if ended in ready:
+                break
+            if not connection.recv(1, socket.MSG_PEEK):  # the client is gone
+                os.kill(pid, signal.SIGKILL)
+                break
         _, status = os.waitpid(pid, 0)
-        answers.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n")
-        answers.flush()
+        with contextlib.suppress(OSError):  # the client is gone: nobody to tell
+            connection.send(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode())
+    finally:
+        os._exit(0)
+
+
+def main(path: str) -> None:
+    """Serve requests on the socket at ``path`` until standard input closes (the test process
+    that started the zygote has ended)."""
+    for name in PRELOAD:
+        __import__(name)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # waiters are reaped by the kernel
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(64)
+    sys.stdout.write("ready\n")  # the parent waits for this line, not for a time
+    sys.stdout.flush()
+    while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1):
+            return
+        if listener not in ready:
+            continue
+        connection, _ = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            _serve(connection)
+        connection.close()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1])
