@@ -26,8 +26,8 @@ from typing import Any
 
 from shipyard.errors import UnsupportedArtifact
 
-__all__ = ["ArtifactType", "artifact_modules", "instance_of", "load_value", "register_artifact_type",
-           "save_value", "supported"]
+__all__ = ["ArtifactType", "artifact_modules", "import_registering", "instance_of", "load_value",
+           "register_artifact_type", "save_value", "supported"]
 
 _BUILTIN = ("pyarrow.Table, pandas.DataFrame, pandas.Series, numpy.ndarray, JSON values (dict, "
             "list, str, int, float, bool, None)")
@@ -65,6 +65,17 @@ def register_artifact_type(artifact: ArtifactType) -> None:
 def artifact_modules() -> tuple[str, ...]:
     """The modules that registered artifact types here; a worker process imports them too."""
     return tuple(sorted({t.load.__module__ for t in _TYPES.values()}))
+
+
+def import_registering(module: str) -> None:
+    """Import ``module``, named by a stored entry or a task, so that it registers its artifact
+    types. Only Shipyard's own modules register types, and only they are imported: a cache
+    entry or a task cannot make a process run any other module's code. (A name rather than an
+    import: the registering modules are in layers above this one.)"""
+    if module != "shipyard" and not module.startswith("shipyard."):
+        raise UnsupportedArtifact(f"artifact type of module {module!r}: only Shipyard's own "
+                                  "modules register artifact types; re-run with --no-cache")
+    importlib.import_module(module)
 
 
 def supported() -> str:
@@ -239,7 +250,7 @@ def load_value(entry: dict[str, Any], folder: Path) -> Any:
 
         return np.load(path, allow_pickle=False)
     if kind not in _TYPES and entry.get("module"):
-        importlib.import_module(entry["module"])  # the module that registers the type
+        import_registering(entry["module"])
     if kind in _TYPES:
         return _TYPES[kind].load(path)
     if kind in ("dict", "tuple", "list"):

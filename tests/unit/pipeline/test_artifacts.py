@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-import shipyard.train  # noqa: F401 - registers estimators and TrainedModel as artifact types
+# the modules that register estimators and TrainedModel as artifact types (shipyard.train
+# itself imports them lazily)
+import shipyard.train.persist
+import shipyard.train.trained  # noqa: F401
 from shipyard.errors import PipelineError, UnsupportedArtifact, UntrustedEstimator
 from shipyard.pipeline.artifacts import load_value, save_value
 
@@ -109,3 +113,14 @@ def test_other_types_are_refused_naming_the_step_output_and_the_supported_types(
     text = str(error.value)
     assert text.startswith("step 'fit' output 'model'")
     assert "Supported types: pyarrow.Table, pandas.DataFrame" in text or "pickling" in text
+
+
+def test_a_stored_entry_cannot_make_a_reader_import_a_module_outside_shipyard(
+        tmp_path: Path) -> None:
+    """An entry names the module that registered its type; a tampered one names another."""
+    entry = save_value(make_pipeline(StandardScaler()), tmp_path, "model", where="a test")
+    assert entry["module"].startswith("shipyard.")
+    tampered = {**entry, "kind": "not-registered", "module": "wave"}
+    with pytest.raises(UnsupportedArtifact, match="'wave'"):
+        load_value(tampered, tmp_path)
+    assert "wave" not in sys.modules

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import time
 import traceback
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from shipyard.errors import PipelineError
 from shipyard.faults import crash_point
-from shipyard.pipeline.artifacts import save_value
+from shipyard.pipeline.artifacts import import_registering, save_value
 from shipyard.pipeline.cache import ResultStore
 from shipyard.pipeline.executors.tasks import Input, StepTask, TaskResult
 from shipyard.pipeline.fingerprint import digest
@@ -131,7 +130,7 @@ def execute_task(task: StepTask, func: Callable[..., Any], project: Project | No
     """
     started = time.time()
     for module in task.artifact_modules:
-        importlib.import_module(module)
+        import_registering(module)
     store = ResultStore(project.state if project is not None
                         else open_state(task.state, task.storage_options))
     staging: Path | None = None
