@@ -13,7 +13,8 @@ import difflib
 import re
 from collections.abc import Iterable
 
-__all__ = ["BASELINES", "CLASSIFIER", "RECOMMENDER", "REGRESSOR", "check_metrics", "metric_kind"]
+__all__ = ["BASELINES", "CLASSIFIER", "RECOMMENDER", "REGRESSOR", "check_metrics",
+           "greater_is_better", "metric_kind"]
 
 CLASSIFIER = ("accuracy", "roc_auc", "f1", "log_loss")
 """What a classifier reports on its test split (``shipyard.train.metrics.CLASSIFICATION``)."""
@@ -25,6 +26,8 @@ RECOMMENDER = ("map_at_k", "ndcg_at_k", "precision_at_k", "auc")
 BASELINES = {"popularity": "recommender", "mean": "regressor"}
 """The baseline a gate's threshold may be a multiple of, and the kind of model scored with it:
 the popularity recommender, or the predictor of the training rows' mean target."""
+
+_LOWER_IS_BETTER = frozenset({"log_loss", "rmse", "mae"})
 
 _AT_K = re.compile(r"^(map|ndcg|precision)_at_[1-9][0-9]*$")
 _KNOWN = (f"a classifier reports {', '.join(CLASSIFIER)}; a regressor {', '.join(REGRESSOR)}; "
@@ -41,6 +44,11 @@ def metric_kind(name: str) -> str | None:
     if name == "auc" or _AT_K.match(name):
         return "recommender"
     return None
+
+
+def greater_is_better(name: str) -> bool:
+    """Whether a higher value of metric ``name`` is a better model (errors and losses: no)."""
+    return name not in _LOWER_IS_BETTER
 
 
 def check_metrics(names: Iterable[str]) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from shipyard.config.durations import Duration, parse_duration
-from shipyard.config.metrics import BASELINES, check_metrics, metric_kind
+from shipyard.config.metrics import BASELINES, check_metrics, greater_is_better, metric_kind
 from shipyard.errors import ConfigError
 
 __all__ = [
@@ -350,9 +350,11 @@ class ModelConfig(_Model):
     primary_metric: str = Field(
         description="Metric a champion-challenger comparison decides on: promote: auto needs "
                     "its gain's 95% interval above zero.")
-    greater_is_better: bool = Field(
-        default=True, description="Not read by Shipyard: each metric's direction is built in "
-                                  "(roc_auc higher is better, rmse lower).")
+    greater_is_better: bool | None = Field(
+        default=None, description="Whether a higher primary metric is better. Each metric's "
+                                  "direction is built in (roc_auc higher, rmse and log_loss "
+                                  "lower): a value here is checked against it, never used "
+                                  "instead of it.")
     gate: dict[str, str] = Field(
         default_factory=dict, description='Thresholds, e.g. {accuracy: ">= 0.75"}, or a '
         'multiple of a baseline on the same rows: {rmse: "<= 0.9 * mean"}.'
@@ -404,6 +406,12 @@ class ModelConfig(_Model):
     @model_validator(mode="after")
     def _one_kind_of_model(self) -> ModelConfig:
         check_metrics([self.primary_metric, *self.gate])
+        built_in = greater_is_better(self.primary_metric)
+        if self.greater_is_better is not None and self.greater_is_better != built_in:
+            raise ValueError(
+                f"greater_is_better: {str(self.greater_is_better).lower()} contradicts "
+                f"{self.primary_metric}, for which {'higher' if built_in else 'lower'} is better; "
+                "remove greater_is_better (each metric's direction is built in)")
         return self
 
 

@@ -15,6 +15,8 @@ from typing import Literal
 import numpy as np
 from scipy.stats import rankdata
 
+from shipyard.config.metrics import greater_is_better
+
 __all__ = ["CLASSIFICATION", "GREATER_IS_BETTER", "METRICS", "REGRESSION", "Task",
            "classification_metrics", "metric_value", "regression_metrics", "task_metrics"]
 
@@ -85,8 +87,8 @@ REGRESSION: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
 METRICS: dict[Task, dict[str, Callable[[np.ndarray, np.ndarray], float]]] = {
     "classification": CLASSIFICATION, "regression": REGRESSION}
 
-GREATER_IS_BETTER = {"accuracy": True, "roc_auc": True, "f1": True, "log_loss": False,
-                     "rmse": False, "mae": False, "r2": True}
+GREATER_IS_BETTER = {name: greater_is_better(name) for name in (*CLASSIFICATION, *REGRESSION)}
+"""Metric name → whether higher is better (the direction the config knows each metric by)."""
 
 
 def metric_value(name: str, y: np.ndarray, p: np.ndarray) -> float:

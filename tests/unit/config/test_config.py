@@ -140,6 +140,17 @@ def test_gate_metrics_of_two_kinds_of_model_are_refused() -> None:
     assert parsed.models["titanic"].gate == {"auc": ">= 0.6"}
 
 
+def test_greater_is_better_is_checked_against_the_metrics_own_direction() -> None:
+    """A setting that could only be ignored is refused when it says otherwise than Shipyard."""
+    for metric, stated in (("rmse", True), ("log_loss", True), ("roc_auc", False)):
+        with pytest.raises(ConfigError, match=rf"models.titanic: .*greater_is_better: "
+                                              rf"{str(stated).lower()} contradicts {metric}"):
+            parse_config(with_model(primary_metric=metric, greater_is_better=stated))
+    for metric, stated in (("rmse", False), ("roc_auc", True), ("map_at_10", True)):
+        parse_config(with_model(primary_metric=metric, greater_is_better=stated))
+    assert parse_config(with_model(primary_metric="mae")).models["titanic"].greater_is_better is None
+
+
 def test_the_metric_names_are_those_the_models_report() -> None:
     from shipyard.config.metrics import CLASSIFIER, RECOMMENDER, REGRESSOR
     from shipyard.recsys.metrics import RANKING
