@@ -20,7 +20,6 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO
 
 SHIPYARD = [sys.executable, "-m", "shipyard"]
 TIMEOUT_S = 600
@@ -108,10 +107,10 @@ class Forked:
         self._connection.close()  # the zygote's waiter kills a command whose client left
 
 
-def start(*args: str, cwd: Path, env: dict[str, str], output: IO[bytes]) -> Forked:
-    """``shipyard ARGS`` in ``cwd`` with ``env``, both output streams to ``output``."""
-    with open(os.devnull, "rb") as nothing:
-        return Forked(args, cwd, env, nothing.fileno(), output.fileno(), output.fileno())
+def start(*args: str, cwd: Path, env: dict[str, str], output: Path) -> Forked:
+    """``shipyard ARGS`` in ``cwd`` with ``env``, both output streams to the file ``output``."""
+    with open(os.devnull, "rb") as nothing, output.open("wb") as out:
+        return Forked(args, cwd, env, nothing.fileno(), out.fileno(), out.fileno())
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None,

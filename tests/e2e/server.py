@@ -50,27 +50,26 @@ def serving(root: Path, *args: str, keys: tuple[str, ...] = (),
     It accepts :data:`KEY` and ``keys`` (``KEY:viewer`` entries give a role)."""
     port = free_port()
     env = {**os.environ, "SHIPYARD_API_KEYS": ",".join((KEY, *keys))}
-    output = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below, after the server
-    process = start("serve", "--port", str(port), *args, cwd=root, env=env, output=output)
-    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="shipyard-serve-") as folder:
+        log = Path(folder, "serve.log")
+        process = start("serve", "--port", str(port), *args, cwd=root, env=env, output=log)
+        base = f"http://127.0.0.1:{port}"
 
-    def ready() -> bool:
-        if process.poll() is not None:
-            output.seek(0)
-            raise AssertionError(f"shipyard serve exited: {output.read().decode(errors='replace')}")
-        try:
-            return http.get(f"{base}{until}", headers=AUTH).status_code == 200
-        except httpx.HTTPError:
-            return False
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"shipyard serve exited: {log.read_text(errors='replace')}")
+            try:
+                return http.get(f"{base}{until}", headers=AUTH).status_code == 200
+            except httpx.HTTPError:
+                return False
 
-    try:
-        wait_for(ready, f"shipyard serve answering {until}")
-        yield base
-    finally:
-        process.terminate()  # the server flushes its prediction log on the way out
         try:
-            process.wait(timeout=PATIENCE_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        output.close()
+            wait_for(ready, f"shipyard serve answering {until}")
+            yield base
+        finally:
+            process.terminate()  # the server flushes its prediction log on the way out
+            try:
+                process.wait(timeout=PATIENCE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

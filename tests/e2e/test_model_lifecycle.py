@@ -8,6 +8,7 @@ relies on the ones before it (the file runs on one worker, in order).
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,7 +20,7 @@ from mlflow.tracking import MlflowClient
 from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from shipyard.registry import AuditTrail
-from tests.e2e.cli import SHIPYARD, run
+from tests.e2e.cli import run, start
 from tests.e2e.examples import ExampleProjects, add_webhook, small
 from tests.receiver import Receiver
 
@@ -130,16 +131,18 @@ def test_a_challenger_is_staged_and_compared_with_production(titanic: Path) -> N
     assert "v2 (challenger) vs v1 (champion)" in compared and "compare-v2-vs-v1.json" in compared
 
 
-def test_two_racing_promotions_leave_exactly_one_production_version(titanic: Path) -> None:
+def test_two_racing_promotions_leave_exactly_one_production_version(titanic: Path,
+                                                                     tmp_path: Path) -> None:
     # seed 7 again: the same split and search, so the same (gate-passing) model as version 2
     text(run("run", "train", "--no-cache", "--params", "seed=7", cwd=titanic))
     assert alias(titanic, "staging") == 3
-    racers = [subprocess.Popen([*SHIPYARD, "models", "promote", "titanic", str(v), "--reason",
-                                f"race {v}"], cwd=titanic, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True) for v in (2, 3)]
-    for racer in racers:  # the bound is only against a hang: a slow promote takes 30 s
-        out, err = racer.communicate(timeout=900)
-        assert racer.returncode == 0, out + err
+    outputs = [tmp_path / f"race-{v}.log" for v in (2, 3)]
+    racers = [start("models", "promote", "titanic", str(v), "--reason", f"race {v}", cwd=titanic,
+                    env=dict(os.environ), output=output) for v, output in
+              zip((2, 3), outputs, strict=True)]
+    for racer, output in zip(racers, outputs, strict=True):
+        # the bound is only against a hang: a slow promote takes 30 s
+        assert racer.wait(timeout=900) == 0, output.read_text()
     winner = alias(titanic, "production")
     assert winner in (2, 3)
     statuses = {v: tags["shipyard.status"] for v, tags in versions(titanic).items()}

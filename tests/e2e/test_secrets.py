@@ -26,7 +26,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PG_ADMIN_URL
-from tests.e2e.cli import SHIPYARD, python, run
+from tests.e2e.cli import python, run, start
 from tests.e2e.examples import add_webhook
 from tests.e2e.server import AUTH, KEY, free_port
 from tests.e2e.test_serving import ROW, small
@@ -144,25 +144,23 @@ def serve_a_little(root: Path, env: dict[str, str]) -> str:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = root.parent / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen([*SHIPYARD, "-v", "serve", "--port", str(port)], cwd=root,
-                                   env={**os.environ, **env, "SHIPYARD_API_KEYS": KEY},
-                                   stdout=out, stderr=subprocess.STDOUT, text=True)
-        try:
-            deadline = time.monotonic() + 120
-            while not _ready(base):
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "not ready within 120 s:\n" + log.read_text()
-                time.sleep(0.2)
-            url = f"{base}/v1/models/titanic/predict"
-            assert httpx.post(url, json={"rows": [ROW]}, headers=AUTH).status_code == 200
-            assert httpx.post(url, json={"rows": [{"age": "x"}]},
-                              headers=AUTH).status_code == 422
-            httpx.get(f"{base}/v1/recommendations/C00042", headers=AUTH)
-            httpx.get(f"{base}/metrics", headers=AUTH)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    process = start("-v", "serve", "--port", str(port), cwd=root,
+                    env={**os.environ, **env, "SHIPYARD_API_KEYS": KEY}, output=log)
+    try:
+        deadline = time.monotonic() + 120
+        while not _ready(base):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "not ready within 120 s:\n" + log.read_text()
+            time.sleep(0.2)
+        url = f"{base}/v1/models/titanic/predict"
+        assert httpx.post(url, json={"rows": [ROW]}, headers=AUTH).status_code == 200
+        assert httpx.post(url, json={"rows": [{"age": "x"}]},
+                          headers=AUTH).status_code == 422
+        httpx.get(f"{base}/v1/recommendations/C00042", headers=AUTH)
+        httpx.get(f"{base}/metrics", headers=AUTH)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
     return log.read_text()
 
 

@@ -7,8 +7,8 @@ same pages in Chromium).
 
 from __future__ import annotations
 
+import os
 import re
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -22,7 +22,7 @@ from shipyard.project import Project
 from shipyard.serving import ApiKeys, create_app
 from shipyard.tracking.records import RunStore
 from shipyard.ui.app import standalone
-from tests.e2e.cli import SHIPYARD, python, run
+from tests.e2e.cli import python, run, start
 from tests.e2e.examples import ExampleProjects
 from tests.e2e.server import PATIENCE_S, free_port, http, wait_for
 from tests.signin import sign_in
@@ -195,14 +195,13 @@ def test_shipyard_ui_serves_the_ui_alone_with_roles_from_a_keys_file(titanic: Pa
     keys = tmp_path / "keys"
     keys.write_text(f"{VIEWER}:viewer  # analysts\n")
     port = free_port()
-    process = subprocess.Popen([*SHIPYARD, "ui", "--port", str(port), "--api-keys-file",
-                                str(keys), "--project-dir", str(titanic)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = start("ui", "--port", str(port), "--api-keys-file", str(keys), "--project-dir",
+                    str(titanic), cwd=tmp_path, env=dict(os.environ), output=tmp_path / "ui.log")
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
         if process.poll() is not None:
-            raise AssertionError(f"shipyard ui exited: {process.stdout.read() if process.stdout else ''}")
+            raise AssertionError(f"shipyard ui exited: {(tmp_path / 'ui.log').read_text()}")
         try:
             return http.get(f"{base}/health").status_code == 200
         except httpx.HTTPError:
