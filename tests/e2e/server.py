@@ -25,6 +25,9 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 PATIENCE_S = 300.0  # bound of every wait: far beyond what a slow, shared machine needs
 # One client for the tests' own requests: the default 5 s timeout is a fast machine's.
 http = httpx.Client(timeout=PATIENCE_S)
+SERVER_PIDS: dict[str, int] = {}
+"""The process of each running :func:`serving` server, by base URL (they are forked by the
+zygote, not children of the test: a test that watches a server's children asks here)."""
 
 
 def free_port() -> int:
@@ -54,6 +57,7 @@ def serving(root: Path, *args: str, keys: tuple[str, ...] = (),
         log = Path(folder, "serve.log")
         process = start("serve", "--port", str(port), *args, cwd=root, env=env, output=log)
         base = f"http://127.0.0.1:{port}"
+        SERVER_PIDS[base] = process.pid
 
         def ready() -> bool:
             if process.poll() is not None:
@@ -67,6 +71,7 @@ def serving(root: Path, *args: str, keys: tuple[str, ...] = (),
             wait_for(ready, f"shipyard serve answering {until}")
             yield base
         finally:
+            SERVER_PIDS.pop(base)
             process.terminate()  # the server flushes its prediction log on the way out
             try:
                 process.wait(timeout=PATIENCE_S)

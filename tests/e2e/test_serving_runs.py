@@ -8,7 +8,6 @@ server is left with a ``<defunct>`` child.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -20,7 +19,7 @@ import pytest
 from shipyard.pipeline import RunStore
 from shipyard.project import Project
 from tests.e2e.examples import ExampleProjects
-from tests.e2e.server import AUTH, serving
+from tests.e2e.server import AUTH, SERVER_PIDS, serving
 from tests.unit.serving.test_runs import (
     assert_children_reaped,
     children_of,
@@ -35,16 +34,8 @@ def titanic(tmp_path_factory: pytest.TempPathFactory, example_projects: ExampleP
 
 
 def server_pid(base: str) -> int:
-    """The pid of the ``shipyard serve`` child of this test listening at ``base``."""
-    port = base.rsplit(":", 1)[1]
-    for pid in children_of(os.getpid()):
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in command and port.encode() in command:
-            return pid
-    raise AssertionError(f"no shipyard serve child listening on port {port}")
+    """The pid of the ``shipyard serve`` of this test listening at ``base``."""
+    return SERVER_PIDS[base]
 
 
 @pytest.fixture(scope="module")
