@@ -8,8 +8,10 @@ A forked child is still a process of its own — its own working directory, envi
 standard streams, exit code, signals and ``kill -9`` — so a test sees what a user's shell
 would, less the imports.
 
-Nothing of Shipyard is imported here: its modules (and the console, which reads ``COLUMNS``
-and ``NO_COLOR`` when created) are imported by each child, in the child's environment.
+Shipyard's own modules are imported here too, but for ``shipyard.cli`` (its console reads
+``COLUMNS`` and ``NO_COLOR`` when created), ``__main__`` and the example projects' files: the
+others read nothing of the environment when imported (tests/unit/test_import_time_environment.py
+holds that), so a child that inherits them behaves as one that imported them itself.
 
 Protocol, on a Unix socket of kind ``SOCK_SEQPACKET`` (one message a packet): a client
 connects and sends one JSON packet ``{"argv", "cwd", "env"}`` carrying its standard input,
@@ -26,8 +28,10 @@ zygote itself only accepts, so commands run side by side (a server and the CLI b
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
+import pkgutil
 import runpy
 import select
 import signal
@@ -45,6 +49,7 @@ PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.compute", "pyarrow.dataset", "
            "sqlalchemy", "alembic", "duckdb", "scipy.stats", "sklearn", "skops.io", "mlflow",
            "mlflow.tracking", "pydantic", "typer", "rich.console", "httpx", "fastapi",
            "uvicorn", "jinja2", "onnxruntime", "prometheus_client")
+KEPT_FOR_THE_CHILD = ("shipyard.cli", "shipyard.__main__", "shipyard.examples")
 STREAMS = 3  # stdin, stdout, stderr
 
 
@@ -105,11 +110,30 @@ def _serve(connection: socket.socket) -> None:
         os._exit(0)
 
 
+def shipyard_modules() -> list[str]:
+    """Shipyard's modules that a child may inherit already imported (see the docstring)."""
+    import shipyard
+
+    names, packages = [], [(shipyard.__path__, "shipyard.")]
+    while packages:  # not pkgutil.walk_packages: it imports every package to look inside
+        path, prefix = packages.pop()
+        for info in pkgutil.iter_modules(path, prefix):
+            if info.name.startswith(KEPT_FOR_THE_CHILD):
+                continue
+            names.append(info.name)
+            if info.ispkg:
+                packages.append(([os.path.join(path[0], info.name.rsplit(".", 1)[1])],
+                                 info.name + "."))
+    return sorted(names)
+
+
 def main(path: str) -> None:
     """Serve requests on the socket at ``path`` until standard input closes (the test process
     that started the zygote has ended)."""
     for name in PRELOAD:
         __import__(name)
+    for name in shipyard_modules():
+        importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # waiters are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)

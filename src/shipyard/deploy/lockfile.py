@@ -46,7 +46,12 @@ PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(36, 16, -1)),
 _PYTHON = "3.11"
 SERVE = "serve"
 """Shipyard's extra that lists what serving needs: the serve-only image's dependencies."""
-_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shipyard" / "locks"
+
+
+def _cache() -> Path:
+    """Where resolutions are kept: the user's cache, read from the environment when used (so a
+    process that imported this module earlier still honours ``XDG_CACHE_HOME``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "shipyard" / "locks"
 
 
 def lock(config: ProjectConfig, generated: str, *, serve: bool = False) -> str:
@@ -119,7 +124,7 @@ def _resolve(requirements: list[str], constraints: dict[str, str]
     """{name: (version, sha256)} as pip resolves them for the image's platform (cached), or
     None and why not."""
     inputs = json.dumps([requirements, sorted(constraints.items()), PLATFORMS, _PYTHON])
-    cached = _CACHE / f"{hashlib.sha256(inputs.encode()).hexdigest()}.json"
+    cached = _cache() / f"{hashlib.sha256(inputs.encode()).hexdigest()}.json"
     if cached.is_file():
         return {k: tuple(v) for k, v in json.loads(cached.read_text()).items()}, ""
     with tempfile.TemporaryDirectory(prefix="shipyard-lock-") as scratch:
@@ -143,7 +148,7 @@ def _resolve(requirements: list[str], constraints: dict[str, str]
     pins = {_canonical(item["metadata"]["name"]): (
         item["metadata"]["version"], item["download_info"]["archive_info"]["hashes"]["sha256"])
         for item in report["install"]}
-    _CACHE.mkdir(parents=True, exist_ok=True)
+    cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(pins, indent=1, sort_keys=True))
     return pins, ""
 

@@ -84,7 +84,7 @@ def test_the_serve_lock_is_the_serve_extra_a_subset_of_the_full_lock(project: Pr
 
 def test_offline_with_nothing_cached_the_lock_says_it_has_no_hashes(
         project: Project, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(lockfile, "_CACHE", tmp_path / "empty-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
     monkeypatch.setattr(lockfile.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
         a, 1, "", "ERROR: Could not find a version (no network)"))
     text = lockfile.lock(project.config, "generated")
