@@ -48,7 +48,11 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 PRELOAD = ("numpy", "pandas", "pyarrow", "pyarrow.compute", "pyarrow.dataset", "deltalake",
            "sqlalchemy", "alembic", "duckdb", "scipy.stats", "sklearn", "skops.io", "mlflow",
            "mlflow.tracking", "pydantic", "typer", "rich.console", "httpx", "fastapi",
-           "uvicorn", "jinja2", "onnxruntime", "prometheus_client")
+           "uvicorn", "jinja2", "onnxruntime", "prometheus_client", "optuna", "skl2onnx", "git",
+           # MLflow's SQL stores map their tables when imported (configure_mappers): a
+           # third of a command's CPU in test_model_lifecycle.py (py-spy) before they were here
+           "mlflow.store.tracking.sqlalchemy_store",
+           "mlflow.store.model_registry.sqlalchemy_store")
 KEPT_FOR_THE_CHILD = ("shipyard.cli", "shipyard.__main__", "shipyard.examples")
 STREAMS = 3  # stdin, stdout, stderr
 
