@@ -10,9 +10,11 @@ for (servers); tests that must see the installed entry point itself start ``SHIP
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +36,7 @@ class _Zygote:
     def __init__(self) -> None:
         self._process: subprocess.Popen[str] | None = None
         self._folder = tempfile.mkdtemp(prefix="shipyard-zygote-")
+        atexit.register(shutil.rmtree, self._folder, ignore_errors=True)
         self.socket = os.path.join(self._folder, "socket")
         self._lock = threading.Lock()
 
